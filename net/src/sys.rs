@@ -1,0 +1,356 @@
+//! The only place in minirt-net that makes raw syscalls: sockets created non-blocking and
+//! close-on-exec, `accept4`, `connect`, `recv`/`send` (with `MSG_NOSIGNAL`), socket options,
+//! and the conversions between `std::net::SocketAddr` and the kernel's `sockaddr`.
+//!
+//! `Socket` owns its fd as an `OwnedFd`, so it is closed exactly once, when it drops.
+
+use std::io;
+use std::mem::{self, MaybeUninit};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Turns a `-1` return into `errno`.
+fn cvt<T: Copy + PartialEq + From<i8>>(ret: T) -> io::Result<T> {
+    if ret == T::from(-1) {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Like `cvt`, retrying while the call was interrupted by a signal.
+fn cvt_r<T: Copy + PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Result<T> {
+    loop {
+        match cvt(call()) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            result => return result,
+        }
+    }
+}
+
+/// Adds what failed to an error, keeping its kind so callers can still match on it.
+pub(crate) fn context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(err.kind(), format!("{what}: {err}"))
+}
+
+/// How `Socket::connect` ended.
+pub(crate) enum Connect {
+    /// Connected at once (possible on loopback for Unix sockets; rare for TCP).
+    Done,
+    /// `EINPROGRESS`: the result arrives as writability, then `SO_ERROR`.
+    InProgress,
+}
+
+/// A socket fd, always non-blocking and close-on-exec.
+#[derive(Debug)]
+pub(crate) struct Socket {
+    fd: OwnedFd,
+}
+
+impl Socket {
+    /// A new TCP socket for `addr`'s address family.
+    pub(crate) fn new_stream(addr: &SocketAddr) -> io::Result<Socket> {
+        let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: socket takes no pointers; a non-negative return is a new fd that we own.
+        let fd = cvt(unsafe { libc::socket(domain, ty, 0) }).map_err(|e| context(e, "socket"))?;
+        // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+        Ok(Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Takes an fd from a std socket, switching it to non-blocking mode.
+    pub(crate) fn from_owned(fd: OwnedFd) -> io::Result<Socket> {
+        let socket = Socket { fd };
+        let raw = socket.fd.as_raw_fd();
+        // SAFETY: fcntl on an fd we own, with integer arguments only.
+        let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
+        // SAFETY: as above.
+        cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        Ok(socket)
+    }
+
+    pub(crate) fn into_owned(self) -> OwnedFd {
+        self.fd
+    }
+
+    pub(crate) fn bind(&self, addr: &SocketAddr) -> io::Result<()> {
+        let (storage, len) = socket_addr_to_raw(addr);
+        // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the duration of the call.
+        cvt(unsafe {
+            libc::bind(self.raw(), (&storage as *const libc::sockaddr_storage).cast(), len)
+        })
+        .map(drop)
+    }
+
+    pub(crate) fn listen(&self, backlog: i32) -> io::Result<()> {
+        // SAFETY: listen takes no pointers.
+        cvt(unsafe { libc::listen(self.raw(), backlog) }).map(drop)
+    }
+
+    /// Starts a non-blocking connect.
+    pub(crate) fn connect(&self, addr: &SocketAddr) -> io::Result<Connect> {
+        let (storage, len) = socket_addr_to_raw(addr);
+        // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the duration of the call.
+        let ret = unsafe {
+            libc::connect(self.raw(), (&storage as *const libc::sockaddr_storage).cast(), len)
+        };
+        match cvt(ret) {
+            Ok(_) => Ok(Connect::Done),
+            // EINTR does not abort a connect: it goes on asynchronously, like EINPROGRESS.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {
+                Ok(Connect::InProgress)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Accepts one connection; the new socket is non-blocking and close-on-exec too.
+    pub(crate) fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
+        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let fd = cvt_r(|| {
+            // SAFETY: `storage` has room for any address and `len` says how much.
+            unsafe {
+                libc::accept4(
+                    self.raw(),
+                    storage.as_mut_ptr().cast(),
+                    &mut len,
+                    libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                )
+            }
+        })?;
+        // SAFETY: accept4 returned a new fd that we own.
+        let socket = Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } };
+        // SAFETY: zero-initialised, then filled in by the kernel up to `len`.
+        let addr = raw_to_socket_addr(unsafe { storage.assume_init_ref() }, len)?;
+        Ok((socket, addr))
+    }
+
+    pub(crate) fn recv(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
+        cvt_r(|| {
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.
+            unsafe { libc::recv(self.raw(), buf.as_mut_ptr().cast(), buf.len(), flags) }
+        })
+        .map(|n| n as usize)
+    }
+
+    /// Sends with `MSG_NOSIGNAL`: a peer that closed gives `EPIPE`, never `SIGPIPE`.
+    pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        cvt_r(|| {
+            // SAFETY: the kernel reads at most `buf.len()` bytes from `buf`.
+            unsafe { libc::send(self.raw(), buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) }
+        })
+        .map(|n| n as usize)
+    }
+
+    /// Gathers `bufs` into one `sendmsg` (with `MSG_NOSIGNAL`).
+    pub(crate) fn send_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        // SAFETY: an all-zero msghdr is valid (no name, no control data).
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        // IoSlice is guaranteed ABI-compatible with iovec on Unix.
+        msg.msg_iov = bufs.as_ptr() as *mut libc::iovec;
+        msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+        cvt_r(|| {
+            // SAFETY: `msg` points at `bufs`, which outlive the call; the kernel only reads.
+            unsafe { libc::sendmsg(self.raw(), &msg, libc::MSG_NOSIGNAL) }
+        })
+        .map(|n| n as usize)
+    }
+
+    pub(crate) fn shutdown(&self, how: std::net::Shutdown) -> io::Result<()> {
+        let how = match how {
+            std::net::Shutdown::Read => libc::SHUT_RD,
+            std::net::Shutdown::Write => libc::SHUT_WR,
+            std::net::Shutdown::Both => libc::SHUT_RDWR,
+        };
+        // SAFETY: shutdown takes no pointers.
+        cvt(unsafe { libc::shutdown(self.raw(), how) }).map(drop)
+    }
+
+    pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.addr_of(libc::getsockname)
+    }
+
+    pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.addr_of(libc::getpeername)
+    }
+
+    fn addr_of(
+        &self,
+        call: unsafe extern "C" fn(
+            libc::c_int,
+            *mut libc::sockaddr,
+            *mut libc::socklen_t,
+        ) -> libc::c_int,
+    ) -> io::Result<SocketAddr> {
+        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        // SAFETY: `storage` has room for any address and `len` says how much.
+        cvt(unsafe { call(self.raw(), storage.as_mut_ptr().cast(), &mut len) })?;
+        // SAFETY: zero-initialised, then filled in by the kernel up to `len`.
+        raw_to_socket_addr(unsafe { storage.assume_init_ref() }, len)
+    }
+
+    pub(crate) fn set_opt(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: libc::c_int,
+    ) -> io::Result<()> {
+        // SAFETY: passes a pointer to a live c_int and its exact size.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                level,
+                name,
+                (&value as *const libc::c_int).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    pub(crate) fn get_opt(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
+        let mut value: libc::c_int = 0;
+        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into the live c_int.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.raw(),
+                level,
+                name,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(value)
+    }
+
+    /// `SO_LINGER`: `Some(0)` makes close send RST instead of FIN.
+    pub(crate) fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let value = libc::linger {
+            l_onoff: linger.is_some() as libc::c_int,
+            l_linger: linger.map_or(0, |d| d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int),
+        };
+        // SAFETY: passes a pointer to a live linger struct and its exact size.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&value as *const libc::linger).cast(),
+                mem::size_of::<libc::linger>() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    pub(crate) fn linger(&self) -> io::Result<Option<Duration>> {
+        let mut value = libc::linger { l_onoff: 0, l_linger: 0 };
+        let mut len = mem::size_of::<libc::linger>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into the live linger struct.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&mut value as *mut libc::linger).cast(),
+                &mut len,
+            )
+        })?;
+        Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
+    }
+
+    /// Reads and clears the socket's pending error (`SO_ERROR`).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let code = self.get_opt(libc::SOL_SOCKET, libc::SO_ERROR)?;
+        Ok((code != 0).then(|| io::Error::from_raw_os_error(code)))
+    }
+
+    fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsRawFd for Socket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for Socket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+fn socket_addr_to_raw(addr: &SocketAddr) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: all-zero is a valid sockaddr_storage.
+    let mut storage: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    let len = match addr {
+        SocketAddr::V4(v4) => {
+            let raw = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr { s_addr: u32::from_ne_bytes(v4.ip().octets()) },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for every sockaddr type.
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_in>().write(raw)
+            };
+            mem::size_of::<libc::sockaddr_in>()
+        }
+        SocketAddr::V6(v6) => {
+            let raw = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: v6.flowinfo(),
+                sin6_addr: libc::in6_addr { s6_addr: v6.ip().octets() },
+                sin6_scope_id: v6.scope_id(),
+            };
+            // SAFETY: sockaddr_storage is larger than and aligned for every sockaddr type.
+            unsafe {
+                (&mut storage as *mut libc::sockaddr_storage)
+                    .cast::<libc::sockaddr_in6>()
+                    .write(raw)
+            };
+            mem::size_of::<libc::sockaddr_in6>()
+        }
+    };
+    (storage, len as libc::socklen_t)
+}
+
+fn raw_to_socket_addr(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> io::Result<SocketAddr> {
+    let len = len as usize;
+    match storage.ss_family as libc::c_int {
+        libc::AF_INET if len >= mem::size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says sockaddr_in and the kernel wrote at least that many bytes.
+            let raw =
+                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
+            let ip = Ipv4Addr::from(raw.sin_addr.s_addr.to_ne_bytes());
+            Ok(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(raw.sin_port))))
+        }
+        libc::AF_INET6 if len >= mem::size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: the family says sockaddr_in6 and the kernel wrote at least that many bytes.
+            let raw = unsafe {
+                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
+            };
+            let ip = Ipv6Addr::from(raw.sin6_addr.s6_addr);
+            Ok(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(raw.sin6_port),
+                raw.sin6_flowinfo,
+                raw.sin6_scope_id,
+            )))
+        }
+        family => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("unexpected socket address family {family} ({len} bytes)"),
+        )),
+    }
+}

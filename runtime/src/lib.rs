@@ -1,0 +1,26 @@
+//! minirt-runtime: the epoll reactor, the executor, tasks, and the I/O traits of minirt.
+//!
+//! Users depend on the `minirt` facade crate, which re-exports this one. A tour, in the order
+//! data flows:
+//!
+//! - [`sys`](crate) (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
+//!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate.
+//! - `reactor`: one edge-triggered registration per fd, a cached readiness word per
+//!   registration, and `epoll_wait` events turned into woken tasks.
+//! - [`task`]: a spawned future in one allocation, its state machine, the `Waker` that
+//!   re-queues it, and the [`JoinHandle`](task::JoinHandle) that awaits it.
+//! - `scheduler`: the loop — run a batch of tasks, poll the reactor, park in `epoll_wait`.
+//! - [`runtime`]: [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime),
+//!   [`Handle`](runtime::Handle), [`spawn`].
+//! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
+//!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+
+mod reactor;
+mod scheduler;
+mod sys;
+
+pub mod io;
+pub mod runtime;
+pub mod task;
+
+pub use runtime::spawn;

@@ -1,0 +1,453 @@
+//! The current-thread scheduler: the loop that runs tasks and polls the reactor.
+//!
+//! # The loop (`Scheduler::block_on`)
+//!
+//! ```text
+//!  loop {
+//!      poll the block_on future if its waker fired
+//!      run up to BATCH tasks from the local run queue
+//!          (every INJECTION_INTERVAL tasks, or when the local queue runs dry, first move the
+//!           injection queue — tasks woken from other threads — onto it)
+//!      work left?  reactor.poll(timeout 0)       so a busy task cannot starve the network
+//!      idle?       parked = true; reactor.poll(no timeout)   sleep in epoll_wait
+//!  }
+//! ```
+//!
+//! # Where a wake goes
+//!
+//! A task's waker calls [`Shared::schedule`]. On the thread that is running this scheduler's
+//! loop, that is a push onto the local run queue: no lock, no syscall. From any other thread it
+//! is a push onto the injection queue (a mutex), and only if the loop is parked in `epoll_wait`
+//! a write to the reactor's eventfd to wake it; the `parked` flag is swapped back to false by
+//! the first waker that sees it, so a burst of wakes costs one syscall.
+//!
+//! # The thread-local context
+//!
+//! `CONTEXT` says which runtime this thread is inside (for `spawn`, `Handle::current`, and
+//! registering sockets) and, while the loop runs, holds its local run queue and the
+//! cooperative budget.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+use slab::Slab;
+
+use crate::reactor::Reactor;
+use crate::task::{JoinHandle, Task, TaskRef};
+
+/// Tasks run between two looks at the reactor.
+const BATCH: usize = 61;
+/// Tasks run from the local queue between two looks at the injection queue.
+const INJECTION_INTERVAL: usize = 31;
+/// Operations a task may complete in one poll before an I/O resource makes it yield.
+const COOP_BUDGET: u32 = 128;
+
+/// The state of a runtime that wakers and handles on any thread share.
+pub(crate) struct Shared {
+    reactor: Arc<Reactor>,
+    /// Tasks scheduled from outside the loop's thread.
+    injection: Mutex<Injection>,
+    /// How many tasks `injection` holds, readable without its lock.
+    injection_len: AtomicUsize,
+    /// Every task not yet complete, so that shutdown can drop their futures.
+    owned: Mutex<Slab<TaskRef>>,
+    /// The loop is (about to be) blocked in `epoll_wait` with no timeout.
+    parked: AtomicBool,
+    /// The waker of the future passed to `block_on` fired.
+    block_on_woken: AtomicBool,
+}
+
+struct Injection {
+    queue: VecDeque<TaskRef>,
+    /// Set once by shutdown; a task scheduled afterwards is dropped, not queued.
+    is_shutdown: bool,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while holding these locks (they guard queues of Arcs), so a poisoned lock
+    // still holds consistent data.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    /// Queues a task that must run (it was woken, or is new).
+    pub(crate) fn schedule(&self, task: TaskRef) {
+        let local = CONTEXT.try_with(|cx| {
+            if std::ptr::eq(cx.driving.get(), self) {
+                cx.run_queue.borrow_mut().push_back(task);
+                None
+            } else {
+                Some(task)
+            }
+        });
+        match local {
+            Ok(None) => {}
+            Ok(Some(task)) => self.schedule_remote(task),
+            // The thread-local is gone (a waker fired during thread exit): not our loop.
+            Err(_) => {}
+        }
+    }
+
+    fn schedule_remote(&self, task: TaskRef) {
+        let mut injection = lock(&self.injection);
+        if injection.is_shutdown {
+            // Drop the reference outside the lock: it may be the task's last one.
+            drop(injection);
+            drop(task);
+            return;
+        }
+        injection.queue.push_back(task);
+        self.injection_len.store(injection.queue.len(), Ordering::SeqCst);
+        drop(injection);
+        self.unpark();
+    }
+
+    /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
+    /// loop sees our work, or we see `parked` and write the eventfd.
+    fn unpark(&self) {
+        if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
+            self.reactor.unpark();
+        }
+    }
+
+    /// Forgets a completed task.
+    pub(crate) fn release(&self, owned_key: usize) {
+        let removed = lock(&self.owned).try_remove(owned_key);
+        // Dropped outside the lock: it may be the last reference, and drop the task itself.
+        drop(removed);
+    }
+
+    /// Spawns `future` onto this runtime.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let task = Task::new(future, self.clone());
+        let handle = JoinHandle::new(task.clone());
+        let accepted = {
+            let mut owned = lock(&self.owned);
+            if lock(&self.injection).is_shutdown {
+                false
+            } else {
+                task.set_owned_key(owned.insert(task.clone()));
+                true
+            }
+        };
+        if accepted {
+            self.schedule(task);
+        } else {
+            // The runtime is shutting down: the task completes as cancelled, never polled.
+            crate::task::Runnable::shutdown(task);
+        }
+        handle
+    }
+}
+
+/// The waker of the future passed to `block_on`: it is not a task, just a flag the loop checks.
+struct BlockOnWaker {
+    shared: Arc<Shared>,
+}
+
+impl Wake for BlockOnWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.shared.block_on_woken.store(true, Ordering::SeqCst);
+        self.shared.unpark();
+    }
+}
+
+/// The per-thread view of the runtime.
+struct ThreadContext {
+    /// The runtime this thread entered (by `block_on` or `Runtime::enter`).
+    current: RefCell<Option<Arc<Shared>>>,
+    /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
+    driving: Cell<*const Shared>,
+    /// The loop's local run queue, while it runs.
+    run_queue: RefCell<VecDeque<TaskRef>>,
+    /// Operations left for the task being polled before it must yield.
+    budget: Cell<u32>,
+}
+
+thread_local! {
+    static CONTEXT: ThreadContext = const {
+        ThreadContext {
+            current: RefCell::new(None),
+            driving: Cell::new(std::ptr::null()),
+            run_queue: RefCell::new(VecDeque::new()),
+            budget: Cell::new(COOP_BUDGET),
+        }
+    };
+}
+
+/// The runtime this thread is in, if any.
+pub(crate) fn try_current() -> Option<Arc<Shared>> {
+    CONTEXT.try_with(|cx| cx.current.borrow().clone()).ok().flatten()
+}
+
+const NO_RUNTIME: &str =
+    "there is no minirt runtime on this thread: call this from a task or from inside \
+     `Runtime::block_on` (or `#[minirt::main]`), or enter one with `Runtime::enter`";
+
+/// The runtime this thread is in.
+///
+/// # Panics
+/// Outside a runtime, with a message that says how to get into one.
+pub(crate) fn current() -> Arc<Shared> {
+    try_current().unwrap_or_else(|| panic!("{NO_RUNTIME}"))
+}
+
+pub(crate) fn current_reactor() -> Arc<Reactor> {
+    current().reactor.clone()
+}
+
+/// Spends one unit of the running task's budget. `Pending` (after arranging to be polled
+/// again) once the budget is spent, so a task whose sockets are always ready still yields.
+pub(crate) fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
+    let spent = CONTEXT
+        .try_with(|tls| {
+            // Only a running loop refills the budget, so only there is it enforced.
+            if tls.driving.get().is_null() {
+                return false;
+            }
+            let left = tls.budget.get();
+            if left == 0 {
+                return true;
+            }
+            tls.budget.set(left - 1);
+            false
+        })
+        .unwrap_or(false);
+    if spent {
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    } else {
+        Poll::Ready(())
+    }
+}
+
+/// Sets this thread's runtime for the guard's lifetime, restoring the previous one after.
+pub(crate) struct EnterGuard {
+    previous: Option<Arc<Shared>>,
+}
+
+pub(crate) fn enter(shared: Arc<Shared>) -> EnterGuard {
+    let previous = CONTEXT.with(|cx| cx.current.replace(Some(shared)));
+    EnterGuard { previous }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CONTEXT.try_with(|cx| *cx.current.borrow_mut() = previous);
+    }
+}
+
+/// The part of a runtime only the loop's thread touches: moved into the thread-local while
+/// `block_on` runs and back out when it returns.
+pub(crate) struct Core {
+    run_queue: VecDeque<TaskRef>,
+    events: Vec<libc::epoll_event>,
+    wake_list: Vec<Waker>,
+}
+
+/// The current-thread scheduler.
+pub(crate) struct Scheduler {
+    shared: Arc<Shared>,
+    /// `None` while some thread is inside `block_on`.
+    core: Mutex<Option<Box<Core>>>,
+}
+
+impl Scheduler {
+    pub(crate) fn new() -> io::Result<Scheduler> {
+        let shared = Arc::new(Shared {
+            reactor: Arc::new(Reactor::new()?),
+            injection: Mutex::new(Injection { queue: VecDeque::new(), is_shutdown: false }),
+            injection_len: AtomicUsize::new(0),
+            owned: Mutex::new(Slab::new()),
+            parked: AtomicBool::new(false),
+            block_on_woken: AtomicBool::new(false),
+        });
+        let core = Box::new(Core {
+            run_queue: VecDeque::with_capacity(256),
+            events: Vec::with_capacity(1024),
+            wake_list: Vec::with_capacity(64),
+        });
+        Ok(Scheduler { shared, core: Mutex::new(Some(core)) })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Runs the loop until `future` completes.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let already_driving = CONTEXT.with(|cx| !cx.driving.get().is_null());
+        if already_driving {
+            panic!(
+                "cannot start a minirt runtime from within a runtime: `block_on` was called \
+                 from a task or from inside another `block_on`; `.await` the future instead"
+            );
+        }
+        let core = lock(&self.core).take().unwrap_or_else(|| {
+            panic!("this minirt current-thread runtime is already running `block_on` on another thread")
+        });
+        let _enter = enter(self.shared.clone());
+        let mut driver = Driver::start(&self.shared, core, &self.core);
+        driver.run(future)
+    }
+
+    /// Drops every task (cancelling it) and fails every remaining I/O registration.
+    pub(crate) fn shutdown(&self) {
+        let _enter = enter(self.shared.clone());
+        let shared = &self.shared;
+        let queued = {
+            let mut injection = lock(&shared.injection);
+            injection.is_shutdown = true;
+            shared.injection_len.store(0, Ordering::SeqCst);
+            std::mem::take(&mut injection.queue)
+        };
+        drop(queued);
+        // Dropping a future may spawn (refused now) or complete other tasks; loop until none
+        // is left.
+        loop {
+            let tasks = std::mem::take(&mut *lock(&shared.owned));
+            if tasks.is_empty() {
+                break;
+            }
+            for (_, task) in tasks {
+                task.shutdown();
+            }
+        }
+        if let Some(core) = lock(&self.core).as_mut() {
+            core.run_queue.clear();
+        }
+        shared.reactor.shutdown();
+    }
+}
+
+/// The running loop: owns the core while `block_on` runs and gives it back when it ends,
+/// also when it unwinds.
+struct Driver<'a> {
+    shared: &'a Arc<Shared>,
+    core: Option<Box<Core>>,
+    home: &'a Mutex<Option<Box<Core>>>,
+}
+
+impl<'a> Driver<'a> {
+    fn start(
+        shared: &'a Arc<Shared>,
+        mut core: Box<Core>,
+        home: &'a Mutex<Option<Box<Core>>>,
+    ) -> Driver<'a> {
+        CONTEXT.with(|cx| {
+            std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
+            cx.driving.set(Arc::as_ptr(shared));
+        });
+        Driver { shared, core: Some(core), home }
+    }
+
+    fn run<F: Future>(&mut self, future: F) -> F::Output {
+        let mut future = pin!(future);
+        let waker = Waker::from(Arc::new(BlockOnWaker { shared: self.shared.clone() }));
+        let mut cx = Context::from_waker(&waker);
+        self.shared.block_on_woken.store(true, Ordering::SeqCst);
+        let mut tick: usize = 0;
+        loop {
+            if self.shared.block_on_woken.swap(false, Ordering::SeqCst) {
+                reset_budget();
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            for _ in 0..BATCH {
+                if self.shared.block_on_woken.load(Ordering::Relaxed) {
+                    break;
+                }
+                tick = tick.wrapping_add(1);
+                let Some(task) = self.next_task(tick) else { break };
+                reset_budget();
+                task.run();
+            }
+            let idle = !self.shared.block_on_woken.load(Ordering::SeqCst)
+                && CONTEXT.with(|cx| cx.run_queue.borrow().is_empty())
+                && self.shared.injection_len.load(Ordering::SeqCst) == 0;
+            if idle {
+                self.park();
+            } else {
+                self.poll_reactor(Some(std::time::Duration::ZERO));
+            }
+        }
+    }
+
+    /// The next task to run: from the local queue, except that the injection queue is moved
+    /// over every INJECTION_INTERVAL ticks, and whenever the local queue is empty.
+    fn next_task(&self, tick: usize) -> Option<TaskRef> {
+        if tick % INJECTION_INTERVAL == 0 {
+            self.drain_injection();
+        }
+        let task = CONTEXT.with(|cx| cx.run_queue.borrow_mut().pop_front());
+        task.or_else(|| {
+            self.drain_injection();
+            CONTEXT.with(|cx| cx.run_queue.borrow_mut().pop_front())
+        })
+    }
+
+    fn drain_injection(&self) {
+        if self.shared.injection_len.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let mut injection = lock(&self.shared.injection);
+        self.shared.injection_len.store(0, Ordering::SeqCst);
+        CONTEXT.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
+    }
+
+    /// Sleeps in `epoll_wait` until an event or a remote wake.
+    fn park(&mut self) {
+        self.shared.parked.store(true, Ordering::SeqCst);
+        // Re-check after publishing `parked`: a remote wake that came before it did not see
+        // the flag, so it did not write the eventfd, but its work is visible now.
+        if self.shared.injection_len.load(Ordering::SeqCst) != 0
+            || self.shared.block_on_woken.load(Ordering::SeqCst)
+        {
+            self.shared.parked.store(false, Ordering::SeqCst);
+            return;
+        }
+        self.poll_reactor(None);
+        self.shared.parked.store(false, Ordering::SeqCst);
+    }
+
+    fn poll_reactor(&mut self, timeout: Option<std::time::Duration>) {
+        let Some(core) = self.core.as_mut() else { return };
+        let Core { events, wake_list, .. } = &mut **core;
+        if let Err(e) = self.shared.reactor.poll(events, wake_list, timeout) {
+            // epoll_wait on our own, valid epoll fd with a valid buffer fails only on EINTR,
+            // which the reactor absorbs; anything else means the runtime itself is broken.
+            panic!("minirt: the reactor failed to poll its own epoll instance: {e}");
+        }
+    }
+}
+
+fn reset_budget() {
+    CONTEXT.with(|cx| cx.budget.set(COOP_BUDGET));
+}
+
+impl Drop for Driver<'_> {
+    fn drop(&mut self) {
+        let Some(mut core) = self.core.take() else { return };
+        let _ = CONTEXT.try_with(|cx| {
+            cx.driving.set(std::ptr::null());
+            std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
+        });
+        *lock(self.home) = Some(core);
+    }
+}

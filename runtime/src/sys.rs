@@ -1,0 +1,151 @@
+//! The only place in the runtime that makes raw syscalls: a thin, safe wrapper over
+//! `epoll_create1`, `epoll_ctl`, `epoll_wait` and an `eventfd`.
+//!
+//! Everything above this module is safe Rust. Each wrapper owns its fd as an [`OwnedFd`], so it
+//! is closed exactly once, and every call retries `EINTR` where retrying is correct.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+/// Turns a `-1` return of a libc call into the thread's `errno` as an `io::Error`.
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Adds what failed to an OS error while keeping its kind (and so `ErrorKind` matching works).
+pub(crate) fn context(err: io::Error, what: &str) -> io::Error {
+    io::Error::new(err.kind(), format!("{what}: {err}"))
+}
+
+/// The readiness bits a registration is created with: both directions, peer half-close, and
+/// edge-triggered, so the kernel reports each *change* once and we never re-arm with `epoll_ctl`.
+pub(crate) const INTEREST_ALL: u32 =
+    (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
+
+/// An epoll instance.
+#[derive(Debug)]
+pub(crate) struct Epoll {
+    fd: OwnedFd,
+}
+
+impl Epoll {
+    pub(crate) fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 takes no pointers; a non-negative return is a fresh fd we own.
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })
+            .map_err(|e| context(e, "epoll_create1"))?;
+        // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+        Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Registers `fd` with the `events` mask; `token` comes back in every event for it.
+    pub(crate) fn add(&self, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+        let mut ev = libc::epoll_event { events, u64: token };
+        // SAFETY: `ev` is a valid epoll_event that lives across the call; the kernel copies it.
+        cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })
+            .map(drop)
+            .map_err(|e| context(e, "epoll_ctl(EPOLL_CTL_ADD)"))
+    }
+
+    /// Removes `fd` from the interest list. Must run before `fd` is closed.
+    pub(crate) fn delete(&self, fd: RawFd) -> io::Result<()> {
+        // SAFETY: since Linux 2.6.9 the event pointer may be null for EPOLL_CTL_DEL.
+        cvt(unsafe {
+            libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
+        })
+        .map(drop)
+        .map_err(|e| context(e, "epoll_ctl(EPOLL_CTL_DEL)"))
+    }
+
+    /// Waits for events, filling `events` (its length is reset to what the kernel wrote).
+    ///
+    /// `timeout` of `None` blocks until an event arrives; the duration is rounded *up* to whole
+    /// milliseconds so the call never returns before it. An interrupted wait (`EINTR`) returns
+    /// with no events rather than being retried: the caller's loop re-computes its timeout.
+    pub(crate) fn wait(
+        &self,
+        events: &mut Vec<libc::epoll_event>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let timeout_ms = match timeout {
+            None => -1,
+            Some(d) => {
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                ms.min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
+        events.clear();
+        let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+        // SAFETY: the pointer and capacity describe the Vec's allocation; the kernel writes at
+        // most `capacity` events there, and we set the length to exactly what it wrote.
+        let n = unsafe {
+            libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), capacity, timeout_ms)
+        };
+        match cvt(n) {
+            Ok(n) => {
+                // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
+                unsafe { events.set_len(n as usize) };
+                Ok(())
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
+            Err(e) => Err(context(e, "epoll_wait")),
+        }
+    }
+}
+
+/// A non-blocking eventfd: a counter the kernel reports readable while non-zero. Writing to it
+/// is how another thread gets a loop parked in `epoll_wait` to return.
+#[derive(Debug)]
+pub(crate) struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    pub(crate) fn new() -> io::Result<EventFd> {
+        // SAFETY: eventfd takes no pointers; a non-negative return is a fresh fd we own.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
+            .map_err(|e| context(e, "eventfd"))?;
+        // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
+        Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Adds one to the counter, making the fd readable.
+    pub(crate) fn notify(&self) {
+        let one: u64 = 1;
+        loop {
+            // SAFETY: writes 8 bytes from a valid, live u64.
+            let n = unsafe {
+                libc::write(self.fd.as_raw_fd(), (&one as *const u64).cast(), size_of::<u64>())
+            };
+            // EAGAIN means the counter is saturated, which already wakes the loop; any other
+            // failure cannot happen for a valid eventfd, so there is nothing useful to report.
+            if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+
+    /// Resets the counter to zero, so the next `notify` is a new edge for edge-triggered epoll.
+    pub(crate) fn drain(&self) {
+        let mut buf: u64 = 0;
+        loop {
+            // SAFETY: reads at most 8 bytes into a valid, live u64.
+            let n = unsafe {
+                libc::read(self.fd.as_raw_fd(), (&mut buf as *mut u64).cast(), size_of::<u64>())
+            };
+            if n >= 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                return;
+            }
+        }
+    }
+}
+
+impl AsRawFd for EventFd {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
