@@ -37,6 +37,10 @@
 //! back on the run queue and its next poll's `recv` returns the bytes.
 
 pub use minirt_macros::{main, test};
+
+/// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
+#[doc(hidden)]
+pub mod macro_errors;
 pub use minirt_runtime::{io, runtime, spawn, task};
 
 /// Sockets: TCP listeners and streams.

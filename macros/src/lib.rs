@@ -126,11 +126,7 @@ impl Error {
     }
 
     fn spanning(start: Span, end: Span, message: impl Into<String>) -> Error {
-        Error {
-            start,
-            end,
-            message: message.into(),
-        }
+        Error { start, end, message: message.into() }
     }
 
     /// `::core::compile_error! { "message" }`. Stable `proc_macro` cannot join two spans, but
@@ -139,10 +135,7 @@ impl Error {
     fn to_tokens(&self) -> TokenStream {
         let mut message = Literal::string(&self.message);
         message.set_span(self.end);
-        let mut body = Group::new(
-            Delimiter::Brace,
-            TokenStream::from(TokenTree::from(message)),
-        );
+        let mut body = Group::new(Delimiter::Brace, TokenStream::from(TokenTree::from(message)));
         body.set_span(self.end);
         let mut tokens = path_tokens(&["", "core", "compile_error"], self.start);
         tokens.push(punct('!', Spacing::Alone, self.start));
@@ -224,10 +217,7 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
                 continue;
             }
             _ => {
-                errors.push(Error::new(
-                    name.span(),
-                    format!("expected `{key} = <value>`"),
-                ));
+                errors.push(Error::new(name.span(), format!("expected `{key} = <value>`")));
                 continue;
             }
         };
@@ -551,10 +541,7 @@ fn parse_fn(kind: Kind, item: TokenStream, errors: &mut Vec<Error>) -> Option<Fu
         errors.push(Error::spanning(
             tokens[start].span(),
             tokens[i - 1].span(),
-            format!(
-                "the {} function cannot have generic parameters",
-                kind.name()
-            ),
+            format!("the {} function cannot have generic parameters", kind.name()),
         ));
     }
 
@@ -586,10 +573,7 @@ fn parse_fn(kind: Kind, item: TokenStream, errors: &mut Vec<Error>) -> Option<Fu
         }
         _ => {
             let span = tokens.last().map_or(name.span(), TokenTree::span);
-            errors.push(Error::new(
-                span,
-                format!("the {} function must have a body", kind.name()),
-            ));
+            errors.push(Error::new(span, format!("the {} function must have a body", kind.name())));
             return None;
         }
     };
@@ -712,10 +696,7 @@ impl Function {
                 Flavor::MultiThread => "new_multi_thread",
             };
             body.extend(krate.clone());
-            body.extend(path_tokens(
-                &["", "runtime", "Builder", constructor],
-                *krate_span,
-            ));
+            body.extend(path_tokens(&["", "runtime", "Builder", constructor], *krate_span));
             body.extend(parse("()"));
             if let Some(n) = &options.worker_threads {
                 body.extend(parse(".worker_threads"));

@@ -515,6 +515,11 @@ impl Registration {
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvent>> {
+        // Every wait for readiness spends the task's budget, so a task whose sockets are always
+        // ready still gives the others a turn.
+        if crate::scheduler::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
         let directions: &[Direction] = match (interest.is_readable(), interest.is_writable()) {
             (true, true) => &[Direction::Read, Direction::Write],
             (true, false) => &[Direction::Read],
@@ -536,9 +541,6 @@ impl Registration {
         interest: Interest,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        if crate::scheduler::poll_budget(cx).is_pending() {
-            return Poll::Pending;
-        }
         loop {
             let event = match self.poll_ready(cx, interest) {
                 Poll::Ready(Ok(event)) => event,

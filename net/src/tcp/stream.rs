@@ -194,7 +194,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().recv(buf, 0))
+        self.poll_transfer(cx, Interest::READABLE, buf.len(), |socket| socket.recv(buf, 0))
     }
 
     pub(crate) fn poll_write_priv(
@@ -202,7 +202,7 @@ impl TcpStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::WRITABLE, || self.io.get_ref().send(buf))
+        self.poll_transfer(cx, Interest::WRITABLE, buf.len(), |socket| socket.send(buf))
     }
 
     pub(crate) fn poll_write_vectored_priv(
@@ -210,7 +210,40 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::WRITABLE, || self.io.get_ref().send_vectored(bufs))
+        let len = bufs.iter().map(|b| b.len()).sum();
+        self.poll_transfer(cx, Interest::WRITABLE, len, |socket| socket.send_vectored(bufs))
+    }
+
+    /// One read or write of up to `len` bytes, waiting for readiness as needed.
+    ///
+    /// A transfer shorter than asked for means the kernel's buffer ran dry (read) or full
+    /// (write), so the readiness is cleared right away: the next call waits for the next edge
+    /// instead of spending a syscall to hear `EAGAIN`. An edge that arrives meanwhile bumps the
+    /// reactor's tick, and the clear then leaves the readiness alone.
+    fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        len: usize,
+        mut op: impl FnMut(&Socket) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let mut guard = match self.io.poll_ready(cx, interest) {
+                Poll::Ready(Ok(guard)) => guard,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match guard.try_io(|io| op(io.get_ref())) {
+                Ok(Ok(n)) => {
+                    if n > 0 && n < len {
+                        guard.clear_ready();
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Ok(Err(e)) => return Poll::Ready(Err(e)),
+                Err(_would_block) => continue,
+            }
+        }
     }
 
     /// Shuts down one or both halves (`shutdown(2)`). Shutting down the write half sends FIN:

@@ -101,7 +101,8 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.poll_ready(cx, Interest::WRITABLE)
     }
 
-    fn poll_ready<'a>(
+    /// Poll form of [`AsyncFd::ready`].
+    pub fn poll_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
         interest: Interest,

@@ -1,0 +1,155 @@
+//! `#[minirt::test]` and `#[minirt::main]` end to end: each function below is expanded by the
+//! macro and run on a real minirt runtime. A test binary already has a `main`, so
+//! `#[minirt::main]` is exercised on functions with other names (allowed, as with tokio) and
+//! called from plain tests. The misuse cases are `compile_fail` doctests in
+//! `src/macro_errors.rs`.
+
+use std::io;
+use std::thread;
+
+/// A future that is pending once before it completes, so the runtime must really poll twice
+/// (and handle the wake) rather than finish on the first poll.
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            std::task::Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+async fn parse_port(text: &str) -> io::Result<u16> {
+    yield_once().await;
+    text.parse().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))
+}
+
+#[minirt::test]
+async fn unit_return() {
+    yield_once().await;
+    assert_eq!(1 + 1, 2);
+}
+
+#[minirt::test]
+async fn io_result_with_question_mark() -> io::Result<()> {
+    let port = parse_port("7000").await?;
+    assert_eq!(port, 7000);
+    Ok(())
+}
+
+#[minirt::test]
+async fn boxed_error_return() -> Result<(), Box<dyn std::error::Error>> {
+    let n: u32 = "42".parse()?;
+    assert_eq!(n, 42);
+    Ok(())
+}
+
+#[minirt::test]
+async fn early_return() -> io::Result<()> {
+    for i in 0.. {
+        yield_once().await;
+        if i == 3 {
+            return Ok(());
+        }
+    }
+    unreachable!("the loop returns at i == 3")
+}
+
+#[minirt::test]
+async fn early_return_unit() {
+    if std::hint::black_box(true) {
+        return;
+    }
+    panic!("the body ran past its `return`");
+}
+
+#[minirt::test]
+async fn current_thread_runs_on_the_test_thread() {
+    let caller = thread::current().id();
+    yield_once().await;
+    assert_eq!(thread::current().id(), caller);
+}
+
+#[minirt::test(flavor = "current_thread")]
+async fn explicit_current_thread() {
+    yield_once().await;
+}
+
+#[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_thread_two_workers() -> io::Result<()> {
+    assert_eq!(parse_port("80").await?, 80);
+    Ok(())
+}
+
+#[minirt::test(flavor = "multi_thread")]
+async fn multi_thread_default_workers() {
+    yield_once().await;
+}
+
+#[minirt::test]
+#[should_panic(expected = "boom")]
+async fn should_panic_is_preserved() {
+    yield_once().await;
+    panic!("boom");
+}
+
+#[minirt::test]
+#[ignore = "checks that #[ignore] survives the expansion; never run"]
+async fn ignore_is_preserved() {
+    panic!("an ignored test ran");
+}
+
+/// Doc comments and lint attributes stay on the generated function.
+#[minirt::test]
+#[allow(clippy::bool_assert_comparison)]
+async fn attributes_are_preserved() {
+    assert_eq!(true, true);
+}
+
+#[minirt::test(crate = "::minirt")]
+async fn explicit_crate_path() {
+    yield_once().await;
+}
+
+mod nested {
+    // Visibility, and a test inside a module that reaches its parent's items.
+    #[minirt::test]
+    pub(crate) async fn in_a_module() -> std::io::Result<()> {
+        super::yield_once().await;
+        Ok(())
+    }
+}
+
+/// `#[minirt::main]` keeps the name, the return type and the value the body returns.
+#[minirt::main]
+async fn main_multi_thread() -> io::Result<u16> {
+    let port = parse_port("8080").await?;
+    Ok(port)
+}
+
+#[minirt::main(flavor = "current_thread")]
+async fn main_current_thread() -> u32 {
+    yield_once().await;
+    if std::hint::black_box(true) {
+        return 7;
+    }
+    0
+}
+
+#[minirt::main(worker_threads = 2)]
+async fn main_error() -> Result<(), Box<dyn std::error::Error>> {
+    parse_port("port 80").await?;
+    Ok(())
+}
+
+#[test]
+fn main_expansion_runs_the_body() {
+    assert_eq!(main_multi_thread().unwrap(), 8080);
+    assert_eq!(main_current_thread(), 7);
+    let err = main_error().unwrap_err();
+    assert!(err.to_string().contains("invalid digit"), "{err}");
+}
