@@ -94,6 +94,11 @@ impl Shared {
         }
     }
 
+    /// True on the thread currently running this runtime's loop.
+    fn is_driven_here(&self) -> bool {
+        CONTEXT.try_with(|cx| std::ptr::eq(cx.driving.get(), self)).unwrap_or(false)
+    }
+
     fn schedule_remote(&self, task: TaskRef) {
         let mut injection = lock(&self.injection);
         if injection.is_shutdown {
@@ -111,6 +116,11 @@ impl Shared {
     /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
     /// loop sees our work, or we see `parked` and write the eventfd.
     fn unpark(&self) {
+        // On the loop's own thread the loop is not blocked (it is dispatching events or running
+        // tasks, and re-checks its flags before it parks): no syscall needed.
+        if self.is_driven_here() {
+            return;
+        }
         if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
             self.reactor.unpark();
         }
@@ -369,10 +379,9 @@ impl<'a> Driver<'a> {
                     return output;
                 }
             }
+            // The batch runs even when the block_on future is already woken again: a future
+            // that wakes itself (yield_now, an exhausted budget) must not starve the tasks.
             for _ in 0..BATCH {
-                if self.shared.block_on_woken.load(Ordering::Relaxed) {
-                    break;
-                }
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.next_task(tick) else { break };
                 reset_budget();

@@ -1,0 +1,37 @@
+//! The echo server of `examples/echo.rs` on tokio's current-thread runtime, line for line, so
+//! that a load generator (`examples/loadgen.rs`) compares the runtimes and nothing else.
+//!
+//! ```text
+//! cargo run --release --example tokio_echo -- 127.0.0.1:7001
+//! ```
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7001".to_string());
+    let listener = TcpListener::bind(&addr).await?;
+    println!("tokio_echo: listening on {}", listener.local_addr()?);
+    loop {
+        let (mut stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) => {
+                eprintln!("tokio_echo: accept failed: {e}");
+                continue;
+            }
+        };
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                if stream.write_all(&buf[..n]).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
