@@ -308,7 +308,9 @@ impl ScheduledIo {
         if shutdown || !(ready & Direction::Read.mask()).is_empty() {
             wake_list.extend(waiters.reader.take());
         }
-        if shutdown || !(ready & Direction::Write.mask()).is_empty() {
+        // Any hang-up (RDHUP too) also wakes the writer: it re-checks the socket, and a send
+        // to a peer that went away reports EPIPE/ECONNRESET instead of waiting for space.
+        if shutdown || !(ready & (Direction::Write.mask() | Ready::READ_CLOSED)).is_empty() {
             wake_list.extend(waiters.writer.take());
         }
     }
@@ -682,7 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn closed_bits_are_sticky_and_error_wakes_both_directions() {
+    fn closed_bits_are_sticky_and_hangups_wake_both_directions() {
         let io = ScheduledIo::new();
         let (counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
@@ -700,7 +702,25 @@ mod tests {
         wake_list.drain(..).for_each(Waker::wake);
         assert_eq!(counter.0.load(Ordering::SeqCst), 2);
 
+        // ERROR is not sticky: an EAGAIN proves no error is pending any more, so clearing it
+        // through one direction clears it for both. Then both directions wait again.
+        let Poll::Ready(Ok(event)) =
+            io.poll_ready(&mut cx, Direction::Read.mask(), &[Direction::Read])
+        else {
+            panic!("the error is ready");
+        };
+        assert!(event.ready.is_error());
+        io.clear_readiness(event);
+        for direction in [Direction::Read, Direction::Write] {
+            assert!(io.poll_ready(&mut cx, direction.mask(), &[direction]).is_pending());
+        }
         io.set_readiness(Ready::from_epoll(libc::EPOLLRDHUP as u32), 0, &mut wake_list);
+        assert_eq!(wake_list.len(), 2, "a hang-up wakes the writer too");
+        wake_list.clear();
+        assert!(
+            io.poll_ready(&mut cx, Direction::Write.mask(), &[Direction::Write]).is_pending(),
+            "but the writer is not told the socket is writable"
+        );
         let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Ready::READ_SIDE, &[Direction::Read])
         else {
             panic!("read closed is ready");

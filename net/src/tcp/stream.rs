@@ -235,7 +235,9 @@ impl TcpStream {
             };
             match guard.try_io(|io| op(io.get_ref())) {
                 Ok(Ok(n)) => {
-                    if n > 0 && n < len {
+                    // Not when an error is flagged: TCP hands over queued data before a
+                    // pending error, and the error must still wake the next call.
+                    if n > 0 && n < len && !guard.ready().is_error() {
                         guard.clear_ready();
                     }
                     return Poll::Ready(Ok(n));
