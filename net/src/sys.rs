@@ -29,7 +29,9 @@ fn cvt_r<T: Copy + PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Res
     }
 }
 
-/// Adds what failed to an error, keeping its kind so callers can still match on it.
+/// Adds what failed to an error, keeping its kind so callers can still match on it. Used where
+/// the address is what the user needs to see (bind, connect); errors a program may branch on by
+/// number (EMFILE on socket or accept) are returned raw, as their own message names them.
 pub(crate) fn context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
     io::Error::new(err.kind(), format!("{what}: {err}"))
 }
@@ -54,7 +56,8 @@ impl Socket {
         let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
         let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         // SAFETY: socket takes no pointers; a non-negative return is a new fd that we own.
-        let fd = cvt(unsafe { libc::socket(domain, ty, 0) }).map_err(|e| context(e, "socket"))?;
+        // The error stays raw: callers match `raw_os_error()` for EMFILE/ENFILE.
+        let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
         // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
         Ok(Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }

@@ -39,7 +39,7 @@ impl TcpStream {
         for addr in resolve(addr)? {
             match TcpStream::connect_one(&addr).await {
                 Ok(stream) => return Ok(stream),
-                Err(e) => last_err = Some(sys::context(e, format_args!("connect to {addr}"))),
+                Err(e) => last_err = Some(e),
             }
         }
         Err(last_err.unwrap_or_else(|| io::Error::other("connect: no address to connect to")))
@@ -47,10 +47,11 @@ impl TcpStream {
 
     async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new_stream(addr)?;
-        let in_progress = matches!(socket.connect(addr)?, Connect::InProgress);
+        let connect_err = |e| sys::context(e, format_args!("connect to {addr}"));
+        let in_progress = matches!(socket.connect(addr).map_err(connect_err)?, Connect::InProgress);
         let stream = TcpStream::from_socket(socket)?;
         if in_progress {
-            poll_fn(|cx| stream.poll_connected(cx)).await?;
+            poll_fn(|cx| stream.poll_connected(cx)).await.map_err(connect_err)?;
         }
         Ok(stream)
     }
