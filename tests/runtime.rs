@@ -356,3 +356,50 @@ fn io_objects_that_outlive_their_runtime_fail_instead_of_hanging() {
         assert_eq!(&five, b"fresh");
     });
 }
+
+/// A waker that fires from a thread-local destructor while its thread exits, after minirt's own
+/// thread-local on that thread is already gone, must still wake the task (through the injection
+/// queue); otherwise the task is marked woken but never queued, and hangs.
+#[test]
+fn a_wake_during_thread_exit_still_reaches_the_runtime() {
+    use std::cell::RefCell;
+    use std::task::{Poll, Waker};
+
+    struct WakeOnDrop(RefCell<Option<Waker>>);
+    impl Drop for WakeOnDrop {
+        fn drop(&mut self) {
+            if let Some(waker) = self.0.borrow_mut().take() {
+                waker.wake();
+            }
+        }
+    }
+    thread_local! {
+        static WAKE_ON_EXIT: WakeOnDrop = const { WakeOnDrop(RefCell::new(None)) };
+    }
+
+    let _watchdog = watchdog("a_wake_during_thread_exit_still_reaches_the_runtime");
+    let rt = new_runtime();
+    let (waker_tx, waker_rx) = mpsc::channel::<Waker>();
+    let woken = Arc::new(AtomicUsize::new(0));
+    let task_woken = woken.clone();
+    let task = rt.spawn(std::future::poll_fn(move |cx| {
+        if task_woken.load(Ordering::SeqCst) > 0 {
+            return Poll::Ready("woken");
+        }
+        waker_tx.send(cx.waker().clone()).expect("test thread alive");
+        Poll::Pending
+    }));
+    rt.block_on(settle());
+    let waker = waker_rx.recv_timeout(Duration::from_secs(20)).expect("the task ran once");
+
+    let exiting = thread::spawn(move || {
+        // Thread-local destructors run in reverse order of first use: this one was touched
+        // first, so it runs after minirt's context (touched by `try_current`) is destroyed.
+        WAKE_ON_EXIT.with(|slot| *slot.0.borrow_mut() = Some(waker));
+        assert!(Handle::try_current().is_err());
+        woken.fetch_add(1, Ordering::SeqCst);
+    });
+    exiting.join().expect("exiting thread");
+    let got = rt.block_on(must_complete("the task woken during thread exit", task));
+    assert_eq!(got.expect("task"), "woken");
+}

@@ -78,19 +78,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     /// Queues a task that must run (it was woken, or is new).
     pub(crate) fn schedule(&self, task: TaskRef) {
-        let local = CONTEXT.try_with(|cx| {
+        let mut task = Some(task);
+        // `try_with`: during thread exit the thread-local may be gone; that thread is not
+        // running our loop, so the task goes to the injection queue below.
+        let _ = CONTEXT.try_with(|cx| {
             if std::ptr::eq(cx.driving.get(), self) {
-                cx.run_queue.borrow_mut().push_back(task);
-                None
-            } else {
-                Some(task)
+                cx.run_queue.borrow_mut().extend(task.take());
             }
         });
-        match local {
-            Ok(None) => {}
-            Ok(Some(task)) => self.schedule_remote(task),
-            // The thread-local is gone (a waker fired during thread exit): not our loop.
-            Err(_) => {}
+        if let Some(task) = task {
+            self.schedule_remote(task);
         }
     }
 
