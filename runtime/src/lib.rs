@@ -3,7 +3,7 @@
 //! Users depend on the `minirt` facade crate, which re-exports this one. A tour, in the order
 //! data flows:
 //!
-//! - [`sys`](crate) (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
+//! - `sys` (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
 //!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate.
 //! - `reactor`: one edge-triggered registration per fd, a cached readiness word per
 //!   registration, and `epoll_wait` events turned into woken tasks.
