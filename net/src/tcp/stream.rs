@@ -22,7 +22,9 @@ use crate::sys::{self, Connect, Socket};
 /// It implements the `futures-io` [`AsyncRead`] and [`AsyncWrite`] traits (use
 /// `minirt::io::{AsyncReadExt, AsyncWriteExt}` for `read`, `write_all`, ...), for `TcpStream`
 /// and for `&TcpStream`: reading and writing need only a shared reference, so one task can read
-/// while another writes (see also [`TcpStream::into_split`]).
+/// while another writes (see also [`TcpStream::into_split`]). One task at a time may wait in
+/// each direction (see [`AsyncFd`](minirt_runtime::io::AsyncFd)): two tasks reading the same
+/// stream at once is not supported.
 pub struct TcpStream {
     io: AsyncFd<Socket>,
 }

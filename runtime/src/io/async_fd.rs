@@ -18,6 +18,12 @@ use crate::reactor::{Interest, Ready, ReadyEvent, Registration};
 /// The fd must be in non-blocking mode for the `*_io` methods to make sense: they call the
 /// operation and treat `WouldBlock` as "wait for the next readiness event".
 ///
+/// The reactor keeps **one waker per direction** for each fd: one task may wait for
+/// readability while another waits for writability (that is how split socket halves work), but
+/// if two tasks wait for the *same* direction at once, the later one replaces the earlier one,
+/// which is then not woken by the next event. Tokio allows many waiters per direction; in
+/// minirt, give each direction of an fd to one task at a time.
+///
 /// ```no_run
 /// # async fn demo(read_end: std::os::fd::OwnedFd) -> std::io::Result<()> {
 /// use minirt_runtime::io::{AsyncFd, Interest};
