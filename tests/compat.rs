@@ -11,10 +11,12 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use common::{assert_bytes_eq, connected_pair, must_complete, pattern, settle, watchdog};
+use common::{
+    assert_bytes_eq, connected_pair, feed_and_drain, must_complete, pattern, settle, watchdog,
+};
 use futures_util::io::{AsyncBufReadExt, BufReader};
 use futures_util::stream::StreamExt;
-use minirt::io::{AsyncReadExt, AsyncWriteExt};
+use minirt::io::AsyncWriteExt;
 
 /// 10,000 round trips over two tokio bounded channels of capacity 1, between two minirt tasks.
 #[minirt::test]
@@ -303,19 +305,8 @@ async fn futures_io_ecosystem_over_minirt_sockets() -> io::Result<()> {
     assert_eq!(must_complete("server", server_task).await??, 500);
 
     // futures_util::io::copy from one minirt socket into another.
-    let (mut source_writer, mut source) = connected_pair().await?;
-    let (mut sink, mut sink_reader) = connected_pair().await?;
     let data = pattern(5, 1 << 20);
-    let to_send = data.clone();
-    let feeder = minirt::spawn(async move {
-        source_writer.write_all(&to_send).await?;
-        source_writer.shutdown().await
-    });
-    let drain = minirt::spawn(async move {
-        let mut got = Vec::new();
-        sink_reader.read_to_end(&mut got).await?;
-        Ok::<_, io::Error>(got)
-    });
+    let (mut source, mut sink, feeder, drain) = feed_and_drain(data.clone()).await?;
     let copied = must_complete("copy", futures_util::io::copy(&mut source, &mut sink)).await?;
     assert_eq!(copied, data.len() as u64);
     sink.shutdown().await?;

@@ -13,8 +13,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{
-    assert_bytes_eq, connected_pair, delay, must_complete, pattern, raise_nofile_limit,
-    set_sock_opt, settle, watchdog,
+    assert_bytes_eq, connected_pair, delay, feed_and_drain, must_complete, pattern,
+    raise_nofile_limit, set_sock_opt, settle, watchdog,
 };
 use futures_util::future::join;
 use minirt::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
@@ -582,19 +582,8 @@ async fn from_std_listener_and_stream() -> io::Result<()> {
 async fn io_copy_between_sockets() -> io::Result<()> {
     let _watchdog = watchdog("io_copy_between_sockets");
     const LEN: usize = 3 << 20;
-    let (mut source_writer, mut source) = connected_pair().await?;
-    let (mut sink, mut sink_reader) = connected_pair().await?;
-    let data = Arc::new(pattern(3, LEN));
-    let to_send = data.clone();
-    let feeder = minirt::spawn(async move {
-        source_writer.write_all(&to_send).await?;
-        source_writer.shutdown().await
-    });
-    let drain = minirt::spawn(async move {
-        let mut got = Vec::new();
-        sink_reader.read_to_end(&mut got).await?;
-        Ok::<_, io::Error>(got)
-    });
+    let data = pattern(3, LEN);
+    let (mut source, mut sink, feeder, drain) = feed_and_drain(data.clone()).await?;
     let copied = must_complete("copy", minirt::io::copy(&mut source, &mut sink)).await?;
     assert_eq!(copied, LEN as u64);
     sink.shutdown().await?;

@@ -222,3 +222,29 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
         .map(|s| s.to_string())
         .or_else(|| payload.downcast_ref::<String>().cloned())
 }
+
+/// Two connected socket pairs for testing a copy between sockets: a task writes `data` into
+/// the returned `source` then shuts its write half down, and another task reads everything that
+/// arrives at the far end of `sink` until EOF. Returns `(source, sink, feeder, drain)`.
+pub async fn feed_and_drain(
+    data: Vec<u8>,
+) -> io::Result<(
+    TcpStream,
+    TcpStream,
+    minirt::task::JoinHandle<io::Result<()>>,
+    minirt::task::JoinHandle<io::Result<Vec<u8>>>,
+)> {
+    use minirt::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut source_writer, source) = connected_pair().await?;
+    let (sink, mut sink_reader) = connected_pair().await?;
+    let feeder = minirt::spawn(async move {
+        source_writer.write_all(&data).await?;
+        source_writer.shutdown().await
+    });
+    let drain = minirt::spawn(async move {
+        let mut got = Vec::new();
+        sink_reader.read_to_end(&mut got).await?;
+        Ok(got)
+    });
+    Ok((source, sink, feeder, drain))
+}
