@@ -10,6 +10,9 @@
 //! - [`task`]: a spawned future in one allocation, its state machine, the `Waker` that
 //!   re-queues it, and the [`JoinHandle`](task::JoinHandle) that awaits it.
 //! - `scheduler`: the loop — run a batch of tasks, poll the reactor, park in `epoll_wait`.
+//! - [`time`]: [`sleep`](time::sleep), [`timeout`](time::timeout),
+//!   [`interval`](time::interval), over a heap of deadlines that sets the loop's `epoll_wait`
+//!   timeout.
 //! - [`runtime`]: [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime),
 //!   [`Handle`](runtime::Handle), [`spawn`].
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
@@ -22,5 +25,6 @@ mod sys;
 pub mod io;
 pub mod runtime;
 pub mod task;
+pub mod time;
 
 pub use runtime::spawn;

@@ -9,7 +9,8 @@
 //!          (every INJECTION_INTERVAL tasks, or when the local queue runs dry, first move the
 //!           injection queue — tasks woken from other threads — onto it)
 //!      work left?  reactor.poll(timeout 0)       so a busy task cannot starve the network
-//!      idle?       parked = true; reactor.poll(no timeout)   sleep in epoll_wait
+//!      idle?       parked = true; reactor.poll(until the earliest timer)   sleep in the kernel
+//!      fire the timers that are due               their tasks join the run queue
 //!  }
 //! ```
 //!
@@ -35,11 +36,13 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use crate::reactor::Reactor;
 use crate::task::{JoinHandle, Task, TaskRef};
+use crate::time::timers::Timers;
 
 /// Tasks run between two looks at the reactor.
 const BATCH: usize = 61;
@@ -51,13 +54,15 @@ const COOP_BUDGET: u32 = 128;
 /// The state of a runtime that wakers and handles on any thread share.
 pub(crate) struct Shared {
     reactor: Arc<Reactor>,
+    /// Every registered sleep deadline (see `time`).
+    timers: Timers,
     /// Tasks scheduled from outside the loop's thread.
     injection: Mutex<Injection>,
     /// How many tasks `injection` holds, readable without its lock.
     injection_len: AtomicUsize,
     /// Every task not yet complete, so that shutdown can drop their futures.
     owned: Mutex<Slab<TaskRef>>,
-    /// The loop is (about to be) blocked in `epoll_wait` with no timeout.
+    /// The loop is (about to be) blocked in `epoll_wait` until an event or its earliest timer.
     parked: AtomicBool,
     /// The waker of the future passed to `block_on` fired.
     block_on_woken: AtomicBool,
@@ -110,9 +115,14 @@ impl Shared {
         self.unpark();
     }
 
+    pub(crate) fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
     /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
-    /// loop sees our work, or we see `parked` and write the eventfd.
-    fn unpark(&self) {
+    /// loop sees our work (a task, or an earlier timer), or we see `parked` and write the
+    /// eventfd.
+    pub(crate) fn unpark(&self) {
         // On the loop's own thread the loop is not blocked (it is dispatching events or running
         // tasks, and re-checks its flags before it parks): no syscall needed.
         if self.is_driven_here() {
@@ -278,6 +288,7 @@ impl Scheduler {
     pub(crate) fn new() -> io::Result<Scheduler> {
         let shared = Arc::new(Shared {
             reactor: Arc::new(Reactor::new()?),
+            timers: Timers::new(),
             injection: Mutex::new(Injection { queue: VecDeque::new(), is_shutdown: false }),
             injection_len: AtomicUsize::new(0),
             owned: Mutex::new(Slab::new()),
@@ -338,6 +349,7 @@ impl Scheduler {
         if let Some(core) = lock(&self.core).as_mut() {
             core.run_queue.clear();
         }
+        shared.timers.shutdown();
         shared.reactor.shutdown();
     }
 }
@@ -390,7 +402,7 @@ impl<'a> Driver<'a> {
             if idle {
                 self.park();
             } else {
-                self.poll_reactor(Some(std::time::Duration::ZERO));
+                self.poll_reactor(Some(Duration::ZERO));
             }
         }
     }
@@ -417,7 +429,7 @@ impl<'a> Driver<'a> {
         CONTEXT.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
     }
 
-    /// Sleeps in `epoll_wait` until an event or a remote wake.
+    /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer.
     fn park(&mut self) {
         self.shared.parked.store(true, Ordering::SeqCst);
         // Re-check after publishing `parked`: a remote wake that came before it did not see
@@ -428,17 +440,33 @@ impl<'a> Driver<'a> {
             self.shared.parked.store(false, Ordering::SeqCst);
             return;
         }
-        self.poll_reactor(None);
+        // Read after `parked` is published, so a timer registered from another thread is either
+        // seen here or sees `parked` and wakes us (see `Shared::unpark`).
+        let timeout = self
+            .shared
+            .timers
+            .next_deadline()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        self.poll_reactor(timeout);
         self.shared.parked.store(false, Ordering::SeqCst);
     }
 
-    fn poll_reactor(&mut self, timeout: Option<std::time::Duration>) {
+    /// Polls the reactor (waking the tasks of ready sockets), then fires the due timers.
+    fn poll_reactor(&mut self, timeout: Option<Duration>) {
         let Some(core) = self.core.as_mut() else { return };
         let Core { events, wake_list, .. } = &mut **core;
         if let Err(e) = self.shared.reactor.poll(events, wake_list, timeout) {
             // epoll_wait on our own, valid epoll fd with a valid buffer fails only on EINTR,
             // which the reactor absorbs; anything else means the runtime itself is broken.
             panic!("minirt: the reactor failed to poll its own epoll instance: {e}");
+        }
+        // The clock is read after the kernel returned, so no timer fires before its deadline.
+        if self.shared.timers.next_deadline().is_some_and(|first| first <= Instant::now()) {
+            self.shared.timers.fire_due(Instant::now(), wake_list);
+            // Outside the timers' lock: a woken task may register or drop timers.
+            for waker in wake_list.drain(..) {
+                waker.wake();
+            }
         }
     }
 }

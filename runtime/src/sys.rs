@@ -1,11 +1,12 @@
 //! The only place in the runtime that makes raw syscalls: a thin, safe wrapper over
-//! `epoll_create1`, `epoll_ctl`, `epoll_wait` and an `eventfd`.
+//! `epoll_create1`, `epoll_ctl`, `epoll_pwait2` / `epoll_wait` and an `eventfd`.
 //!
 //! Everything above this module is safe Rust. Each wrapper owns its fd as an [`OwnedFd`], so it
 //! is closed exactly once, and every call retries `EINTR` where retrying is correct.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Turns a `-1` return of a libc call into the thread's `errno` as an `io::Error`.
@@ -63,38 +64,108 @@ impl Epoll {
 
     /// Waits for events, filling `events` (its length is reset to what the kernel wrote).
     ///
-    /// `timeout` of `None` blocks until an event arrives; the duration is rounded *up* to whole
-    /// milliseconds so the call never returns before it. An interrupted wait (`EINTR`) returns
-    /// with no events rather than being retried: the caller's loop re-computes its timeout.
+    /// `timeout` of `None` blocks until an event arrives. The wait never ends before the
+    /// timeout: `epoll_pwait2` takes it in nanoseconds; where the kernel lacks that call
+    /// (before Linux 5.11) `epoll_wait` takes whole milliseconds, rounded up. An interrupted
+    /// wait (`EINTR`) returns with no events rather than being retried: the caller's loop
+    /// re-computes its timeout.
     pub(crate) fn wait(
         &self,
         events: &mut Vec<libc::epoll_event>,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
-        let timeout_ms = match timeout {
-            None => -1,
-            Some(d) => {
-                let ms = d.as_nanos().div_ceil(1_000_000);
-                ms.min(libc::c_int::MAX as u128) as libc::c_int
-            }
-        };
         events.clear();
-        let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
-        // SAFETY: the pointer and capacity describe the Vec's allocation; the kernel writes at
-        // most `capacity` events there, and we set the length to exactly what it wrote.
-        let n = unsafe {
-            libc::epoll_wait(self.fd.as_raw_fd(), events.as_mut_ptr(), capacity, timeout_ms)
+        let result = match epoll_pwait2(&self.fd, events, timeout) {
+            Some(result) => result,
+            None => epoll_wait(&self.fd, events, timeout),
         };
-        match cvt(n) {
-            Ok(n) => {
-                // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
-                unsafe { events.set_len(n as usize) };
-                Ok(())
-            }
+        match result {
+            Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
             Err(e) => Err(context(e, "epoll_wait")),
         }
     }
+}
+
+/// Whether `epoll_pwait2` may work here; cleared the first time the kernel refuses it.
+static HAS_EPOLL_PWAIT2: AtomicBool = AtomicBool::new(true);
+
+/// `epoll_pwait2` with no signal mask, or `None` if this kernel does not have it. Called
+/// through `syscall` because glibc only wraps it since 2.35.
+#[cfg(target_pointer_width = "64")]
+fn epoll_pwait2(
+    epoll: &OwnedFd,
+    events: &mut Vec<libc::epoll_event>,
+    timeout: Option<Duration>,
+) -> Option<io::Result<()>> {
+    if !HAS_EPOLL_PWAIT2.load(Ordering::Relaxed) {
+        return None;
+    }
+    // On 64-bit targets `libc::timespec` is the kernel's `__kernel_timespec`.
+    let timespec = timeout.map(|d| libc::timespec {
+        tv_sec: d.as_secs().min(libc::time_t::MAX as u64) as libc::time_t,
+        tv_nsec: d.subsec_nanos() as _,
+    });
+    let timespec_ptr = timespec.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: the events pointer and capacity describe the Vec's allocation, and the kernel
+    // writes at most `capacity` events there; the timespec (or null, to block) lives across the
+    // call; a null signal mask means "leave the mask alone", so its size argument is unused.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epoll.as_raw_fd(),
+            events.as_mut_ptr(),
+            capacity,
+            timespec_ptr,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if n >= 0 {
+        // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
+        unsafe { events.set_len(n as usize) };
+        return Some(Ok(()));
+    }
+    let err = io::Error::last_os_error();
+    // ENOSYS: the kernel predates the call. EPERM: a seccomp filter (older container
+    // runtimes) refuses syscalls it does not know. Either way epoll_wait will do.
+    if matches!(err.raw_os_error(), Some(libc::ENOSYS) | Some(libc::EPERM)) {
+        HAS_EPOLL_PWAIT2.store(false, Ordering::Relaxed);
+        return None;
+    }
+    Some(Err(err))
+}
+
+/// 32-bit targets would need the kernel's 64-bit timespec layout; they use `epoll_wait`.
+#[cfg(not(target_pointer_width = "64"))]
+fn epoll_pwait2(
+    _epoll: &OwnedFd,
+    _events: &mut Vec<libc::epoll_event>,
+    _timeout: Option<Duration>,
+) -> Option<io::Result<()>> {
+    None
+}
+
+/// `epoll_wait`, with the timeout rounded up to whole milliseconds.
+fn epoll_wait(
+    epoll: &OwnedFd,
+    events: &mut Vec<libc::epoll_event>,
+    timeout: Option<Duration>,
+) -> io::Result<()> {
+    let timeout_ms = match timeout {
+        None => -1,
+        Some(d) => d.as_nanos().div_ceil(1_000_000).min(libc::c_int::MAX as u128) as libc::c_int,
+    };
+    let capacity = events.capacity().min(libc::c_int::MAX as usize) as libc::c_int;
+    // SAFETY: the pointer and capacity describe the Vec's allocation; the kernel writes at
+    // most `capacity` events there, and we set the length to exactly what it wrote.
+    let n = cvt(unsafe {
+        libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), capacity, timeout_ms)
+    })?;
+    // SAFETY: the kernel initialised the first `n` (<= capacity) entries.
+    unsafe { events.set_len(n as usize) };
+    Ok(())
 }
 
 /// A non-blocking eventfd: a counter the kernel reports readable while non-zero. Writing to it
@@ -147,5 +218,41 @@ impl EventFd {
 impl AsRawFd for EventFd {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// Both ways of waiting (nanosecond `epoll_pwait2`, and the millisecond `epoll_wait`
+    /// fallback) time out, and never before the timeout.
+    #[test]
+    fn a_wait_never_ends_before_its_timeout() {
+        let epoll = Epoll::new().expect("epoll");
+        let mut events = Vec::with_capacity(8);
+        for use_pwait2 in [true, false] {
+            for micros in [0, 1, 100, 999, 1_000, 1_001, 2_500] {
+                let timeout = Duration::from_micros(micros);
+                let start = Instant::now();
+                let result = if use_pwait2 {
+                    epoll_pwait2(&epoll.fd, &mut events, Some(timeout))
+                        .unwrap_or_else(|| epoll_wait(&epoll.fd, &mut events, Some(timeout)))
+                } else {
+                    epoll_wait(&epoll.fd, &mut events, Some(timeout))
+                };
+                match result {
+                    Ok(()) => {
+                        let took = start.elapsed();
+                        assert!(events.is_empty(), "nothing is registered");
+                        assert!(took >= timeout, "{timeout:?} ended after {took:?}");
+                    }
+                    // A signal may cut a wait short; the loop above it would simply wait again.
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => panic!("wait failed: {e}"),
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,170 @@
+//! [`Sleep`]: a future that completes at a deadline.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::timers::TimerKey;
+use crate::scheduler::{self, Shared};
+
+/// Waits until `duration` has elapsed. Tokio's `time::sleep`.
+///
+/// The sleep wakes as close after its deadline as the kernel allows (tens of microseconds on
+/// an idle machine), never before it. A zero duration completes on the first poll.
+///
+/// ```
+/// # minirt_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// use std::time::{Duration, Instant};
+/// let start = Instant::now();
+/// minirt_runtime::time::sleep(Duration::from_millis(2)).await;
+/// assert!(start.elapsed() >= Duration::from_millis(2));
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a runtime: a `Sleep` belongs to the runtime that is current when it is created.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(deadline_after(duration))
+}
+
+/// Waits until `deadline`. Tokio's `time::sleep_until`.
+///
+/// # Panics
+/// Outside a runtime, like [`sleep`].
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// `now + duration`, or a deadline about thirty years away when that overflows `Instant`
+/// (tokio's "far future"): a sleep that long is a sleep forever.
+pub(crate) fn deadline_after(duration: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(duration).unwrap_or_else(|| far_future(now))
+}
+
+pub(crate) fn far_future(now: Instant) -> Instant {
+    let thirty_years = Duration::from_secs(60 * 60 * 24 * 365 * 30);
+    now.checked_add(thirty_years).unwrap_or(now)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It registers a timer with its runtime on the first poll that finds the deadline still
+/// ahead, and removes it when it completes or is dropped, so a `Sleep` that is dropped early
+/// (a lost `select!` branch, a `timeout` whose future won) leaves nothing behind.
+///
+/// Unlike tokio's, this `Sleep` is `Unpin`; `reset` still takes `Pin<&mut Self>` so code
+/// written for tokio (`sleep.as_mut().reset(..)` on a pinned sleep) works unchanged.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Sleep {
+    shared: Arc<Shared>,
+    deadline: Instant,
+    /// The registered timer, between the first `Pending` poll and completion or drop.
+    timer: Option<TimerKey>,
+    elapsed: bool,
+}
+
+impl Sleep {
+    #[track_caller]
+    pub(crate) fn new(deadline: Instant) -> Sleep {
+        let shared = scheduler::try_current().unwrap_or_else(|| {
+            panic!(
+                "minirt::time used outside a minirt runtime: a sleep, timeout or interval needs \
+                 a runtime to wake it. Create it inside a task or `Runtime::block_on` (or \
+                 `#[minirt::main]`), or enter one with `Runtime::enter`"
+            )
+        });
+        Sleep { shared, deadline, timer: None, elapsed: false }
+    }
+
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has been reached (by the clock, whether or not it was polled).
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed || Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline, earlier or later, whether or not the sleep has completed: it then
+    /// completes at the new deadline, and the task that last polled it is woken then.
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.deadline = deadline;
+        this.elapsed = false;
+        if let Some(timer) = &this.timer {
+            if this.shared.timers().reset(timer, deadline) {
+                this.shared.unpark();
+            }
+        }
+    }
+
+    /// `poll` without spending the task's cooperative budget: `Timeout` uses it so that a
+    /// future which exhausts the budget can still time out.
+    pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.elapsed {
+            return Poll::Ready(());
+        }
+        let timers = self.shared.timers();
+        let fired = match &self.timer {
+            Some(timer) => timers.poll(timer, cx.waker()).is_ready(),
+            None => {
+                if Instant::now() >= self.deadline {
+                    true
+                } else {
+                    let (timer, earliest) = timers.insert(self.deadline, cx.waker());
+                    self.timer = Some(timer);
+                    if earliest {
+                        // A loop parked on another thread with a later timeout must recompute
+                        // it; on the loop's own thread this is a no-op.
+                        self.shared.unpark();
+                    }
+                    false
+                }
+            }
+        };
+        if !fired {
+            return Poll::Pending;
+        }
+        if let Some(timer) = self.timer.take() {
+            timers.remove(timer);
+        }
+        self.elapsed = true;
+        Poll::Ready(())
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // A loop of zero-length sleeps must still let other tasks run.
+        if scheduler::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.get_mut().poll_elapsed(cx)
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            self.shared.timers().remove(timer);
+        }
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("registered", &self.timer.is_some())
+            .finish()
+    }
+}
