@@ -26,10 +26,18 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = TcpListener::bind(&addr).await?;
     println!("http: listening on {}", listener.local_addr()?);
+    run(listener).await
+}
+
+/// Accepts connections forever, each served by its own task. (`tests/hardening_http.rs` runs
+/// this server in-process and feeds it bad clients.)
+pub async fn run(listener: TcpListener) -> std::io::Result<()> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
+                // Out of fds (EMFILE), say: the connection stays queued and is accepted once
+                // an fd is free. Without a timer to back off with, the loop retries at once.
                 eprintln!("http: accept failed: {e}");
                 continue;
             }

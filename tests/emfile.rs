@@ -1,15 +1,50 @@
-//! Out of file descriptors: `accept` returns the `EMFILE` error (it neither panics, nor spins,
-//! nor waits forever), and the listener works again once fds are free.
+//! Out of file descriptors: `accept` and `connect` return the `EMFILE` error (they neither
+//! panic, nor spin, nor wait forever), and the sockets work again once fds are free.
 //!
-//! The test lowers the process's `RLIMIT_NOFILE`, which would break any other test running in
-//! the same process, so this binary holds this one test only.
+//! Each test lowers `RLIMIT_NOFILE`, which would break any other test running in the same
+//! process. So each one runs its body in a child process: the test re-executes this test
+//! binary with `CHILD_ENV` naming the test, and the child, seeing the variable, runs the body
+//! (alone, `--exact`) while the parent waits and reports the child's output if it fails.
 
 mod common;
 
+use std::future::Future;
 use std::io;
+use std::process::Command;
+use std::time::Duration;
 
-use common::{must_complete, watchdog};
-use minirt::net::TcpListener;
+use common::{delay, must_complete, watchdog};
+use minirt::io::{AsyncReadExt, AsyncWriteExt};
+use minirt::net::{TcpListener, TcpStream};
+
+/// Names the test a child process must run.
+const CHILD_ENV: &str = "MINIRT_EMFILE_CHILD";
+
+/// In the parent: runs test `name` in a child process and asserts it passed. In the child:
+/// runs `body` on a fresh current-thread runtime.
+fn in_child_process<F: Future<Output = io::Result<()>>>(name: &'static str, body: F) {
+    if std::env::var_os(CHILD_ENV).is_some_and(|v| v == name) {
+        let _watchdog = watchdog(name);
+        let rt = minirt::runtime::Builder::new_current_thread().build().expect("runtime");
+        rt.block_on(body).expect("the test body");
+        return;
+    }
+    drop(body);
+    let exe = std::env::current_exe().expect("current_exe");
+    let output = Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, name)
+        .output()
+        .expect("re-execute the test binary");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "the child process running `{name}` failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    print!("{stdout}");
+}
 
 fn nofile_limit() -> libc::rlimit {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
@@ -26,65 +61,153 @@ fn set_nofile_limit(limit: &libc::rlimit) {
     assert_eq!(ret, 0, "setrlimit: {}", io::Error::last_os_error());
 }
 
-/// Restores the fd limit when dropped, also if the test fails.
-struct RestoreLimit(libc::rlimit);
+/// Takes every free fd: caps the fd table just above the highest fd open now, then fills every
+/// free slot below the cap. Dropping the result frees them and restores the limit.
+struct Exhausted {
+    fillers: Vec<std::fs::File>,
+    original: libc::rlimit,
+}
 
-impl Drop for RestoreLimit {
-    fn drop(&mut self) {
-        set_nofile_limit(&self.0);
+impl Exhausted {
+    fn now() -> Exhausted {
+        let original = nofile_limit();
+        let highest_fd = std::fs::read_dir("/proc/self/fd")
+            .expect("read /proc/self/fd")
+            .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<libc::rlim_t>().ok())
+            .max()
+            .expect("some fds are open");
+        set_nofile_limit(&libc::rlimit { rlim_cur: highest_fd + 1, rlim_max: original.rlim_max });
+        let mut exhausted = Exhausted { fillers: Vec::new(), original };
+        let err = loop {
+            match std::fs::File::open("/dev/null") {
+                Ok(file) => exhausted.fillers.push(file),
+                Err(e) => break e,
+            }
+            assert!(exhausted.fillers.len() < 10_000, "the fd limit is not enforced");
+        };
+        assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
+        exhausted
     }
 }
 
-#[minirt::test]
-async fn accept_out_of_fds_returns_the_error_and_recovers() -> io::Result<()> {
-    let _watchdog = watchdog("accept_out_of_fds_returns_the_error_and_recovers");
-    const CLIENTS: usize = 3;
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    // Blocking std connects complete in the kernel's accept queue, no accept needed.
-    let clients =
-        (0..CLIENTS).map(|_| std::net::TcpStream::connect(addr)).collect::<io::Result<Vec<_>>>()?;
+impl Drop for Exhausted {
+    fn drop(&mut self) {
+        self.fillers.clear();
+        set_nofile_limit(&self.original);
+    }
+}
 
-    let original = nofile_limit();
-    let restore = RestoreLimit(original);
-    // Cap the fd table just above the fds open now, then take every free slot left below the
-    // cap, so that no new fd can be created.
-    let highest_fd = std::fs::read_dir("/proc/self/fd")?
-        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<libc::rlim_t>().ok())
-        .max()
-        .expect("some fds are open");
-    set_nofile_limit(&libc::rlimit { rlim_cur: highest_fd + 1, rlim_max: original.rlim_max });
-    let mut fillers = Vec::new();
-    let exhausted = loop {
-        match std::fs::File::open("/dev/null") {
-            Ok(file) => fillers.push(file),
-            Err(e) => break e,
+#[track_caller]
+fn assert_emfile(err: &io::Error, what: &str) {
+    assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{what}: expected EMFILE, got {err:?}");
+}
+
+/// CPU time this process has used so far (all threads).
+fn process_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
+    let ret = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    assert_eq!(ret, 0, "clock_gettime: {}", io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// How long the runtime idles, parked, with a readable listener whose `accept` failed.
+const IDLE: Duration = Duration::from_millis(600);
+/// The CPU time that idling may cost. A loop spinning on the readable listener (a
+/// level-triggered registration, or an accept retried on `EMFILE`) burns all of `IDLE`; a
+/// parked one burns next to nothing. Only an upper bound: a busy machine makes it smaller.
+const IDLE_CPU_LIMIT: Duration = Duration::from_millis(150);
+
+/// `accept` with no fd left returns `EMFILE`, each time it is called; while the listener stays
+/// readable (connections queued) the runtime, parked, burns no CPU; once fds are free again,
+/// every queued connection is accepted.
+#[test]
+fn accept_out_of_fds_returns_the_error_and_recovers() {
+    in_child_process("accept_out_of_fds_returns_the_error_and_recovers", async {
+        const CLIENTS: usize = 3;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        // Blocking std connects complete in the kernel's accept queue, no accept needed.
+        let clients = (0..CLIENTS)
+            .map(|_| std::net::TcpStream::connect(addr))
+            .collect::<io::Result<Vec<_>>>()?;
+
+        let exhausted = Exhausted::now();
+        for attempt in 0..3 {
+            let err = must_complete("accept without fds", listener.accept())
+                .await
+                .expect_err("no fd is available for the accepted connection");
+            assert_emfile(&err, &format!("accept, attempt {attempt}"));
         }
-        assert!(fillers.len() < 10_000, "the fd limit is not enforced");
-    };
-    assert_eq!(exhausted.raw_os_error(), Some(libc::EMFILE), "{exhausted}");
+        // A task waits in accept as a server would, after its accept failed (the listener is
+        // still readable: the failed accept4 took nothing from the queue).
+        let acceptor = minirt::spawn(async move {
+            let err = listener.accept().await.expect_err("still out of fds");
+            assert_emfile(&err, "accept in a task");
+            listener
+        });
+        let listener = must_complete("the acceptor task", acceptor).await.expect("no panic");
 
-    for attempt in 0..3 {
-        let err = must_complete("accept without fds", listener.accept())
-            .await
-            .expect_err("no fd is available for the accepted connection");
+        let cpu_before = process_cpu_time();
+        delay(IDLE).await;
+        let cpu = process_cpu_time() - cpu_before;
+        println!("CPU time while idle for {IDLE:?} with a readable listener: {cpu:?}");
         assert!(
-            err.raw_os_error() == Some(libc::EMFILE)
-                || err.to_string().contains("Too many open files"),
-            "attempt {attempt}: expected EMFILE, got {err}"
+            cpu < IDLE_CPU_LIMIT,
+            "the runtime burnt {cpu:?} of CPU in {IDLE:?} with nothing to do: a busy loop"
         );
-    }
 
-    drop(fillers);
-    drop(restore);
-    let mut accepted = Vec::new();
-    for _ in 0..CLIENTS {
-        let (_stream, peer) = must_complete("accept after fds are back", listener.accept()).await?;
-        accepted.push(peer);
-    }
-    let mut connected = clients.iter().map(|c| c.local_addr()).collect::<io::Result<Vec<_>>>()?;
-    connected.sort();
-    accepted.sort();
-    assert_eq!(accepted, connected, "the queued connections were all kept and accepted");
-    Ok(())
+        drop(exhausted);
+        let mut accepted = Vec::new();
+        for _ in 0..CLIENTS {
+            let (_stream, peer) =
+                must_complete("accept after fds are back", listener.accept()).await?;
+            accepted.push(peer);
+        }
+        let mut connected =
+            clients.iter().map(|c| c.local_addr()).collect::<io::Result<Vec<_>>>()?;
+        connected.sort();
+        accepted.sort();
+        assert_eq!(accepted, connected, "the queued connections were all kept and accepted");
+        Ok(())
+    });
+}
+
+/// `TcpStream::connect` and `TcpListener::bind` with no fd left return `EMFILE` (no panic, no
+/// hang), and work again once fds are free; an established connection keeps working meanwhile.
+#[test]
+fn connect_out_of_fds_returns_the_error_and_recovers() {
+    in_child_process("connect_out_of_fds_returns_the_error_and_recovers", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut client = TcpStream::connect(addr).await?;
+        let (mut server, _) = listener.accept().await?;
+
+        let exhausted = Exhausted::now();
+        for attempt in 0..3 {
+            let err = must_complete("connect without fds", TcpStream::connect(addr))
+                .await
+                .expect_err("no fd for a new socket");
+            assert_emfile(&err, &format!("connect, attempt {attempt}"));
+        }
+        let err = must_complete("bind without fds", TcpListener::bind("127.0.0.1:0"))
+            .await
+            .expect_err("no fd for a new socket");
+        assert_emfile(&err, "bind");
+
+        // What is already open is unaffected.
+        client.write_all(b"ping").await?;
+        let mut buf = [0u8; 4];
+        must_complete("read on an open connection", server.read_exact(&mut buf)).await?;
+        assert_eq!(&buf, b"ping");
+
+        drop(exhausted);
+        let mut again =
+            must_complete("connect after fds are back", TcpStream::connect(addr)).await?;
+        let (mut accepted, _) = must_complete("accept", listener.accept()).await?;
+        again.write_all(b"pong").await?;
+        must_complete("read", accepted.read_exact(&mut buf)).await?;
+        assert_eq!(&buf, b"pong");
+        Ok(())
+    });
 }

@@ -273,30 +273,46 @@ async fn read_returns_zero_repeatedly_after_peer_close() -> io::Result<()> {
 }
 
 /// The client shuts its write half down; the server reads the request to EOF and still writes
-/// a reply, which the client reads in full. Writing after `shutdown` is an error.
+/// a reply, which the client reads in full. Writing after `shutdown` is an error. The reply
+/// (4 MiB through small socket buffers) is far bigger than the kernel can hold, so the server's
+/// writes after EOF wait for writability many times: the read half's hang-up must not make
+/// them spin or fail.
 #[minirt::test]
 async fn half_close_server_replies_after_client_shutdown() -> io::Result<()> {
     let _watchdog = watchdog("half_close_server_replies_after_client_shutdown");
+    const BODY: usize = 4 << 20;
     let (mut client, mut server) = connected_pair().await?;
+    for stream in [&client, &server] {
+        set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_SNDBUF, 16 * 1024);
+        set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_RCVBUF, 16 * 1024);
+    }
+    let body = Arc::new(pattern(0x4A1F, BODY));
 
-    let server_task = minirt::spawn(async move {
-        let mut request = Vec::new();
-        server.read_to_end(&mut request).await?;
-        let mut reply = b"reply to: ".to_vec();
-        reply.extend_from_slice(&request);
-        server.write_all(&reply).await?;
-        server.shutdown().await?;
-        Ok::<_, io::Error>(request)
-    });
+    let server_task = {
+        let body = body.clone();
+        minirt::spawn(async move {
+            let mut request = Vec::new();
+            server.read_to_end(&mut request).await?;
+            let mut reply = b"reply to: ".to_vec();
+            reply.extend_from_slice(&request);
+            server.write_all(&reply).await?;
+            server.write_all(&body).await?;
+            server.shutdown().await?;
+            Ok::<_, io::Error>(request)
+        })
+    };
 
     client.write_all(b"a request").await?;
     client.shutdown().await?;
     let err = client.write_all(b"more").await.expect_err("write after shutdown must fail");
     assert_eq!(err.kind(), io::ErrorKind::BrokenPipe, "write after shutdown: {err}");
 
-    let mut reply = String::new();
-    must_complete("read the reply", client.read_to_string(&mut reply)).await?;
-    assert_eq!(reply, "reply to: a request");
+    let mut reply = Vec::new();
+    must_complete("read the reply", client.read_to_end(&mut reply)).await?;
+    let head = b"reply to: a request";
+    assert_eq!(reply.len(), head.len() + BODY, "the whole reply arrived");
+    assert_eq!(&reply[..head.len()], head);
+    assert_bytes_eq(&reply[head.len()..], &body, "the reply's body");
     let request = must_complete("server", server_task).await??;
     assert_eq!(request, b"a request");
     Ok(())

@@ -144,6 +144,9 @@ pub struct ReadToEnd<'a, R: ?Sized> {
     start_len: usize,
 }
 
+/// The most spare capacity one read of `read_to_end` offers (and zeroes first).
+const READ_TO_END_WINDOW: usize = 64 * 1024;
+
 /// Reads into the spare capacity of `buf` until EOF, growing it as it fills.
 fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
     reader: &mut R,
@@ -155,9 +158,12 @@ fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
             buf.reserve(buf.capacity().clamp(32, 64 * 1024));
         }
         let len = buf.len();
-        // `futures-io` reads into initialised memory: zero the spare capacity, then keep only
-        // what was read.
-        buf.resize(buf.capacity(), 0);
+        // `futures-io` reads into initialised memory: zero part of the spare capacity, then
+        // keep only what was read. At most READ_TO_END_WINDOW bytes per read: zeroing all of a
+        // large spare capacity for every read would make a peer that sends a byte at a time
+        // cost a memset of the whole buffer per byte (quadratic).
+        let window = (buf.capacity() - len).min(READ_TO_END_WINDOW);
+        buf.resize(len + window, 0);
         let result = Pin::new(&mut *reader).poll_read(cx, &mut buf[len..]);
         let n = match &result {
             Poll::Ready(Ok(n)) => *n,
