@@ -17,6 +17,15 @@ async fn main() -> std::io::Result<()> {
             Ok(conn) => conn,
             Err(e) => {
                 eprintln!("echo: accept failed: {e}");
+                // Out of fds (or buffers, or memory): the connection stays queued until one is
+                // free. Pause instead of spinning on the error; open connections keep working.
+                let out_of_resources = matches!(
+                    e.raw_os_error(),
+                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                );
+                if out_of_resources {
+                    minirt::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
                 continue;
             }
         };

@@ -10,15 +10,22 @@
 //! skips request bodies given by `Content-Length`, and closes after `Connection: close`. Input it
 //! cannot serve gets an error status and a close: `400` for anything that is not an HTTP/1.x
 //! request, `431` for a head over 8 KiB, `413` for a body over 64 KiB, `501` for
-//! `Transfer-Encoding` (chunked bodies are not supported).
+//! `Transfer-Encoding` (chunked bodies are not supported), `408` for a request that does not
+//! arrive whole within 10 s of its first byte (a slowloris trickle). A connection idle for 60 s
+//! is closed. When `accept` fails for want of fds, the loop pauses 100 ms and tries again,
+//! serving the open connections meanwhile.
 //!
 //! `examples/tokio_http.rs` is this same program on tokio, line for line, for load comparisons.
 
+use std::time::{Duration, Instant};
+
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::{TcpListener, TcpStream};
+use minirt::spawn;
+use minirt::time::{sleep, timeout};
 
 #[path = "support/http_proto.rs"]
-mod http_proto;
+pub mod http_proto;
 use http_proto::*;
 
 #[minirt::main(flavor = "current_thread")]
@@ -26,32 +33,35 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = TcpListener::bind(&addr).await?;
     println!("http: listening on {}", listener.local_addr()?);
-    run(listener).await
+    run(listener, Timeouts::default()).await
 }
 
 /// Accepts connections forever, each served by its own task. (`tests/hardening_http.rs` runs
 /// this server in-process and feeds it bad clients.)
-pub async fn run(listener: TcpListener) -> std::io::Result<()> {
+pub async fn run(listener: TcpListener, timeouts: Timeouts) -> std::io::Result<()> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
             Err(e) => {
-                // Out of fds (EMFILE), say: the connection stays queued and is accepted once
-                // an fd is free. Without a timer to back off with, the loop retries at once.
                 eprintln!("http: accept failed: {e}");
+                // Out of fds, say: the connection stays queued until one is free. Pause
+                // instead of spinning on the error; the open connections are served meanwhile.
+                if is_out_of_resources(&e) {
+                    sleep(ACCEPT_BACKOFF).await;
+                }
                 continue;
             }
         };
-        minirt::spawn(async move {
+        spawn(async move {
             // An I/O error (a reset, say) ends this connection and nothing else.
-            let _ = serve(stream).await;
+            let _ = serve(stream, timeouts).await;
         });
     }
 }
 
-/// Serves one connection until the client closes it, asks to close it, or sends something we
-/// refuse.
-async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
+/// Serves one connection until the client closes it, asks to close it, sends something we
+/// refuse, or is too slow (see `Timeouts`).
+async fn serve(mut stream: TcpStream, timeouts: Timeouts) -> std::io::Result<()> {
     // Responses are a few dozen bytes written once per read: send them without Nagle's delay.
     stream.set_nodelay(true)?;
     // `buf[..filled]` holds bytes read but not yet answered: at most one partial request
@@ -59,14 +69,27 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
     let mut buf = vec![0u8; READ_BUF];
     let mut filled = 0;
     let mut out = Vec::with_capacity(READ_BUF);
+    // When the current wait ends: the idle limit while no request has begun, the request
+    // limit from a request's first byte.
+    let mut deadline = Instant::now() + timeouts.idle;
     loop {
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
-        let n = stream.read(&mut buf[filled..]).await?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let n = match timeout(left, stream.read(&mut buf[filled..])).await {
+            Ok(read) => read?,
+            Err(_elapsed) if filled == 0 => return Ok(()), // idle too long: just close
+            Err(_elapsed) => {
+                stream.write_all(REQUEST_TIMEOUT).await?;
+                close_gracefully(&mut stream, &mut buf, timeouts.close).await;
+                return Ok(());
+            }
+        };
         if n == 0 {
             return Ok(()); // the client closed (maybe in the middle of a request: nothing to say)
         }
+        let request_began = filled == 0;
         filled += n;
 
         // Answer every complete request in the buffer, in order (pipelining).
@@ -95,25 +118,36 @@ async fn serve(mut stream: TcpStream) -> std::io::Result<()> {
             out.clear();
         }
         if !keep_open {
-            close_gracefully(&mut stream, &mut buf).await;
+            close_gracefully(&mut stream, &mut buf, timeouts.close).await;
             return Ok(());
         }
         // Keep the unanswered tail (the start of the next request) at the front.
         buf.copy_within(start..filled, 0);
         filled -= start;
+        // A new wait begins when the buffer empties (idle) or a new request starts in it; a
+        // request still arriving keeps the deadline it had.
+        if filled == 0 {
+            deadline = Instant::now() + timeouts.idle;
+        } else if request_began || start > 0 {
+            deadline = Instant::now() + timeouts.request;
+        }
     }
 }
 
 /// Ends a connection after its last response: sends FIN, then reads and drops what the client
-/// still sends (up to `MAX_DRAIN`) until it closes too. Closing a socket that has unread bytes
-/// makes the kernel send a reset, which can destroy the response before the client reads it.
-async fn close_gracefully(stream: &mut TcpStream, buf: &mut [u8]) {
+/// still sends (up to `MAX_DRAIN`, for up to `limit`) until it closes too. Closing a socket
+/// that has unread bytes makes the kernel send a reset, which can destroy the response before
+/// the client reads it.
+async fn close_gracefully(stream: &mut TcpStream, buf: &mut [u8], limit: Duration) {
     let _ = stream.shutdown().await;
-    let mut drained = 0;
-    while drained < MAX_DRAIN {
-        match stream.read(buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => drained += n,
+    let drain = async {
+        let mut drained = 0;
+        while drained < MAX_DRAIN {
+            match stream.read(buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => drained += n,
+            }
         }
-    }
+    };
+    let _ = timeout(limit, drain).await;
 }

@@ -20,6 +20,10 @@ use minirt::net::{TcpListener, TcpStream};
 /// Names the test a child process must run.
 const CHILD_ENV: &str = "MINIRT_EMFILE_CHILD";
 
+#[allow(dead_code, unused_imports)] // `main` and some constants are for the binary only
+#[path = "../examples/http.rs"]
+mod http_example;
+
 /// In the parent: runs test `name` in a child process and asserts it passed. In the child:
 /// runs `body` on a fresh current-thread runtime.
 fn in_child_process<F: Future<Output = io::Result<()>>>(name: &'static str, body: F) {
@@ -208,6 +212,52 @@ fn connect_out_of_fds_returns_the_error_and_recovers() {
         again.write_all(b"pong").await?;
         must_complete("read", accepted.read_exact(&mut buf)).await?;
         assert_eq!(&buf, b"pong");
+        Ok(())
+    });
+}
+
+/// The `http` example out of fds: its accept loop backs off (little CPU while the listener
+/// stays readable), a connection it already has keeps being served, and the queued one is
+/// served once fds are free.
+#[test]
+fn the_http_example_backs_off_when_out_of_fds_and_keeps_serving() {
+    in_child_process("the_http_example_backs_off_when_out_of_fds_and_keeps_serving", async {
+        const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        async fn hello(stream: &mut TcpStream) -> io::Result<()> {
+            stream.write_all(GET).await?;
+            let mut response = Vec::new();
+            let mut buf = [0u8; 512];
+            while !response.ends_with(b"Hello, World!") {
+                let n = must_complete("a response", stream.read(&mut buf)).await?;
+                assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&response));
+                response.extend_from_slice(&buf[..n]);
+            }
+            Ok(())
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let timeouts = http_example::http_proto::Timeouts::default();
+        let server = minirt::spawn(http_example::run(listener, timeouts));
+        let mut served = TcpStream::connect(addr).await?;
+        hello(&mut served).await?;
+
+        // Queue a connection and take every fd with no await in between, so the server's
+        // accept loop first sees the connection when it cannot accept it.
+        let queued = std::net::TcpStream::connect(addr)?;
+        queued.set_nonblocking(true)?;
+        let mut queued = TcpStream::from_std(queued)?;
+        let exhausted = Exhausted::now();
+
+        let cpu_before = process_cpu_time();
+        delay(IDLE).await;
+        let cpu = process_cpu_time() - cpu_before;
+        println!("CPU time of the http example out of fds for {IDLE:?}: {cpu:?}");
+        assert!(cpu < IDLE_CPU_LIMIT, "the accept loop burnt {cpu:?} in {IDLE:?}: it spins");
+        hello(&mut served).await?; // still serving what it has
+
+        drop(exhausted);
+        hello(&mut queued).await?;
+        assert!(!server.is_finished(), "the accept loop is still running");
         Ok(())
     });
 }

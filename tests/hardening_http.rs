@@ -1,20 +1,16 @@
 //! The `http` example against bad clients: garbage, oversized heads, a slowloris-style trickle,
-//! clients that vanish mid-request. It answers (400, 431) or closes, and keeps serving the
-//! other clients all along.
+//! clients that vanish mid-request, clients too slow to finish a request, connections left
+//! idle. It answers (400, 431, 408) or closes, and keeps serving the other clients all along.
 //!
 //! The example's own code runs here, in-process: `examples/http.rs` is included as a module
 //! and its `run` accept loop is spawned on the test's runtime. That works on a fresh clone with
 //! any `cargo test` invocation (no example binary to build or find first).
-//!
-//! Not covered: a slowloris client that never finishes its head is refused only once it
-//! passes 8 KiB; closing it after a header *timeout* needs `minirt::time`, which is not there
-//! yet.
 
 mod common;
 
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{must_complete, pattern, settle, watchdog};
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,17 +20,24 @@ use minirt::task::JoinHandle;
 #[allow(dead_code, unused_imports)] // `main` and some constants are for the binary only
 #[path = "../examples/http.rs"]
 mod http_example;
+use http_example::http_proto::Timeouts;
 
 const BAD_REQUEST: &[u8] = b"HTTP/1.1 400 Bad Request\r\n";
 const TOO_LARGE: &[u8] = b"HTTP/1.1 431 Request Header Fields Too Large\r\n";
 const HELLO: &[u8] = b"Hello, World!";
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
-/// Starts the example server on a free port.
+/// Starts the example server on a free port, with its default time limits.
 async fn start_server() -> io::Result<(SocketAddr, JoinHandle<io::Result<()>>)> {
+    start_server_with(Timeouts::default()).await
+}
+
+async fn start_server_with(
+    timeouts: Timeouts,
+) -> io::Result<(SocketAddr, JoinHandle<io::Result<()>>)> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    Ok((addr, minirt::spawn(http_example::run(listener))))
+    Ok((addr, minirt::spawn(http_example::run(listener, timeouts))))
 }
 
 /// Sends `request` on a new connection and reads until the server closes it.
@@ -251,5 +254,86 @@ async fn clients_that_vanish_mid_request_harm_nobody() -> io::Result<()> {
     assert!(response.ends_with(HELLO));
     hello(&mut good).await?;
     assert!(!server.is_finished(), "the accept loop is still running");
+    Ok(())
+}
+
+const SHORT_LIMITS: Timeouts = Timeouts {
+    request: Duration::from_millis(300),
+    idle: Duration::from_millis(300),
+    close: Duration::from_millis(300),
+};
+
+/// Slowloris with a clock: clients that keep trickling a byte every 20 ms, never finishing
+/// their head, get `408 Request Timeout` and a close once the request limit passes (not
+/// before), while a good client is served all along.
+#[minirt::test]
+async fn a_request_trickled_past_its_time_limit_gets_408_and_a_close() -> io::Result<()> {
+    let _watchdog = watchdog("a_request_trickled_past_its_time_limit_gets_408_and_a_close");
+    let (addr, server) = start_server_with(SHORT_LIMITS).await?;
+    let mut good = TcpStream::connect(addr).await?;
+    let mut tricklers = Vec::new();
+    for _ in 0..20 {
+        tricklers.push(TcpStream::connect(addr).await?);
+    }
+    let started = Instant::now();
+    for trickler in &mut tricklers {
+        trickler.write_all(b"GET / HTTP/1.1\r\n").await?;
+    }
+    // Trickle until every trickler has been cut off (a write to a closed one may fail).
+    let mut closed = vec![false; tricklers.len()];
+    let mut responses = vec![Vec::new(); tricklers.len()];
+    let mut round = 0;
+    while closed.iter().any(|c| !c) {
+        round += 1;
+        assert!(round < 1_000, "tricklers still open after {:?}", started.elapsed());
+        minirt::time::sleep(Duration::from_millis(20)).await;
+        for (i, trickler) in tricklers.iter_mut().enumerate() {
+            if closed[i] {
+                continue;
+            }
+            let mut buf = [0u8; 256];
+            match trickler.try_read(&mut buf) {
+                Ok(0) => {
+                    closed[i] = true;
+                    assert!(started.elapsed() >= SHORT_LIMITS.request, "cut off early");
+                }
+                Ok(n) => responses[i].extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    let _ = trickler.write_all(b"X").await;
+                }
+                Err(e) => panic!("trickler {i}: {e}"),
+            }
+        }
+        if round % 5 == 0 {
+            hello(&mut good).await?;
+        }
+    }
+    for (i, response) in responses.iter().enumerate() {
+        assert_status(response, b"HTTP/1.1 408 Request Timeout\r\n", &format!("trickler {i}"));
+    }
+    hello(&mut good).await?;
+    assert!(!server.is_finished(), "the accept loop is still running");
+    Ok(())
+}
+
+/// A connection that sends nothing is closed after the idle limit (without a response); one
+/// that sends a request now and then, each within the limit, stays open far longer.
+#[minirt::test]
+async fn an_idle_connection_is_closed_and_a_busy_one_is_not() -> io::Result<()> {
+    let _watchdog = watchdog("an_idle_connection_is_closed_and_a_busy_one_is_not");
+    let (addr, _server) = start_server_with(SHORT_LIMITS).await?;
+    let mut idle = TcpStream::connect(addr).await?;
+    let opened = Instant::now();
+    let mut busy = TcpStream::connect(addr).await?;
+    // The busy client asks every 100 ms, for three idle limits in all.
+    while opened.elapsed() < 3 * SHORT_LIMITS.idle {
+        hello(&mut busy).await?;
+        minirt::time::sleep(Duration::from_millis(100)).await;
+    }
+    hello(&mut busy).await?;
+    let mut response = Vec::new();
+    must_complete("the idle connection closes", idle.read_to_end(&mut response)).await?;
+    assert!(response.is_empty(), "{:?}", String::from_utf8_lossy(&response));
+    assert!(opened.elapsed() >= SHORT_LIMITS.idle);
     Ok(())
 }

@@ -21,6 +21,7 @@ use common::{
 };
 use minirt::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use minirt::net::TcpStream;
+use minirt::time::timeout;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -322,6 +323,46 @@ fn read_to_end_from_a_trickling_peer_costs_no_more_than_its_bytes() {
             "read_to_end offered {} bytes to one read (the whole spare capacity)",
             trickle.largest_offer
         );
+        Ok(())
+    });
+}
+
+/// A `timeout` around a write to a peer that stopped reading fires (not before its limit) and
+/// cancels the write cleanly: the stream keeps working, and what the peer reads is a prefix of
+/// the abandoned write followed by everything written after, byte for byte.
+#[test]
+fn a_timeout_around_a_stalled_write_cancels_it_cleanly() {
+    serial("a_timeout_around_a_stalled_write_cancels_it_cleanly", async {
+        const LEN: usize = 8 << 20;
+        let limit = Duration::from_millis(100);
+        let (mut client, mut server) = connected_pair().await?;
+        small_buffers(&client);
+        small_buffers(&server);
+        let data = pattern(0x7133, LEN);
+        let fds = open_fd_count();
+
+        let started = std::time::Instant::now();
+        let result = timeout(limit, client.write_all(&data)).await;
+        assert!(result.is_err(), "write_all of {LEN} bytes finished with nobody reading");
+        assert!(started.elapsed() >= limit, "timed out early: {:?}", started.elapsed());
+
+        // The stream is still usable: write a marker after the abandoned bytes.
+        let marker = b"after the timeout";
+        let writer = minirt::spawn(async move {
+            client.write_all(marker).await?;
+            client.shutdown().await?;
+            Ok::<_, io::Error>(client)
+        });
+        let mut got = Vec::new();
+        must_complete("read everything", server.read_to_end(&mut got)).await?;
+        let client = must_complete("writer", writer).await.expect("no panic")?;
+        assert!(got.ends_with(marker), "the marker is missing");
+        let abandoned = got.len() - marker.len();
+        assert!(abandoned > 0 && abandoned < LEN, "{abandoned} bytes of the write went out");
+        assert_bytes_eq(&got[..abandoned], &data[..abandoned], "the abandoned write's prefix");
+        println!("the timed-out write had sent {abandoned} of {LEN} bytes");
+        drop((client, server));
+        assert_eq!(open_fd_count(), fds - 2, "the pair's fds are closed");
         Ok(())
     });
 }

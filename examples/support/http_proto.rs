@@ -2,6 +2,8 @@
 //! parser for the request at the start of a buffer. It knows nothing of any runtime, so both
 //! servers share it and differ only in the runtime they run on; `tests/http_parser.rs` tests it.
 
+use std::time::Duration;
+
 /// The longest request head (request line and headers, with the blank line) we accept.
 pub const MAX_HEAD: usize = 8 * 1024;
 /// The longest request body we accept (and skip).
@@ -11,6 +13,38 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const READ_BUF: usize = 16 * 1024;
 /// How many bytes we read and drop, at most, while closing (see `close_gracefully`).
 pub const MAX_DRAIN: usize = 64 * 1024;
+/// How long the accept loop pauses after `accept` failed for want of resources (out of fds,
+/// say): the pending connection stays queued, and retrying at once would only spin.
+pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The time limits of a connection, so that a client that stalls or trickles (slowloris)
+/// cannot hold a task and an fd forever.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// A request (head and body) must arrive whole within this time of its first byte; a late
+    /// one gets `408` and a close.
+    pub request: Duration,
+    /// A connection may wait this long for its next request before we close it.
+    pub idle: Duration,
+    /// After the last response, how long we keep draining what the client still sends.
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            request: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            close: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Whether an `accept` error means the process or the system is out of something (fds,
+/// buffers, memory) that only time can give back.
+pub fn is_out_of_resources(err: &std::io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
+}
 
 /// The answer to every request; `$connection` is an optional `Connection` header line.
 macro_rules! hello {
@@ -39,6 +73,7 @@ pub const BAD_REQUEST: &[u8] = refusal!("400 Bad Request");
 pub const PAYLOAD_TOO_LARGE: &[u8] = refusal!("413 Payload Too Large");
 pub const HEADERS_TOO_LARGE: &[u8] = refusal!("431 Request Header Fields Too Large");
 pub const NOT_IMPLEMENTED: &[u8] = refusal!("501 Not Implemented");
+pub const REQUEST_TIMEOUT: &[u8] = refusal!("408 Request Timeout");
 
 /// What the start of a connection's unanswered bytes holds.
 #[derive(Debug, PartialEq)]
