@@ -56,8 +56,8 @@ pub fn watchdog(test: &'static str) -> Watchdog {
 pub struct Elapsed;
 
 /// Runs `fut` for at most `limit`. The clock is a std thread that fires a `futures-channel`
-/// oneshot, so this works on any runtime (minirt has no timers of its own yet) and exercises
-/// cross-thread wake-ups on the way.
+/// oneshot, so this works on any runtime and does not rely on the minirt timers under test; it
+/// exercises cross-thread wake-ups on the way.
 pub async fn timeout<F: Future>(limit: Duration, fut: F) -> Result<F::Output, Elapsed> {
     let (fire, fired) = futures_channel::oneshot::channel::<()>();
     let (cancel, cancelled) = mpsc::channel::<()>();
