@@ -119,14 +119,20 @@ async fn new_socket_on_the_same_fd_works(
     Ok(())
 }
 
+/// A listener, and a connection to it: (listener, client side, accepted side).
+async fn listener_and_pair() -> io::Result<(TcpListener, TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let peer = TcpStream::connect(listener.local_addr()?).await?;
+    let (stream, _) = listener.accept().await?;
+    Ok((listener, peer, stream))
+}
+
 /// Aborting a task blocked in `read`: cancelled, its socket closed (the peer reads EOF) and
 /// deregistered, and a new socket on the same fd works.
 #[test]
 fn abort_in_the_middle_of_read() {
     serial("abort_in_the_middle_of_read", async {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let mut peer = TcpStream::connect(listener.local_addr()?).await?;
-        let (mut stream, _) = listener.accept().await?;
+        let (listener, mut peer, mut stream) = listener_and_pair().await?;
         let fd = stream.as_raw_fd();
         let started = Arc::new(AtomicBool::new(false));
         let task = {
@@ -152,9 +158,7 @@ fn abort_in_the_middle_of_read() {
 #[test]
 fn abort_in_the_middle_of_write_all() {
     serial("abort_in_the_middle_of_write_all", async {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let mut peer = TcpStream::connect(listener.local_addr()?).await?;
-        let (mut stream, _) = listener.accept().await?;
+        let (listener, mut peer, mut stream) = listener_and_pair().await?;
         set_sock_opt(&stream, libc::SOL_SOCKET, libc::SO_SNDBUF, 16 * 1024);
         set_sock_opt(&peer, libc::SOL_SOCKET, libc::SO_RCVBUF, 16 * 1024);
         let fd = stream.as_raw_fd();
@@ -257,9 +261,7 @@ fn abort_in_the_middle_of_connect() {
 #[test]
 fn a_task_that_panics_while_holding_a_socket_closes_it() {
     serial("a_task_that_panics_while_holding_a_socket_closes_it", async {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let mut peer = TcpStream::connect(listener.local_addr()?).await?;
-        let (mut stream, _) = listener.accept().await?;
+        let (listener, mut peer, mut stream) = listener_and_pair().await?;
         let fd = stream.as_raw_fd();
         let fds_with_it = open_fd_count();
         let task = minirt::spawn(async move {
