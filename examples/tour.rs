@@ -1,4 +1,5 @@
-//! A guided tour of minirt: an echo server and three clients in one process, on one runtime.
+//! A guided tour of minirt: an echo server and three clients in one process, on one runtime,
+//! then a panicking task, and timers.
 //!
 //! ```text
 //! cargo run --release --example tour
@@ -92,6 +93,23 @@ async fn main() -> io::Result<()> {
     }))
     .await?;
     println!("5. the runtime went on: a new task yielded 3 times and returned {answer}");
+
+    // Step 6. Time. `sleep` puts its exact deadline in the runtime's timer heap; with nothing
+    // else to do, the loop parks in `epoll_pwait2` with the earliest deadline as its timeout
+    // (in nanoseconds), then fires the timer and wakes the task. `timeout` races a future
+    // against such a sleep: here a read from a peer that never writes loses, and is dropped.
+    let asked = Duration::from_micros(500);
+    let slept = Instant::now();
+    minirt::time::sleep(asked).await;
+    let late = slept.elapsed() - asked;
+    let (mut quiet, _silent_peer) = quiet_pair().await?;
+    let mut byte = [0u8; 1];
+    let read = minirt::time::timeout(Duration::from_millis(20), quiet.read(&mut byte)).await;
+    println!(
+        "6. time: sleep({asked:?}) woke {late:.1?} after its deadline; a read with a 20 ms \
+         timeout on a silent socket gave {:?}",
+        read.map_err(|elapsed| elapsed.to_string())
+    );
 
     println!(
         "done: {} tasks joined in {:.1?}, exiting 0",
@@ -206,6 +224,14 @@ fn check(got: &[u8], expected: &[u8], what: &str) -> io::Result<()> {
 
 /// The tour finishes in milliseconds. If a bug ever made it wait forever, this thread ends the
 /// process with an error instead of leaving a CI job hanging.
+/// A connected pair of sockets whose peer never writes.
+async fn quiet_pair() -> io::Result<(TcpStream, TcpStream)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let stream = TcpStream::connect(listener.local_addr()?).await?;
+    let (peer, _) = listener.accept().await?;
+    Ok((stream, peer))
+}
+
 fn watchdog(limit: Duration) {
     std::thread::spawn(move || {
         std::thread::sleep(limit);
