@@ -226,38 +226,49 @@ impl Workload for ChainedSpawn {
     }
 }
 
-/// A std thread that answers every oneshot sender it receives, from outside the runtime.
+/// A std thread that answers, from outside the runtime, every oneshot sender it is handed.
+///
+/// It sleeps in `thread::park` (a futex wait, no spinning) until the task hands it a sender and
+/// unparks it, so each answer takes it a few microseconds: by then the runtime, with nothing
+/// else to do, is parked (in `epoll_wait` for both runtimes), and the answer must wake it
+/// through its cross-thread path. The helper's own cost is the same for both runtimes.
 struct WakeFromThread {
     requests: std_mpsc::Sender<oneshot::Sender<()>>,
+    helper: thread::Thread,
 }
 
 impl WakeFromThread {
     fn start() -> WakeFromThread {
         let (requests, incoming) = std_mpsc::channel::<oneshot::Sender<()>>();
-        thread::Builder::new()
+        let helper = thread::Builder::new()
             .name("waker".into())
-            .spawn(move || {
-                // Ends when the benchmark drops `requests`.
-                for reply in incoming {
-                    let _ = reply.send(());
+            .spawn(move || loop {
+                match incoming.try_recv() {
+                    Ok(reply) => {
+                        let _ = reply.send(());
+                    }
+                    Err(std_mpsc::TryRecvError::Empty) => thread::park(),
+                    // The benchmark is over.
+                    Err(std_mpsc::TryRecvError::Disconnected) => return,
                 }
             })
             .expect("spawn the waker thread");
-        WakeFromThread { requests }
+        WakeFromThread { requests, helper: helper.thread().clone() }
     }
 }
 
 impl Workload for WakeFromThread {
     const NAME: &'static str = "wake_from_thread";
 
-    /// A task asks the helper thread for a wake and waits: the runtime has nothing else to do,
-    /// so it parks in `epoll_wait` (or tokio's driver) until the helper's send wakes it.
+    /// A task hands the helper a oneshot sender and waits on the receiver, 100 times.
     async fn run<R: Flavor>(&self) {
         let requests = self.requests.clone();
+        let helper = self.helper.clone();
         R::spawn(async move {
             for _ in 0..THREAD_WAKES {
                 let (reply, woken) = oneshot::channel();
                 requests.send(reply).expect("the waker thread is running");
+                helper.unpark();
                 woken.await.expect("the waker thread answers");
             }
         })
