@@ -2,7 +2,8 @@
 //! blocking std sockets, so it cannot favour minirt or tokio.
 //!
 //! Each connection has its own thread that sends a message, reads the whole echo back, records
-//! the round-trip time, and repeats until the duration is up.
+//! the round-trip time, and repeats until the duration is up. The clock starts once every
+//! connection is open, so the rate counts round trips, not connection set-up.
 //!
 //! ```text
 //! cargo run --release --example loadgen -- [ADDR] [CONNECTIONS] [MESSAGE_BYTES] [SECONDS]
@@ -12,6 +13,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 struct Options {
@@ -36,16 +38,28 @@ fn parse_options() -> Result<Options, String> {
     })
 }
 
-/// One connection's loop; returns its round-trip times in nanoseconds.
+fn connect(addr: &str) -> std::io::Result<TcpStream> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    // A server that stops answering (or stops reading) fails the run instead of hanging it.
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(5)))?;
+    Ok(stream)
+}
+
+/// One connection's loop: connects, waits at `start` until every connection is open, then runs
+/// for `duration`; returns its round-trip times in nanoseconds.
 fn run_connection(
     addr: &str,
     message_bytes: usize,
-    deadline: Instant,
+    start: &Barrier,
+    duration: Duration,
 ) -> std::io::Result<Vec<u64>> {
-    let mut stream = TcpStream::connect(addr)?;
-    stream.set_nodelay(true)?;
-    // A server that stops answering fails the run instead of hanging it.
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let connected = connect(addr);
+    // Reached even when the connect failed, so that the other threads and `main` go on.
+    start.wait();
+    let mut stream = connected?;
+    let deadline = Instant::now() + duration;
     let message: Vec<u8> = (0..message_bytes).map(|i| (i % 251) as u8).collect();
     let mut echo = vec![0u8; message_bytes];
     let mut samples = Vec::with_capacity(1 << 16);
@@ -79,15 +93,17 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let started = Instant::now();
-    let deadline = started + options.duration;
+    let start = Arc::new(Barrier::new(options.connections + 1));
     let workers: Vec<_> = (0..options.connections)
         .map(|_| {
             let addr = options.addr.clone();
-            let bytes = options.message_bytes;
-            std::thread::spawn(move || run_connection(&addr, bytes, deadline))
+            let (bytes, duration) = (options.message_bytes, options.duration);
+            let start = start.clone();
+            std::thread::spawn(move || run_connection(&addr, bytes, &start, duration))
         })
         .collect();
+    start.wait();
+    let started = Instant::now();
 
     let mut samples = Vec::new();
     let mut failures = 0;

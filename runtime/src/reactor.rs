@@ -36,7 +36,7 @@ use std::fmt;
 use std::io;
 use std::ops;
 use std::os::fd::RawFd;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -48,6 +48,15 @@ use crate::sys::{self, Epoll, EventFd};
 /// The token of the reactor's own eventfd; slab tokens never reach it (generation `u32::MAX`
 /// with slot `u32::MAX` would need four billion live registrations).
 const WAKEUP_TOKEN: u64 = u64::MAX;
+
+/// The eventfd is read (reset to zero) once per this many wake-ups, not after each one.
+///
+/// Edge-triggered epoll reports an eventfd again after *every* write, whatever the counter
+/// holds (each write runs the fd's wake-up callback, which puts it back on epoll's ready
+/// list), so the read is not needed to see the next wake-up: it only keeps the counter far
+/// from its maximum of 2^64 - 2, where a write would fail with `EAGAIN` and wake nobody.
+/// Reading after each wake-up cost one syscall per wake from another thread.
+const WAKEUPS_PER_DRAIN: u32 = 1024;
 
 /// Readiness of an I/O resource, as reported by the reactor. Tokio's `Ready`.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -384,6 +393,9 @@ pub(crate) struct Reactor {
     wakeup: EventFd,
     slots: Mutex<Slots>,
     is_shutdown: AtomicBool,
+    /// Wake-up events seen since the eventfd was last drained (see `WAKEUPS_PER_DRAIN`).
+    /// Only the polling thread touches it; atomic because the reactor is shared.
+    undrained_wakeups: AtomicU32,
 }
 
 struct Slots {
@@ -405,6 +417,7 @@ impl Reactor {
             wakeup,
             slots: Mutex::new(Slots { slab: Slab::new(), next_generation: 0 }),
             is_shutdown: AtomicBool::new(false),
+            undrained_wakeups: AtomicU32::new(0),
         })
     }
 
@@ -428,7 +441,7 @@ impl Reactor {
                 // Copy out of the (packed) struct before use.
                 let (token, bits) = (event.u64, event.events);
                 if token == WAKEUP_TOKEN {
-                    self.wakeup.drain();
+                    self.note_wakeup();
                     continue;
                 }
                 slots.dispatch(token, Ready::from_epoll(bits), wake_list);
@@ -439,6 +452,17 @@ impl Reactor {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// Counts a wake-up event, and resets the eventfd's counter once every `WAKEUPS_PER_DRAIN`.
+    fn note_wakeup(&self) {
+        let seen = self.undrained_wakeups.load(Ordering::Relaxed) + 1;
+        if seen >= WAKEUPS_PER_DRAIN {
+            self.wakeup.drain();
+            self.undrained_wakeups.store(0, Ordering::Relaxed);
+        } else {
+            self.undrained_wakeups.store(seen, Ordering::Relaxed);
+        }
     }
 
     /// Fails every pending and future operation on the remaining registrations with an error,
@@ -660,6 +684,24 @@ mod tests {
         assert_eq!(wake_list.len(), 1);
         wake_list.drain(..).for_each(Waker::wake);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Every `unpark` must make the next `epoll_wait` return, even though the eventfd is not
+    /// read in between (edge-triggered epoll reports each write as a new edge).
+    #[test]
+    fn every_unpark_is_seen_without_draining_the_eventfd() {
+        let reactor = Reactor::new().expect("reactor");
+        let mut events = Vec::with_capacity(8);
+        for round in 0..3 {
+            reactor.unpark();
+            // Far above what a wake-up needs: if an unpark were lost this would time out.
+            reactor.epoll.wait(&mut events, Some(Duration::from_secs(10))).expect("epoll_wait");
+            let tokens: Vec<u64> = events.iter().map(|event| event.u64).collect();
+            assert_eq!(tokens, [WAKEUP_TOKEN], "round {round}: the wake-up is reported");
+        }
+        // With nothing written since, nothing is reported.
+        reactor.epoll.wait(&mut events, Some(Duration::ZERO)).expect("epoll_wait");
+        assert!(events.is_empty(), "no edge without a write");
     }
 
     /// An event between observing readiness and clearing it must survive the clear.
