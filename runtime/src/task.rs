@@ -9,7 +9,8 @@
 //!                    └─ one in the JoinHandle
 //!
 //!  scheduler pops it ──► run(): NOTIFIED → RUNNING, poll the future with a Waker that is
-//!                        this same Arc (std's `Wake` trait: no hand-written vtable)
+//!                        this same Arc, borrowed for the poll (std's `Wake` trait: no
+//!                        hand-written vtable)
 //!      Pending ──► RUNNING → idle; if woken meanwhile (NOTIFIED), back on the queue
 //!      Ready   ──► stage = Finished(output), state COMPLETE, wake the JoinHandle's waker
 //!      panic   ──► caught; stage = Finished(Err(JoinError::panic)), same as Ready
@@ -28,7 +29,7 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::mem;
+use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -183,7 +184,15 @@ where
             return;
         }
 
-        let waker = Waker::from(self.clone());
+        // The waker borrows this run's reference to the task instead of taking one of its own,
+        // which would cost an atomic increment and decrement per poll. A future that keeps
+        // the waker clones it, and the clone does take a reference.
+        // SAFETY: `Arc::as_ptr` of a live `Arc<Self>` is a pointer `Arc::from_raw` accepts.
+        // The `Arc` rebuilt from it owns no count of its own, so it must never be dropped:
+        // `ManuallyDrop` keeps it (inside the waker) from ever being dropped, and `self` keeps
+        // the task alive for as long as the waker is used, which is this poll. Nothing can
+        // take the waker by value: the future only sees `&Waker` through the `Context`.
+        let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         let polled = panic::catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: we hold RUNNING, so we have the stage to ourselves; the task is heap
