@@ -66,6 +66,8 @@ pub(crate) struct Shared {
     parked: AtomicBool,
     /// The waker of the future passed to `block_on` fired.
     block_on_woken: AtomicBool,
+    /// Set once by shutdown (with `Injection::is_shutdown`): `spawn` refuses new tasks.
+    is_shutdown: AtomicBool,
 }
 
 struct Injection {
@@ -88,7 +90,9 @@ impl Shared {
         // running our loop, so the task goes to the injection queue below.
         let _ = CONTEXT.try_with(|cx| {
             if std::ptr::eq(cx.driving.get(), self) {
-                cx.run_queue.borrow_mut().extend(task.take());
+                if let Some(task) = task.take() {
+                    cx.run_queue.borrow_mut().push_back(task);
+                }
             }
         });
         if let Some(task) = task {
@@ -149,8 +153,10 @@ impl Shared {
         let task = Task::new(future, self.clone());
         let handle = JoinHandle::new(task.clone());
         let accepted = {
+            // Checked under the `owned` lock: shutdown sets the flag before it empties `owned`,
+            // so a task inserted here is either refused or seen (and cancelled) by shutdown.
             let mut owned = lock(&self.owned);
-            if lock(&self.injection).is_shutdown {
+            if self.is_shutdown.load(Ordering::SeqCst) {
                 false
             } else {
                 task.set_owned_key(owned.insert(task.clone()));
@@ -294,6 +300,7 @@ impl Scheduler {
             owned: Mutex::new(Slab::new()),
             parked: AtomicBool::new(false),
             block_on_woken: AtomicBool::new(false),
+            is_shutdown: AtomicBool::new(false),
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),
@@ -331,6 +338,7 @@ impl Scheduler {
         let queued = {
             let mut injection = lock(&shared.injection);
             injection.is_shutdown = true;
+            shared.is_shutdown.store(true, Ordering::SeqCst);
             shared.injection_len.store(0, Ordering::SeqCst);
             std::mem::take(&mut injection.queue)
         };

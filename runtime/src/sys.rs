@@ -200,7 +200,9 @@ impl EventFd {
         }
     }
 
-    /// Resets the counter to zero, so the next `notify` is a new edge for edge-triggered epoll.
+    /// Resets the counter to zero. Not needed to see the next `notify` (edge-triggered epoll
+    /// reports every write): the reactor calls it now and then to keep the counter far from
+    /// its maximum, where a write would fail with `EAGAIN`.
     pub(crate) fn drain(&self) {
         let mut buf: u64 = 0;
         loop {
