@@ -338,6 +338,25 @@ fn creating_a_sleep_outside_a_runtime_panics_with_a_clear_message() {
     assert!(std::panic::catch_unwind(|| timeout(MS, async {})).is_err());
 }
 
+/// A sleep takes its runtime when it first waits: one created in a runtime but first polled
+/// on a thread outside any runtime panics with the same clear message (it has nobody to wake
+/// it). One already due completes anywhere: it needs no timer.
+#[test]
+fn a_sleep_that_must_wait_outside_a_runtime_panics_with_a_clear_message() {
+    let rt = new_runtime();
+    let (waiting, due) = {
+        let _enter = rt.enter();
+        (sleep(Duration::from_secs(60)), sleep(Duration::ZERO))
+    };
+    let outside = thread::spawn(move || {
+        block_on_thread(due);
+        block_on_thread(waiting);
+    });
+    let panic = outside.join().expect_err("must panic");
+    let message = panic_message(&*panic).expect("a string message");
+    assert!(message.contains("outside a minirt runtime"), "unclear message: {message}");
+}
+
 /// A sleep created and polled on another thread (inside `Runtime::enter`, by a hand-made
 /// executor) while the runtime's loop is parked with a 10 s timeout: registering the earlier
 /// timer must wake the loop so it recomputes its timeout, or the sleep would take 10 s.

@@ -212,6 +212,11 @@ thread_local! {
     };
 }
 
+/// Whether this thread is in a runtime (cheaper than `try_current`: no reference is taken).
+pub(crate) fn in_runtime() -> bool {
+    CONTEXT.try_with(|cx| cx.current.borrow().is_some()).unwrap_or(false)
+}
+
 /// The runtime this thread is in, if any.
 pub(crate) fn try_current() -> Option<Arc<Shared>> {
     CONTEXT.try_with(|cx| cx.current.borrow().clone()).ok().flatten()

@@ -56,30 +56,34 @@ pub(crate) fn far_future(now: Instant) -> Instant {
 ///
 /// It registers a timer with its runtime on the first poll that finds the deadline still
 /// ahead, and removes it when it completes or is dropped, so a `Sleep` that is dropped early
-/// (a lost `select!` branch, a `timeout` whose future won) leaves nothing behind.
+/// (a lost `select!` branch, a `timeout` whose future won) leaves nothing behind. A `Sleep`
+/// that is never polled (a `timeout` whose future was ready at once) costs a clock read and
+/// nothing else: it takes its runtime handle only when it registers, from the runtime it is
+/// polled in. (tokio's takes the handle at creation, so it can also be polled outside any
+/// runtime; minirt's must be polled inside one, as every task is.)
 ///
 /// Unlike tokio's, this `Sleep` is `Unpin`; `reset` still takes `Pin<&mut Self>` so code
 /// written for tokio (`sleep.as_mut().reset(..)` on a pinned sleep) works unchanged.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
-    shared: Arc<Shared>,
     deadline: Instant,
-    /// The registered timer, between the first `Pending` poll and completion or drop.
-    timer: Option<TimerKey>,
+    /// The registered timer and the runtime that holds it, between the first `Pending` poll
+    /// and completion or drop.
+    timer: Option<(Arc<Shared>, TimerKey)>,
     elapsed: bool,
 }
+
+const OUTSIDE_A_RUNTIME: &str = "minirt::time used outside a minirt runtime: a sleep, timeout \
+     or interval needs a runtime to wake it. Create and await it inside a task or \
+     `Runtime::block_on` (or `#[minirt::main]`), or enter a runtime with `Runtime::enter`";
 
 impl Sleep {
     #[track_caller]
     pub(crate) fn new(deadline: Instant) -> Sleep {
-        let shared = scheduler::try_current().unwrap_or_else(|| {
-            panic!(
-                "minirt::time used outside a minirt runtime: a sleep, timeout or interval needs \
-                 a runtime to wake it. Create it inside a task or `Runtime::block_on` (or \
-                 `#[minirt::main]`), or enter one with `Runtime::enter`"
-            )
-        });
-        Sleep { shared, deadline, timer: None, elapsed: false }
+        if !scheduler::in_runtime() {
+            panic!("{OUTSIDE_A_RUNTIME}");
+        }
+        Sleep { deadline, timer: None, elapsed: false }
     }
 
     /// The instant this sleep completes at.
@@ -98,9 +102,9 @@ impl Sleep {
         let this = self.get_mut();
         this.deadline = deadline;
         this.elapsed = false;
-        if let Some(timer) = &this.timer {
-            if this.shared.timers().reset(timer, deadline) {
-                this.shared.unpark();
+        if let Some((shared, timer)) = &this.timer {
+            if shared.timers().reset(timer, deadline) {
+                shared.unpark();
             }
         }
     }
@@ -111,20 +115,21 @@ impl Sleep {
         if self.elapsed {
             return Poll::Ready(());
         }
-        let timers = self.shared.timers();
         let fired = match &self.timer {
-            Some(timer) => timers.poll(timer, cx.waker()).is_ready(),
+            Some((shared, timer)) => shared.timers().poll(timer, cx.waker()).is_ready(),
             None => {
                 if Instant::now() >= self.deadline {
                     true
                 } else {
-                    let (timer, earliest) = timers.insert(self.deadline, cx.waker());
-                    self.timer = Some(timer);
+                    let shared =
+                        scheduler::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
+                    let (timer, earliest) = shared.timers().insert(self.deadline, cx.waker());
                     if earliest {
                         // A loop parked on another thread with a later timeout must recompute
                         // it; on the loop's own thread this is a no-op.
-                        self.shared.unpark();
+                        shared.unpark();
                     }
+                    self.timer = Some((shared, timer));
                     false
                 }
             }
@@ -132,8 +137,8 @@ impl Sleep {
         if !fired {
             return Poll::Pending;
         }
-        if let Some(timer) = self.timer.take() {
-            timers.remove(timer);
+        if let Some((shared, timer)) = self.timer.take() {
+            shared.timers().remove(timer);
         }
         self.elapsed = true;
         Poll::Ready(())
@@ -154,8 +159,8 @@ impl Future for Sleep {
 
 impl Drop for Sleep {
     fn drop(&mut self) {
-        if let Some(timer) = self.timer.take() {
-            self.shared.timers().remove(timer);
+        if let Some((shared, timer)) = self.timer.take() {
+            shared.timers().remove(timer);
         }
     }
 }
