@@ -26,12 +26,64 @@ const TIMERS: usize = 1_000_000;
 /// (128 in both runtimes), and a sleep polled without budget does not register.
 const PER_YIELD: usize = 64;
 
-fn minirt_rt() -> minirt::runtime::Runtime {
-    minirt::runtime::Builder::new_current_thread().enable_all().build().expect("minirt runtime")
+/// The runtime operations the timer workloads use, so each workload is written once.
+trait Flavor {
+    const NAME: &'static str;
+    type Runtime;
+    fn build() -> Self::Runtime;
+    fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output;
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static;
+    /// Spawns a task that sleeps for `duration`; the future waits for it.
+    fn spawn_sleep(duration: Duration) -> impl Future<Output = ()>;
+    fn yield_now() -> impl Future<Output = ()>;
 }
 
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+struct Minirt;
+
+impl Flavor for Minirt {
+    const NAME: &'static str = "minirt";
+    type Runtime = minirt::runtime::Runtime;
+
+    fn build() -> Self::Runtime {
+        minirt::runtime::Builder::new_current_thread().build().expect("minirt runtime")
+    }
+    fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output {
+        rt.block_on(future)
+    }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        minirt::time::sleep(duration)
+    }
+    fn spawn_sleep(duration: Duration) -> impl Future<Output = ()> {
+        let task = minirt::spawn(minirt::time::sleep(duration));
+        async move { task.await.expect("sleeper") }
+    }
+    fn yield_now() -> impl Future<Output = ()> {
+        minirt::task::yield_now()
+    }
+}
+
+struct Tokio;
+
+impl Flavor for Tokio {
+    const NAME: &'static str = "tokio";
+    type Runtime = tokio::runtime::Runtime;
+
+    fn build() -> Self::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+    }
+    fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output {
+        rt.block_on(future)
+    }
+    fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        tokio::time::sleep(duration)
+    }
+    fn spawn_sleep(duration: Duration) -> impl Future<Output = ()> {
+        let task = tokio::spawn(tokio::time::sleep(duration));
+        async move { task.await.expect("sleeper") }
+    }
+    fn yield_now() -> impl Future<Output = ()> {
+        tokio::task::yield_now()
+    }
 }
 
 /// Polls `fut` once and reports whether it is still pending.
@@ -40,97 +92,51 @@ async fn poll_once<F: Future>(fut: Pin<&mut F>) -> bool {
     poll_fn(|cx| Poll::Ready(fut.take().expect("polled once").poll(cx).is_pending())).await
 }
 
-fn sleep_10k_1ms(c: &mut Criterion) {
-    let mut group = c.benchmark_group("sleep_10k_1ms");
-    group.sample_size(20);
-    let rt = minirt_rt();
-    group.bench_function("minirt", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tasks: Vec<_> = (0..SLEEPERS)
-                    .map(|_| minirt::spawn(minirt::time::sleep(Duration::from_millis(1))))
-                    .collect();
-                for task in tasks {
-                    task.await.expect("sleeper");
-                }
-            })
-        })
-    });
-    let rt = tokio_rt();
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let tasks: Vec<_> = (0..SLEEPERS)
-                    .map(|_| tokio::spawn(tokio::time::sleep(Duration::from_millis(1))))
-                    .collect();
-                for task in tasks {
-                    task.await.expect("sleeper");
-                }
-            })
-        })
-    });
-    group.finish();
+async fn sleep_10k_1ms<R: Flavor>() {
+    let tasks: Vec<_> = (0..SLEEPERS).map(|_| R::spawn_sleep(Duration::from_millis(1))).collect();
+    for task in tasks {
+        task.await;
+    }
 }
 
-fn timer_create_drop(c: &mut Criterion) {
-    let mut group = c.benchmark_group("timer_create_drop");
-    group.sample_size(20);
-    let rt = minirt_rt();
-    group.bench_function("minirt", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..TIMERS {
-                    drop(std::hint::black_box(minirt::time::sleep(Duration::from_secs(60))));
-                }
-            })
-        })
-    });
-    let rt = tokio_rt();
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..TIMERS {
-                    drop(std::hint::black_box(tokio::time::sleep(Duration::from_secs(60))));
-                }
-            })
-        })
-    });
-    group.finish();
+async fn timer_create_drop<R: Flavor>() {
+    for _ in 0..TIMERS {
+        drop(std::hint::black_box(R::sleep(Duration::from_secs(60))));
+    }
 }
 
-fn timer_register_drop(c: &mut Criterion) {
-    let mut group = c.benchmark_group("timer_register_drop");
-    group.sample_size(20);
-    let rt = minirt_rt();
-    group.bench_function("minirt", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..TIMERS / PER_YIELD {
-                    for _ in 0..PER_YIELD {
-                        let sleep = pin!(minirt::time::sleep(Duration::from_secs(60)));
-                        assert!(poll_once(sleep).await, "registered");
-                    }
-                    minirt::task::yield_now().await;
-                }
-            })
-        })
-    });
-    let rt = tokio_rt();
-    group.bench_function("tokio", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                for _ in 0..TIMERS / PER_YIELD {
-                    for _ in 0..PER_YIELD {
-                        let sleep = pin!(tokio::time::sleep(Duration::from_secs(60)));
-                        assert!(poll_once(sleep).await, "registered");
-                    }
-                    tokio::task::yield_now().await;
-                }
-            })
-        })
-    });
-    group.finish();
+async fn timer_register_drop<R: Flavor>() {
+    for _ in 0..TIMERS / PER_YIELD {
+        for _ in 0..PER_YIELD {
+            let sleep = pin!(R::sleep(Duration::from_secs(60)));
+            assert!(poll_once(sleep).await, "registered");
+        }
+        R::yield_now().await;
+    }
 }
 
-criterion_group!(benches, sleep_10k_1ms, timer_create_drop, timer_register_drop);
-criterion_main!(benches);
+/// Runs one workload on both runtimes, as a criterion group with functions `minirt` and
+/// `tokio`; each runtime is built once, outside the timed loop.
+macro_rules! compare {
+    ($c:expr, $workload:ident) => {{
+        let mut group = $c.benchmark_group(stringify!($workload));
+        group.sample_size(20);
+        let rt = Minirt::build();
+        group.bench_function(Minirt::NAME, |b| {
+            b.iter(|| Minirt::block_on(&rt, $workload::<Minirt>()))
+        });
+        let rt = Tokio::build();
+        group
+            .bench_function(Tokio::NAME, |b| b.iter(|| Tokio::block_on(&rt, $workload::<Tokio>())));
+        group.finish();
+    }};
+}
+
+fn benches(c: &mut Criterion) {
+    compare!(c, sleep_10k_1ms);
+    compare!(c, timer_create_drop);
+    compare!(c, timer_register_drop);
+}
+
+criterion_group!(time, benches);
+criterion_main!(time);
