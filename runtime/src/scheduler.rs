@@ -85,17 +85,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     /// Queues a task that must run (it was woken, or is new).
     pub(crate) fn schedule(&self, task: TaskRef) {
-        let mut task = Some(task);
-        // `try_with`: during thread exit the thread-local may be gone; that thread is not
-        // running our loop, so the task goes to the injection queue below.
-        let _ = CONTEXT.try_with(|cx| {
-            if std::ptr::eq(cx.driving.get(), self) {
-                if let Some(task) = task.take() {
-                    cx.run_queue.borrow_mut().push_back(task);
-                }
-            }
-        });
-        if let Some(task) = task {
+        if let Err(task) = schedule_local(self, task, |task| task) {
             self.schedule_remote(task);
         }
     }
@@ -186,6 +176,31 @@ impl Wake for BlockOnWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         self.shared.block_on_woken.store(true, Ordering::SeqCst);
         self.shared.unpark();
+    }
+}
+
+/// Pushes `task` onto the local run queue if this thread is running the loop of the runtime
+/// `shared` points to (compared, never dereferenced); gives it back otherwise. Generic (with
+/// `erase` to make a `TaskRef` of it) so that a task can re-queue itself, and have itself back
+/// with its concrete type, without first taking a reference to its runtime.
+pub(crate) fn schedule_local<T>(
+    shared: *const Shared,
+    task: T,
+    erase: fn(T) -> TaskRef,
+) -> Result<(), T> {
+    let mut task = Some(task);
+    // `try_with`: during thread exit the thread-local may be gone; that thread is not running
+    // a loop, so the task goes back to the caller (and on to the injection queue).
+    let _ = CONTEXT.try_with(|cx| {
+        if std::ptr::eq(cx.driving.get(), shared) {
+            if let Some(task) = task.take() {
+                cx.run_queue.borrow_mut().push_back(erase(task));
+            }
+        }
+    });
+    match task {
+        None => Ok(()),
+        Some(task) => Err(task),
     }
 }
 

@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::scheduler::Shared;
+use crate::scheduler::{self, Shared};
 
 /// The task is on a run queue (or about to be): a wake now has nothing to do.
 const NOTIFIED: usize = 1;
@@ -209,8 +209,13 @@ where
                 let prev = self.state.fetch_and(!RUNNING, Ordering::AcqRel);
                 // A wake during the poll saw RUNNING and left the queueing to us.
                 if prev & NOTIFIED != 0 {
-                    let scheduler = self.scheduler.clone();
-                    scheduler.schedule(self);
+                    // The common case (`yield_now`, a spent budget) is the loop's own thread:
+                    // no reference to the runtime needs taking for it.
+                    let shared = Arc::as_ptr(&self.scheduler);
+                    if let Err(task) = scheduler::schedule_local(shared, self, |task| task) {
+                        let scheduler = task.scheduler.clone();
+                        scheduler.schedule(task);
+                    }
                 }
             }
             Ok(Poll::Ready(output)) => self.finish(Ok(output)),
