@@ -53,10 +53,30 @@ async fn assert_cancelled<T: std::fmt::Debug>(what: &str, handle: JoinHandle<T>)
     assert!(err.is_cancelled(), "{what}: {err:?}");
 }
 
-/// Waits until `handle`'s task has started and is blocked (ran, not finished).
-async fn until_blocked<T>(what: &str, started: &AtomicBool, handle: &JoinHandle<T>) {
+/// Spawns `future` as a task that raises the returned flag when it first runs.
+fn spawn_flagging_start<F>(future: F) -> (JoinHandle<F::Output>, Arc<AtomicBool>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let started = Arc::new(AtomicBool::new(false));
+    let flag = started.clone();
+    let task = minirt::spawn(async move {
+        flag.store(true, Ordering::SeqCst);
+        future.await
+    });
+    (task, started)
+}
+
+/// Waits until a task of `spawn_flagging_start` has run, and then for the runtime to settle.
+async fn until_started(what: &str, started: &AtomicBool) {
     assert!(settle_until(50, || started.load(Ordering::SeqCst)).await, "{what}: task started");
     settle().await;
+}
+
+/// Waits until `handle`'s task has started and is blocked (ran, not finished).
+async fn until_blocked<T>(what: &str, started: &AtomicBool, handle: &JoinHandle<T>) {
+    until_started(what, started).await;
     assert!(!handle.is_finished(), "{what}: the task should be blocked");
 }
 
@@ -134,16 +154,11 @@ fn abort_in_the_middle_of_read() {
     serial("abort_in_the_middle_of_read", async {
         let (listener, mut peer, mut stream) = listener_and_pair().await?;
         let fd = stream.as_raw_fd();
-        let started = Arc::new(AtomicBool::new(false));
-        let task = {
-            let started = started.clone();
-            minirt::spawn(async move {
-                started.store(true, Ordering::SeqCst);
-                let mut buf = [0u8; 64];
-                // Part of a message arrives, then the rest never does.
-                stream.read_exact(&mut buf).await
-            })
-        };
+        let (task, started) = spawn_flagging_start(async move {
+            let mut buf = [0u8; 64];
+            // Part of a message arrives, then the rest never does.
+            stream.read_exact(&mut buf).await
+        });
         peer.write_all(b"part").await?;
         until_blocked("read", &started, &task).await;
         task.abort();
@@ -162,14 +177,8 @@ fn abort_in_the_middle_of_write_all() {
         set_sock_opt(&stream, libc::SOL_SOCKET, libc::SO_SNDBUF, 16 * 1024);
         set_sock_opt(&peer, libc::SOL_SOCKET, libc::SO_RCVBUF, 16 * 1024);
         let fd = stream.as_raw_fd();
-        let started = Arc::new(AtomicBool::new(false));
-        let task = {
-            let started = started.clone();
-            minirt::spawn(async move {
-                started.store(true, Ordering::SeqCst);
-                stream.write_all(&pattern(3, 8 << 20)).await
-            })
-        };
+        let (task, started) =
+            spawn_flagging_start(async move { stream.write_all(&pattern(3, 8 << 20)).await });
         until_blocked("write_all", &started, &task).await;
         task.abort();
         assert_cancelled("write_all", task).await;
@@ -192,14 +201,7 @@ fn abort_in_the_middle_of_accept() {
         let doomed = TcpListener::bind("127.0.0.1:0").await?;
         let doomed_addr = doomed.local_addr()?;
         let fd = doomed.as_raw_fd();
-        let started = Arc::new(AtomicBool::new(false));
-        let task = {
-            let started = started.clone();
-            minirt::spawn(async move {
-                started.store(true, Ordering::SeqCst);
-                doomed.accept().await.map(drop)
-            })
-        };
+        let (task, started) = spawn_flagging_start(async move { doomed.accept().await.map(drop) });
         until_blocked("accept", &started, &task).await;
         task.abort();
         assert_cancelled("accept", task).await;
@@ -228,16 +230,8 @@ fn abort_in_the_middle_of_connect() {
         let mut connected = Vec::new();
         for _ in 0..8 {
             let fd = next_fd();
-            let started = Arc::new(AtomicBool::new(false));
-            let task = {
-                let started = started.clone();
-                minirt::spawn(async move {
-                    started.store(true, Ordering::SeqCst);
-                    TcpStream::connect(full_addr).await
-                })
-            };
-            assert!(settle_until(50, || started.load(Ordering::SeqCst)).await, "task started");
-            settle().await;
+            let (task, started) = spawn_flagging_start(TcpStream::connect(full_addr));
+            until_started("connect", &started).await;
             if task.is_finished() {
                 // The kernel found room after all: keep the connection and try again.
                 connected.push(task.await.expect("no panic")?);
