@@ -7,6 +7,9 @@
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::TcpListener;
 
+#[path = "support/accept.rs"]
+mod accept;
+
 #[minirt::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_string());
@@ -19,12 +22,8 @@ async fn main() -> std::io::Result<()> {
                 eprintln!("echo: accept failed: {e}");
                 // Out of fds (or buffers, or memory): the connection stays queued until one is
                 // free. Pause instead of spinning on the error; open connections keep working.
-                let out_of_resources = matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-                );
-                if out_of_resources {
-                    minirt::time::sleep(std::time::Duration::from_millis(100)).await;
+                if accept::is_out_of_resources(&e) {
+                    minirt::time::sleep(accept::ACCEPT_BACKOFF).await;
                 }
                 continue;
             }

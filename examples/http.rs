@@ -24,6 +24,10 @@ use minirt::net::{TcpListener, TcpStream};
 use minirt::spawn;
 use minirt::time::{sleep, timeout};
 
+#[path = "support/accept.rs"]
+mod accept;
+use accept::{is_out_of_resources, ACCEPT_BACKOFF};
+
 #[path = "support/http_proto.rs"]
 pub mod http_proto;
 use http_proto::*;

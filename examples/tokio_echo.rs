@@ -8,6 +8,9 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+#[path = "support/accept.rs"]
+mod accept;
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7001".to_string());
@@ -20,12 +23,8 @@ async fn main() -> std::io::Result<()> {
                 eprintln!("tokio_echo: accept failed: {e}");
                 // Out of fds (or buffers, or memory): the connection stays queued until one is
                 // free. Pause instead of spinning on the error; open connections keep working.
-                let out_of_resources = matches!(
-                    e.raw_os_error(),
-                    Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
-                );
-                if out_of_resources {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if accept::is_out_of_resources(&e) {
+                    tokio::time::sleep(accept::ACCEPT_BACKOFF).await;
                 }
                 continue;
             }

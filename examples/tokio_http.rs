@@ -16,6 +16,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::spawn;
 use tokio::time::{sleep, timeout};
 
+#[path = "support/accept.rs"]
+mod accept;
+use accept::{is_out_of_resources, ACCEPT_BACKOFF};
+
 #[path = "support/http_proto.rs"]
 pub mod http_proto;
 use http_proto::*;

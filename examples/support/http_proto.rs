@@ -13,9 +13,6 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const READ_BUF: usize = 16 * 1024;
 /// How many bytes we read and drop, at most, while closing (see `close_gracefully`).
 pub const MAX_DRAIN: usize = 64 * 1024;
-/// How long the accept loop pauses after `accept` failed for want of resources (out of fds,
-/// say): the pending connection stays queued, and retrying at once would only spin.
-pub const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The time limits of a connection, so that a client that stalls or trickles (slowloris)
 /// cannot hold a task and an fd forever.
@@ -38,12 +35,6 @@ impl Default for Timeouts {
             close: Duration::from_secs(2),
         }
     }
-}
-
-/// Whether an `accept` error means the process or the system is out of something (fds,
-/// buffers, memory) that only time can give back.
-pub fn is_out_of_resources(err: &std::io::Error) -> bool {
-    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM))
 }
 
 /// The answer to every request; `$connection` is an optional `Connection` header line.
