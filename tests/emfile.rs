@@ -108,11 +108,7 @@ fn assert_emfile(err: &io::Error, what: &str) {
 
 /// CPU time this process has used so far (all threads).
 fn process_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
-    let ret = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(ret, 0, "clock_gettime: {}", io::Error::last_os_error());
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    common::cpu_time(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
 /// How long the runtime idles, parked, with a readable listener whose `accept` failed.

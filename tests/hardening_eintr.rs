@@ -30,8 +30,9 @@ fn install_handler() {
     // SAFETY: an all-zero sigaction is a valid starting point (empty mask, no flags).
     let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
     action.sa_sigaction = count_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    action.sa_flags = 0; // no SA_RESTART: interrupted syscalls fail with EINTR
-                         // SAFETY: `action.sa_mask` is a valid sigset_t to initialise.
+    // No SA_RESTART: interrupted syscalls fail with EINTR.
+    action.sa_flags = 0;
+    // SAFETY: `action.sa_mask` is a valid sigset_t to initialise.
     unsafe { libc::sigemptyset(&mut action.sa_mask) };
     // SAFETY: `action` is a valid sigaction whose handler only touches an atomic, which is
     // async-signal-safe; the old action is not needed.

@@ -430,11 +430,7 @@ fn block_on_thread<F: Future>(fut: F) -> F::Output {
 }
 
 fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec the call writes into.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    common::cpu_time(libc::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// A global allocator that counts, per thread, the bytes allocated minus the bytes freed.

@@ -210,6 +210,16 @@ pub fn raise_nofile_limit(want: libc::rlim_t) -> libc::rlim_t {
     limit.rlim_max
 }
 
+/// CPU time used so far by what `clock` measures: `libc::CLOCK_PROCESS_CPUTIME_ID` (the whole
+/// process) or `libc::CLOCK_THREAD_CPUTIME_ID` (the calling thread).
+pub fn cpu_time(clock: libc::clockid_t) -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid timespec for clock_gettime to fill.
+    let ret = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(ret, 0, "clock_gettime({clock}): {}", io::Error::last_os_error());
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 /// The number of open file descriptors of this process.
 pub fn open_fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("read /proc/self/fd").count()
