@@ -14,32 +14,18 @@ use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use common::{
-    connected_pair, must_complete, open_fd_count, pattern, set_sock_opt, settle, settle_until,
-    watchdog,
+    connected_pair, must_complete, open_fd_count, pattern, serial, set_sock_opt, settle,
+    settle_until, watchdog,
 };
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::{TcpListener, TcpStream};
 use minirt::runtime::Builder;
 use minirt::task::JoinHandle;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Runs `body` on a fresh runtime, alone in this process, and checks that every fd it opened
-/// was closed by the time the runtime is dropped.
-fn serial(name: &'static str, body: impl Future<Output = io::Result<()>>) {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let _watchdog = watchdog(name);
-    let before = open_fd_count();
-    let rt = Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(body).expect("the test body");
-    drop(rt);
-    assert_eq!(open_fd_count(), before, "{name}: fds leaked");
-}
 
 /// The fd number the next socket will get (the lowest free one).
 fn next_fd() -> RawFd {
@@ -292,7 +278,7 @@ fn park_and_send_waker(wakers: mpsc::Sender<Waker>) -> impl Future<Output = ()> 
 /// is closed.
 #[test]
 fn wakers_that_outlive_their_runtime_do_nothing() {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = common::serial_lock();
     let _watchdog = watchdog("wakers_that_outlive_their_runtime_do_nothing");
     let before = open_fd_count();
 

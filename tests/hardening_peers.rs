@@ -7,35 +7,20 @@
 
 mod common;
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{
-    assert_bytes_eq, connected_pair, must_complete, open_fd_count, pattern, set_sock_opt, settle,
-    settle_until, watchdog,
+    assert_bytes_eq, connected_pair, must_complete, open_fd_count, pattern, serial, set_sock_opt,
+    settle, settle_until,
 };
 use minirt::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use minirt::net::TcpStream;
 use minirt::time::timeout;
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Runs `body` on a fresh runtime, alone in this process, and checks that every fd it opened
-/// was closed by the time the runtime is dropped.
-fn serial(name: &'static str, body: impl Future<Output = io::Result<()>>) {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let _watchdog = watchdog(name);
-    let before = open_fd_count();
-    let rt = minirt::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(body).expect("the test body");
-    drop(rt);
-    assert_eq!(open_fd_count(), before, "{name}: fds leaked");
-}
 
 /// Small kernel buffers, so that a few hundred KiB fill them.
 fn small_buffers(stream: &TcpStream) {

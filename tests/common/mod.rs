@@ -210,6 +210,29 @@ pub fn raise_nofile_limit(want: libc::rlim_t) -> libc::rlim_t {
     limit.rlim_max
 }
 
+/// Serialises the tests of one binary that use [`serial`].
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Holds off the other `serial` tests of this binary while the guard lives, for a test that
+/// counts fds but builds its runtimes itself.
+pub fn serial_lock() -> std::sync::MutexGuard<'static, ()> {
+    // A test that panicked while holding it leaves nothing inconsistent behind.
+    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs `body` on a fresh current-thread runtime, alone among this binary's `serial` tests
+/// (they count the entries of `/proc/self/fd`, which is process-wide), and checks that every
+/// fd it opened was closed by the time the runtime is dropped.
+pub fn serial(name: &'static str, body: impl Future<Output = io::Result<()>>) {
+    let _serial = serial_lock();
+    let _watchdog = watchdog(name);
+    let before = open_fd_count();
+    let rt = minirt::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(body).expect("the test body");
+    drop(rt);
+    assert_eq!(open_fd_count(), before, "{name}: fds leaked");
+}
+
 /// CPU time used so far by what `clock` measures: `libc::CLOCK_PROCESS_CPUTIME_ID` (the whole
 /// process) or `libc::CLOCK_THREAD_CPUTIME_ID` (the calling thread).
 pub fn cpu_time(clock: libc::clockid_t) -> Duration {
