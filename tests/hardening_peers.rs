@@ -15,10 +15,10 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{
-    assert_bytes_eq, connected_pair, must_complete, open_fd_count, pattern, serial, set_sock_opt,
-    settle, settle_until,
+    assert_bytes_eq, assert_peer_gone, connected_pair, must_complete, open_fd_count, pattern,
+    serial, set_sock_opt, settle, settle_until, CountedWriter, WriteProgress,
 };
-use minirt::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::TcpStream;
 use minirt::time::timeout;
 
@@ -28,58 +28,22 @@ fn small_buffers(stream: &TcpStream) {
     set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_RCVBUF, 16 * 1024);
 }
 
-/// What a [`Counted`] writer has seen.
-#[derive(Default)]
-struct Progress {
-    written: AtomicUsize,
-    polls: AtomicUsize,
-}
-
-/// An `AsyncWrite` that counts the bytes the kernel took and the times it was polled.
-struct Counted<W> {
-    inner: W,
-    progress: Arc<Progress>,
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for Counted<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.progress.polls.fetch_add(1, Ordering::SeqCst);
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = polled {
-            self.progress.written.fetch_add(n, Ordering::SeqCst);
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
 /// Spawns a task that writes `data` to `stream` with `write_all`, counting; returns the stream
 /// (or the error) when done.
 fn spawn_writer(
     stream: TcpStream,
     data: Arc<Vec<u8>>,
-    progress: Arc<Progress>,
+    progress: Arc<WriteProgress>,
 ) -> minirt::task::JoinHandle<io::Result<TcpStream>> {
     minirt::spawn(async move {
-        let mut writer = Counted { inner: stream, progress };
+        let mut writer = CountedWriter { inner: stream, progress };
         writer.write_all(&data).await?;
         Ok(writer.inner)
     })
 }
 
 /// Lets the runtime run until the writer's byte count stops moving, and returns it.
-async fn until_stalled(progress: &Progress) -> usize {
+async fn until_stalled(progress: &WriteProgress) -> usize {
     let mut last = usize::MAX;
     for _ in 0..200 {
         settle().await;
@@ -106,7 +70,7 @@ fn a_writer_waits_for_a_peer_that_stops_reading_and_resumes() {
         small_buffers(&client);
         small_buffers(&server);
         let data = Arc::new(pattern(0x5707, LEN));
-        let progress = Arc::new(Progress::default());
+        let progress = Arc::new(WriteProgress::default());
         let writer = spawn_writer(client, data.clone(), progress.clone());
 
         let stalled_at = until_stalled(&progress).await;
@@ -145,15 +109,6 @@ fn a_writer_waits_for_a_peer_that_stops_reading_and_resumes() {
     });
 }
 
-#[track_caller]
-fn assert_reset(err: &io::Error, what: &str) {
-    assert!(
-        matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe),
-        "{what}: expected ConnectionReset or BrokenPipe, got {:?}: {err}",
-        err.kind()
-    );
-}
-
 /// Drops `stream` with `SO_LINGER` 0: the kernel sends RST instead of FIN.
 fn reset(stream: TcpStream) -> io::Result<()> {
     stream.set_linger(Some(Duration::ZERO))?;
@@ -170,7 +125,7 @@ fn a_peer_reset_in_the_middle_of_a_write_is_an_error() {
         let (client, server) = connected_pair().await?;
         small_buffers(&client);
         small_buffers(&server);
-        let progress = Arc::new(Progress::default());
+        let progress = Arc::new(WriteProgress::default());
         let writer = spawn_writer(client, Arc::new(pattern(1, 8 << 20)), progress.clone());
         until_stalled(&progress).await;
         assert!(!writer.is_finished(), "the writer waits for buffer space");
@@ -180,7 +135,7 @@ fn a_peer_reset_in_the_middle_of_a_write_is_an_error() {
             .await
             .expect("the writer does not panic")
             .expect_err("the peer reset the connection");
-        assert_reset(&err, "write_all");
+        assert_peer_gone(&err, "write_all");
 
         // The same on a stream the test holds: writes fail from then on, reads too.
         let (mut client, server) = connected_pair().await?;
@@ -198,14 +153,14 @@ fn a_peer_reset_in_the_middle_of_a_write_is_an_error() {
             }
         }
         let err = failed.expect("writes to a reset peer fail");
-        assert_reset(&err, "write");
+        assert_peer_gone(&err, "write");
         let err = client.write_all(b"again").await.expect_err("still reset");
-        assert_reset(&err, "write after the reset");
+        assert_peer_gone(&err, "write after the reset");
         let mut buf = [0u8; 16];
         match must_complete("read after the reset", client.read(&mut buf)).await {
             Ok(0) => {} // the error was reported (and cleared) by the write: EOF now
             Ok(n) => panic!("read {n} bytes from a reset connection"),
-            Err(e) => assert_reset(&e, "read after the reset"),
+            Err(e) => assert_peer_gone(&e, "read after the reset"),
         }
         Ok(())
     });
@@ -256,7 +211,7 @@ fn a_peer_reset_in_the_middle_of_a_read_is_an_error() {
         match must_complete("read again", client.read(&mut buf)).await {
             Ok(0) => {}
             Ok(n) => panic!("read {n} bytes after the reset"),
-            Err(e) => assert_reset(&e, "read again"),
+            Err(e) => assert_peer_gone(&e, "read again"),
         }
         Ok(())
     });

@@ -33,15 +33,6 @@ where
     panic!("10,000 writes to a closed peer all succeeded");
 }
 
-#[track_caller]
-fn assert_closed_peer_error(err: &io::Error, what: &str) {
-    assert!(
-        matches!(err.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset),
-        "{what}: expected BrokenPipe or ConnectionReset, got {:?}: {err}",
-        err.kind()
-    );
-}
-
 #[minirt::test]
 async fn writing_to_a_closed_peer_is_an_error_not_sigpipe() -> io::Result<()> {
     let _watchdog = watchdog("writing_to_a_closed_peer_is_an_error_not_sigpipe");
@@ -54,10 +45,10 @@ async fn writing_to_a_closed_peer_is_an_error_not_sigpipe() -> io::Result<()> {
     let (mut client, server) = connected_pair().await?;
     drop(server);
     let err = write_until_error(&mut client, |s| Box::pin(s.write(b"are you there?"))).await;
-    assert_closed_peer_error(&err, "write");
+    common::assert_peer_gone(&err, "write");
     // And it stays an error.
     let err = client.write_all(b"still there?").await.expect_err("the peer is gone");
-    assert_closed_peer_error(&err, "write_all after the first error");
+    common::assert_peer_gone(&err, "write_all after the first error");
 
     // Vectored writes (sendmsg), through the futures-io default path of futures-util.
     let (mut client, server) = connected_pair().await?;
@@ -69,7 +60,7 @@ async fn writing_to_a_closed_peer_is_an_error_not_sigpipe() -> io::Result<()> {
         })
     })
     .await;
-    assert_closed_peer_error(&err, "write_vectored");
+    common::assert_peer_gone(&err, "write_vectored");
 
     // try_write, after waiting for writability.
     let (mut client, server) = connected_pair().await?;
@@ -86,7 +77,7 @@ async fn writing_to_a_closed_peer_is_an_error_not_sigpipe() -> io::Result<()> {
         })
     })
     .await;
-    assert_closed_peer_error(&err, "try_write");
+    common::assert_peer_gone(&err, "try_write");
 
     // Still alive, with SIGPIPE at its default action: no signal was raised.
     // SAFETY: restoring the previous disposition returned by `signal` above.

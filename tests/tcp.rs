@@ -6,15 +6,13 @@ mod common;
 
 use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{
     assert_bytes_eq, connected_pair, delay, feed_and_drain, must_complete, pattern,
-    raise_nofile_limit, set_sock_opt, settle, watchdog,
+    raise_nofile_limit, set_sock_opt, settle, watchdog, CountedWriter, WriteProgress,
 };
 use futures_util::future::join;
 use minirt::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, Interest};
@@ -124,47 +122,6 @@ async fn echo_round_trip_over_a_thousand_concurrent_connections() -> io::Result<
 // 2. Back-pressure: a large transfer against a slow reader
 // ---------------------------------------------------------------------------------------------
 
-/// What an [`Observed`] writer has seen.
-#[derive(Default)]
-struct Progress {
-    written: AtomicUsize,
-    pendings: AtomicUsize,
-}
-
-/// An `AsyncWrite` that counts the bytes it let through and the times it returned `Pending`.
-struct Observed<W> {
-    inner: W,
-    progress: Arc<Progress>,
-}
-
-impl<W: AsyncWrite + Unpin> AsyncWrite for Observed<W> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        match &polled {
-            Poll::Ready(Ok(n)) => {
-                self.progress.written.fetch_add(*n, Ordering::SeqCst);
-            }
-            Poll::Ready(Err(_)) => {}
-            Poll::Pending => {
-                self.progress.pendings.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        polled
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
-    }
-}
-
 /// Reads until EOF in small chunks, yielding after each one (a slow reader), checking every
 /// chunk against `expected` as it arrives. Returns the byte count.
 async fn read_slowly_and_check(
@@ -204,11 +161,11 @@ async fn sixteen_mib_each_way_with_slow_readers() -> io::Result<()> {
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
 
-    let up_progress = Arc::new(Progress::default());
-    let down_progress = Arc::new(Progress::default());
-    let writer = |half, data: Arc<Vec<u8>>, progress: Arc<Progress>| {
+    let up_progress = Arc::new(WriteProgress::default());
+    let down_progress = Arc::new(WriteProgress::default());
+    let writer = |half, data: Arc<Vec<u8>>, progress: Arc<WriteProgress>| {
         minirt::spawn(async move {
-            let mut writer = Observed { inner: half, progress };
+            let mut writer = CountedWriter { inner: half, progress };
             writer.write_all(&data).await?;
             // Dropping the owned write half sends FIN: the reader sees EOF after the last byte.
             drop(writer);

@@ -9,12 +9,16 @@
 use std::future::Future;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::pin::pin;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
+use minirt::io::AsyncWrite;
 use minirt::net::{TcpListener, TcpStream};
 
 /// How long any single test may take before the watchdog kills the test binary.
@@ -280,4 +284,60 @@ pub async fn feed_and_drain(
         Ok(got)
     });
     Ok((source, sink, feeder, drain))
+}
+
+/// What a [`CountedWriter`] has seen.
+#[derive(Default)]
+pub struct WriteProgress {
+    /// Bytes the inner writer took.
+    pub written: AtomicUsize,
+    /// Times `poll_write` was called.
+    pub polls: AtomicUsize,
+    /// Times `poll_write` returned `Pending`.
+    pub pendings: AtomicUsize,
+}
+
+/// An `AsyncWrite` that counts, into a shared [`WriteProgress`], what its inner writer does.
+pub struct CountedWriter<W> {
+    pub inner: W,
+    pub progress: Arc<WriteProgress>,
+}
+
+impl<W: AsyncWrite + Unpin> AsyncWrite for CountedWriter<W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.progress.polls.fetch_add(1, Ordering::SeqCst);
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        match &polled {
+            Poll::Ready(Ok(n)) => {
+                self.progress.written.fetch_add(*n, Ordering::SeqCst);
+            }
+            Poll::Ready(Err(_)) => {}
+            Poll::Pending => {
+                self.progress.pendings.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// Asserts `err` is what an operation on a connection the peer reset (or closed) returns.
+#[track_caller]
+pub fn assert_peer_gone(err: &io::Error, what: &str) {
+    assert!(
+        matches!(err.kind(), io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe),
+        "{what}: expected ConnectionReset or BrokenPipe, got {:?}: {err}",
+        err.kind()
+    );
 }
