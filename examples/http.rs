@@ -17,12 +17,12 @@
 //!
 //! `examples/tokio_http.rs` is this same program on tokio, line for line, for load comparisons.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::{TcpListener, TcpStream};
 use minirt::spawn;
-use minirt::time::{sleep, timeout};
+use minirt::time::{sleep, timeout, timeout_at, Instant};
 
 #[path = "support/accept.rs"]
 mod accept;
@@ -80,8 +80,7 @@ async fn serve(mut stream: TcpStream, timeouts: Timeouts) -> std::io::Result<()>
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let n = match timeout(left, stream.read(&mut buf[filled..])).await {
+        let n = match timeout_at(deadline, stream.read(&mut buf[filled..])).await {
             Ok(read) => read?,
             Err(_elapsed) if filled == 0 => return Ok(()), // idle too long: just close
             Err(_elapsed) => {

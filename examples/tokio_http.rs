@@ -9,12 +9,12 @@
 //! Only the imports, the `main` attribute, the default port and the log prefix differ from
 //! `examples/http.rs`; the parser, the accept loop and the connection handler are the same code.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::spawn;
-use tokio::time::{sleep, timeout};
+use tokio::time::{sleep, timeout, timeout_at, Instant};
 
 #[path = "support/accept.rs"]
 mod accept;
@@ -71,8 +71,7 @@ async fn serve(mut stream: TcpStream, timeouts: Timeouts) -> std::io::Result<()>
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let n = match timeout(left, stream.read(&mut buf[filled..])).await {
+        let n = match timeout_at(deadline, stream.read(&mut buf[filled..])).await {
             Ok(read) => read?,
             Err(_elapsed) if filled == 0 => return Ok(()), // idle too long: just close
             Err(_elapsed) => {
