@@ -18,6 +18,7 @@
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
 
+mod context;
 mod reactor;
 mod scheduler;
 mod sys;

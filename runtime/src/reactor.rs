@@ -516,7 +516,7 @@ impl Registration {
     /// # Panics
     /// Outside a minirt runtime.
     pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
-        let reactor = crate::scheduler::current_reactor();
+        let reactor = crate::context::current_reactor();
         Registration::with_reactor(reactor, fd)
     }
 
@@ -543,7 +543,7 @@ impl Registration {
     ) -> Poll<io::Result<ReadyEvent>> {
         // Every wait for readiness spends the task's budget, so a task whose sockets are always
         // ready still gives the others a turn.
-        if crate::scheduler::poll_budget(cx).is_pending() {
+        if crate::context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         let directions: &[Direction] = match (interest.is_readable(), interest.is_writable()) {

@@ -10,9 +10,9 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
 
-use crate::scheduler::{self, Scheduler, Shared};
+use crate::context;
+use crate::scheduler::{self, current_thread::Scheduler};
 use crate::task::JoinHandle;
 
 /// Which scheduler a [`Builder`] makes.
@@ -117,18 +117,30 @@ impl Runtime {
 
     /// A handle to this runtime, usable from any thread.
     pub fn handle(&self) -> Handle {
-        Handle { shared: self.scheduler.shared().clone() }
+        Handle { inner: self.inner_handle() }
+    }
+
+    fn inner_handle(&self) -> scheduler::Handle {
+        scheduler::Handle::CurrentThread(self.scheduler.shared().clone())
     }
 
     /// Makes this the current runtime of the thread until the guard drops, so `spawn`,
     /// `Handle::current` and socket constructors work outside `block_on`.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _guard: scheduler::enter(self.scheduler.shared().clone()), _runtime: self }
+        EnterGuard { _guard: context::enter(self.inner_handle()), _runtime: self }
     }
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        // Shutting down drops every task of this runtime right here; inside another runtime's
+        // loop that would block it, and tokio refuses it the same way.
+        if context::is_driving() && !std::thread::panicking() {
+            panic!(
+                "Cannot drop a runtime in a context where blocking is not allowed. This happens \
+                 when a runtime is dropped from within an asynchronous context."
+            );
+        }
         self.scheduler.shutdown();
     }
 }
@@ -141,7 +153,7 @@ impl fmt::Debug for Runtime {
 
 /// The guard returned by [`Runtime::enter`].
 pub struct EnterGuard<'a> {
-    _guard: scheduler::EnterGuard,
+    _guard: context::EnterGuard,
     _runtime: &'a Runtime,
 }
 
@@ -154,7 +166,7 @@ impl fmt::Debug for EnterGuard<'_> {
 /// A cloneable reference to a runtime, for spawning onto it from anywhere. Tokio's `Handle`.
 #[derive(Clone)]
 pub struct Handle {
-    shared: Arc<Shared>,
+    inner: scheduler::Handle,
 }
 
 impl Handle {
@@ -163,12 +175,12 @@ impl Handle {
     /// # Panics
     /// Outside a runtime (see [`Handle::try_current`]).
     pub fn current() -> Handle {
-        Handle { shared: scheduler::current() }
+        Handle { inner: context::current() }
     }
 
     /// The runtime this thread is running in, or an error outside one.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        scheduler::try_current().map(|shared| Handle { shared }).ok_or(TryCurrentError(()))
+        context::try_current().map(|inner| Handle { inner }).ok_or(TryCurrentError(()))
     }
 
     /// Spawns a task on this handle's runtime; callable from any thread.
@@ -177,7 +189,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future)
+        self.inner.spawn(future)
     }
 }
 
@@ -211,5 +223,5 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    scheduler::current().spawn(future)
+    context::current().spawn(future)
 }

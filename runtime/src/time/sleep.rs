@@ -3,12 +3,12 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::timers::TimerKey;
-use crate::scheduler::{self, Shared};
+use crate::context;
+use crate::scheduler::Handle;
 
 /// Waits until `duration` has elapsed. Tokio's `time::sleep`.
 ///
@@ -69,7 +69,7 @@ pub struct Sleep {
     deadline: Instant,
     /// The registered timer and the runtime that holds it, between the first `Pending` poll
     /// and completion or drop.
-    timer: Option<(Arc<Shared>, TimerKey)>,
+    timer: Option<(Handle, TimerKey)>,
     elapsed: bool,
 }
 
@@ -80,7 +80,7 @@ const OUTSIDE_A_RUNTIME: &str = "minirt::time used outside a minirt runtime: a s
 impl Sleep {
     #[track_caller]
     pub(crate) fn new(deadline: Instant) -> Sleep {
-        if !scheduler::in_runtime() {
+        if !context::in_runtime() {
             panic!("{OUTSIDE_A_RUNTIME}");
         }
         Sleep { deadline, timer: None, elapsed: false }
@@ -122,7 +122,7 @@ impl Sleep {
                     true
                 } else {
                     let shared =
-                        scheduler::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
+                        context::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
                     let (timer, earliest) = shared.timers().insert(self.deadline, cx.waker());
                     if earliest {
                         // A loop parked on another thread with a later timeout must recompute
@@ -150,7 +150,7 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // A loop of zero-length sleeps must still let other tasks run.
-        if scheduler::poll_budget(cx).is_pending() {
+        if context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         self.get_mut().poll_elapsed(cx)

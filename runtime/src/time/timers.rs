@@ -91,25 +91,46 @@ impl Timers {
     /// Registers a timer that wakes `waker` at `deadline`. Also returns whether it is now the
     /// earliest timer, in which case a loop parked with a later timeout must be woken.
     pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> (TimerKey, bool) {
+        // Cloned before the lock, and dropped after it if unused: both may run foreign code.
+        let mut waker = Some(waker.clone());
         let mut inner = self.lock();
-        let waker = if inner.is_shutdown { None } else { Some(waker.clone()) };
-        let key = inner.entries.insert(Entry { waker, pos: FIRED });
+        let stored = if inner.is_shutdown { None } else { waker.take() };
+        let key = inner.entries.insert(Entry { waker: stored, pos: FIRED });
         let earliest = inner.push(deadline, key);
+        drop(inner);
+        drop(waker);
         (TimerKey(key), earliest)
     }
 
     /// `Ready` once the timer has fired; otherwise remembers `waker` (replacing the old one
     /// unless it would wake the same task) and returns `Pending`.
+    ///
+    /// A waker's clone and drop may run arbitrary code (the last reference to a task drops its
+    /// output, which may drop a `Sleep`, which takes this lock): the new waker is cloned and the
+    /// old one dropped outside the lock.
     pub(crate) fn poll(&self, key: &TimerKey, waker: &Waker) -> Poll<()> {
+        {
+            let inner = self.lock();
+            let entry = &inner.entries[key.0];
+            if entry.pos == FIRED {
+                return Poll::Ready(());
+            }
+            if inner.is_shutdown || entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                return Poll::Pending;
+            }
+        }
+        let new = waker.clone();
         let mut inner = self.lock();
         let is_shutdown = inner.is_shutdown;
         let entry = &mut inner.entries[key.0];
         if entry.pos == FIRED {
+            drop(inner);
+            drop(new);
             return Poll::Ready(());
         }
-        if !is_shutdown && !entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            entry.waker = Some(waker.clone());
-        }
+        let old = if is_shutdown { Some(new) } else { entry.waker.replace(new) };
+        drop(inner);
+        drop(old);
         Poll::Pending
     }
 

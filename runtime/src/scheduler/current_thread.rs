@@ -22,11 +22,11 @@
 //! a write to the reactor's eventfd to wake it; the `parked` flag is swapped back to false by
 //! the first waker that sees it, so a burst of wakes costs one syscall.
 //!
-//! # The thread-local context
+//! # The loop's thread-local
 //!
-//! `CONTEXT` says which runtime this thread is inside (for `spawn`, `Handle::current`, and
-//! registering sockets) and, while the loop runs, holds its local run queue and the
-//! cooperative budget.
+//! `LOCAL` holds, while the loop runs, which runtime this thread drives and its local run
+//! queue. Which runtime this thread is *in* (for `spawn`, `Handle::current`, registering
+//! sockets), the polled task's id and its cooperative budget live in `crate::context`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -40,16 +40,16 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::Handle;
+use crate::context;
 use crate::reactor::Reactor;
-use crate::task::{JoinHandle, Task, TaskRef};
+use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 use crate::time::timers::Timers;
 
 /// Tasks run between two looks at the reactor.
 const BATCH: usize = 61;
 /// Tasks run from the local queue between two looks at the injection queue.
 const INJECTION_INTERVAL: usize = 31;
-/// Operations a task may complete in one poll before an I/O resource makes it yield.
-const COOP_BUDGET: u32 = 128;
 
 /// The state of a runtime that wakers and handles on any thread share.
 pub(crate) struct Shared {
@@ -82,17 +82,32 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Shared {
-    /// Queues a task that must run (it was woken, or is new).
-    pub(crate) fn schedule(&self, task: TaskRef) {
-        if let Err(task) = schedule_local(self, task, |task| task) {
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: TaskRef) {
+        if let Err(task) = schedule_local(Arc::as_ptr(self), task, |task| task) {
             self.schedule_remote(task);
         }
     }
 
+    fn release(&self, owned_key: usize) {
+        let removed = lock(&self.owned).try_remove(owned_key);
+        // Dropped outside the lock: it may be the last reference, and drop the task itself.
+        drop(removed);
+    }
+
+    fn local_key(&self) -> *const () {
+        Arc::as_ptr(self).cast()
+    }
+
+    fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
+        schedule_local(key.cast(), task, erase)
+    }
+}
+
+impl Shared {
     /// True on the thread currently running this runtime's loop.
     fn is_driven_here(&self) -> bool {
-        CONTEXT.try_with(|cx| std::ptr::eq(cx.driving.get(), self)).unwrap_or(false)
+        LOCAL.try_with(|cx| std::ptr::eq(cx.driving.get(), self)).unwrap_or(false)
     }
 
     fn schedule_remote(&self, task: TaskRef) {
@@ -113,6 +128,10 @@ impl Shared {
         &self.timers
     }
 
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+
     /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
     /// loop sees our work (a task, or an earlier timer), or we see `parked` and write the
     /// eventfd.
@@ -125,13 +144,6 @@ impl Shared {
         if self.parked.load(Ordering::SeqCst) && self.parked.swap(false, Ordering::SeqCst) {
             self.reactor.unpark();
         }
-    }
-
-    /// Forgets a completed task.
-    pub(crate) fn release(&self, owned_key: usize) {
-        let removed = lock(&self.owned).try_remove(owned_key);
-        // Dropped outside the lock: it may be the last reference, and drop the task itself.
-        drop(removed);
     }
 
     /// Spawns `future` onto this runtime.
@@ -157,7 +169,7 @@ impl Shared {
             self.schedule(task);
         } else {
             // The runtime is shutting down: the task completes as cancelled, never polled.
-            crate::task::Runnable::shutdown(task);
+            task.shutdown();
         }
         handle
     }
@@ -191,7 +203,7 @@ pub(crate) fn schedule_local<T>(
     let mut task = Some(task);
     // `try_with`: during thread exit the thread-local may be gone; that thread is not running
     // a loop, so the task goes back to the caller (and on to the injection queue).
-    let _ = CONTEXT.try_with(|cx| {
+    let _ = LOCAL.try_with(|cx| {
         if std::ptr::eq(cx.driving.get(), shared) {
             if let Some(task) = task.take() {
                 cx.run_queue.borrow_mut().push_back(erase(task));
@@ -204,95 +216,18 @@ pub(crate) fn schedule_local<T>(
     }
 }
 
-/// The per-thread view of the runtime.
-struct ThreadContext {
-    /// The runtime this thread entered (by `block_on` or `Runtime::enter`).
-    current: RefCell<Option<Arc<Shared>>>,
+/// The loop's per-thread state, while `block_on` runs on this thread.
+struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
     driving: Cell<*const Shared>,
-    /// The loop's local run queue, while it runs.
+    /// The loop's local run queue.
     run_queue: RefCell<VecDeque<TaskRef>>,
-    /// Operations left for the task being polled before it must yield.
-    budget: Cell<u32>,
 }
 
 thread_local! {
-    static CONTEXT: ThreadContext = const {
-        ThreadContext {
-            current: RefCell::new(None),
-            driving: Cell::new(std::ptr::null()),
-            run_queue: RefCell::new(VecDeque::new()),
-            budget: Cell::new(COOP_BUDGET),
-        }
+    static LOCAL: Local = const {
+        Local { driving: Cell::new(std::ptr::null()), run_queue: RefCell::new(VecDeque::new()) }
     };
-}
-
-/// Whether this thread is in a runtime (cheaper than `try_current`: no reference is taken).
-pub(crate) fn in_runtime() -> bool {
-    CONTEXT.try_with(|cx| cx.current.borrow().is_some()).unwrap_or(false)
-}
-
-/// The runtime this thread is in, if any.
-pub(crate) fn try_current() -> Option<Arc<Shared>> {
-    CONTEXT.try_with(|cx| cx.current.borrow().clone()).ok().flatten()
-}
-
-const NO_RUNTIME: &str =
-    "there is no minirt runtime on this thread: call this from a task or from inside \
-     `Runtime::block_on` (or `#[minirt::main]`), or enter one with `Runtime::enter`";
-
-/// The runtime this thread is in.
-///
-/// # Panics
-/// Outside a runtime, with a message that says how to get into one.
-pub(crate) fn current() -> Arc<Shared> {
-    try_current().unwrap_or_else(|| panic!("{NO_RUNTIME}"))
-}
-
-pub(crate) fn current_reactor() -> Arc<Reactor> {
-    current().reactor.clone()
-}
-
-/// Spends one unit of the running task's budget. `Pending` (after arranging to be polled
-/// again) once the budget is spent, so a task whose sockets are always ready still yields.
-pub(crate) fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
-    let spent = CONTEXT
-        .try_with(|tls| {
-            // Only a running loop refills the budget, so only there is it enforced.
-            if tls.driving.get().is_null() {
-                return false;
-            }
-            let left = tls.budget.get();
-            if left == 0 {
-                return true;
-            }
-            tls.budget.set(left - 1);
-            false
-        })
-        .unwrap_or(false);
-    if spent {
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    } else {
-        Poll::Ready(())
-    }
-}
-
-/// Sets this thread's runtime for the guard's lifetime, restoring the previous one after.
-pub(crate) struct EnterGuard {
-    previous: Option<Arc<Shared>>,
-}
-
-pub(crate) fn enter(shared: Arc<Shared>) -> EnterGuard {
-    let previous = CONTEXT.with(|cx| cx.current.replace(Some(shared)));
-    EnterGuard { previous }
-}
-
-impl Drop for EnterGuard {
-    fn drop(&mut self) {
-        let previous = self.previous.take();
-        let _ = CONTEXT.try_with(|cx| *cx.current.borrow_mut() = previous);
-    }
 }
 
 /// The part of a runtime only the loop's thread touches: moved into the thread-local while
@@ -336,24 +271,23 @@ impl Scheduler {
 
     /// Runs the loop until `future` completes.
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let already_driving = CONTEXT.with(|cx| !cx.driving.get().is_null());
-        if already_driving {
+        let Some(_driving) = context::start_driving() else {
             panic!(
                 "cannot start a minirt runtime from within a runtime: `block_on` was called \
                  from a task or from inside another `block_on`; `.await` the future instead"
             );
-        }
+        };
         let core = lock(&self.core).take().unwrap_or_else(|| {
             panic!("this minirt current-thread runtime is already running `block_on` on another thread")
         });
-        let _enter = enter(self.shared.clone());
+        let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
         let mut driver = Driver::start(&self.shared, core, &self.core);
         driver.run(future)
     }
 
     /// Drops every task (cancelling it) and fails every remaining I/O registration.
     pub(crate) fn shutdown(&self) {
-        let _enter = enter(self.shared.clone());
+        let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
         let shared = &self.shared;
         let queued = {
             let mut injection = lock(&shared.injection);
@@ -396,7 +330,7 @@ impl<'a> Driver<'a> {
         mut core: Box<Core>,
         home: &'a Mutex<Option<Box<Core>>>,
     ) -> Driver<'a> {
-        CONTEXT.with(|cx| {
+        LOCAL.with(|cx| {
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
             cx.driving.set(Arc::as_ptr(shared));
         });
@@ -411,8 +345,8 @@ impl<'a> Driver<'a> {
         let mut tick: usize = 0;
         loop {
             if self.shared.block_on_woken.swap(false, Ordering::SeqCst) {
-                reset_budget();
-                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                let polled = context::budgeted(None, || future.as_mut().poll(&mut cx));
+                if let Poll::Ready(output) = polled {
                     return output;
                 }
             }
@@ -421,11 +355,10 @@ impl<'a> Driver<'a> {
             for _ in 0..BATCH {
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.next_task(tick) else { break };
-                reset_budget();
                 task.run();
             }
             let idle = !self.shared.block_on_woken.load(Ordering::SeqCst)
-                && CONTEXT.with(|cx| cx.run_queue.borrow().is_empty())
+                && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
                 && self.shared.injection_len.load(Ordering::SeqCst) == 0;
             if idle {
                 self.park();
@@ -441,10 +374,10 @@ impl<'a> Driver<'a> {
         if tick % INJECTION_INTERVAL == 0 {
             self.drain_injection();
         }
-        let task = CONTEXT.with(|cx| cx.run_queue.borrow_mut().pop_front());
+        let task = LOCAL.with(|cx| cx.run_queue.borrow_mut().pop_front());
         task.or_else(|| {
             self.drain_injection();
-            CONTEXT.with(|cx| cx.run_queue.borrow_mut().pop_front())
+            LOCAL.with(|cx| cx.run_queue.borrow_mut().pop_front())
         })
     }
 
@@ -454,7 +387,7 @@ impl<'a> Driver<'a> {
         }
         let mut injection = lock(&self.shared.injection);
         self.shared.injection_len.store(0, Ordering::SeqCst);
-        CONTEXT.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
+        LOCAL.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
     }
 
     /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer.
@@ -501,14 +434,10 @@ impl<'a> Driver<'a> {
     }
 }
 
-fn reset_budget() {
-    CONTEXT.with(|cx| cx.budget.set(COOP_BUDGET));
-}
-
 impl Drop for Driver<'_> {
     fn drop(&mut self) {
         let Some(mut core) = self.core.take() else { return };
-        let _ = CONTEXT.try_with(|cx| {
+        let _ = LOCAL.try_with(|cx| {
             cx.driving.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
         });

@@ -1,0 +1,504 @@
+//! The task cell: a spawned future, its output and its join waker, in one heap allocation.
+//!
+//! ```text
+//!  Arc<Task<F, S>> { state, id, scheduler: S, join_waker, stage: Running(F) | Finished(out) | Consumed }
+//!     ├─ one reference in the scheduler's list of owned tasks (until the task completes)
+//!     ├─ one on a run queue while it is queued
+//!     ├─ one in the JoinHandle
+//!     └─ one in every Waker a future cloned
+//! ```
+//!
+//! The future is pinned where it lies in `stage` and never moved: it is polled in place and
+//! dropped in place (`drop_stage`), whether it completes, panics, is aborted or is cancelled by
+//! shutdown, so a `!Unpin` future that handed out its own address (an intrusive waiter list)
+//! is always dropped at that address. The output, which is not pinned, is moved out by the
+//! `JoinHandle`, or dropped in place by whichever of the handle and the task owns it last.
+//!
+//! Foreign code — the future's poll and drop, the output's drop, a waker's clone, wake and
+//! drop — runs only while this task holds no lock: the join waker's mutex guards a swap, and
+//! the old waker is dropped after the guard.
+
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::state::{Idle, Run, State};
+use super::{Id, JoinError, Runnable, Schedule};
+use crate::context;
+
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+pub(crate) struct Task<F: Future, S> {
+    state: State,
+    id: Id,
+    scheduler: S,
+    /// This task's key in the scheduler's list of owned tasks.
+    owned_key: AtomicUsize,
+    /// The waker of whoever awaits the `JoinHandle`. A mutex, because it is touched only when
+    /// the handle is polled and once at completion, both rare next to polls of the future.
+    join_waker: Mutex<Option<Waker>>,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+// SAFETY: `stage` is the only field that is not already Sync. One party at a time owns it,
+// as the state word decides with atomic read-modify-writes (see `state.rs`): the scheduler
+// while it holds RUNNING; after COMPLETE (published with AcqRel) the JoinHandle, or the task
+// itself if the handle was dropped first. F, its output and S are Send, so handing them from
+// one thread to another that way is fine.
+unsafe impl<F, S> Sync for Task<F, S>
+where
+    F: Future + Send,
+    F::Output: Send,
+    S: Send + Sync,
+{
+}
+
+impl<F, S> Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    /// A new task, already marked NOTIFIED because its creator puts it on a run queue.
+    pub(crate) fn new(future: F, scheduler: S) -> Arc<Task<F, S>> {
+        Arc::new(Task {
+            state: State::new(),
+            id: Id::next(),
+            scheduler,
+            owned_key: AtomicUsize::new(usize::MAX),
+            join_waker: Mutex::new(None),
+            stage: UnsafeCell::new(Stage::Running(future)),
+        })
+    }
+
+    pub(crate) fn set_owned_key(&self, key: usize) {
+        self.owned_key.store(key, Ordering::Relaxed);
+    }
+
+    /// Polls the future once (the caller holds RUNNING). The future is dropped in place when it
+    /// completes, and while unwinding when its poll panics (so `std::thread::panicking()` is true
+    /// in its drop, as in tokio).
+    fn poll_future(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
+        struct DropOnUnwind<'a, F: Future, S>(&'a Task<F, S>);
+        impl<F: Future, S> Drop for DropOnUnwind<'_, F, S> {
+            fn drop(&mut self) {
+                // SAFETY: only reached while `poll_future`, whose caller owns the stage, unwinds.
+                // If the future's drop panics too, the process aborts (as in tokio).
+                unsafe { self.0.drop_stage() }
+            }
+        }
+        let guard = DropOnUnwind(self);
+        // SAFETY: the caller holds RUNNING, so no one else touches the stage.
+        let stage = unsafe { &mut *self.stage.get() };
+        let Stage::Running(future) = stage else {
+            unreachable!("minirt: a task without a future was polled");
+        };
+        // SAFETY: the task is heap-allocated behind an Arc and the future is never moved out of
+        // the stage: it is dropped in place (`drop_stage`), so pinning it here is sound.
+        let polled = unsafe { Pin::new_unchecked(future) }.poll(cx);
+        mem::forget(guard);
+        if polled.is_ready() {
+            // SAFETY: we still hold RUNNING.
+            unsafe { self.drop_stage() };
+        }
+        polled
+    }
+
+    /// Drops the future of a cancelled task (the caller holds RUNNING) and completes it; a panic
+    /// in that drop is the task's error.
+    fn cancel(&self) {
+        // SAFETY: the caller holds RUNNING.
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+        let error = match dropped {
+            Ok(()) => JoinError::cancelled(self.id),
+            Err(payload) => JoinError::panic(self.id, payload),
+        };
+        self.complete(Err(error));
+    }
+
+    /// Stores the result (the future is already gone), publishes COMPLETE, and tells the
+    /// JoinHandle — or, if it was dropped, drops the output here, where no lock is held.
+    fn complete(&self, result: Result<F::Output, JoinError>) {
+        // SAFETY: the caller holds RUNNING and the future was dropped, so the stage is
+        // `Consumed`, ours, and written without dropping anything.
+        unsafe { ptr::write(self.stage.get(), Stage::Finished(result)) };
+        let prev = self.state.transition_to_complete();
+        if !prev.has_join_interest() {
+            // Nobody will take the output. A panic in its drop has nobody to go to.
+            // SAFETY: the JoinHandle gave up the output before COMPLETE: it is ours alone.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+        }
+        self.scheduler.release(self.owned_key.load(Ordering::Relaxed));
+        if prev.has_join_interest() {
+            let waker = self.lock_join_waker().take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    fn lock_join_waker(&self) -> MutexGuard<'_, Option<Waker>> {
+        // Only swaps happen under this lock, so a poisoned lock still holds a valid Option.
+        self.join_waker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks the task NOTIFIED, and queues it if it was idle.
+    fn schedule(self: &Arc<Self>) {
+        if self.state.transition_to_notified() {
+            self.scheduler.schedule(self.clone());
+        }
+    }
+}
+
+impl<F: Future, S> Task<F, S> {
+    /// Drops whatever the stage holds, where it lies, and leaves `Consumed` behind, also when
+    /// the drop panics (the panic goes on to the caller).
+    ///
+    /// # Safety
+    /// The caller owns the stage (see `state.rs`).
+    unsafe fn drop_stage(&self) {
+        struct Refill<F: Future>(*mut Stage<F>);
+        impl<F: Future> Drop for Refill<F> {
+            fn drop(&mut self) {
+                // SAFETY: the old value was just dropped in place (or its drop unwound, which
+                // still ends its life): the slot is uninitialised and must not be dropped again.
+                unsafe { ptr::write(self.0, Stage::Consumed) }
+            }
+        }
+        let stage = self.stage.get();
+        let _refill = Refill(stage);
+        // SAFETY: the caller owns the stage, and the value is dropped in place: a pinned
+        // future is never moved before its drop.
+        unsafe { ptr::drop_in_place(stage) }
+    }
+}
+
+impl<F, S> Wake for Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn wake(self: Arc<Self>) {
+        if self.state.transition_to_notified() {
+            let scheduler = self.scheduler.clone();
+            scheduler.schedule(self);
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
+
+impl<F, S> Runnable for Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn run(self: Arc<Self>) {
+        match self.state.transition_to_running() {
+            Run::Poll => {}
+            Run::Cancel => return self.cancel(),
+            Run::Skip => return,
+        }
+        // The waker borrows this run's reference to the task instead of taking one of its own,
+        // which would cost an atomic increment and decrement per poll. A future that keeps
+        // the waker clones it, and the clone does take a reference.
+        // SAFETY: `Arc::as_ptr` of a live `Arc<Self>` is a pointer `Arc::from_raw` accepts.
+        // The `Arc` rebuilt from it owns no count of its own, so it must never be dropped:
+        // `ManuallyDrop` keeps it (inside the waker) from ever being dropped, and `self` keeps
+        // the task alive for as long as the waker is used, which is this poll. Nothing can
+        // take the waker by value: the future only sees `&Waker` through the `Context`.
+        let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
+        let mut cx = Context::from_waker(&waker);
+        let polled = context::budgeted(Some(self.id), || {
+            panic::catch_unwind(AssertUnwindSafe(|| self.poll_future(&mut cx)))
+        });
+        match polled {
+            Ok(Poll::Pending) => match self.state.transition_to_idle() {
+                Idle::Wait => {}
+                Idle::Cancel => self.cancel(),
+                // Woken during the poll: the wake left the queueing to us. The common case
+                // (`yield_now`, a spent budget) is the loop's own thread, where the task goes
+                // straight onto the local queue without touching its scheduler's Arc.
+                Idle::Requeue => {
+                    let key = self.scheduler.local_key();
+                    if let Err(task) = S::try_schedule_local(key, self, |task| task) {
+                        let scheduler = task.scheduler.clone();
+                        scheduler.schedule(task);
+                    }
+                }
+            },
+            Ok(Poll::Ready(output)) => self.complete(Ok(output)),
+            Err(payload) => self.complete(Err(JoinError::panic(self.id, payload))),
+        }
+    }
+
+    fn shutdown(self: Arc<Self>) {
+        if self.state.transition_to_shutdown() {
+            self.cancel();
+        }
+    }
+}
+
+/// The part of a task a `JoinHandle` uses, with the future's type erased.
+pub(super) trait Join<T>: Send + Sync {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    fn abort(self: Arc<Self>);
+    fn is_finished(&self) -> bool;
+    fn id(&self) -> Id;
+    /// The handle is gone: the output (now or at completion) is dropped without it.
+    fn drop_join_handle(&self);
+}
+
+impl<F, S> Join<F::Output> for Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, JoinError>> {
+        if !self.state.load().is_complete() {
+            let stored = self.lock_join_waker().as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+            if stored {
+                // `complete` sets COMPLETE before it takes the waker, so it will find this one.
+                return Poll::Pending;
+            }
+            // Cloned and the old one dropped outside the lock: both may run foreign code.
+            let waker = cx.waker().clone();
+            let mut slot = self.lock_join_waker();
+            // Re-checked under the lock `complete` takes after setting COMPLETE, so a completion
+            // cannot slip between the check and the store.
+            if !self.state.load().is_complete() {
+                let old = slot.replace(waker);
+                drop(slot);
+                drop(old);
+                return Poll::Pending;
+            }
+            drop(slot);
+            drop(waker);
+        }
+        // SAFETY: COMPLETE is set and the JoinHandle holds JOIN_INTEREST, so the output is the
+        // handle's; the handle is not Clone and is polled through `&mut`, so this is the only
+        // access. The output is not pinned: moving it out is fine.
+        let stage = unsafe { &mut *self.stage.get() };
+        match mem::replace(stage, Stage::Consumed) {
+            Stage::Finished(result) => Poll::Ready(result),
+            _ => panic!("JoinHandle polled after it returned the task's output"),
+        }
+    }
+
+    fn abort(self: Arc<Self>) {
+        // An idle task is queued, so that its own scheduler drops the future on its thread; a
+        // queued or running one sees CANCELLED at its next run.
+        if self.state.transition_to_cancelled() {
+            let scheduler = self.scheduler.clone();
+            scheduler.schedule(self);
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load().is_complete()
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
+
+    fn drop_join_handle(&self) {
+        if self.state.unset_join_interest().is_err() {
+            // Complete, and the output is still ours. Its drop may panic: that must not reach
+            // whoever dropped the handle.
+            // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the output.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+        }
+        let waker = self.lock_join_waker().take();
+        drop(waker);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The whole state machine with a scheduler that only records what it is asked to do.
+
+    use super::*;
+    use crate::task::{JoinHandle, TaskRef};
+    use std::sync::atomic::AtomicBool;
+
+    #[derive(Clone, Default)]
+    struct Recorder {
+        queue: Arc<Mutex<Vec<TaskRef>>>,
+        released: Arc<AtomicUsize>,
+    }
+
+    impl Schedule for Recorder {
+        fn schedule(&self, task: TaskRef) {
+            self.queue.lock().unwrap().push(task);
+        }
+        fn release(&self, _owned_key: usize) {
+            self.released.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Recorder {
+        fn queued(&self) -> usize {
+            self.queue.lock().unwrap().len()
+        }
+        fn run_all(&self) {
+            let tasks = mem::take(&mut *self.queue.lock().unwrap());
+            tasks.into_iter().for_each(Runnable::run);
+        }
+    }
+
+    /// A future that returns `Pending` until `ready` is set, waking itself when `wake_self`.
+    struct Gate {
+        ready: Arc<AtomicBool>,
+        wake_self: bool,
+    }
+
+    impl Future for Gate {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            if self.ready.load(Ordering::SeqCst) {
+                return Poll::Ready(42);
+            }
+            if self.wake_self {
+                cx.waker().wake_by_ref();
+            }
+            Poll::Pending
+        }
+    }
+
+    fn spawn(wake_self: bool) -> (Recorder, Arc<AtomicBool>, JoinHandle<u32>, Waker) {
+        let recorder = Recorder::default();
+        let ready = Arc::new(AtomicBool::new(false));
+        let task = Task::new(Gate { ready: ready.clone(), wake_self }, recorder.clone());
+        let waker = Waker::from(task.clone());
+        let handle = JoinHandle::new(task.clone());
+        recorder.schedule(task);
+        (recorder, ready, handle, waker)
+    }
+
+    fn poll_handle(handle: &mut JoinHandle<u32>) -> Poll<Result<u32, JoinError>> {
+        let waker = futures_noop_waker();
+        Pin::new(handle).poll(&mut Context::from_waker(&waker))
+    }
+
+    fn futures_noop_waker() -> Waker {
+        struct Noop;
+        impl Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        Waker::from(Arc::new(Noop))
+    }
+
+    #[test]
+    fn a_wake_while_running_requeues_once() {
+        let (recorder, _ready, _handle, _waker) = spawn(true);
+        recorder.run_all();
+        assert_eq!(recorder.queued(), 1, "woken during its poll: queued again, once");
+    }
+
+    #[test]
+    fn a_wake_after_completion_is_ignored() {
+        let (recorder, ready, mut handle, waker) = spawn(false);
+        ready.store(true, Ordering::SeqCst);
+        recorder.run_all();
+        waker.wake_by_ref();
+        assert_eq!(recorder.queued(), 0);
+        assert_eq!(recorder.released.load(Ordering::SeqCst), 1, "released once");
+        assert!(matches!(poll_handle(&mut handle), Poll::Ready(Ok(42))));
+    }
+
+    #[test]
+    fn abort_while_running_cancels_when_the_poll_ends() {
+        let recorder = Recorder::default();
+        let handle_slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+        let slot = handle_slot.clone();
+        let task = Task::new(
+            std::future::poll_fn(move |_| {
+                if let Some(handle) = slot.lock().unwrap().as_ref() {
+                    handle.abort();
+                }
+                Poll::<()>::Pending
+            }),
+            recorder.clone(),
+        );
+        *handle_slot.lock().unwrap() = Some(JoinHandle::new(task.clone()));
+        recorder.schedule(task);
+        recorder.run_all();
+        assert_eq!(recorder.queued(), 0, "aborted while running: cancelled by the runner");
+        let mut handle = handle_slot.lock().unwrap().take().unwrap();
+        let waker = futures_noop_waker();
+        let polled = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        assert!(matches!(polled, Poll::Ready(Err(e)) if e.is_cancelled()));
+    }
+
+    #[test]
+    fn abort_while_queued_never_polls() {
+        let (recorder, ready, mut handle, _waker) = spawn(false);
+        ready.store(true, Ordering::SeqCst);
+        handle.abort();
+        assert_eq!(recorder.queued(), 1, "already queued: not queued twice");
+        recorder.run_all();
+        assert!(matches!(poll_handle(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+    }
+
+    #[test]
+    fn the_join_waker_is_replaced_and_woken_at_completion() {
+        struct Count(AtomicUsize);
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let (recorder, ready, mut handle, waker) = spawn(false);
+        recorder.run_all();
+        let (first, second) =
+            (Arc::new(Count(AtomicUsize::new(0))), Arc::new(Count(AtomicUsize::new(0))));
+        for count in [&first, &second] {
+            let waker = Waker::from(count.clone());
+            assert!(Pin::new(&mut handle).poll(&mut Context::from_waker(&waker)).is_pending());
+        }
+        assert_eq!(Arc::strong_count(&first), 1, "the replaced waker was dropped");
+        ready.store(true, Ordering::SeqCst);
+        waker.wake_by_ref();
+        recorder.run_all();
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1, "the latest join waker is woken");
+    }
+
+    #[test]
+    #[should_panic(expected = "JoinHandle polled after it returned")]
+    fn the_output_is_taken_once() {
+        let (recorder, ready, mut handle, _waker) = spawn(false);
+        ready.store(true, Ordering::SeqCst);
+        recorder.run_all();
+        assert!(poll_handle(&mut handle).is_ready());
+        let _ = poll_handle(&mut handle);
+    }
+
+    #[test]
+    fn shutdown_of_a_queued_task_cancels_it_and_a_later_run_skips_it() {
+        let (recorder, _ready, mut handle, _waker) = spawn(false);
+        let queued = mem::take(&mut *recorder.queue.lock().unwrap());
+        for task in &queued {
+            task.clone().shutdown();
+        }
+        queued.into_iter().for_each(Runnable::run);
+        assert!(matches!(poll_handle(&mut handle), Poll::Ready(Err(e)) if e.is_cancelled()));
+        assert_eq!(recorder.released.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,79 @@
+//! [`JoinHandle`]: an owned permission to await a spawned task's output.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::cell::{Join, Task};
+use super::{Id, JoinError, Schedule};
+
+/// An owned permission to await a spawned task's output. Tokio's `JoinHandle`.
+///
+/// Awaiting it returns `Ok(output)`, or a [`JoinError`] if the task panicked or was aborted.
+/// Dropping it *detaches* the task: it keeps running, and its output is dropped when it ends
+/// (on the runtime's thread; a panic in that drop is caught there).
+pub struct JoinHandle<T> {
+    task: Arc<dyn Join<T>>,
+    _output: PhantomData<T>,
+}
+
+impl<T: Send + 'static> JoinHandle<T> {
+    pub(crate) fn new<F, S>(task: Arc<Task<F, S>>) -> JoinHandle<T>
+    where
+        F: Future<Output = T> + Send + 'static,
+        S: Schedule,
+    {
+        JoinHandle { task, _output: PhantomData }
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// Cancels the task: its future is dropped at the next scheduling point, and awaiting this
+    /// handle then returns a `JoinError` for which `is_cancelled()` is true. A task that already
+    /// finished keeps its output.
+    pub fn abort(&self) {
+        self.task.clone().abort();
+    }
+
+    /// True once the task has finished: returned, panicked, or was cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.task.id()
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Awaiting a handle counts against the budget, so a loop over finished handles yields.
+        if crate::context::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.task.poll_join(cx)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.task.drop_join_handle();
+    }
+}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("is_finished", &self.is_finished())
+            .finish()
+    }
+}

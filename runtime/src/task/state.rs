@@ -1,0 +1,239 @@
+//! The task's state word: which of the scheduler, the `JoinHandle` and the wakers may do what.
+//!
+//! ```text
+//!  NOTIFIED       queued (or about to be): a wake now has nothing to do
+//!  RUNNING        the scheduler is polling or dropping the future: it owns the stage
+//!  COMPLETE       the future is gone; the stage holds the output (or nothing)
+//!  CANCELLED      abort() or shutdown: the next run drops the future instead of polling it
+//!  JOIN_INTEREST  the JoinHandle is alive: it, not the task, drops the output
+//! ```
+//!
+//! Every transition is one atomic read-modify-write, so two parties never both believe they
+//! own the stage: the scheduler owns it while it holds RUNNING; after COMPLETE the output
+//! belongs to whichever of the JoinHandle and the completing task sees the other gone (the
+//! JOIN_INTEREST bit, cleared by the handle's drop, decides it).
+
+use std::sync::atomic::{AtomicUsize, Ordering::AcqRel};
+
+const NOTIFIED: usize = 1;
+const RUNNING: usize = 1 << 1;
+const COMPLETE: usize = 1 << 2;
+const CANCELLED: usize = 1 << 3;
+const JOIN_INTEREST: usize = 1 << 4;
+
+/// A copy of the state word at one moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Snapshot(usize);
+
+impl Snapshot {
+    pub(super) fn is_complete(self) -> bool {
+        self.0 & COMPLETE != 0
+    }
+    pub(super) fn is_cancelled(self) -> bool {
+        self.0 & CANCELLED != 0
+    }
+    pub(super) fn is_notified(self) -> bool {
+        self.0 & NOTIFIED != 0
+    }
+    pub(super) fn is_running(self) -> bool {
+        self.0 & RUNNING != 0
+    }
+    pub(super) fn has_join_interest(self) -> bool {
+        self.0 & JOIN_INTEREST != 0
+    }
+    /// Neither queued, nor running, nor complete: whoever notifies it must queue it.
+    fn is_idle(self) -> bool {
+        self.0 & (NOTIFIED | RUNNING | COMPLETE) == 0
+    }
+}
+
+/// What `transition_to_running` found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Run {
+    /// Poll the future.
+    Poll,
+    /// Drop the future: the task was cancelled.
+    Cancel,
+    /// Nothing to do: the task completed while it sat on the queue (shutdown cancelled it).
+    Skip,
+}
+
+/// What `transition_to_idle` found.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Idle {
+    /// Nothing happened during the poll: the task waits for a wake.
+    Wait,
+    /// Woken during the poll: the wake left the queueing to the runner.
+    Requeue,
+    /// Aborted or shut down during the poll: the runner still holds RUNNING and drops the
+    /// future now.
+    Cancel,
+}
+
+pub(super) struct State(AtomicUsize);
+
+impl State {
+    /// A new task: queued by its creator, with a live JoinHandle.
+    pub(super) fn new() -> State {
+        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST))
+    }
+
+    pub(super) fn load(&self) -> Snapshot {
+        Snapshot(self.0.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    fn update(&self, mut f: impl FnMut(Snapshot) -> Option<usize>) -> Result<Snapshot, Snapshot> {
+        self.0
+            .fetch_update(AcqRel, std::sync::atomic::Ordering::Acquire, |s| f(Snapshot(s)))
+            .map(Snapshot)
+            .map_err(Snapshot)
+    }
+
+    /// A wake: true if the caller must put the task on a run queue.
+    pub(super) fn transition_to_notified(&self) -> bool {
+        Snapshot(self.0.fetch_or(NOTIFIED, AcqRel)).is_idle()
+    }
+
+    /// `abort()`: true if the caller must queue the task (so its scheduler drops the future).
+    pub(super) fn transition_to_cancelled(&self) -> bool {
+        Snapshot(self.0.fetch_or(CANCELLED | NOTIFIED, AcqRel)).is_idle()
+    }
+
+    /// The scheduler picked the task from its queue.
+    ///
+    /// # Panics
+    /// If the task is already running: a task is on one queue at most once, so a second run
+    /// means the state machine is broken.
+    pub(super) fn transition_to_running(&self) -> Run {
+        let result = self.update(|s| {
+            if s.is_complete() {
+                return None;
+            }
+            assert!(!s.is_running(), "minirt: a task was run while it was already running");
+            Some((s.0 & !NOTIFIED) | RUNNING)
+        });
+        match result {
+            Ok(prev) if prev.is_cancelled() => Run::Cancel,
+            Ok(_) => Run::Poll,
+            Err(_) => Run::Skip,
+        }
+    }
+
+    /// The poll returned `Pending`.
+    pub(super) fn transition_to_idle(&self) -> Idle {
+        let result = self.update(|s| (!s.is_cancelled()).then_some(s.0 & !RUNNING));
+        match result {
+            Ok(prev) if prev.is_notified() => Idle::Requeue,
+            Ok(_) => Idle::Wait,
+            Err(_) => Idle::Cancel,
+        }
+    }
+
+    /// The future is gone and the output stored: returns the state before, whose
+    /// `has_join_interest` says whether the JoinHandle will take the output.
+    pub(super) fn transition_to_complete(&self) -> Snapshot {
+        let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE, AcqRel));
+        debug_assert!(prev.is_running() && !prev.is_complete());
+        prev
+    }
+
+    /// Runtime shutdown: marks the task cancelled; true if the caller took RUNNING and must
+    /// drop the future now (a queued or running task drops it at its next run instead).
+    pub(super) fn transition_to_shutdown(&self) -> bool {
+        let prev = self
+            .update(|s| {
+                let claim = if s.is_running() || s.is_complete() { 0 } else { RUNNING };
+                Some(s.0 | CANCELLED | claim)
+            })
+            .unwrap_or_else(|s| s);
+        !prev.is_running() && !prev.is_complete()
+    }
+
+    /// The JoinHandle is dropped. `Ok` if the task has not completed: it will drop its output
+    /// itself. `Err` if it has: the output is the handle's to drop.
+    pub(super) fn unset_join_interest(&self) -> Result<(), Snapshot> {
+        self.update(|s| (!s.is_complete()).then_some(s.0 & !JOIN_INTEREST)).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_queues_an_idle_task_once() {
+        let state = State::new();
+        assert_eq!(state.transition_to_running(), Run::Poll);
+        assert_eq!(state.transition_to_idle(), Idle::Wait, "not woken during the poll");
+        assert!(state.transition_to_notified(), "idle: the waker queues it");
+        assert!(!state.transition_to_notified(), "already queued");
+    }
+
+    #[test]
+    fn a_wake_while_running_is_left_to_the_runner() {
+        let state = State::new();
+        assert_eq!(state.transition_to_running(), Run::Poll);
+        assert!(!state.transition_to_notified(), "running: the waker does not queue");
+        assert_eq!(state.transition_to_idle(), Idle::Requeue, "the runner re-queues it");
+        assert_eq!(state.transition_to_running(), Run::Poll);
+    }
+
+    #[test]
+    fn a_wake_after_completion_does_nothing() {
+        let state = State::new();
+        assert_eq!(state.transition_to_running(), Run::Poll);
+        assert!(state.transition_to_complete().has_join_interest());
+        assert!(!state.transition_to_notified());
+        assert!(!state.transition_to_cancelled());
+        assert_eq!(state.transition_to_running(), Run::Skip);
+    }
+
+    #[test]
+    fn abort_while_running_cancels_when_the_poll_ends() {
+        let state = State::new();
+        assert_eq!(state.transition_to_running(), Run::Poll);
+        assert!(!state.transition_to_cancelled(), "running: the runner cancels it");
+        assert_eq!(state.transition_to_idle(), Idle::Cancel);
+        assert!(state.load().is_running(), "the runner keeps RUNNING to drop the future");
+    }
+
+    #[test]
+    fn abort_while_queued_cancels_at_the_run() {
+        let state = State::new();
+        assert!(!state.transition_to_cancelled(), "already queued");
+        assert_eq!(state.transition_to_running(), Run::Cancel);
+    }
+
+    #[test]
+    fn shutdown_claims_only_an_idle_or_queued_task() {
+        let idle = State::new();
+        assert!(idle.transition_to_shutdown(), "queued: shutdown drops it now");
+        assert!(idle.load().is_running() && idle.load().is_cancelled());
+
+        let running = State::new();
+        assert_eq!(running.transition_to_running(), Run::Poll);
+        assert!(!running.transition_to_shutdown(), "running: the runner cancels it");
+        assert_eq!(running.transition_to_idle(), Idle::Cancel);
+    }
+
+    #[test]
+    fn the_output_belongs_to_exactly_one_of_handle_and_task() {
+        let early = State::new();
+        assert!(early.unset_join_interest().is_ok(), "dropped before completion");
+        assert_eq!(early.transition_to_running(), Run::Poll);
+        assert!(!early.transition_to_complete().has_join_interest(), "the task drops it");
+
+        let late = State::new();
+        assert_eq!(late.transition_to_running(), Run::Poll);
+        assert!(late.transition_to_complete().has_join_interest());
+        assert!(late.unset_join_interest().is_err(), "the handle drops it");
+    }
+
+    #[test]
+    #[should_panic(expected = "already running")]
+    fn running_a_running_task_is_a_bug() {
+        let state = State::new();
+        assert_eq!(state.transition_to_running(), Run::Poll);
+        state.transition_to_running();
+    }
+}
