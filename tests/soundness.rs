@@ -448,3 +448,115 @@ fn join_error_formats_like_tokio() {
         assert_eq!(format!("{err:?}"), format!("JoinError::Panic({id:?}, ...)"));
     });
 }
+
+/// Thousands of tasks waiting on timers, sockets, tokio::sync primitives and `!Unpin`
+/// address-checking futures, aborted, detached or left to shutdown in random order; every
+/// future must be dropped where it was polled, and every primitive must still work after.
+#[test]
+fn thousands_of_waiters_aborted_detached_and_shut_down_in_random_order() {
+    let _watchdog = watchdog("thousands_of_waiters_aborted_detached_and_shut_down");
+    const TASKS: usize = 3000;
+    const SOCKET_PAIRS: usize = 64;
+    for seed in [7u64, 0xdead_beef] {
+        let mut rng = XorShift(seed);
+        let rt = current_thread();
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let mutex = Arc::new(tokio::sync::Mutex::new(()));
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(0));
+        let (broadcast, _) = tokio::sync::broadcast::channel::<u8>(2);
+        let mut reports = Vec::new();
+        let (survivors, sockets) = rt.block_on(async {
+            let held = mutex.clone().lock_owned().await;
+            let mut sockets = Vec::new();
+            for _ in 0..SOCKET_PAIRS {
+                sockets.push(Arc::new(common::connected_pair().await.expect("a socket pair")));
+            }
+            let mut handles: Vec<JoinHandle<()>> = Vec::with_capacity(TASKS);
+            for i in 0..TASKS {
+                let handle = match rng.next() % 7 {
+                    0 => minirt::spawn(async {
+                        minirt::time::sleep(Duration::from_secs(3600)).await;
+                    }),
+                    1 => {
+                        let pair = sockets[i % SOCKET_PAIRS].clone();
+                        minirt::spawn(async move {
+                            let mut buf = [0u8; 8];
+                            let _ = minirt::io::AsyncReadExt::read(&mut &pair.1, &mut buf).await;
+                        })
+                    }
+                    2 => {
+                        let notify = notify.clone();
+                        minirt::spawn(async move { notify.notified().await })
+                    }
+                    3 => {
+                        let mutex = mutex.clone();
+                        minirt::spawn(async move { drop(mutex.lock().await) })
+                    }
+                    4 => {
+                        let semaphore = semaphore.clone();
+                        minirt::spawn(async move { drop(semaphore.acquire().await) })
+                    }
+                    5 => {
+                        let mut receiver = broadcast.subscribe();
+                        minirt::spawn(async move { drop(receiver.recv().await) })
+                    }
+                    _ => {
+                        let (future, report) = address_check(Then::Pending);
+                        reports.push(report);
+                        minirt::spawn(async move {
+                            future.await;
+                        })
+                    }
+                };
+                handles.push(handle);
+            }
+            settle().await;
+            rng.shuffle(&mut handles);
+            // A third aborted, a third detached (shutdown drops them), a third left waiting.
+            let mut survivors = Vec::new();
+            for handle in handles {
+                match rng.next() % 3 {
+                    0 => handle.abort(),
+                    1 => drop(handle),
+                    _ => survivors.push(handle),
+                }
+                if rng.next() % 64 == 0 {
+                    minirt::task::yield_now().await;
+                }
+            }
+            settle().await;
+            // The primitives still work with the survivors parked in them.
+            drop(held);
+            let _permit = {
+                semaphore.add_permits(1);
+                semaphore.acquire().await.expect("open")
+            };
+            drop(mutex.lock().await);
+            // (notify_one would go to a survivor first: FIFO.)
+            let notified = notify.notified();
+            notify.notify_waiters();
+            notified.await;
+            (survivors, sockets)
+        });
+        // The survivors are cancelled by the runtime's shutdown, in the order they were owned.
+        drop(rt);
+        for handle in survivors {
+            assert!(handle.is_finished(), "shutdown finished every task");
+        }
+        drop(sockets);
+        assert!(reports.len() > TASKS / 10, "about one task in seven checks its address");
+        for (i, report) in reports.iter().enumerate() {
+            report.assert_dropped_where_polled(&format!("seed {seed}, address check {i}"));
+        }
+        // The primitives outlive the runtime and still work from a new one.
+        current_thread().block_on(async {
+            notify.notify_waiters();
+            drop(mutex.lock().await);
+            semaphore.add_permits(1);
+            drop(semaphore.acquire().await.expect("open"));
+            let mut receiver = broadcast.subscribe();
+            broadcast.send(3).expect("a receiver");
+            assert_eq!(receiver.recv().await.expect("a value"), 3);
+        });
+    }
+}

@@ -1,7 +1,7 @@
 //! Which runtime this thread is in, which task it is polling, and that task's budget.
 //!
-//! One thread-local, `CONTEXT`, answers the questions code deep inside a future asks without
-//! being handed the answer:
+//! Two thread-locals answer the questions code deep inside a future asks without being handed
+//! the answer: `CONTEXT`, the entered runtime, and `HOT`, the cells read on every poll:
 //!
 //! ```text
 //!  handle   the runtime this thread entered (block_on, Runtime::enter, a worker)
@@ -32,24 +32,25 @@ const COOP_BUDGET: u32 = 128;
 /// The budget outside any task's poll: nothing is enforced there.
 const UNCONSTRAINED: u32 = u32::MAX;
 
-struct ThreadContext {
-    handle: RefCell<Option<Handle>>,
-    depth: Cell<usize>,
+/// The parts without a destructor: plain `Cell`s of `Copy` data, so reading them (once or
+/// twice per task poll) costs no check of the thread-local's lifetime.
+struct Hot {
     driving: Cell<bool>,
     task_id: Cell<Option<Id>>,
     budget: Cell<u32>,
 }
 
+/// The entered runtime, which holds a reference and so needs a destructor.
+struct Entered {
+    handle: RefCell<Option<Handle>>,
+    depth: Cell<usize>,
+}
+
 thread_local! {
-    static CONTEXT: ThreadContext = const {
-        ThreadContext {
-            handle: RefCell::new(None),
-            depth: Cell::new(0),
-            driving: Cell::new(false),
-            task_id: Cell::new(None),
-            budget: Cell::new(UNCONSTRAINED),
-        }
+    static HOT: Hot = const {
+        Hot { driving: Cell::new(false), task_id: Cell::new(None), budget: Cell::new(UNCONSTRAINED) }
     };
+    static CONTEXT: Entered = const { Entered { handle: RefCell::new(None), depth: Cell::new(0) } };
 }
 
 const NO_RUNTIME: &str =
@@ -132,13 +133,13 @@ impl Drop for EnterGuard {
 
 /// Whether this thread is running a runtime's loop (inside `block_on`, or polling a task).
 pub(crate) fn is_driving() -> bool {
-    CONTEXT.try_with(|cx| cx.driving.get()).unwrap_or(false)
+    HOT.try_with(|cx| cx.driving.get()).unwrap_or(false)
 }
 
 /// Marks this thread as running a runtime's loop until the guard drops; `None` if it already
 /// is one (a `block_on` inside a task or inside another `block_on`).
 pub(crate) fn start_driving() -> Option<DrivingGuard> {
-    let started = CONTEXT.try_with(|cx| !cx.driving.replace(true)).unwrap_or(false);
+    let started = HOT.try_with(|cx| !cx.driving.replace(true)).unwrap_or(false);
     // `then`, not `then_some`: a guard built and dropped here would clear the flag.
     started.then(|| DrivingGuard(()))
 }
@@ -148,40 +149,37 @@ pub(crate) struct DrivingGuard(());
 
 impl Drop for DrivingGuard {
     fn drop(&mut self) {
-        let _ = CONTEXT.try_with(|cx| cx.driving.set(false));
+        let _ = HOT.try_with(|cx| {
+            cx.driving.set(false);
+            cx.task_id.set(None);
+            cx.budget.set(UNCONSTRAINED);
+        });
     }
 }
 
-/// Runs one poll of a task (or of a `block_on` future, `task_id` `None`) with a fresh budget,
-/// restoring the previous task id and budget after it, also when the poll panics.
-pub(crate) fn budgeted<R>(task_id: Option<Id>, poll: impl FnOnce() -> R) -> R {
-    struct Restore(Option<(Option<Id>, u32)>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            if let Some((task_id, budget)) = self.0 {
-                let _ = CONTEXT.try_with(|cx| {
-                    cx.task_id.set(task_id);
-                    cx.budget.set(budget);
-                });
-            }
-        }
-    }
-    let previous =
-        CONTEXT.try_with(|cx| (cx.task_id.replace(task_id), cx.budget.replace(COOP_BUDGET))).ok();
-    let _restore = Restore(previous);
-    poll()
+/// Starts one poll of a task (or of a `block_on` future, `task_id` `None`): records which task
+/// is polled and gives it a fresh budget. Nothing is restored after the poll: the next poll
+/// overwrites both, and the loop clears them when it stops driving (`DrivingGuard`), so code
+/// outside any loop never sees a budget.
+#[inline]
+pub(crate) fn start_poll(task_id: Option<Id>) {
+    let _ = HOT.try_with(|cx| {
+        cx.task_id.set(task_id);
+        cx.budget.set(COOP_BUDGET);
+    });
 }
 
 /// The id of the task being polled on this thread.
 pub(crate) fn current_task_id() -> Option<Id> {
-    CONTEXT.try_with(|cx| cx.task_id.get()).ok().flatten()
+    HOT.try_with(|cx| cx.task_id.get()).ok().flatten()
 }
 
 /// Spends one unit of the running task's budget. `Pending` (after arranging to be polled
 /// again) once the budget is spent, so a task whose sockets are always ready still yields.
 /// Outside a task's poll nothing is enforced.
+#[inline]
 pub(crate) fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
-    let spent = CONTEXT
+    let spent = HOT
         .try_with(|tls| match tls.budget.get() {
             UNCONSTRAINED => false,
             0 => true,

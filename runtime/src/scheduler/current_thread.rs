@@ -99,6 +99,7 @@ impl Schedule for Arc<Shared> {
         Arc::as_ptr(self).cast()
     }
 
+    #[inline]
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
         schedule_local(key.cast(), task, erase)
     }
@@ -195,6 +196,7 @@ impl Wake for BlockOnWaker {
 /// `shared` points to (compared, never dereferenced); gives it back otherwise. Generic (with
 /// `erase` to make a `TaskRef` of it) so that a task can re-queue itself, and have itself back
 /// with its concrete type, without first taking a reference to its runtime.
+#[inline]
 pub(crate) fn schedule_local<T>(
     shared: *const Shared,
     task: T,
@@ -345,8 +347,8 @@ impl<'a> Driver<'a> {
         let mut tick: usize = 0;
         loop {
             if self.shared.block_on_woken.swap(false, Ordering::SeqCst) {
-                let polled = context::budgeted(None, || future.as_mut().poll(&mut cx));
-                if let Poll::Ready(output) = polled {
+                context::start_poll(None);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
             }

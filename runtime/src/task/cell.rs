@@ -88,6 +88,7 @@ where
     /// Polls the future once (the caller holds RUNNING). The future is dropped in place when it
     /// completes, and while unwinding when its poll panics (so `std::thread::panicking()` is true
     /// in its drop, as in tokio).
+    #[inline]
     fn poll_future(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
         struct DropOnUnwind<'a, F: Future, S>(&'a Task<F, S>);
         impl<F: Future, S> Drop for DropOnUnwind<'_, F, S> {
@@ -223,9 +224,8 @@ where
         // take the waker by value: the future only sees `&Waker` through the `Context`.
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
-        let polled = context::budgeted(Some(self.id), || {
-            panic::catch_unwind(AssertUnwindSafe(|| self.poll_future(&mut cx)))
-        });
+        context::start_poll(Some(self.id));
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| self.poll_future(&mut cx)));
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {}

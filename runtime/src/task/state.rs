@@ -78,10 +78,12 @@ impl State {
         State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST))
     }
 
+    #[inline]
     pub(super) fn load(&self) -> Snapshot {
         Snapshot(self.0.load(std::sync::atomic::Ordering::Acquire))
     }
 
+    #[inline]
     fn update(&self, mut f: impl FnMut(Snapshot) -> Option<usize>) -> Result<Snapshot, Snapshot> {
         self.0
             .fetch_update(AcqRel, std::sync::atomic::Ordering::Acquire, |s| f(Snapshot(s)))
@@ -90,11 +92,13 @@ impl State {
     }
 
     /// A wake: true if the caller must put the task on a run queue.
+    #[inline]
     pub(super) fn transition_to_notified(&self) -> bool {
         Snapshot(self.0.fetch_or(NOTIFIED, AcqRel)).is_idle()
     }
 
     /// `abort()`: true if the caller must queue the task (so its scheduler drops the future).
+    #[inline]
     pub(super) fn transition_to_cancelled(&self) -> bool {
         Snapshot(self.0.fetch_or(CANCELLED | NOTIFIED, AcqRel)).is_idle()
     }
@@ -104,6 +108,7 @@ impl State {
     /// # Panics
     /// If the task is already running: a task is on one queue at most once, so a second run
     /// means the state machine is broken.
+    #[inline]
     pub(super) fn transition_to_running(&self) -> Run {
         let result = self.update(|s| {
             if s.is_complete() {
@@ -120,6 +125,7 @@ impl State {
     }
 
     /// The poll returned `Pending`.
+    #[inline]
     pub(super) fn transition_to_idle(&self) -> Idle {
         let result = self.update(|s| (!s.is_cancelled()).then_some(s.0 & !RUNNING));
         match result {
@@ -131,6 +137,7 @@ impl State {
 
     /// The future is gone and the output stored: returns the state before, whose
     /// `has_join_interest` says whether the JoinHandle will take the output.
+    #[inline]
     pub(super) fn transition_to_complete(&self) -> Snapshot {
         let prev = Snapshot(self.0.fetch_xor(RUNNING | COMPLETE, AcqRel));
         debug_assert!(prev.is_running() && !prev.is_complete());
@@ -139,6 +146,7 @@ impl State {
 
     /// Runtime shutdown: marks the task cancelled; true if the caller took RUNNING and must
     /// drop the future now (a queued or running task drops it at its next run instead).
+    #[inline]
     pub(super) fn transition_to_shutdown(&self) -> bool {
         let prev = self
             .update(|s| {
