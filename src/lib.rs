@@ -36,6 +36,8 @@
 //! the socket's token; the reactor sets the readiness bit and wakes the waker; the task goes
 //! back on the run queue and its next poll's `recv` returns the bytes.
 
+#![deny(missing_docs)]
+
 pub use minirt_macros::{main, test};
 
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).

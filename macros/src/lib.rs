@@ -45,9 +45,12 @@
 //! Comma separated inside the attribute, each at most once:
 //!
 //! - `flavor = "current_thread"`: one thread, the caller's; the default for `#[minirt::test]`.
-//! - `flavor = "multi_thread"`: a pool of workers; the default for `#[minirt::main]`.
-//! - `worker_threads = N`: the pool size, an integer literal greater than 0; only valid with the
-//!   multi_thread flavor (so `#[minirt::test]` needs `flavor = "multi_thread"` beside it).
+//! - `flavor = "multi_thread"`: the default for `#[minirt::main]`, through
+//!   `Builder::new_multi_thread` (which, until minirt's multi-thread scheduler lands, still runs
+//!   every task on the calling thread; see its docs).
+//! - `worker_threads = N`: the number of workers asked for, an integer literal greater than 0;
+//!   only valid with the multi_thread flavor (so `#[minirt::test]` needs
+//!   `flavor = "multi_thread"` beside it).
 //! - `crate = "path"`: where the runtime lives when it is not `::minirt`, e.g. after a rename
 //!   in `Cargo.toml` or from inside minirt itself (`crate = "crate"`).
 //!
@@ -58,6 +61,8 @@
 //! a `compile_error!` spanned at the offending tokens. Where the function itself is sound, the
 //! expansion is still emitted beside the error, so the user sees that one error rather than a
 //! cascade (such as "`main` function not found").
+
+#![forbid(unsafe_code)]
 
 use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 

@@ -18,6 +18,8 @@
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
 
+#![deny(missing_docs)]
+
 mod context;
 mod reactor;
 mod scheduler;

@@ -85,21 +85,27 @@ impl Ready {
     /// Bits that stay set once seen: a closed half does not reopen.
     const CLOSED: Ready = Ready(Self::READ_CLOSED.0 | Self::WRITE_CLOSED.0);
 
+    /// No readiness at all.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+    /// Reading will not block.
     pub fn is_readable(self) -> bool {
         self.contains(Self::READABLE)
     }
+    /// Writing will not block.
     pub fn is_writable(self) -> bool {
         self.contains(Self::WRITABLE)
     }
+    /// The read half is closed: reads return 0 (EOF) or an error.
     pub fn is_read_closed(self) -> bool {
         self.contains(Self::READ_CLOSED)
     }
+    /// The write half is closed: writes fail.
     pub fn is_write_closed(self) -> bool {
         self.contains(Self::WRITE_CLOSED)
     }
+    /// An error is pending; the next operation returns it.
     pub fn is_error(self) -> bool {
         self.contains(Self::ERROR)
     }
@@ -174,9 +180,11 @@ impl Interest {
     /// Wait until the resource is writable (or its write half closed, or it errored).
     pub const WRITABLE: Interest = Interest(2);
 
+    /// The interest includes reading.
     pub const fn is_readable(self) -> bool {
         self.0 & Self::READABLE.0 != 0
     }
+    /// The interest includes writing.
     pub const fn is_writable(self) -> bool {
         self.0 & Self::WRITABLE.0 != 0
     }

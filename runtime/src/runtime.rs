@@ -25,7 +25,7 @@ enum Flavor {
 /// Configures and builds a [`Runtime`]. Tokio's `runtime::Builder`.
 ///
 /// ```
-/// let rt = minirt_runtime::runtime::Builder::new_current_thread().enable_all().build()?;
+/// let rt = minirt::runtime::Builder::new_current_thread().enable_all().build()?;
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```

@@ -26,7 +26,7 @@ use crate::reactor::{Interest, Ready, ReadyEvent, Registration};
 ///
 /// ```no_run
 /// # async fn demo(read_end: std::os::fd::OwnedFd) -> std::io::Result<()> {
-/// use minirt_runtime::io::{AsyncFd, Interest};
+/// use minirt::io::{AsyncFd, Interest};
 /// let pipe = AsyncFd::new(read_end)?;
 /// let mut buf = [0u8; 64];
 /// let n = pipe
@@ -61,10 +61,12 @@ impl<T: AsRawFd> AsyncFd<T> {
         AsyncFd::new(inner)
     }
 
+    /// The wrapped object.
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
 
+    /// The wrapped object, mutably.
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
@@ -189,10 +191,12 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
         self.event.map_or(Ready::EMPTY, |event| event.ready)
     }
 
+    /// The `AsyncFd` this guard came from.
     pub fn get_ref(&self) -> &'a AsyncFd<T> {
         self.async_fd
     }
 
+    /// The object inside the `AsyncFd` this guard came from.
     pub fn get_inner(&self) -> &'a T {
         &self.async_fd.inner
     }

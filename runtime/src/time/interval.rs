@@ -17,9 +17,9 @@ const MISSED_TICK_TOLERANCE: Duration = Duration::from_millis(5);
 /// Ticks every `period`, the first tick completing at once. Tokio's `time::interval`.
 ///
 /// ```
-/// # minirt_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// # minirt::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::time::Duration;
-/// let mut interval = minirt_runtime::time::interval(Duration::from_millis(1));
+/// let mut interval = minirt::time::interval(Duration::from_millis(1));
 /// let first = interval.tick().await; // at once
 /// let second = interval.tick().await; // 1 ms after the first
 /// assert_eq!(second - first, Duration::from_millis(1));
@@ -142,10 +142,12 @@ impl Interval {
         self.period
     }
 
+    /// What the interval does when ticks were missed.
     pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
         self.missed_tick_behavior
     }
 
+    /// Sets what the interval does when ticks were missed.
     pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
         self.missed_tick_behavior = behavior;
     }

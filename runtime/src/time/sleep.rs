@@ -16,16 +16,17 @@ use crate::scheduler::Handle;
 /// an idle machine), never before it. A zero duration completes on the first poll.
 ///
 /// ```
-/// # minirt_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// # minirt::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::time::{Duration, Instant};
 /// let start = Instant::now();
-/// minirt_runtime::time::sleep(Duration::from_millis(2)).await;
+/// minirt::time::sleep(Duration::from_millis(2)).await;
 /// assert!(start.elapsed() >= Duration::from_millis(2));
 /// # });
 /// ```
 ///
 /// # Panics
-/// Outside a runtime: a `Sleep` belongs to the runtime that is current when it is created.
+/// When created outside a runtime. The sleep registers its timer with the runtime it is
+/// first polled in, when it has to wait (so it must be polled inside one too).
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep::new(deadline_after(duration))

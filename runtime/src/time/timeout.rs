@@ -17,9 +17,9 @@ use super::sleep::{deadline_after, Sleep};
 /// first, so one that is already ready wins even against a zero duration.
 ///
 /// ```
-/// # minirt_runtime::runtime::Runtime::new().unwrap().block_on(async {
+/// # minirt::runtime::Runtime::new().unwrap().block_on(async {
 /// use std::time::Duration;
-/// use minirt_runtime::time::{sleep, timeout};
+/// use minirt::time::{sleep, timeout};
 /// assert_eq!(timeout(Duration::from_secs(1), async { 7 }).await, Ok(7));
 /// assert!(timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await.is_err());
 /// # });
