@@ -7,6 +7,9 @@
 //! build a new I/O type the same way.
 
 mod sys;
+mod sys_signal;
+
+pub mod signal;
 pub mod tcp;
 
 pub use tcp::{TcpListener, TcpStream};
