@@ -7,8 +7,10 @@
 //! build a new I/O type the same way.
 
 mod sys;
+mod sys_process;
 mod sys_signal;
 
+pub mod process;
 pub mod signal;
 pub mod tcp;
 
