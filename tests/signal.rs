@@ -359,3 +359,71 @@ fn multi_thread_runtime_listeners() {
     });
     assert_eq!(got, vec![Some(()); 4]);
 }
+
+#[allow(dead_code)] // `main` is for the binary only
+#[path = "../examples/echo.rs"]
+mod echo_example;
+
+/// The echo example's graceful shutdown, in-process: on SIGTERM it refuses new connections,
+/// keeps echoing on the open one, and returns (0 connections cut) once that one closes.
+#[test]
+fn echo_example_shuts_down_gracefully() {
+    use minirt::io::{AsyncReadExt, AsyncWriteExt};
+    use minirt::net::{TcpListener, TcpStream};
+
+    serially("echo_example_shuts_down_gracefully", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = minirt::spawn(echo_example::serve(listener, common::HANG_LIMIT));
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        let mut buf = [0u8; 5];
+        client.write_all(b"hello").await.expect("write");
+        must_complete("echo", client.read_exact(&mut buf)).await.expect("read");
+        assert_eq!(&buf, b"hello");
+
+        send_signal(libc::SIGTERM);
+        let mut refused = false;
+        for _ in 0..200 {
+            match TcpStream::connect(addr).await {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    refused = true;
+                    break;
+                }
+                _ => delay(Duration::from_millis(5)).await,
+            }
+        }
+        assert!(refused, "the listener closes on SIGTERM");
+
+        client.write_all(b"again").await.expect("write after the signal");
+        must_complete("echo", client.read_exact(&mut buf)).await.expect("read");
+        assert_eq!(&buf, b"again", "the open connection is still served");
+        settle().await;
+        assert!(!server.is_finished(), "the server waits for the open connection");
+
+        drop(client);
+        let cut = must_complete("server", server).await.expect("task").expect("serve");
+        assert_eq!(cut, 0, "every connection finished");
+    });
+}
+
+/// The wait for open connections is bounded: one that never closes is cut after the grace
+/// period, and the server still returns `Ok`.
+#[test]
+fn echo_example_shutdown_is_bounded() {
+    use minirt::io::{AsyncReadExt, AsyncWriteExt};
+    use minirt::net::{TcpListener, TcpStream};
+
+    serially("echo_example_shutdown_is_bounded", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = minirt::spawn(echo_example::serve(listener, Duration::from_millis(100)));
+        let mut idle = TcpStream::connect(addr).await.expect("connect");
+        // One echo: the server has accepted it before the signal.
+        let mut byte = [0u8; 1];
+        idle.write_all(b"x").await.expect("write");
+        must_complete("echo", idle.read_exact(&mut byte)).await.expect("read");
+        send_signal(libc::SIGINT);
+        let cut = must_complete("server", server).await.expect("task").expect("serve");
+        assert_eq!(cut, 1, "the idle connection was cut");
+    });
+}
