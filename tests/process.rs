@@ -60,6 +60,17 @@ async fn until_reaped(pid: u32) {
     panic!("child {pid} was not reaped: {:?}", child_state(pid));
 }
 
+#[test]
+fn process_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Command>();
+    send_sync::<Child>();
+    send_sync::<ChildStdin>();
+    send_sync::<minirt::process::ChildStdout>();
+    send_sync::<minirt::process::ChildStderr>();
+    send_sync::<minirt::signal::unix::Signal>();
+}
+
 fn sh(script: &str) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c").arg(script);
