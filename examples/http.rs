@@ -45,17 +45,30 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = TcpListener::bind(&addr).await?;
     println!("http: listening on {}", listener.local_addr()?);
+    let cut = serve_until_signal(listener, Timeouts::default(), shutdown::GRACE).await?;
+    println!("http: shut down ({cut} connections cut)");
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and waits up to
+/// `grace` for the connections to close; returns how many were still open. (`tests/signal.rs`
+/// runs it in-process and sends the signal.)
+pub async fn serve_until_signal(
+    listener: TcpListener,
+    timeouts: Timeouts,
+    grace: Duration,
+) -> std::io::Result<usize> {
     let mut stop = StopSignals::listen()?;
     let tracker = Tracker::default();
-    let served = stop.run_until(run_tracked(listener, Timeouts::default(), tracker.clone())).await;
+    let served = stop.run_until(run_tracked(listener, timeouts, tracker.clone())).await;
     // On a signal the accept loop, and with it the listener, is gone: new connections are
     // refused.
-    if let Err(signal) = served {
-        println!("http: {signal}: stopped accepting; {} connections open", tracker.active());
-        let cut = tracker.shut_down(shutdown::GRACE).await;
-        println!("http: shut down ({cut} connections cut)");
-    }
-    Ok(())
+    let signal = match served {
+        Ok(result) => return result.map(|()| 0),
+        Err(signal) => signal,
+    };
+    println!("http: {signal}: stopped accepting; {} connections open", tracker.active());
+    Ok(tracker.shut_down(grace).await)
 }
 
 /// Accepts connections forever, each served by its own task. (`tests/hardening_http.rs` runs

@@ -431,3 +431,60 @@ fn echo_example_shutdown_is_bounded() {
         assert_eq!(cut, 1, "the idle connection was cut");
     });
 }
+
+// `main` and some constants are for the binary only; `support/accept.rs` and
+// `support/shutdown.rs` are loaded by both examples, so twice here.
+#[allow(dead_code, unused_imports, clippy::duplicate_mod)]
+#[path = "../examples/http.rs"]
+mod http_example;
+
+/// The http example's graceful shutdown: a kept-alive connection gets the answer to the request
+/// it sends after the signal, and is then closed by the server; the server returns with nothing
+/// cut.
+#[test]
+fn http_example_closes_kept_alive_connections_after_their_request() {
+    use minirt::io::{AsyncReadExt, AsyncWriteExt};
+    use minirt::net::{TcpListener, TcpStream};
+
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    serially("http_example_closes_kept_alive_connections_after_their_request", async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let timeouts = http_example::http_proto::Timeouts::default();
+        let server =
+            minirt::spawn(http_example::serve_until_signal(listener, timeouts, common::HANG_LIMIT));
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        let mut buf = vec![0u8; 4096];
+        client.write_all(GET).await.expect("write");
+        let n = must_complete("first response", client.read(&mut buf)).await.expect("read");
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200 OK"),
+            "{:?}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+
+        send_signal(libc::SIGTERM);
+        // Wait until the server has seen the signal (its listener refuses connections).
+        let mut refused = false;
+        for _ in 0..200 {
+            match TcpStream::connect(addr).await {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    refused = true;
+                    break;
+                }
+                _ => delay(Duration::from_millis(5)).await,
+            }
+        }
+        assert!(refused, "the listener closes on SIGTERM");
+
+        client.write_all(GET).await.expect("write after the signal");
+        let mut rest = Vec::new();
+        must_complete("response, then close", client.read_to_end(&mut rest))
+            .await
+            .expect("read to EOF");
+        assert!(rest.starts_with(b"HTTP/1.1 200 OK"), "{:?}", String::from_utf8_lossy(&rest));
+        drop(client);
+        let cut = must_complete("server", server).await.expect("task").expect("serve");
+        assert_eq!(cut, 0, "every connection finished");
+    });
+}
