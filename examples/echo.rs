@@ -3,6 +3,11 @@
 //! ```text
 //! cargo run --release --example echo -- 127.0.0.1:7000
 //! ```
+//!
+//! On Ctrl-C or SIGTERM it stops accepting, lets the open connections finish (for up to 5 s;
+//! see `support/shutdown.rs`), and exits with status 0.
+
+use std::time::Duration;
 
 use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::TcpListener;
@@ -10,11 +15,36 @@ use minirt::net::TcpListener;
 #[path = "support/accept.rs"]
 mod accept;
 
+#[path = "support/shutdown.rs"]
+pub mod shutdown;
+use shutdown::{StopSignals, Tracker};
+
 #[minirt::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_string());
     let listener = TcpListener::bind(&addr).await?;
     println!("echo: listening on {}", listener.local_addr()?);
+    let cut = serve(listener, shutdown::GRACE).await?;
+    println!("echo: shut down ({cut} connections cut)");
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then waits up to `grace` for the open connections; returns
+/// how many were still open. (`tests/signal.rs` runs it in-process and sends the signal.)
+pub async fn serve(listener: TcpListener, grace: Duration) -> std::io::Result<usize> {
+    let mut stop = StopSignals::listen()?;
+    let tracker = Tracker::default();
+    let signal = match stop.run_until(accept_loop(listener, tracker.clone())).await {
+        Ok(never) => match never {},
+        Err(signal) => signal,
+    };
+    // The accept loop, and with it the listener, is gone: new connections are refused.
+    println!("echo: {signal}: stopped accepting; {} connections open", tracker.active());
+    Ok(tracker.shut_down(grace).await)
+}
+
+/// Accepts connections forever, each echoed by its own task.
+async fn accept_loop(listener: TcpListener, tracker: Tracker) -> std::convert::Infallible {
     loop {
         let (mut stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -28,7 +58,9 @@ async fn main() -> std::io::Result<()> {
                 continue;
             }
         };
+        let in_flight = tracker.enter();
         minirt::spawn(async move {
+            let _in_flight = in_flight;
             let mut buf = vec![0u8; 16 * 1024];
             loop {
                 let n = match stream.read(&mut buf).await {

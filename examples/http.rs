@@ -15,6 +15,10 @@
 //! is closed. When `accept` fails for want of fds, the loop pauses 100 ms and tries again,
 //! serving the open connections meanwhile.
 //!
+//! On Ctrl-C or SIGTERM it stops accepting, finishes the requests in flight (a kept-alive
+//! connection closes after its current response instead of waiting for another), waits up to
+//! 5 s for the connections to close, and exits with status 0 (see `support/shutdown.rs`).
+//!
 //! `examples/tokio_http.rs` is this same program on tokio, line for line, for load comparisons.
 
 use std::time::Duration;
@@ -28,6 +32,10 @@ use minirt::time::{sleep, timeout, timeout_at, Instant};
 mod accept;
 use accept::{is_out_of_resources, ACCEPT_BACKOFF};
 
+#[path = "support/shutdown.rs"]
+pub mod shutdown;
+use shutdown::{StopSignals, Tracker};
+
 #[path = "support/http_proto.rs"]
 pub mod http_proto;
 use http_proto::*;
@@ -37,12 +45,44 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
     let listener = TcpListener::bind(&addr).await?;
     println!("http: listening on {}", listener.local_addr()?);
-    run(listener, Timeouts::default()).await
+    let cut = serve_until_signal(listener, Timeouts::default(), shutdown::GRACE).await?;
+    println!("http: shut down ({cut} connections cut)");
+    Ok(())
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight and waits up to
+/// `grace` for the connections to close; returns how many were still open. (`tests/signal.rs`
+/// runs it in-process and sends the signal.)
+pub async fn serve_until_signal(
+    listener: TcpListener,
+    timeouts: Timeouts,
+    grace: Duration,
+) -> std::io::Result<usize> {
+    let mut stop = StopSignals::listen()?;
+    let tracker = Tracker::default();
+    let served = stop.run_until(run_tracked(listener, timeouts, tracker.clone())).await;
+    // On a signal the accept loop, and with it the listener, is gone: new connections are
+    // refused.
+    let signal = match served {
+        Ok(result) => return result.map(|()| 0),
+        Err(signal) => signal,
+    };
+    println!("http: {signal}: stopped accepting; {} connections open", tracker.active());
+    Ok(tracker.shut_down(grace).await)
 }
 
 /// Accepts connections forever, each served by its own task. (`tests/hardening_http.rs` runs
 /// this server in-process and feeds it bad clients.)
 pub async fn run(listener: TcpListener, timeouts: Timeouts) -> std::io::Result<()> {
+    run_tracked(listener, timeouts, Tracker::default()).await
+}
+
+/// [`run`], counting the connections in `tracker` (for a graceful shutdown).
+pub async fn run_tracked(
+    listener: TcpListener,
+    timeouts: Timeouts,
+    tracker: Tracker,
+) -> std::io::Result<()> {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -56,16 +96,23 @@ pub async fn run(listener: TcpListener, timeouts: Timeouts) -> std::io::Result<(
                 continue;
             }
         };
+        let in_flight = tracker.enter();
+        let tracker = tracker.clone();
         spawn(async move {
+            let _in_flight = in_flight;
             // An I/O error (a reset, say) ends this connection and nothing else.
-            let _ = serve(stream, timeouts).await;
+            let _ = serve(stream, timeouts, &tracker).await;
         });
     }
 }
 
 /// Serves one connection until the client closes it, asks to close it, sends something we
 /// refuse, or is too slow (see `Timeouts`).
-async fn serve(mut stream: TcpStream, timeouts: Timeouts) -> std::io::Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    timeouts: Timeouts,
+    tracker: &Tracker,
+) -> std::io::Result<()> {
     // Responses are a few dozen bytes written once per read: send them without Nagle's delay.
     stream.set_nodelay(true)?;
     // `buf[..filled]` holds bytes read but not yet answered: at most one partial request
@@ -120,7 +167,9 @@ async fn serve(mut stream: TcpStream, timeouts: Timeouts) -> std::io::Result<()>
             stream.write_all(&out).await?;
             out.clear();
         }
-        if !keep_open {
+        // Shutting down: once every complete request is answered, close instead of waiting
+        // for the next one.
+        if !keep_open || (tracker.is_closing() && start == filled) {
             close_gracefully(&mut stream, &mut buf, timeouts.close).await;
             return Ok(());
         }

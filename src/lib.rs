@@ -45,6 +45,8 @@ pub use minirt_macros::{main, test};
 pub mod macro_errors;
 pub use minirt_runtime::{io, runtime, spawn, task, time};
 
+pub use minirt_net::{process, signal};
+
 /// Sockets: TCP listeners and streams.
 pub mod net {
     pub use minirt_net::tcp;

@@ -5,8 +5,17 @@
 //! `AsyncFd` (one `epoll_ctl(ADD)` for its whole life), and each operation is the pattern
 //! "try the syscall; on `EAGAIN` wait for the next readiness edge and try again". Anyone can
 //! build a new I/O type the same way.
+//!
+//! [`signal`] and [`process`] follow the same rule: a signal reaches a task through a self-pipe
+//! registered as an `AsyncFd`, a child's exit through a pidfd registered as an `AsyncFd`, and
+//! its stdio pipes are `AsyncFd`s too.
 
 mod sys;
+mod sys_process;
+mod sys_signal;
+
+pub mod process;
+pub mod signal;
 pub mod tcp;
 
 pub use tcp::{TcpListener, TcpStream};
