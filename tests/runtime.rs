@@ -86,7 +86,7 @@ fn ping_pong_with_a_std_thread_loses_no_wake_up() {
 fn handle_spawn_from_other_threads_while_parked() {
     let _watchdog = watchdog("handle_spawn_from_other_threads_while_parked");
     let rt = new_runtime();
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     let (tx, rx) = futures_channel::oneshot::channel::<bool>();
     let spawner = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
@@ -107,7 +107,7 @@ fn handle_spawn_from_other_threads_while_parked() {
     let (done_tx, mut done_rx) = futures_channel::mpsc::unbounded::<usize>();
     let spawners: Vec<_> = (0..4)
         .map(|t| {
-            let handle = rt.handle();
+            let handle = rt.handle().clone();
             let ran = ran.clone();
             let done_tx = done_tx.clone();
             thread::spawn(move || {
@@ -279,7 +279,7 @@ fn dropping_a_runtime_cancels_its_tasks() {
     assert_eq!(started.load(Ordering::SeqCst), 10, "the tasks ran and now wait");
     // And one never polled at all.
     handles.push(rt.spawn(async { true }));
-    let handle = rt.handle();
+    let handle = rt.handle().clone();
     drop(rt);
 
     for tx in &senders {

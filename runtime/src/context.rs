@@ -169,6 +169,20 @@ pub(crate) fn start_poll(task_id: Option<Id>) {
     });
 }
 
+/// Runs `f` with no budget enforced, restoring the budget after it (also when it panics).
+pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<u32>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(budget) = self.0 {
+                let _ = HOT.try_with(|cx| cx.budget.set(budget));
+            }
+        }
+    }
+    let _restore = Restore(HOT.try_with(|cx| cx.budget.replace(UNCONSTRAINED)).ok());
+    f()
+}
+
 /// The id of the task being polled on this thread.
 pub(crate) fn current_task_id() -> Option<Id> {
     HOT.try_with(|cx| cx.task_id.get()).ok().flatten()

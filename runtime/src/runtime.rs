@@ -79,13 +79,16 @@ impl Builder {
     /// Creates the runtime: an epoll instance and an eventfd. Fails if the process is out of
     /// file descriptors.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        Ok(Runtime { scheduler: Scheduler::new()?, flavor: self.flavor })
+        let scheduler = Scheduler::new()?;
+        let handle = Handle { inner: scheduler::Handle::CurrentThread(scheduler.shared().clone()) };
+        Ok(Runtime { scheduler, handle, flavor: self.flavor })
     }
 }
 
 /// An async runtime: a reactor and a scheduler. Tokio's `Runtime`.
 pub struct Runtime {
     scheduler: Scheduler,
+    handle: Handle,
     /// What the builder asked for (both run on the current-thread scheduler for now).
     flavor: Flavor,
 }
@@ -116,18 +119,14 @@ impl Runtime {
     }
 
     /// A handle to this runtime, usable from any thread.
-    pub fn handle(&self) -> Handle {
-        Handle { inner: self.inner_handle() }
-    }
-
-    fn inner_handle(&self) -> scheduler::Handle {
-        scheduler::Handle::CurrentThread(self.scheduler.shared().clone())
+    pub fn handle(&self) -> &Handle {
+        &self.handle
     }
 
     /// Makes this the current runtime of the thread until the guard drops, so `spawn`,
     /// `Handle::current` and socket constructors work outside `block_on`.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _guard: context::enter(self.inner_handle()), _runtime: self }
+        EnterGuard { _guard: context::enter(self.handle.inner.clone()), _runtime: self }
     }
 }
 

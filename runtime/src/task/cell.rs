@@ -253,14 +253,44 @@ where
     }
 }
 
-/// The part of a task a `JoinHandle` uses, with the future's type erased.
-pub(super) trait Join<T>: Send + Sync {
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+/// What an `AbortHandle` can do, with both the future's and the output's type erased.
+pub(super) trait Abort: Send + Sync {
     fn abort(self: Arc<Self>);
     fn is_finished(&self) -> bool;
     fn id(&self) -> Id;
+}
+
+/// The part of a task a `JoinHandle` uses, with the future's type erased.
+pub(super) trait Join<T>: Abort {
+    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
+    /// The same task as an `AbortHandle` sees it.
+    fn as_abort(self: Arc<Self>) -> Arc<dyn Abort>;
     /// The handle is gone: the output (now or at completion) is dropped without it.
     fn drop_join_handle(&self);
+}
+
+impl<F, S> Abort for Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn abort(self: Arc<Self>) {
+        // An idle task is queued, so that its own scheduler drops the future on its thread; a
+        // queued or running one sees CANCELLED at its next run.
+        if self.state.transition_to_cancelled() {
+            let scheduler = self.scheduler.clone();
+            scheduler.schedule(self);
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load().is_complete()
+    }
+
+    fn id(&self) -> Id {
+        self.id
+    }
 }
 
 impl<F, S> Join<F::Output> for Task<F, S>
@@ -300,21 +330,8 @@ where
         }
     }
 
-    fn abort(self: Arc<Self>) {
-        // An idle task is queued, so that its own scheduler drops the future on its thread; a
-        // queued or running one sees CANCELLED at its next run.
-        if self.state.transition_to_cancelled() {
-            let scheduler = self.scheduler.clone();
-            scheduler.schedule(self);
-        }
-    }
-
-    fn is_finished(&self) -> bool {
-        self.state.load().is_complete()
-    }
-
-    fn id(&self) -> Id {
-        self.id
+    fn as_abort(self: Arc<Self>) -> Arc<dyn Abort> {
+        self
     }
 
     fn drop_join_handle(&self) {
@@ -409,6 +426,8 @@ mod tests {
         let (recorder, _ready, _handle, _waker) = spawn(true);
         recorder.run_all();
         assert_eq!(recorder.queued(), 1, "woken during its poll: queued again, once");
+        // The queued task holds the recorder that holds the queue: break the cycle.
+        recorder.queue.lock().unwrap().clear();
     }
 
     #[test]

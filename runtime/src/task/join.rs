@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::cell::{Join, Task};
+use super::cell::{Abort, Join, Task};
 use super::{Id, JoinError, Schedule};
 
 /// An owned permission to await a spawned task's output. Tokio's `JoinHandle`.
@@ -47,6 +47,12 @@ impl<T> JoinHandle<T> {
     pub fn id(&self) -> Id {
         self.task.id()
     }
+
+    /// A handle that can abort the task (and ask whether it finished) without owning its
+    /// output; any number of them may exist beside the `JoinHandle`.
+    pub fn abort_handle(&self) -> AbortHandle {
+        AbortHandle { task: self.task.clone().as_abort() }
+    }
 }
 
 impl<T> Future for JoinHandle<T> {
@@ -72,6 +78,40 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("is_finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// A handle that aborts a task without owning its output. Tokio's `AbortHandle`: from
+/// [`JoinHandle::abort_handle`] or [`JoinSet::spawn`](super::JoinSet::spawn). Dropping it does
+/// nothing to the task.
+#[derive(Clone)]
+pub struct AbortHandle {
+    task: Arc<dyn Abort>,
+}
+
+impl AbortHandle {
+    /// Cancels the task, as [`JoinHandle::abort`] does.
+    pub fn abort(&self) {
+        self.task.clone().abort();
+    }
+
+    /// True once the task has finished: returned, panicked, or was cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        self.task.id()
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
             .field("id", &self.id())
             .field("is_finished", &self.is_finished())
             .finish()

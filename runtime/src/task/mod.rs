@@ -21,15 +21,18 @@
 //! ```
 //!
 //! `state.rs` holds the state word and its transitions, `cell.rs` the task itself, `join.rs`
-//! the handle, `error.rs` [`JoinError`], `id.rs` [`Id`].
+//! the handles ([`JoinHandle`], [`AbortHandle`]), `join_set.rs` [`JoinSet`], `error.rs`
+//! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it.
 //!
 //! The task module knows no scheduler: a scheduler implements [`Schedule`] (queue a task,
 //! forget a completed one), and the task calls nothing else.
 
 mod cell;
+mod coop;
 mod error;
 mod id;
 mod join;
+mod join_set;
 mod state;
 
 use std::future::Future;
@@ -38,9 +41,11 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use cell::Task;
+pub use coop::{consume_budget, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use id::{id, try_id, Id};
-pub use join::JoinHandle;
+pub use join::{AbortHandle, JoinHandle};
+pub use join_set::JoinSet;
 
 /// Spawns a task on the current runtime. See [`crate::spawn`].
 pub use crate::runtime::spawn;

@@ -1,0 +1,44 @@
+//! Cooperative scheduling from the task's side: [`consume_budget`] and [`unconstrained`].
+//!
+//! Every poll of a task starts with a budget (see `crate::context`); each operation that
+//! completes (an I/O readiness, a timer, a `JoinHandle`) spends one unit, and once it is spent
+//! they return `Pending` after waking the task, so it goes to the back of the run queue. These
+//! two functions let a task take part in that explicitly, or opt out of it.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::context;
+
+/// Spends one unit of the task's budget, yielding first if it is spent. Tokio's
+/// `task::consume_budget`: put it in a loop that does CPU work without awaiting anything that
+/// would yield on its own.
+pub async fn consume_budget() {
+    poll_fn(context::poll_budget).await
+}
+
+/// Runs `future` without a budget: nothing it awaits yields because of the budget. Tokio's
+/// `task::unconstrained`; use it sparingly, since such a future can starve the other tasks.
+pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+pin_project_lite::pin_project! {
+    /// The future returned by [`unconstrained`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    #[derive(Debug)]
+    pub struct Unconstrained<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let future = self.project().future;
+        context::without_budget(|| future.poll(cx))
+    }
+}
