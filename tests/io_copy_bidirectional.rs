@@ -22,11 +22,8 @@ use minirt::task::JoinHandle;
 async fn block_write(s: &mut TcpStream) -> usize {
     static BUF: [u8; 2048] = [0; 2048];
     let mut copied = 0;
-    loop {
-        match minirt::time::timeout(Duration::from_millis(10), s.write(&BUF)).await {
-            Ok(result) => copied += result.expect("write error"),
-            Err(_) => break,
-        }
+    while let Ok(result) = minirt::time::timeout(Duration::from_millis(10), s.write(&BUF)).await {
+        copied += result.expect("write error");
     }
     copied
 }
@@ -164,7 +161,7 @@ async fn immediate_exit_on_read_error() {
 #[should_panic(expected = "buffer sizes must be greater than zero")]
 fn copy_bidirectional_with_sizes_panics_on_zero_buffer() {
     let (mut a, mut b) = (Builder::new().build(), Builder::new().build());
-    let _ = copy_bidirectional_with_sizes(&mut a, &mut b, 0, 1);
+    drop(copy_bidirectional_with_sizes(&mut a, &mut b, 0, 1));
 }
 
 #[minirt::test]
