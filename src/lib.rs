@@ -43,6 +43,15 @@ pub use minirt_macros::{main, test};
 pub mod macro_errors;
 pub use minirt_runtime::{io, runtime, spawn, task, time};
 
+/// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
+mod macros;
+
+/// What the macros call at run time; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use minirt_runtime::macros_support::{thread_rng_n, MaybeDone};
+}
+
 /// Sockets: TCP listeners and streams.
 pub mod net {
     pub use minirt_net::tcp;
