@@ -41,7 +41,7 @@ pub use minirt_macros::{main, test};
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
 #[doc(hidden)]
 pub mod macro_errors;
-pub use minirt_runtime::{io, runtime, spawn, task, time};
+pub use minirt_runtime::{io, runtime, spawn, task, task_local, time};
 
 /// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
 mod macros;
