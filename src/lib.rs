@@ -46,6 +46,14 @@ pub use minirt_runtime::{io, runtime, spawn, task, task_local, time};
 /// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
 mod macros;
 
+/// hyper 1 on minirt: `Io`, `Executor`, `Timer` (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+/// tokio's io traits for minirt's streams (feature `tokio-io`).
+#[cfg(feature = "tokio-io")]
+pub mod tokio_io;
+
 /// What the macros call at run time; not public API.
 #[doc(hidden)]
 pub mod __private {
