@@ -8,5 +8,7 @@
 
 mod sys;
 pub mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 
 pub use tcp::{TcpListener, TcpStream};

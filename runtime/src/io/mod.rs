@@ -23,6 +23,9 @@ mod copy_bidirectional;
 mod duplex;
 mod ext;
 mod split;
+#[cfg(feature = "tokio-io")]
+#[doc(hidden)]
+pub mod tokio_io;
 mod util;
 
 pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
