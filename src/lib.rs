@@ -28,7 +28,10 @@
 //! - [`runtime`], [`task`], [`io`], [`spawn`]: from `minirt-runtime` (reactor, scheduler,
 //!   tasks, I/O traits, [`io::AsyncFd`]) and [`time`] (sleep, timeout, interval);
 //! - [`net`]: from `minirt-net` (TCP sockets, built on `AsyncFd` alone);
-//! - [`main`] and [`test`]: from `minirt-macros`.
+//! - [`main`] and [`test`]: from `minirt-macros`;
+//! - [`select!`], [`join!`], [`try_join!`], [`pin!`] (declarative macros) and [`task_local!`];
+//! - with features: `hyper` (hyper 1's `rt` traits) and `tokio_io` (tokio's io
+//!   traits); [`porting`] lists what differs from tokio.
 //!
 //! The path of one read, from the kernel to your task: `net::TcpStream::poll_read` tries
 //! `recv`; on `EAGAIN` the reactor clears the socket's cached readiness and keeps the task's
@@ -43,7 +46,29 @@ pub use minirt_macros::{main, test};
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
 #[doc(hidden)]
 pub mod macro_errors;
-pub use minirt_runtime::{io, runtime, spawn, task, time};
+pub use minirt_runtime::{io, runtime, spawn, task, task_local, time};
+
+/// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
+mod macros;
+
+/// hyper 1 on minirt: `Io`, `Executor`, `Timer` (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub mod hyper;
+
+/// tokio's io traits for minirt's streams (feature `tokio-io`).
+#[cfg(feature = "tokio-io")]
+pub mod tokio_io;
+
+/// Porting from tokio: every difference, each with its fix (PORTING.md; its examples are
+/// doctests).
+#[doc = include_str!("../PORTING.md")]
+pub mod porting {}
+
+/// What the macros call at run time; not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use minirt_runtime::macros_support::{thread_rng_n, MaybeDone};
+}
 
 pub use minirt_net::{process, signal};
 

@@ -17,5 +17,7 @@ mod sys_signal;
 pub mod process;
 pub mod signal;
 pub mod tcp;
+#[cfg(feature = "tokio-io")]
+mod tokio_io;
 
 pub use tcp::{TcpListener, TcpStream};

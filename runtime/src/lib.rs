@@ -26,6 +26,8 @@ mod scheduler;
 mod sys;
 
 pub mod io;
+#[doc(hidden)]
+pub mod macros_support;
 pub mod runtime;
 pub mod task;
 pub mod time;

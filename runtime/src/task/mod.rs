@@ -107,3 +107,6 @@ pub async fn yield_now() {
 
     YieldNow { yielded: false }.await
 }
+
+mod task_local;
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};

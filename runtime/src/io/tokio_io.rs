@@ -1,0 +1,82 @@
+//! tokio's io traits for minirt's own io types (feature `tokio-io`): `BufReader`, `BufWriter`,
+//! `BufStream` and `DuplexStream` also implement `tokio::io::{AsyncRead, AsyncWrite}`, so
+//! tokio-util codecs and other tokio-io code take them unchanged.
+//!
+//! A tokio read goes through the type's `futures-io` `poll_read`: tokio's `ReadBuf` zeroes its
+//! unfilled part (only the part it has never initialised), the read fills a prefix of it, and
+//! `advance` marks that prefix filled. All of it is safe code.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+use super::{BufReader, BufStream, BufWriter, DuplexStream};
+
+/// One tokio `poll_read` through a `futures-io` `poll_read`.
+#[doc(hidden)]
+pub fn poll_read_tokio<R: AsyncRead + ?Sized>(
+    reader: Pin<&mut R>,
+    cx: &mut Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    let dst = buf.initialize_unfilled();
+    let len = dst.len();
+    let n = ready!(reader.poll_read(cx, dst))?;
+    buf.advance(n.min(len));
+    Poll::Ready(Ok(()))
+}
+
+/// Implements tokio's `AsyncRead`/`AsyncWrite` for a type by delegating to its `futures-io`
+/// implementation.
+macro_rules! tokio_io_via_futures_io {
+    ($([$($generics:tt)*] $ty:ty where [$($read:tt)*] [$($write:tt)*];)*) => {$(
+        impl<$($generics)*> tokio::io::AsyncRead for $ty where $($read)* {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> Poll<io::Result<()>> {
+                poll_read_tokio(self, cx, buf)
+            }
+        }
+
+        impl<$($generics)*> tokio::io::AsyncWrite for $ty where $($write)* {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_close(self, cx)
+            }
+        }
+    )*};
+}
+
+tokio_io_via_futures_io! {
+    [R] BufReader<R> where [R: AsyncRead] [R: AsyncWrite];
+    [W] BufWriter<W> where [W: AsyncRead] [W: AsyncWrite];
+    [S] BufStream<S> where [S: AsyncRead + AsyncWrite] [S: AsyncRead + AsyncWrite];
+    [] DuplexStream where [] [];
+}

@@ -1,0 +1,97 @@
+//! tokio's io traits on minirt (feature `tokio-io`): tokio-util's `Framed`/`LinesCodec` over
+//! a minirt `TcpStream` (whole, and split into owned halves), tokio's io ext methods on minirt
+//! types, and `Compat` both ways.
+
+mod common;
+
+use common::{timeout, HANG_LIMIT};
+use futures::{SinkExt, StreamExt};
+use minirt::net::{TcpListener, TcpStream};
+use tokio_util::codec::{Framed, FramedRead, FramedWrite, LinesCodec};
+
+#[minirt::test]
+async fn framed_lines_codec_over_a_minirt_socket() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = minirt::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let mut lines = Framed::new(stream, LinesCodec::new());
+        while let Some(line) = lines.next().await {
+            let line = line.unwrap();
+            lines.send(line.to_uppercase()).await.unwrap();
+        }
+    });
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let mut lines = Framed::new(stream, LinesCodec::new());
+    timeout(HANG_LIMIT, async {
+        for word in ["hello", "minirt", &"x".repeat(50_000)] {
+            lines.send(word).await.unwrap();
+            assert_eq!(lines.next().await.unwrap().unwrap(), word.to_uppercase());
+        }
+    })
+    .await
+    .expect("hung");
+    drop(lines);
+    server.await.unwrap();
+}
+
+#[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framed_read_and_write_on_owned_halves() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = minirt::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let (rd, wr) = stream.into_split();
+        let mut rd = FramedRead::new(rd, LinesCodec::new());
+        let mut wr = FramedWrite::new(wr, LinesCodec::new());
+        let mut n = 0;
+        while let Some(line) = rd.next().await {
+            n += 1;
+            wr.send(format!("{n}: {}", line.unwrap())).await.unwrap();
+        }
+    });
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let (rd, wr) = stream.split();
+    let mut rd = FramedRead::new(rd, LinesCodec::new());
+    let mut wr = FramedWrite::new(wr, LinesCodec::new());
+    timeout(HANG_LIMIT, async {
+        wr.send("a").await.unwrap();
+        wr.send("b").await.unwrap();
+        assert_eq!(rd.next().await.unwrap().unwrap(), "1: a");
+        assert_eq!(rd.next().await.unwrap().unwrap(), "2: b");
+    })
+    .await
+    .expect("hung");
+    drop((rd, wr));
+    drop(stream);
+    server.await.unwrap();
+}
+
+#[minirt::test]
+async fn tokio_ext_methods_on_minirt_buffers_and_duplex() {
+    // Only tokio's ext traits are imported here: minirt's would clash (see PORTING.md).
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (a, b) = minirt::io::duplex(64);
+    let mut a = minirt::io::BufWriter::new(a);
+    let mut b = minirt::io::BufReader::new(b);
+    a.write_all(b"ping").await.unwrap();
+    a.flush().await.unwrap();
+    let mut buf = [0; 4];
+    b.read_exact(&mut buf).await.unwrap();
+    assert_eq!(&buf, b"ping");
+}
+
+#[minirt::test]
+async fn compat_both_ways() {
+    use minirt::tokio_io::Compat;
+    // A futures-io reader seen as a tokio one, then back: bytes survive both wrappings.
+    let inner: &[u8] = b"line one\nline two\n";
+    let tokio_side = Compat::new(inner);
+    let mut lines = FramedRead::new(tokio_side, LinesCodec::new());
+    assert_eq!(lines.next().await.unwrap().unwrap(), "line one");
+    let back = Compat::new(tokio::io::empty());
+    let mut back = minirt::io::BufReader::new(back);
+    let mut s = String::new();
+    minirt::io::AsyncBufReadExt::read_line(&mut back, &mut s).await.unwrap();
+    assert_eq!(s, "");
+}
