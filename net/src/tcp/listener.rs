@@ -1,7 +1,6 @@
 //! [`TcpListener`]: a listening socket whose `accept` is a future.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -63,11 +62,16 @@ impl TcpListener {
     /// Waits for a connection. Errors from `accept4` are returned as they are: `EMFILE` /
     /// `ENFILE` (out of fds) come back as an error each call, never as a busy loop, and the
     /// listener keeps working once fds are free again.
+    ///
+    /// Any number of tasks may await `accept` on one listener (an `Arc<TcpListener>`): each
+    /// waits in its own place, and every one is woken when connections arrive.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (socket, addr) = self.io.async_io(Interest::READABLE, |socket| socket.accept()).await?;
+        Ok((TcpStream::from_socket(socket)?, addr))
     }
 
-    /// Poll form of [`TcpListener::accept`].
+    /// Poll form of [`TcpListener::accept`]. As every `poll_*` method, it keeps one waker per
+    /// listener: if several tasks poll it, only the last is woken (use `accept` to share).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().accept()).map(|result| {
             let (socket, addr) = result?;

@@ -22,9 +22,10 @@ use crate::sys::{self, Connect, Socket};
 /// It implements the `futures-io` [`AsyncRead`] and [`AsyncWrite`] traits (use
 /// `minirt::io::{AsyncReadExt, AsyncWriteExt}` for `read`, `write_all`, ...), for `TcpStream`
 /// and for `&TcpStream`: reading and writing need only a shared reference, so one task can read
-/// while another writes (see also [`TcpStream::into_split`]). One task at a time may wait in
-/// each direction (see [`AsyncFd`](minirt_runtime::io::AsyncFd)): two tasks reading the same
-/// stream at once is not supported.
+/// while another writes (see also [`TcpStream::into_split`]). The `async` methods
+/// (`readable`, `writable`, `ready`, `peek`) may be awaited by any number of tasks at once;
+/// the poll-based ones (the io traits, `poll_*`) keep one waker per direction, so two tasks
+/// *reading* the same stream through `AsyncRead` at once is not supported (as in tokio).
 pub struct TcpStream {
     io: AsyncFd<Socket>,
 }
@@ -185,7 +186,7 @@ impl TcpStream {
 
     /// Reads into `buf` without removing the data from the socket's queue.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_peek(cx, buf)).await
+        self.io.async_io(Interest::READABLE, |socket| socket.recv(buf, libc::MSG_PEEK)).await
     }
 
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {

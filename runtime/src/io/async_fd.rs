@@ -18,11 +18,19 @@ use crate::reactor::{Interest, Ready, ReadyEvent, Registration};
 /// The fd must be in non-blocking mode for the `*_io` methods to make sense: they call the
 /// operation and treat `WouldBlock` as "wait for the next readiness event".
 ///
-/// The reactor keeps **one waker per direction** for each fd: one task may wait for
-/// readability while another waits for writability (that is how split socket halves work), but
-/// if two tasks wait for the *same* direction at once, the later one replaces the earlier one,
-/// which is then not woken by the next event. Tokio allows many waiters per direction; in
-/// minirt, give each direction of an fd to one task at a time.
+/// Any number of tasks may wait on one `AsyncFd` at once, in the same direction or not: each
+/// future returned by [`readable`](Self::readable), [`writable`](Self::writable),
+/// [`ready`](Self::ready) and [`async_io`](Self::async_io) keeps its own place in the fd's
+/// waiter list while it waits (and gives it back when it completes or is dropped), and an event
+/// wakes every waiter it concerns. Share the `AsyncFd` (`Arc<AsyncFd<T>>`) and await from as
+/// many tasks as you like.
+///
+/// The `poll_*` methods ([`poll_read_ready`](Self::poll_read_ready),
+/// [`poll_write_ready`](Self::poll_write_ready), [`poll_ready`](Self::poll_ready),
+/// [`poll_io`](Self::poll_io)) have no future to keep a place in, so, as in tokio, they keep
+/// one waker per direction: if two tasks *poll* the same direction, only the last one is woken.
+/// They are meant for `AsyncRead`/`AsyncWrite`-style implementations, where one task owns each
+/// direction.
 ///
 /// ```no_run
 /// # async fn demo(read_end: std::os::fd::OwnedFd) -> std::io::Result<()> {
@@ -51,7 +59,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Panics
     /// Outside a minirt runtime.
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
-        let registration = Registration::new(inner.as_raw_fd())?;
+        let registration =
+            Registration::new(inner.as_raw_fd(), Interest::READABLE.add(Interest::WRITABLE))?;
         Ok(AsyncFd { registration, inner })
     }
 
@@ -88,7 +97,9 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Waits until any direction of `interest` is ready.
     pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        poll_fn(|cx| self.poll_ready(cx, interest)).await
+        let mut waiter = self.registration.waiter();
+        let event = poll_fn(|cx| waiter.poll_ready(cx, interest)).await?;
+        Ok(AsyncFdReadyGuard { async_fd: self, event: Some(event) })
     }
 
     /// Poll form of [`AsyncFd::readable`].
@@ -124,7 +135,8 @@ impl<T: AsRawFd> AsyncFd<T> {
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, interest, || op(&self.inner))).await
+        let mut waiter = self.registration.waiter();
+        poll_fn(|cx| waiter.poll_io(cx, interest, || op(&self.inner))).await
     }
 
     /// Poll form of [`AsyncFd::async_io`], for implementing `AsyncRead`/`AsyncWrite` and other
@@ -176,6 +188,16 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     pub fn clear_ready(&mut self) {
         if let Some(event) = self.event.take() {
             self.async_fd.registration.clear_readiness(event);
+        }
+    }
+
+    /// Forgets only the bits of `ready` this guard saw (say `Ready::READABLE` after a read
+    /// said `EAGAIN`, keeping a `WRITABLE` seen at the same time), unless a newer event arrived.
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        if let Some(event) = self.event {
+            self.async_fd.registration.clear_readiness(event.with_ready(ready));
+            let left = event.ready - ready;
+            self.event = (!left.is_empty()).then(|| event.with_ready(left));
         }
     }
 
