@@ -29,13 +29,6 @@ fn cvt_r<T: Copy + PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Res
     }
 }
 
-/// Adds what failed to an error, keeping its kind so callers can still match on it. Used where
-/// the address is what the user needs to see (bind, connect); errors a program may branch on by
-/// number (EMFILE on socket or accept) are returned raw, as their own message names them.
-pub(crate) fn context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
-    io::Error::new(err.kind(), format!("{what}: {err}"))
-}
-
 /// How `Socket::connect` ended.
 pub(crate) enum Connect {
     /// Connected at once (possible on loopback for Unix sockets; rare for TCP).

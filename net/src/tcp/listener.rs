@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use minirt_runtime::io::{AsyncFd, Interest};
 
 use super::{resolve, TcpStream};
-use crate::sys::{self, Socket};
+use crate::sys::Socket;
 
 /// Pending connections the kernel queues before `accept` takes them. Linux caps it at
 /// `net.core.somaxconn` (4096 on recent kernels).
@@ -40,11 +40,11 @@ impl TcpListener {
 
     fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {
         let socket = Socket::new_stream(addr)?;
-        socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
-            .map_err(|e| sys::context(e, format_args!("setsockopt(SO_REUSEADDR) for {addr}")))?;
-        socket.bind(addr).map_err(|e| sys::context(e, format_args!("bind {addr}")))?;
-        socket.listen(BACKLOG).map_err(|e| sys::context(e, format_args!("listen on {addr}")))?;
+        // Errors are returned as the OS gave them (as tokio does), so `raw_os_error()` is
+        // `Some(EADDRINUSE)` and the like for programs that match on the errno.
+        socket.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        socket.bind(addr)?;
+        socket.listen(BACKLOG)?;
         Ok(TcpListener { io: AsyncFd::new(socket)? })
     }
 

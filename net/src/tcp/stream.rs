@@ -15,7 +15,7 @@ use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::resolve;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::sys::{self, Connect, Socket};
+use crate::sys::{Connect, Socket};
 
 /// A TCP connection. Tokio's `TcpStream`.
 ///
@@ -50,11 +50,12 @@ impl TcpStream {
 
     async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new_stream(addr)?;
-        let connect_err = |e| sys::context(e, format_args!("connect to {addr}"));
-        let in_progress = matches!(socket.connect(addr).map_err(connect_err)?, Connect::InProgress);
+        // Errors are returned as the OS gave them (as tokio does): `raw_os_error()` is
+        // `Some(ECONNREFUSED)` and the like for programs that match on the errno.
+        let in_progress = matches!(socket.connect(addr)?, Connect::InProgress);
         let stream = TcpStream::from_socket(socket)?;
         if in_progress {
-            poll_fn(|cx| stream.poll_connected(cx)).await.map_err(connect_err)?;
+            poll_fn(|cx| stream.poll_connected(cx)).await?;
         }
         Ok(stream)
     }
