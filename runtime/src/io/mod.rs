@@ -11,7 +11,9 @@
 mod async_fd;
 mod ext;
 
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+};
 pub use ext::{
     copy, AsyncReadExt, AsyncWriteExt, Copy, Flush, Read, ReadExact, ReadToEnd, ReadToString,
     Shutdown, Write, WriteAll,
