@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use common::{must_complete, settle, watchdog};
 use minirt::io::{AsyncFd, AsyncReadExt, AsyncWriteExt, Interest};
-use minirt::net::{TcpListener, TcpStream};
+use minirt::net::{TcpListener, TcpStream, UdpSocket};
 
 /// A pipe, both ends non-blocking and close-on-exec: `(read end, write end)`.
 fn pipe() -> (OwnedFd, OwnedFd) {
@@ -292,4 +292,37 @@ fn a_waker_whose_drop_reenters_the_reactor_does_not_deadlock() {
         Ok(result) => result.expect("no I/O error"),
         Err(_) => panic!("a waker dropped under a reactor lock deadlocked the runtime thread"),
     }
+}
+
+/// 20 tasks await `recv_from` on one `Arc<UdpSocket>`; 20 datagrams arrive; each task gets
+/// one. With one waker per direction, only the last task to wait was ever woken.
+#[minirt::test]
+async fn twenty_tasks_receiving_on_one_udp_socket_are_all_served() -> io::Result<()> {
+    let _watchdog = watchdog("twenty_tasks_receiving_on_one_udp_socket_are_all_served");
+    const TASKS: usize = 20;
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    let addr = socket.local_addr()?;
+    let mut receivers = Vec::new();
+    for _ in 0..TASKS {
+        let socket = socket.clone();
+        receivers.push(minirt::spawn(async move {
+            let mut buf = [0u8; 4];
+            let (n, _) = socket.recv_from(&mut buf).await?;
+            assert_eq!(n, 1);
+            Ok::<_, io::Error>(buf[0])
+        }));
+    }
+    settle().await;
+    let sender = UdpSocket::bind("127.0.0.1:0").await?;
+    for i in 0..TASKS {
+        sender.send_to(&[i as u8], addr).await?;
+        settle().await;
+    }
+    let mut got = Vec::new();
+    for receiver in receivers {
+        got.push(must_complete("every receiver is served", receiver).await.expect("no panic")?);
+    }
+    got.sort_unstable();
+    assert_eq!(got, (0..TASKS as u8).collect::<Vec<_>>());
+    Ok(())
 }

@@ -8,5 +8,7 @@
 
 mod sys;
 pub mod tcp;
+mod udp;
 
 pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;

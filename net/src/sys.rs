@@ -44,15 +44,129 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A new TCP socket for `addr`'s address family.
+    /// A new TCP socket for `addr`'s address family. The error stays raw: callers match
+    /// `raw_os_error()` for EMFILE/ENFILE.
     pub(crate) fn new_stream(addr: &SocketAddr) -> io::Result<Socket> {
         let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        Socket::new(domain, libc::SOCK_STREAM)
+    }
+
+    /// A new UDP socket for `addr`'s address family.
+    pub(crate) fn new_dgram(addr: &SocketAddr) -> io::Result<Socket> {
+        let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        Socket::new(domain, libc::SOCK_DGRAM)
+    }
+
+    /// A new socket of any domain and type (`SOCK_NONBLOCK | SOCK_CLOEXEC` added).
+    pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
+        let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         // SAFETY: socket takes no pointers; a non-negative return is a new fd that we own.
-        // The error stays raw: callers match `raw_os_error()` for EMFILE/ENFILE.
         let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
         // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
         Ok(Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Sends one datagram to `addr` (with `MSG_NOSIGNAL`).
+    pub(crate) fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+        let (storage, len) = socket_addr_to_raw(addr);
+        cvt_r(|| {
+            // SAFETY: the kernel reads at most `buf.len()` bytes from `buf` and `len` bytes of
+            // the address in `storage`, both live for the call.
+            unsafe {
+                libc::sendto(
+                    self.raw(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                    (&storage as *const libc::sockaddr_storage).cast(),
+                    len,
+                )
+            }
+        })
+        .map(|n| n as usize)
+    }
+
+    /// Receives one datagram and the address it came from.
+    pub(crate) fn recv_from(
+        &self,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        let n = cvt_r(|| {
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf` and at most `len`
+            // bytes of address into `storage`.
+            unsafe {
+                libc::recvfrom(
+                    self.raw(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                    storage.as_mut_ptr().cast(),
+                    &mut len,
+                )
+            }
+        })?;
+        // SAFETY: zero-initialised, then filled in by the kernel up to `len`.
+        let addr = raw_to_socket_addr(unsafe { storage.assume_init_ref() }, len)?;
+        Ok((n as usize, addr))
+    }
+
+    /// `setsockopt` with a plain-data value (`ip_mreq`, `ipv6_mreq`, ...), passed by pointer
+    /// with its exact size.
+    pub(crate) fn set_opt_value<T: Copy>(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: &T,
+    ) -> io::Result<()> {
+        // SAFETY: `value` is a live `T` of `size_of::<T>()` bytes; the kernel only reads it.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                level,
+                name,
+                (value as *const T).cast(),
+                mem::size_of::<T>() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    /// `SO_BINDTODEVICE`: `None` or an empty name unbinds.
+    pub(crate) fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        let name = interface.unwrap_or(&[]);
+        // SAFETY: `name` is live for the call and its length is passed; the kernel only reads.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                name.as_ptr().cast(),
+                name.len() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    /// The device bound with `SO_BINDTODEVICE`, if any.
+    pub(crate) fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = [0u8; libc::IFNAMSIZ];
+        let mut len = buf.len() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into `buf`.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        })?;
+        let name = &buf[..(len as usize).min(buf.len())];
+        let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+        Ok((!name.is_empty()).then(|| name.to_vec()))
     }
 
     /// Takes an fd from a std socket, switching it to non-blocking mode.

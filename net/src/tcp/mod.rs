@@ -25,7 +25,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 ///
 /// Uses `std`'s resolver: literal addresses resolve without I/O; a host name is looked up with
 /// a blocking `getaddrinfo` on the calling thread.
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
     if addrs.is_empty() {
         return Err(io::Error::new(
