@@ -43,8 +43,8 @@ pub use minirt_macros::{main, test};
 pub mod macro_errors;
 pub use minirt_runtime::{io, runtime, spawn, task, time};
 
-/// Sockets: TCP listeners and streams, UDP sockets.
+/// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets.
 pub mod net {
     pub use minirt_net::tcp;
-    pub use minirt_net::{TcpListener, TcpStream, UdpSocket};
+    pub use minirt_net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 }

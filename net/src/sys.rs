@@ -169,14 +169,28 @@ impl Socket {
         Ok((!name.is_empty()).then(|| name.to_vec()))
     }
 
+    /// Takes an fd as it is (blocking or not); see [`Socket::set_nonblocking`].
+    pub(crate) fn from_owned_as_is(fd: OwnedFd) -> Socket {
+        Socket { fd }
+    }
+
+    /// Switches the fd to non-blocking mode (`O_NONBLOCK`), as everything registered with the
+    /// reactor must be.
+    pub(crate) fn set_nonblocking(&self) -> io::Result<()> {
+        let raw = self.fd.as_raw_fd();
+        // SAFETY: fcntl on an fd we own, with integer arguments only.
+        let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
+        if flags & libc::O_NONBLOCK == 0 {
+            // SAFETY: as above.
+            cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        }
+        Ok(())
+    }
+
     /// Takes an fd from a std socket, switching it to non-blocking mode.
     pub(crate) fn from_owned(fd: OwnedFd) -> io::Result<Socket> {
         let socket = Socket { fd };
-        let raw = socket.fd.as_raw_fd();
-        // SAFETY: fcntl on an fd we own, with integer arguments only.
-        let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
-        // SAFETY: as above.
-        cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        socket.set_nonblocking()?;
         Ok(socket)
     }
 

@@ -48,6 +48,12 @@ impl TcpListener {
         Ok(TcpListener { io: AsyncFd::new(socket)? })
     }
 
+    /// Registers a listening (non-blocking) socket, for
+    /// [`TcpSocket::listen`](super::TcpSocket::listen).
+    pub(crate) fn from_socket(socket: Socket) -> io::Result<TcpListener> {
+        Ok(TcpListener { io: AsyncFd::new(socket)? })
+    }
+
     /// Takes a std listener (it is switched to non-blocking mode) and registers it.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         let socket = Socket::from_owned(OwnedFd::from(listener))?;

@@ -1,4 +1,5 @@
-//! TCP: [`TcpListener`] accepts connections, [`TcpStream`] carries one.
+//! TCP: [`TcpListener`] accepts connections, [`TcpStream`] carries one, [`TcpSocket`] sets
+//! options before either exists.
 //!
 //! ```text
 //!  TcpListener::bind ─ socket(NONBLOCK|CLOEXEC), SO_REUSEADDR, bind, listen(1024), register
@@ -11,10 +12,12 @@
 //! ```
 
 mod listener;
+mod socket;
 mod split;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
 

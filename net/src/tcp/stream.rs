@@ -49,7 +49,12 @@ impl TcpStream {
     }
 
     async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
-        let socket = Socket::new_stream(addr)?;
+        TcpStream::connect_socket(Socket::new_stream(addr)?, addr).await
+    }
+
+    /// Connects an unregistered (non-blocking) socket, for `connect` and
+    /// [`TcpSocket::connect`](super::TcpSocket::connect).
+    pub(crate) async fn connect_socket(socket: Socket, addr: &SocketAddr) -> io::Result<TcpStream> {
         // Errors are returned as the OS gave them (as tokio does): `raw_os_error()` is
         // `Some(ECONNREFUSED)` and the like for programs that match on the errno.
         let in_progress = matches!(socket.connect(addr)?, Connect::InProgress);
