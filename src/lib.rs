@@ -43,8 +43,11 @@ pub use minirt_macros::{main, test};
 pub mod macro_errors;
 pub use minirt_runtime::{io, runtime, spawn, task, time};
 
-/// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets.
+/// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets; Unix-domain
+/// listeners, streams and datagram sockets.
 pub mod net {
-    pub use minirt_net::tcp;
-    pub use minirt_net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+    pub use minirt_net::{tcp, unix};
+    pub use minirt_net::{
+        TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+    };
 }

@@ -8,7 +8,10 @@
 
 mod sys;
 pub mod tcp;
+mod transfer;
 mod udp;
+pub mod unix;
 
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
