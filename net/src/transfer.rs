@@ -14,6 +14,7 @@ use crate::sys::Socket;
 /// (write), so the readiness is cleared right away: the next call waits for the next edge
 /// instead of spending a syscall to hear `EAGAIN`. An edge that arrives meanwhile bumps the
 /// reactor's tick, and the clear then leaves the readiness alone.
+#[inline]
 pub(crate) fn poll_transfer(
     io: &AsyncFd<Socket>,
     cx: &mut Context<'_>,

@@ -261,19 +261,25 @@ impl Interest {
     }
 
     /// The readiness bits that satisfy this interest. An error satisfies every interest: the
-    /// operation then returns it.
+    /// operation then returns it. A table lookup: this runs on every readiness check.
+    #[inline]
     pub(crate) fn mask(self) -> Ready {
-        let mut mask = Ready::ERROR;
-        if self.is_readable() {
-            mask |= Ready::READ_SIDE;
+        INTEREST_MASKS[(self.0 & 0xf) as usize]
+    }
+
+    /// `mask`, computed (for the table).
+    const fn compute_mask(bits: u8) -> Ready {
+        let mut mask = Ready::ERROR.0;
+        if bits & Self::READABLE.0 != 0 {
+            mask |= Ready::READ_SIDE.0;
         }
-        if self.is_writable() {
-            mask |= Ready::WRITE_SIDE;
+        if bits & Self::WRITABLE.0 != 0 {
+            mask |= Ready::WRITE_SIDE.0;
         }
-        if self.is_priority() {
-            mask |= Ready::PRIORITY_SIDE;
+        if bits & Self::PRIORITY.0 != 0 {
+            mask |= Ready::PRIORITY_SIDE.0;
         }
-        mask
+        Ready(mask)
     }
 
     /// The readiness bits whose arrival wakes a waiter with this interest: its `mask`, and for
@@ -303,6 +309,17 @@ impl Interest {
         events as u32
     }
 }
+
+/// `Interest::mask` for each of the 16 interest bit patterns.
+const INTEREST_MASKS: [Ready; 16] = {
+    let mut table = [Ready::EMPTY; 16];
+    let mut bits = 0;
+    while bits < 16 {
+        table[bits] = Interest::compute_mask(bits as u8);
+        bits += 1;
+    }
+    table
+};
 
 impl ops::BitOr for Interest {
     type Output = Interest;
@@ -412,8 +429,8 @@ impl PollSlot {
 
 /// Which waiter a `poll_ready` call stores its waker for.
 enum WaiterKey<'a> {
-    /// The poll API's per-direction slots.
-    Poll(PollSlot),
+    /// The poll API's per-direction slot(s) for the interest (see `PollSlot`).
+    Poll,
     /// A future's own entry: `None` until it first waits.
     Entry(&'a mut Option<usize>),
 }
@@ -479,6 +496,7 @@ impl ScheduledIo {
 
     /// `Ready(event)` if any bit in `interest`'s mask is set; otherwise stores the waker for
     /// `key` and returns `Pending`.
+    #[inline]
     fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -489,10 +507,23 @@ impl ScheduledIo {
         if let Some(result) = self.check(mask) {
             return Poll::Ready(result);
         }
+        self.poll_ready_slow(cx, interest, mask, key)
+    }
+
+    /// `poll_ready` when the cached readiness says no: store the waker, unless an event
+    /// landed meanwhile.
+    fn poll_ready_slow(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mask: Ready,
+        key: WaiterKey<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
         // Cloned before the lock: a clone runs the waker's own code. In the rare case that
         // the slot already holds an equivalent waker, the clone is dropped, after the lock.
         let waker = cx.waker().clone();
-        let second = matches!(key, WaiterKey::Poll(PollSlot::Both)).then(|| cx.waker().clone());
+        let second = matches!((&key, PollSlot::of(interest)), (WaiterKey::Poll, PollSlot::Both))
+            .then(|| cx.waker().clone());
         let mut spare = [None, None];
         let result = {
             let mut waiters = lock(&self.waiters);
@@ -503,16 +534,14 @@ impl ScheduledIo {
             } else {
                 let waiters = &mut *waiters;
                 match key {
-                    WaiterKey::Poll(PollSlot::Reader) => {
-                        spare[0] = store(&mut waiters.reader, waker)
-                    }
-                    WaiterKey::Poll(PollSlot::Writer) => {
-                        spare[0] = store(&mut waiters.writer, waker)
-                    }
-                    WaiterKey::Poll(PollSlot::Both) => {
-                        spare[0] = store(&mut waiters.reader, waker);
-                        spare[1] = second.and_then(|waker| store(&mut waiters.writer, waker));
-                    }
+                    WaiterKey::Poll => match PollSlot::of(interest) {
+                        PollSlot::Reader => spare[0] = store(&mut waiters.reader, waker),
+                        PollSlot::Writer => spare[0] = store(&mut waiters.writer, waker),
+                        PollSlot::Both => {
+                            spare[0] = store(&mut waiters.reader, waker);
+                            spare[1] = second.and_then(|waker| store(&mut waiters.writer, waker));
+                        }
+                    },
                     WaiterKey::Entry(slot) => match slot.and_then(|k| waiters.list.get_mut(k)) {
                         Some(entry) => spare[0] = store(&mut entry.waker, waker),
                         None => {
@@ -530,6 +559,7 @@ impl ScheduledIo {
         result
     }
 
+    #[inline]
     fn check(&self, mask: Ready) -> Option<io::Result<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN_BIT != 0 {
@@ -751,7 +781,7 @@ impl Registration {
         if crate::scheduler::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        self.io.poll_ready(cx, interest, WaiterKey::Poll(PollSlot::of(interest)))
+        self.io.poll_ready(cx, interest, WaiterKey::Poll)
     }
 
     /// A place of its own among this registration's waiters, for one future.
@@ -907,11 +937,11 @@ mod tests {
     const WRITE: Interest = Interest::WRITABLE;
 
     fn reader() -> WaiterKey<'static> {
-        WaiterKey::Poll(PollSlot::Reader)
+        WaiterKey::Poll
     }
 
-    fn slot(interest: Interest) -> WaiterKey<'static> {
-        WaiterKey::Poll(PollSlot::of(interest))
+    fn slot(_interest: Interest) -> WaiterKey<'static> {
+        WaiterKey::Poll
     }
 
     struct CountingWaker(AtomicUsize);

@@ -105,6 +105,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     /// The wrapped object.
+    #[inline]
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
@@ -198,6 +199,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     /// Poll form of [`AsyncFd::ready`]. Keeps one waker per direction of `interest`.
+    #[inline]
     pub fn poll_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -248,6 +250,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Poll form of [`AsyncFd::async_io`], for implementing `AsyncRead`/`AsyncWrite` and other
     /// poll-based traits: `Ready` with `op`'s result, or `Pending` with the task's waker stored
     /// (one per direction, as for [`AsyncFd::poll_ready`]).
+    #[inline]
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -259,6 +262,7 @@ impl<T: AsRawFd> AsyncFd<T> {
 
     /// Runs `op` once if the cached readiness says `interest` is ready; `WouldBlock` (without
     /// calling `op`) if not. If `op` says `WouldBlock`, the readiness is cleared. Never waits.
+    #[inline]
     pub fn try_io<R>(
         &self,
         interest: Interest,
@@ -308,6 +312,7 @@ pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
 }
 
 /// The guard methods both guards share: forget or keep what was seen.
+#[inline]
 fn clear_matching(registration: &Registration, event: &mut Option<ReadyEvent>, ready: Ready) {
     if let Some(seen) = *event {
         registration.clear_readiness(seen.with_ready(ready));
@@ -318,6 +323,7 @@ fn clear_matching(registration: &Registration, event: &mut Option<ReadyEvent>, r
 
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// Forgets the readiness this guard saw, unless a newer event arrived since.
+    #[inline]
     pub fn clear_ready(&mut self) {
         clear_matching(&self.async_fd.registration, &mut self.event, Ready::ALL);
     }
@@ -335,6 +341,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     }
 
     /// What was ready (and not cleared through this guard since).
+    #[inline]
     pub fn ready(&self) -> Ready {
         self.event.map_or(Ready::EMPTY, |event| event.ready)
     }
@@ -351,6 +358,7 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
 
     /// Runs `op`; if it says `WouldBlock`, clears the readiness and returns `Err(TryIoError)`
     /// so the caller waits again.
+    #[inline]
     pub fn try_io<R>(
         &mut self,
         op: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
