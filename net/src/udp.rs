@@ -158,7 +158,11 @@ impl UdpSocket {
 
     /// Sends one datagram to `target` (the first address it resolves to).
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve(target)?[0];
+        // The first address, without collecting them (a `SocketAddr` resolves in place, with no
+        // allocation: this is on every datagram's path).
+        let target = target.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+        })?;
         self.io.async_io(Interest::WRITABLE, |socket| socket.send_to(buf, &target)).await
     }
 
