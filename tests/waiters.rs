@@ -326,3 +326,50 @@ async fn twenty_tasks_receiving_on_one_udp_socket_are_all_served() -> io::Result
     assert_eq!(got, (0..TASKS as u8).collect::<Vec<_>>());
     Ok(())
 }
+
+/// A thousand tasks wait in `recv_from` on one UDP socket; 900 are aborted in random order
+/// (some while others are being woken); the 100 left each get one of 100 datagrams, and the
+/// socket serves a new receiver afterwards.
+#[minirt::test]
+async fn a_thousand_receivers_most_cancelled_at_random() -> io::Result<()> {
+    let _watchdog = watchdog("a_thousand_receivers_most_cancelled_at_random");
+    const TASKS: usize = 1000;
+    const KEPT: usize = 100;
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let socket = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
+    let addr = socket.local_addr()?;
+    let mut tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let socket = socket.clone();
+            Some(minirt::spawn(async move {
+                let mut buf = [0u8; 4];
+                socket.recv_from(&mut buf).await.map(|(n, _)| n)
+            }))
+        })
+        .collect();
+    settle().await;
+    let mut order: Vec<usize> = (0..TASKS).collect();
+    rng.shuffle(&mut order);
+    let sender = UdpSocket::bind("127.0.0.1:0").await?;
+    for (n, &i) in order[..TASKS - KEPT].iter().enumerate() {
+        tasks[i].take().expect("aborted once").abort();
+        if n % 97 == 0 {
+            settle().await;
+        }
+    }
+    settle().await;
+    for _ in 0..KEPT {
+        sender.send_to(b"d", addr).await?;
+    }
+    for task in tasks.into_iter().flatten() {
+        assert_eq!(must_complete("a kept receiver", task).await.expect("no panic")?, 1);
+    }
+    let late = minirt::spawn({
+        let socket = socket.clone();
+        async move { socket.recv_from(&mut [0u8; 4]).await.map(|(n, _)| n) }
+    });
+    settle().await;
+    sender.send_to(b"e", addr).await?;
+    assert_eq!(must_complete("a late receiver", late).await.expect("no panic")?, 1);
+    Ok(())
+}

@@ -97,6 +97,7 @@ impl TcpListener {
         self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
     }
 
+    /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
     }

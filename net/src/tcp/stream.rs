@@ -99,10 +99,12 @@ impl TcpStream {
         Ok(std::net::TcpStream::from(self.io.into_inner().into_owned()))
     }
 
+    /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
+    /// The other end's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -112,6 +114,7 @@ impl TcpStream {
         self.io.get_ref().set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay as libc::c_int)
     }
 
+    /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
     }
@@ -122,16 +125,19 @@ impl TcpStream {
         self.io.get_ref().set_linger(linger)
     }
 
+    /// `SO_LINGER`.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.io.get_ref().linger()
     }
 
+    /// Sets `IP_TTL`, the hops this connection's packets may make.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         let ttl = libc::c_int::try_from(ttl)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ttl out of range"))?;
         self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
     }
 
+    /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
     }
@@ -157,10 +163,12 @@ impl TcpStream {
         self.io.writable().await.map(drop)
     }
 
+    /// Poll form of [`TcpStream::readable`] (one waker per direction).
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_read_ready(cx).map_ok(drop)
     }
 
+    /// Poll form of [`TcpStream::writable`] (one waker per direction).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_write_ready(cx).map_ok(drop)
     }
@@ -195,6 +203,7 @@ impl TcpStream {
         self.io.async_io(Interest::READABLE, |socket| socket.recv(buf, libc::MSG_PEEK)).await
     }
 
+    /// Poll form of [`TcpStream::peek`] (one waker per direction).
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().recv(buf, libc::MSG_PEEK))
     }
