@@ -5,6 +5,18 @@
 //! `AsyncFd` (one `epoll_ctl(ADD)` for its whole life), and each operation is the pattern
 //! "try the syscall; on `EAGAIN` wait for the next readiness edge and try again". Anyone can
 //! build a new I/O type the same way.
+//!
+//! - [`tcp`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`] (options before `listen` or
+//!   `connect`);
+//! - `udp`: [`UdpSocket`];
+//! - [`unix`]: [`UnixListener`], [`UnixStream`], [`UnixDatagram`], and their
+//!   [`unix::SocketAddr`];
+//! - `sys` (private): the raw socket syscalls and `sockaddr` conversions, the only `unsafe`
+//!   code of the crate; `transfer` (private): the read/write loop the two stream types share.
+//!
+//! The `async` methods (`accept`, `recv_from`, `readable`, ...) wait through
+//! `AsyncFd::async_io`/`ready`, so any number of tasks may await one socket; the `poll_*`
+//! methods and the io traits wait through `AsyncFd::poll_*`, one waker per direction.
 
 mod sys;
 pub mod tcp;
