@@ -72,8 +72,11 @@ pub mod __private {
 
 pub use minirt_net::{process, signal};
 
-/// Sockets: TCP listeners and streams.
+/// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets; Unix-domain
+/// listeners, streams and datagram sockets.
 pub mod net {
-    pub use minirt_net::tcp;
-    pub use minirt_net::{TcpListener, TcpStream};
+    pub use minirt_net::{tcp, unix};
+    pub use minirt_net::{
+        TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
+    };
 }

@@ -5,16 +5,19 @@
 mod common;
 
 use std::fs::File;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::sync::mpsc;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{assert_bytes_eq, must_complete, pattern, watchdog};
+use common::{assert_bytes_eq, must_complete, pattern, settle, watchdog};
 use futures_util::future::FutureExt;
-use minirt::io::{AsyncFd, Interest};
+use minirt::io::{AsyncFd, Interest, Ready};
 
 /// A pipe, both ends non-blocking and close-on-exec: `(read end, write end)`.
 fn pipe() -> (OwnedFd, OwnedFd) {
@@ -212,4 +215,560 @@ async fn into_inner_then_register_again() -> io::Result<()> {
     assert_eq!(&buf[..n], b"again");
     assert_eq!(again.as_raw_fd(), again.get_ref().as_raw_fd());
     Ok(())
+}
+
+// ---- Cases ported from tokio's tests/io_async_fd.rs (tokio renamed to minirt). ----
+
+/// A non-blocking Unix stream socket pair (tokio's `socketpair` helper).
+fn socketpair() -> (UnixStream, UnixStream) {
+    let (a, b) = UnixStream::pair().expect("socketpair");
+    a.set_nonblocking(true).expect("nonblocking");
+    b.set_nonblocking(true).expect("nonblocking");
+    (a, b)
+}
+
+/// Reads `amount` bytes from a non-blocking socket, spinning on `WouldBlock`.
+fn drain_exact(mut fd: &UnixStream, mut amount: usize) {
+    let mut buf = [0u8; 512];
+    while amount > 0 {
+        match fd.read(&mut buf[..]) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::yield_now(),
+            Ok(0) => panic!("unexpected EOF"),
+            Err(e) => panic!("unexpected error: {e:?}"),
+            Ok(n) => amount -= n.min(amount),
+        }
+    }
+}
+
+/// `fut` is still pending after a short while (tokio's `select!` against a 10 ms sleep).
+async fn stays_pending<F: Future>(fut: F) -> std::pin::Pin<Box<F>> {
+    let mut fut = Box::pin(fut);
+    let pending = common::timeout(Duration::from_millis(10), fut.as_mut()).await.is_err();
+    assert!(pending, "expected the future to stay pending");
+    fut
+}
+
+/// Runs `fut` to completion on this thread without any runtime (tokio's tests use
+/// `futures::executor::block_on`), parking until woken; bounded by `HANG_LIMIT`.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    let deadline = std::time::Instant::now() + common::HANG_LIMIT;
+    loop {
+        if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return output;
+        }
+        let left = deadline.checked_duration_since(std::time::Instant::now());
+        thread::park_timeout(left.expect("block_on: hang"));
+    }
+}
+
+fn noop_context() -> Context<'static> {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    static WAKER: std::sync::OnceLock<Waker> = std::sync::OnceLock::new();
+    Context::from_waker(WAKER.get_or_init(|| Waker::from(Arc::new(Noop))))
+}
+
+#[minirt::test]
+async fn initially_writable() -> io::Result<()> {
+    let (a, b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    let afd_b = AsyncFd::new(b)?;
+    afd_a.writable().await?.clear_ready();
+    afd_b.writable().await?.clear_ready();
+    // The optimistic initial readiness says readable; the first read tells the truth.
+    for fd in [&afd_a, &afd_b] {
+        let mut guard = fd.readable().await?;
+        assert!(guard.try_io(|fd| fd.get_ref().read(&mut [0])).is_err(), "nothing to read");
+    }
+    drop(stays_pending(afd_a.readable()).await);
+    drop(stays_pending(afd_b.readable()).await);
+    Ok(())
+}
+
+#[minirt::test]
+async fn reset_readable() -> io::Result<()> {
+    let _watchdog = watchdog("reset_readable");
+    let (a, mut b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
+    let readable = stays_pending(afd_a.readable()).await;
+    b.write_all(b"0")?;
+    let mut guard = must_complete("readable", readable).await?;
+    guard.try_io(|_| afd_a.get_ref().read(&mut [0])).expect("no WouldBlock")?;
+    // `a` is not readable, but the reactor still thinks it is (no EAGAIN seen yet).
+    afd_a.readable().await?.retain_ready();
+    // Explicitly clear the ready state.
+    guard.clear_ready();
+    let readable = stays_pending(afd_a.readable()).await;
+    b.write_all(b"0")?;
+    // We can observe the new readable event.
+    must_complete("new readable event", readable).await?.clear_ready();
+    Ok(())
+}
+
+#[minirt::test]
+async fn reset_writable() -> io::Result<()> {
+    let _watchdog = watchdog("reset_writable");
+    let (a, b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    let mut guard = afd_a.writable().await?;
+    // Write until WouldBlock; this also clears the ready state.
+    let mut bytes = 0;
+    while let Ok(Ok(n)) = guard.try_io(|_| afd_a.get_ref().write(&[0; 512][..])) {
+        bytes += n;
+    }
+    let writable = stays_pending(afd_a.writable()).await;
+    // Read from the other side; we become writable.
+    drain_exact(&b, bytes);
+    must_complete("writable after drain", writable).await?;
+    Ok(())
+}
+
+#[derive(Debug)]
+struct ArcFd<T>(Arc<T>);
+
+impl<T: AsRawFd> AsRawFd for ArcFd<T> {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+#[minirt::test]
+async fn drop_closes() -> io::Result<()> {
+    let (a, mut b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    assert_eq!(b.read(&mut [0]).expect_err("empty").kind(), io::ErrorKind::WouldBlock);
+    drop(afd_a);
+    assert_eq!(b.read(&mut [0])?, 0, "dropping the AsyncFd closed the fd: EOF");
+
+    // into_inner does not close the fd.
+    let (a, mut b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    let _a: UnixStream = afd_a.into_inner();
+    assert_eq!(b.read(&mut [0]).expect_err("open").kind(), io::ErrorKind::WouldBlock);
+
+    // Closing is the inner object's business.
+    let (a, mut b) = socketpair();
+    let arc_fd = Arc::new(a);
+    let afd_a = AsyncFd::new(ArcFd(arc_fd.clone()))?;
+    drop(afd_a);
+    assert_eq!(b.read(&mut [0]).expect_err("open").kind(), io::ErrorKind::WouldBlock);
+    drop(arc_fd);
+    Ok(())
+}
+
+#[minirt::test]
+async fn guard_try_io() -> io::Result<()> {
+    let _watchdog = watchdog("guard_try_io");
+    let (a, mut b) = socketpair();
+    b.write_all(b"0")?;
+    let afd_a = AsyncFd::new(a)?;
+    let mut guard = afd_a.readable().await?;
+    afd_a.get_ref().read_exact(&mut [0])?;
+    // Does not clear the readable state...
+    let _ = guard.try_io(|_| Ok(()));
+    // ...still readable.
+    let _ = afd_a.readable().await?;
+    // Clears the readable state.
+    let _ = guard.try_io(|_| io::Result::<()>::Err(io::ErrorKind::WouldBlock.into()));
+    let readable = stays_pending(afd_a.readable()).await;
+    b.write_all(b"0")?;
+    must_complete("re-awoken", readable).await?;
+    Ok(())
+}
+
+#[minirt::test]
+async fn try_io_readable() -> io::Result<()> {
+    let (a, mut b) = socketpair();
+    let mut afd_a = AsyncFd::new(a)?;
+    // The optimistic initial readiness: one EAGAIN through try_io clears it.
+    let _ = afd_a.try_io(Interest::READABLE, |fd| (&*fd).read(&mut [0]));
+    {
+        let mut called = false;
+        let _ = afd_a.try_io_mut(Interest::READABLE, |_| {
+            called = true;
+            Ok(())
+        });
+        assert!(!called, "not readable: the closure is not called");
+    }
+    // Make `a` readable and let the runtime see the event.
+    b.write_all(&[0])?;
+    settle().await;
+    {
+        let mut called = false;
+        let _ = afd_a.try_io(Interest::READABLE, |_| {
+            called = true;
+            Ok(())
+        });
+        assert!(called, "readable: the closure is called");
+    }
+    {
+        let mut called = false;
+        let _ = afd_a.try_io(Interest::READABLE, |_| {
+            called = true;
+            io::Result::<()>::Err(io::ErrorKind::WouldBlock.into())
+        });
+        assert!(called, "still readable: the closure is called");
+    }
+    {
+        let mut called = false;
+        let _ = afd_a.try_io(Interest::READABLE, |_| {
+            called = true;
+            Ok(())
+        });
+        assert!(!called, "WouldBlock cleared the readable state");
+    }
+    Ok(())
+}
+
+#[minirt::test]
+async fn try_io_writable() -> io::Result<()> {
+    let (a, _b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    settle().await;
+    let mut called = false;
+    let _ = afd_a.try_io(Interest::WRITABLE, |_| {
+        called = true;
+        Ok(())
+    });
+    assert!(called, "writable: the closure is called");
+    let mut called = false;
+    let _ = afd_a.try_io(Interest::WRITABLE, |_| {
+        called = true;
+        io::Result::<()>::Err(io::ErrorKind::WouldBlock.into())
+    });
+    assert!(called, "still marked writable");
+    let mut called = false;
+    let _ = afd_a.try_io(Interest::WRITABLE, |_| {
+        called = true;
+        Ok(())
+    });
+    assert!(!called, "WouldBlock cleared the writable state");
+    Ok(())
+}
+
+#[minirt::test]
+async fn multiple_waiters() -> io::Result<()> {
+    let _watchdog = watchdog("multiple_waiters");
+    let (a, mut b) = socketpair();
+    let afd_a = Arc::new(AsyncFd::new(a)?);
+    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let afd_a = afd_a.clone();
+        tasks.push(minirt::spawn(async move {
+            let guard = afd_a.readable().await;
+            minirt::task::yield_now().await;
+            guard.map(|mut guard| guard.clear_ready())
+        }));
+    }
+    settle().await;
+    assert!(tasks.iter().all(|task| !task.is_finished()), "all ten wait");
+    b.write_all(b"0")?;
+    for task in tasks {
+        must_complete("every waiter wakes", task).await.expect("no panic")?;
+    }
+    Ok(())
+}
+
+/// The poll API keeps one waker per direction: the last poller is woken, the earlier one is
+/// not, and waking the read side leaves the write side's waker registered.
+#[minirt::test]
+async fn poll_fns() -> io::Result<()> {
+    let _watchdog = watchdog("poll_fns");
+    let (a, b) = socketpair();
+    let afd_a = Arc::new(AsyncFd::new(a)?);
+    let afd_b = Arc::new(AsyncFd::new(b)?);
+    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
+    // Fill up the write side of A.
+    let mut bytes = 0;
+    let mut guard = afd_a.writable().await?;
+    while let Ok(Ok(n)) = guard.try_io(|fd| fd.get_ref().write(&[0; 512])) {
+        bytes += n;
+    }
+
+    let early = Arc::new(AtomicUsize::new(0));
+    let early_waker = Waker::from(Arc::new(CountWake(early.clone())));
+    assert!(afd_a.poll_read_ready(&mut Context::from_waker(&early_waker)).is_pending());
+
+    let afd = afd_a.clone();
+    let read_fut = minirt::spawn(async move {
+        poll_fn(|cx| afd.poll_read_ready(cx)).await.map(|guard| guard.ready())
+    });
+    let afd = afd_a.clone();
+    let write_fut = minirt::spawn(async move {
+        poll_fn(|cx| afd.poll_write_ready(cx)).await.map(|guard| guard.ready())
+    });
+    settle().await;
+    let readable = stays_pending(afd_a.readable()).await;
+
+    // Make A readable: `readable` and `read_fut` both complete.
+    afd_b.get_ref().write_all(b"0")?;
+    must_complete("readable", readable).await?;
+    must_complete("read_fut", read_fut).await.expect("no panic")?;
+    assert_eq!(early.load(Ordering::SeqCst), 0, "poll_read_ready keeps only the last waker");
+    settle().await;
+    assert!(!write_fut.is_finished(), "the write side is not woken");
+
+    // Make it writable: the write side's waker was still registered.
+    drain_exact(afd_b.get_ref(), bytes);
+    let ready = must_complete("write_fut", write_fut).await.expect("no panic")?;
+    assert!(ready.is_writable());
+    Ok(())
+}
+
+struct CountWake(Arc<AtomicUsize>);
+
+impl Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Unix sockets readable-cleared and write-filled, for the shutdown cases.
+fn not_ready_pair(rt: &minirt::runtime::Runtime) -> (AsyncFd<UnixStream>, UnixStream) {
+    let (a, b) = socketpair();
+    let afd_a = rt.block_on(async { AsyncFd::new(a) }).expect("register");
+    let _ = afd_a.try_io(Interest::READABLE, |fd| (&*fd).read(&mut [0]));
+    let _ = afd_a.try_io(Interest::WRITABLE, |fd| -> io::Result<()> {
+        loop {
+            let _ = (&*fd).write(&[0; 512])?;
+        }
+    });
+    (afd_a, b)
+}
+
+fn runtime() -> minirt::runtime::Runtime {
+    minirt::runtime::Builder::new_current_thread().build().expect("runtime")
+}
+
+#[test]
+fn driver_shutdown_wakes_currently_pending() {
+    let rt = runtime();
+    let (afd_a, _b) = not_ready_pair(&rt);
+    let mut readable = Box::pin(afd_a.readable());
+    assert!(readable.as_mut().poll(&mut noop_context()).is_pending());
+    drop(rt);
+    // The future was created before the runtime dropped...
+    assert!(block_on(readable).is_err());
+    // ... and after.
+    assert!(block_on(afd_a.readable()).is_err());
+}
+
+#[test]
+fn driver_shutdown_wakes_currently_pending_polls() {
+    let rt = runtime();
+    let (afd_a, _b) = not_ready_pair(&rt);
+    assert!(afd_a.poll_read_ready(&mut noop_context()).is_pending());
+    assert!(afd_a.poll_write_ready(&mut noop_context()).is_pending());
+    drop(rt);
+    assert!(block_on(poll_fn(|cx| afd_a.poll_read_ready(cx))).is_err());
+    assert!(block_on(poll_fn(|cx| afd_a.poll_write_ready(cx))).is_err());
+}
+
+#[test]
+fn driver_shutdown_then_clear_readiness() {
+    let rt = runtime();
+    let (a, _b) = socketpair();
+    let afd_a = rt.block_on(async { AsyncFd::new(a) }).expect("register");
+    let mut write_ready = rt.block_on(afd_a.writable()).expect("writable");
+    drop(rt);
+    write_ready.clear_ready();
+}
+
+#[test]
+fn driver_shutdown_wakes_pending_race() {
+    let rt = runtime();
+    let (afd_a, _b) = not_ready_pair(&rt);
+    let shutdown = thread::spawn(move || drop(rt));
+    // May or may not be an error, but is woken.
+    let _ = block_on(afd_a.readable());
+    shutdown.join().expect("shutdown thread");
+    // Retrying is always an error.
+    assert!(block_on(afd_a.readable()).is_err());
+}
+
+#[minirt::test]
+async fn priority_event_on_oob_data() -> io::Result<()> {
+    let _watchdog = watchdog("priority_event_on_oob_data");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    client.set_nonblocking(true)?;
+    let client = AsyncFd::with_interest(client, Interest::PRIORITY)?;
+    let (stream, _) = listener.accept()?;
+    // Out-of-band data raises EPOLLPRI.
+    // SAFETY: sends from a live buffer of the given length on a socket we own.
+    let sent =
+        unsafe { libc::send(stream.as_raw_fd(), b"hello".as_ptr().cast(), 5, libc::MSG_OOB) };
+    assert_eq!(sent, 5, "send(MSG_OOB): {}", io::Error::last_os_error());
+    let guard = must_complete("priority", client.ready(Interest::PRIORITY)).await?;
+    assert!(guard.ready().is_priority(), "{:?}", guard.ready());
+    Ok(())
+}
+
+#[minirt::test]
+async fn clear_ready_matching_clears_ready() -> io::Result<()> {
+    let (a, mut b) = socketpair();
+    let afd_a = AsyncFd::new(a)?;
+    b.write_all(b"0")?;
+    let mut guard = afd_a.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    assert_eq!(guard.ready(), Ready::READABLE | Ready::WRITABLE);
+    guard.clear_ready_matching(Ready::READABLE);
+    assert_eq!(guard.ready(), Ready::WRITABLE);
+    guard.clear_ready_matching(Ready::WRITABLE);
+    assert_eq!(guard.ready(), Ready::EMPTY);
+    Ok(())
+}
+
+#[minirt::test]
+async fn clear_ready_matching_clears_ready_mut() -> io::Result<()> {
+    let (a, mut b) = socketpair();
+    let mut afd_a = AsyncFd::new(a)?;
+    b.write_all(b"0")?;
+    let mut guard = afd_a.ready_mut(Interest::READABLE | Interest::WRITABLE).await?;
+    assert_eq!(guard.ready(), Ready::READABLE | Ready::WRITABLE);
+    guard.clear_ready_matching(Ready::READABLE);
+    assert_eq!(guard.ready(), Ready::WRITABLE);
+    guard.clear_ready_matching(Ready::WRITABLE);
+    assert_eq!(guard.ready(), Ready::EMPTY);
+    // The write bit really was cleared in the fd's readiness (the guard's borrow ended).
+    assert!(afd_a.try_io(Interest::WRITABLE, |_| Ok(())).is_err());
+    Ok(())
+}
+
+/// A send timestamp lands in the socket's error queue: `EPOLLERR`, seen as `Ready::ERROR` by a
+/// wait for `Interest::ERROR`, which waits until then.
+#[minirt::test]
+async fn await_error_readiness_timestamping() -> io::Result<()> {
+    let _watchdog = watchdog("await_error_readiness_timestamping");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_nonblocking(true)?;
+    let options = libc::SOF_TIMESTAMPING_SOFTWARE | libc::SOF_TIMESTAMPING_TX_SOFTWARE;
+    // SAFETY: passes a live c_int-sized option value and its size.
+    let ret = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPING,
+            (&options as *const u32).cast(),
+            std::mem::size_of_val(&options) as libc::socklen_t,
+        )
+    };
+    assert_eq!(ret, 0, "SO_TIMESTAMPING: {}", io::Error::last_os_error());
+    socket.connect(socket.local_addr()?)?;
+    let fd = AsyncFd::new(socket)?;
+    drop(stays_pending(fd.ready(Interest::ERROR)).await);
+    fd.get_ref().send(b"hello there")?;
+    let guard = must_complete("error readiness", fd.ready(Interest::ERROR)).await?;
+    assert_eq!(guard.ready(), Ready::ERROR);
+    Ok(())
+}
+
+/// With `IP_RECVERR`, an ICMP port unreachable for an unconnected send is queued as an error:
+/// `Interest::ERROR` sees it.
+#[minirt::test]
+async fn await_error_readiness_invalid_address() -> io::Result<()> {
+    let _watchdog = watchdog("await_error_readiness_invalid_address");
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    socket.set_nonblocking(true)?;
+    common::set_sock_opt(&socket, libc::SOL_IP, libc::IP_RECVERR, 1);
+    let fd = AsyncFd::new(socket)?;
+    // A port below 1024 nobody listens on (ephemeral ports are above it).
+    fd.get_ref().send_to(b"Hello, Socket!", "127.0.0.1:512")?;
+    let guard = must_complete("error readiness", fd.ready(Interest::ERROR)).await?;
+    assert_eq!(guard.ready(), Ready::ERROR);
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct InvalidSource;
+
+impl AsRawFd for InvalidSource {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        -1
+    }
+}
+
+#[minirt::test]
+async fn try_new() {
+    let original = Arc::new(InvalidSource);
+    let error = AsyncFd::try_new(original.clone()).expect_err("fd -1");
+    let (returned, cause) = error.into_parts();
+    assert!(Arc::ptr_eq(&original, &returned));
+    // The reactor's epoll_ctl wrapper (runtime/src/sys.rs) adds context to the error, so
+    // only the message names EBADF for now.
+    assert!(cause.to_string().contains("Bad file descriptor"), "{cause}");
+}
+
+#[minirt::test]
+async fn try_with_interest() {
+    let original = Arc::new(InvalidSource);
+    let error = AsyncFd::try_with_interest(original.clone(), Interest::READABLE).expect_err("-1");
+    let cause = io::Error::from(error);
+    assert!(cause.to_string().contains("Bad file descriptor"), "{cause}");
+    let error = AsyncFd::try_with_interest(original.clone(), Interest::READABLE).expect_err("-1");
+    let (returned, _cause) = error.into_parts();
+    assert!(Arc::ptr_eq(&original, &returned));
+}
+
+#[minirt::test]
+async fn drop_after_closing_raw_fd_with_live_duplicate() -> io::Result<()> {
+    let (original, mut peer) = socketpair();
+    let duplicate = original.try_clone()?;
+    let registered = AsyncFd::with_interest(original.as_raw_fd(), Interest::READABLE)?;
+    // Closing the original while `duplicate` stays open keeps the open file description in
+    // epoll, while EPOLL_CTL_DEL fails with EBADF when `registered` drops.
+    drop(original);
+    drop(registered);
+    settle().await;
+    peer.write_all(b"x")?;
+    settle().await;
+    drop(duplicate);
+    Ok(())
+}
+
+/// `with_interest` is honoured: an fd registered for `READABLE` only is never reported
+/// writable by an event (only the optimistic start says so), and one registered for
+/// `WRITABLE` only is not woken by incoming data.
+#[minirt::test]
+async fn with_interest_registers_only_that_interest() -> io::Result<()> {
+    let _watchdog = watchdog("with_interest_registers_only_that_interest");
+    let (a, mut b) = socketpair();
+    let afd_a = AsyncFd::with_interest(a, Interest::WRITABLE)?;
+    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
+    b.write_all(b"data")?;
+    drop(stays_pending(afd_a.readable()).await);
+    let (c, mut d) = socketpair();
+    let afd_c = AsyncFd::with_interest(c, Interest::READABLE)?;
+    afd_c.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
+    d.write_all(b"x")?;
+    let guard = must_complete("readable", afd_c.readable()).await?;
+    assert!(guard.ready().is_readable());
+    Ok(())
+}
+
+#[test]
+fn interest_add_remove_and_ready_bits() {
+    let rw = Interest::READABLE.add(Interest::WRITABLE);
+    assert!(rw.is_readable() && rw.is_writable() && !rw.is_priority() && !rw.is_error());
+    assert_eq!(rw.remove(Interest::WRITABLE), Some(Interest::READABLE));
+    assert_eq!(Interest::READABLE.remove(Interest::READABLE), None);
+    let all = rw | Interest::PRIORITY | Interest::ERROR;
+    assert!(all.is_priority() && all.is_error());
+    assert_eq!(format!("{all:?}"), "READABLE | WRITABLE | PRIORITY | ERROR");
+    let ready = Ready::READ_CLOSED | Ready::WRITE_CLOSED | Ready::ERROR | Ready::PRIORITY;
+    assert!(ready.is_read_closed() && ready.is_write_closed());
+    assert!(ready.is_error() && ready.is_priority() && !ready.is_readable());
+    assert!(Ready::EMPTY.is_empty());
 }

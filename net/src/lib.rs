@@ -6,9 +6,22 @@
 //! "try the syscall; on `EAGAIN` wait for the next readiness edge and try again". Anyone can
 //! build a new I/O type the same way.
 //!
-//! [`signal`] and [`process`] follow the same rule: a signal reaches a task through a self-pipe
-//! registered as an `AsyncFd`, a child's exit through a pidfd registered as an `AsyncFd`, and
-//! its stdio pipes are `AsyncFd`s too.
+//! - [`tcp`]: [`TcpListener`], [`TcpStream`], [`TcpSocket`] (options before `listen` or
+//!   `connect`);
+//! - `udp`: [`UdpSocket`];
+//! - [`unix`]: [`UnixListener`], [`UnixStream`], [`UnixDatagram`], and their
+//!   [`unix::SocketAddr`];
+//! - `sys` (private): the raw socket syscalls and `sockaddr` conversions, the only `unsafe`
+//!   code of the crate; `transfer` (private): the read/write loop the two stream types share;
+//! - [`signal`] and [`process`] follow the same rule: a signal reaches a task through a
+//!   self-pipe registered as an `AsyncFd`, a child's exit through a pidfd registered as an
+//!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too.
+//!
+//! The `async` methods (`accept`, `recv_from`, `readable`, ...) wait through
+//! `AsyncFd::async_io`/`ready`, so any number of tasks may await one socket; the `poll_*`
+//! methods and the io traits wait through `AsyncFd::poll_*`, one waker per direction.
+
+#![deny(missing_docs)]
 
 mod sys;
 mod sys_process;
@@ -19,5 +32,10 @@ pub mod signal;
 pub mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
+mod transfer;
+mod udp;
+pub mod unix;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

@@ -5,7 +5,7 @@
 //! `Socket` owns its fd as an `OwnedFd`, so it is closed exactly once, when it drops.
 
 use std::io;
-use std::mem::{self, MaybeUninit};
+use std::mem;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
@@ -29,13 +29,6 @@ fn cvt_r<T: Copy + PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Res
     }
 }
 
-/// Adds what failed to an error, keeping its kind so callers can still match on it. Used where
-/// the address is what the user needs to see (bind, connect); errors a program may branch on by
-/// number (EMFILE on socket or accept) are returned raw, as their own message names them.
-pub(crate) fn context(err: io::Error, what: impl std::fmt::Display) -> io::Error {
-    io::Error::new(err.kind(), format!("{what}: {err}"))
-}
-
 /// How `Socket::connect` ended.
 pub(crate) enum Connect {
     /// Connected at once (possible on loopback for Unix sockets; rare for TCP).
@@ -51,25 +44,106 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A new TCP socket for `addr`'s address family.
+    /// A new TCP socket for `addr`'s address family. The error stays raw: callers match
+    /// `raw_os_error()` for EMFILE/ENFILE.
     pub(crate) fn new_stream(addr: &SocketAddr) -> io::Result<Socket> {
         let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        let ty = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        Socket::new(domain, libc::SOCK_STREAM)
+    }
+
+    /// A new UDP socket for `addr`'s address family.
+    pub(crate) fn new_dgram(addr: &SocketAddr) -> io::Result<Socket> {
+        let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
+        Socket::new(domain, libc::SOCK_DGRAM)
+    }
+
+    /// A new socket of any domain and type (`SOCK_NONBLOCK | SOCK_CLOEXEC` added).
+    pub(crate) fn new(domain: libc::c_int, ty: libc::c_int) -> io::Result<Socket> {
+        let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
         // SAFETY: socket takes no pointers; a non-negative return is a new fd that we own.
-        // The error stays raw: callers match `raw_os_error()` for EMFILE/ENFILE.
         let fd = cvt(unsafe { libc::socket(domain, ty, 0) })?;
         // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
         Ok(Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
+    /// `setsockopt` with a plain-data value (`ip_mreq`, `ipv6_mreq`, ...), passed by pointer
+    /// with its exact size.
+    pub(crate) fn set_opt_value<T: Copy>(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: &T,
+    ) -> io::Result<()> {
+        // SAFETY: `value` is a live `T` of `size_of::<T>()` bytes; the kernel only reads it.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                level,
+                name,
+                (value as *const T).cast(),
+                mem::size_of::<T>() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    /// `SO_BINDTODEVICE`: `None` or an empty name unbinds.
+    pub(crate) fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        let name = interface.unwrap_or(&[]);
+        // SAFETY: `name` is live for the call and its length is passed; the kernel only reads.
+        cvt(unsafe {
+            libc::setsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                name.as_ptr().cast(),
+                name.len() as libc::socklen_t,
+            )
+        })
+        .map(drop)
+    }
+
+    /// The device bound with `SO_BINDTODEVICE`, if any.
+    pub(crate) fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        let mut buf = [0u8; libc::IFNAMSIZ];
+        let mut len = buf.len() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into `buf`.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_BINDTODEVICE,
+                buf.as_mut_ptr().cast(),
+                &mut len,
+            )
+        })?;
+        let name = &buf[..(len as usize).min(buf.len())];
+        let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+        Ok((!name.is_empty()).then(|| name.to_vec()))
+    }
+
+    /// Takes an fd as it is (blocking or not); see [`Socket::set_nonblocking`].
+    pub(crate) fn from_owned_as_is(fd: OwnedFd) -> Socket {
+        Socket { fd }
+    }
+
+    /// Switches the fd to non-blocking mode (`O_NONBLOCK`), as everything registered with the
+    /// reactor must be.
+    pub(crate) fn set_nonblocking(&self) -> io::Result<()> {
+        let raw = self.fd.as_raw_fd();
+        // SAFETY: fcntl on an fd we own, with integer arguments only.
+        let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
+        if flags & libc::O_NONBLOCK == 0 {
+            // SAFETY: as above.
+            cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        }
+        Ok(())
+    }
+
     /// Takes an fd from a std socket, switching it to non-blocking mode.
     pub(crate) fn from_owned(fd: OwnedFd) -> io::Result<Socket> {
         let socket = Socket { fd };
-        let raw = socket.fd.as_raw_fd();
-        // SAFETY: fcntl on an fd we own, with integer arguments only.
-        let flags = cvt(unsafe { libc::fcntl(raw, libc::F_GETFL) })?;
-        // SAFETY: as above.
-        cvt(unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        socket.set_nonblocking()?;
         Ok(socket)
     }
 
@@ -77,57 +151,9 @@ impl Socket {
         self.fd
     }
 
-    pub(crate) fn bind(&self, addr: &SocketAddr) -> io::Result<()> {
-        let (storage, len) = socket_addr_to_raw(addr);
-        // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the duration of the call.
-        cvt(unsafe {
-            libc::bind(self.raw(), (&storage as *const libc::sockaddr_storage).cast(), len)
-        })
-        .map(drop)
-    }
-
     pub(crate) fn listen(&self, backlog: i32) -> io::Result<()> {
         // SAFETY: listen takes no pointers.
         cvt(unsafe { libc::listen(self.raw(), backlog) }).map(drop)
-    }
-
-    /// Starts a non-blocking connect.
-    pub(crate) fn connect(&self, addr: &SocketAddr) -> io::Result<Connect> {
-        let (storage, len) = socket_addr_to_raw(addr);
-        // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the duration of the call.
-        let ret = unsafe {
-            libc::connect(self.raw(), (&storage as *const libc::sockaddr_storage).cast(), len)
-        };
-        match cvt(ret) {
-            Ok(_) => Ok(Connect::Done),
-            // EINTR does not abort a connect: it goes on asynchronously, like EINPROGRESS.
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {
-                Ok(Connect::InProgress)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Accepts one connection; the new socket is non-blocking and close-on-exec too.
-    pub(crate) fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
-        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
-        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        let fd = cvt_r(|| {
-            // SAFETY: `storage` has room for any address and `len` says how much.
-            unsafe {
-                libc::accept4(
-                    self.raw(),
-                    storage.as_mut_ptr().cast(),
-                    &mut len,
-                    libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                )
-            }
-        })?;
-        // SAFETY: accept4 returned a new fd that we own.
-        let socket = Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } };
-        // SAFETY: zero-initialised, then filled in by the kernel up to `len`.
-        let addr = raw_to_socket_addr(unsafe { storage.assume_init_ref() }, len)?;
-        Ok((socket, addr))
     }
 
     pub(crate) fn recv(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
@@ -171,11 +197,134 @@ impl Socket {
         cvt(unsafe { libc::shutdown(self.raw(), how) }).map(drop)
     }
 
+    /// Binds to an inet address.
+    pub(crate) fn bind(&self, addr: &SocketAddr) -> io::Result<()> {
+        self.bind_raw(&RawAddr::from_inet(addr))
+    }
+
+    /// Binds to an address of any family.
+    pub(crate) fn bind_raw(&self, addr: &RawAddr) -> io::Result<()> {
+        // SAFETY: `addr` holds a valid sockaddr of `addr.len` bytes for the call.
+        cvt(unsafe { libc::bind(self.raw(), addr.as_ptr(), addr.len) }).map(drop)
+    }
+
+    /// Starts a non-blocking connect to an inet address.
+    pub(crate) fn connect(&self, addr: &SocketAddr) -> io::Result<Connect> {
+        self.connect_raw(&RawAddr::from_inet(addr))
+    }
+
+    /// Starts a non-blocking connect to an address of any family.
+    pub(crate) fn connect_raw(&self, addr: &RawAddr) -> io::Result<Connect> {
+        // SAFETY: `addr` holds a valid sockaddr of `addr.len` bytes for the call.
+        match cvt(unsafe { libc::connect(self.raw(), addr.as_ptr(), addr.len) }) {
+            Ok(_) => Ok(Connect::Done),
+            // EINTR does not abort a connect: it goes on asynchronously, like EINPROGRESS.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EINPROGRESS | libc::EINTR)) => {
+                Ok(Connect::InProgress)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Accepts one connection; the new socket is non-blocking and close-on-exec too.
+    pub(crate) fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
+        let (socket, addr) = self.accept_raw()?;
+        Ok((socket, addr.inet()?))
+    }
+
+    /// [`Socket::accept`] for any family.
+    pub(crate) fn accept_raw(&self) -> io::Result<(Socket, RawAddr)> {
+        let mut addr = RawAddr::empty();
+        let fd = cvt_r(|| {
+            addr.len = RawAddr::CAPACITY;
+            // SAFETY: `addr.storage` has room for any address and `addr.len` says how much.
+            unsafe {
+                libc::accept4(
+                    self.raw(),
+                    addr.as_mut_ptr(),
+                    &mut addr.len,
+                    libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+                )
+            }
+        })?;
+        // SAFETY: accept4 returned a new fd that we own.
+        Ok((Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } }, addr))
+    }
+
+    /// Sends one datagram to an inet address (with `MSG_NOSIGNAL`).
+    pub(crate) fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
+        self.send_to_raw(buf, &RawAddr::from_inet(addr))
+    }
+
+    /// Sends one datagram to an address of any family (with `MSG_NOSIGNAL`).
+    pub(crate) fn send_to_raw(&self, buf: &[u8], addr: &RawAddr) -> io::Result<usize> {
+        cvt_r(|| {
+            // SAFETY: the kernel reads at most `buf.len()` bytes from `buf` and `addr.len`
+            // bytes of the address, both live for the call.
+            unsafe {
+                libc::sendto(
+                    self.raw(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                    addr.as_ptr(),
+                    addr.len,
+                )
+            }
+        })
+        .map(|n| n as usize)
+    }
+
+    /// Receives one datagram and the inet address it came from.
+    pub(crate) fn recv_from(
+        &self,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.recv_from_raw(buf, flags)?;
+        Ok((n, addr.inet()?))
+    }
+
+    /// [`Socket::recv_from`] for any family.
+    pub(crate) fn recv_from_raw(
+        &self,
+        buf: &mut [u8],
+        flags: libc::c_int,
+    ) -> io::Result<(usize, RawAddr)> {
+        let mut addr = RawAddr::empty();
+        let n = cvt_r(|| {
+            addr.len = RawAddr::CAPACITY;
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf` and at most
+            // `addr.len` bytes of address into `addr.storage`.
+            unsafe {
+                libc::recvfrom(
+                    self.raw(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    flags,
+                    addr.as_mut_ptr(),
+                    &mut addr.len,
+                )
+            }
+        })?;
+        Ok((n as usize, addr))
+    }
+
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.addr_of(libc::getsockname)
+        self.local_raw()?.inet()
     }
 
     pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.peer_raw()?.inet()
+    }
+
+    /// `getsockname`, any family.
+    pub(crate) fn local_raw(&self) -> io::Result<RawAddr> {
+        self.addr_of(libc::getsockname)
+    }
+
+    /// `getpeername`, any family.
+    pub(crate) fn peer_raw(&self) -> io::Result<RawAddr> {
         self.addr_of(libc::getpeername)
     }
 
@@ -186,13 +335,39 @@ impl Socket {
             *mut libc::sockaddr,
             *mut libc::socklen_t,
         ) -> libc::c_int,
-    ) -> io::Result<SocketAddr> {
-        let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
-        let mut len = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        // SAFETY: `storage` has room for any address and `len` says how much.
-        cvt(unsafe { call(self.raw(), storage.as_mut_ptr().cast(), &mut len) })?;
-        // SAFETY: zero-initialised, then filled in by the kernel up to `len`.
-        raw_to_socket_addr(unsafe { storage.assume_init_ref() }, len)
+    ) -> io::Result<RawAddr> {
+        let mut addr = RawAddr::empty();
+        // SAFETY: `addr.storage` has room for any address and `addr.len` says how much.
+        cvt(unsafe { call(self.raw(), addr.as_mut_ptr(), &mut addr.len) })?;
+        Ok(addr)
+    }
+
+    /// A connected pair of sockets (`socketpair`), both non-blocking and close-on-exec.
+    pub(crate) fn pair(domain: libc::c_int, ty: libc::c_int) -> io::Result<(Socket, Socket)> {
+        let mut fds = [0; 2];
+        let ty = ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+        // SAFETY: `fds` has room for the two fds socketpair writes.
+        cvt(unsafe { libc::socketpair(domain, ty, 0, fds.as_mut_ptr()) })?;
+        // SAFETY: socketpair succeeded: both fds are new and owned by nobody else.
+        let (a, b) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok((Socket { fd: a }, Socket { fd: b }))
+    }
+
+    /// `SO_PEERCRED`: the process, user and group of the peer when it connected.
+    pub(crate) fn peer_cred(&self) -> io::Result<libc::ucred> {
+        let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+        let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into the live ucred.
+        cvt(unsafe {
+            libc::getsockopt(
+                self.raw(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        })?;
+        Ok(cred)
     }
 
     pub(crate) fn set_opt(
@@ -285,6 +460,98 @@ impl AsRawFd for Socket {
 impl AsFd for Socket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+/// A socket address as the kernel takes and gives it: storage for any family, and the
+/// length in use.
+#[derive(Clone, Copy)]
+pub(crate) struct RawAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+/// What a Unix-domain address names.
+pub(crate) enum UnixName<'a> {
+    /// No name (an unbound socket, or a `socketpair` end).
+    Unnamed,
+    /// A filesystem path (without the trailing NUL).
+    Path(&'a [u8]),
+    /// A Linux abstract-namespace name (without the leading NUL).
+    Abstract(&'a [u8]),
+}
+
+/// Offset of `sun_path` in `sockaddr_un` (after the 2-byte family).
+const SUN_PATH_OFFSET: usize = mem::size_of::<libc::sa_family_t>();
+
+impl RawAddr {
+    const CAPACITY: libc::socklen_t = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+
+    /// Zeroed storage, its whole size offered to the kernel.
+    fn empty() -> RawAddr {
+        // SAFETY: all-zero is a valid sockaddr_storage.
+        RawAddr { storage: unsafe { mem::zeroed() }, len: Self::CAPACITY }
+    }
+
+    pub(crate) fn from_inet(addr: &SocketAddr) -> RawAddr {
+        let (storage, len) = socket_addr_to_raw(addr);
+        RawAddr { storage, len }
+    }
+
+    pub(crate) fn inet(&self) -> io::Result<SocketAddr> {
+        raw_to_socket_addr(&self.storage, self.len)
+    }
+
+    /// A Unix-domain address: a path (NUL-terminated here), or with `abstract_name` a Linux
+    /// abstract name (a leading NUL, no terminator). `InvalidInput` if it does not fit in
+    /// `sun_path` (108 bytes) or a path holds a NUL.
+    pub(crate) fn unix(name: &[u8], abstract_name: bool) -> io::Result<RawAddr> {
+        let mut addr = RawAddr::empty();
+        // SAFETY: sockaddr_storage is larger than and aligned for sockaddr_un.
+        let un = unsafe {
+            &mut *(&mut addr.storage as *mut libc::sockaddr_storage).cast::<libc::sockaddr_un>()
+        };
+        un.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        let (start, used) = if abstract_name { (1, 1 + name.len()) } else { (0, name.len() + 1) };
+        if used > un.sun_path.len() || (!abstract_name && name.contains(&0)) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a Unix socket path must be shorter than 108 bytes and hold no NUL byte",
+            ));
+        }
+        for (slot, &byte) in un.sun_path[start..].iter_mut().zip(name) {
+            *slot = byte as libc::c_char;
+        }
+        addr.len = (SUN_PATH_OFFSET + used) as libc::socklen_t;
+        Ok(addr)
+    }
+
+    /// What this Unix-domain address names (`Unnamed` for any other family).
+    pub(crate) fn unix_name(&self) -> UnixName<'_> {
+        let len = (self.len as usize).min(mem::size_of::<libc::sockaddr_un>());
+        if self.storage.ss_family as libc::c_int != libc::AF_UNIX || len <= SUN_PATH_OFFSET {
+            return UnixName::Unnamed;
+        }
+        // SAFETY: the family says sockaddr_un, which fits in the storage.
+        let un = unsafe {
+            &*(&self.storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_un>()
+        };
+        // SAFETY: c_char and u8 have the same size and alignment; the slice stays in `un`.
+        let path: &[u8] = unsafe {
+            std::slice::from_raw_parts(un.sun_path.as_ptr().cast(), len - SUN_PATH_OFFSET)
+        };
+        match path.split_first() {
+            Some((0, name)) => UnixName::Abstract(name),
+            _ => UnixName::Path(path.split(|&b| b == 0).next().unwrap_or(path)),
+        }
+    }
+
+    fn as_ptr(&self) -> *const libc::sockaddr {
+        (&self.storage as *const libc::sockaddr_storage).cast()
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut libc::sockaddr {
+        (&mut self.storage as *mut libc::sockaddr_storage).cast()
     }
 }
 

@@ -7,21 +7,23 @@
 //!                            epoll_ctl(ADD, fd, IN|OUT|RDHUP|ET, token = generation<<32 | slot)
 //!
 //!  an operation (read, write, accept, ...)
-//!    1. poll_ready(direction)  ── readiness bit set? ──► try the syscall
+//!    1. poll_ready(interest)   ── readiness bit set? ──► try the syscall
 //!    2. syscall says EAGAIN    ──► clear_readiness(event): only if the tick is unchanged
 //!    3. poll_ready again       ──► bit clear: store the task's waker, return Pending
 //!
 //!  the scheduler's loop calls Reactor::poll
 //!    epoll_wait ──► for each event: look the token up in the slab, check its generation,
-//!                   OR the new bits into the slot's readiness (tick + 1), take its wakers
+//!                   OR the new bits into the slot's readiness (tick + 1), take the wakers
+//!                   of every waiter the new bits concern
 //!               ──► wake them (outside every lock): the tasks go back on the run queue
 //! ```
 //!
-//! Each fd is registered exactly once, edge-triggered, for both directions. Edge-triggered means
-//! the kernel reports a *change* of readiness once, so the reactor has to remember it: every
-//! registration keeps a cached readiness word (`ScheduledIo::readiness`). The word starts as
-//! "readable and writable", so the first operation simply tries the syscall; a readiness bit is
-//! cleared only when a syscall returns `EAGAIN`, and never re-armed with `epoll_ctl`.
+//! Each fd is registered exactly once, edge-triggered, for the directions its owner asked for
+//! (both, by default). Edge-triggered means the kernel reports a *change* of readiness once, so
+//! the reactor has to remember it: every registration keeps a cached readiness word
+//! (`ScheduledIo::readiness`). The word starts as "readable and writable", so the first
+//! operation simply tries the syscall; a readiness bit is cleared only when a syscall returns
+//! `EAGAIN`, and never re-armed with `epoll_ctl`.
 //!
 //! The *tick* in the readiness word closes a race: an event may arrive between a syscall
 //! returning `EAGAIN` and the clearing of the bit. Every event bumps the tick, and
@@ -31,6 +33,25 @@
 //! The *generation* in the epoll token makes stale events harmless: when a slot is freed and
 //! reused for a new fd, an event still carrying the old token finds a different generation and
 //! wakes nobody.
+//!
+//! # Waiters
+//!
+//! Any number of tasks may wait on one registration, in the same direction or not. There are
+//! two kinds of waiter, as in tokio:
+//!
+//! - the poll API (`poll_ready`, used by `AsyncRead`/`AsyncWrite` and every `poll_*` method)
+//!   has no future of its own to keep a place in, so it gets one slot per direction, `reader`
+//!   and `writer`: the single-reader / single-writer fast path. A second task polling the same
+//!   direction replaces the first one's waker (tokio's documented `poll_read_ready` rule).
+//! - a future (`AsyncFd::readable`, `accept`, `recv`, ...) holds a [`Waiter`], which owns an
+//!   entry in the registration's waiter slab for as long as the future lives. An event wakes
+//!   *every* entry whose interest it concerns; dropping the future (cancelling it) removes its
+//!   entry, so nothing leaks and nothing is woken for a waiter that is gone.
+//!
+//! A waker's `clone`, `wake` and `drop` run foreign code (a task's waker can be the last owner
+//! of a whole task), so none of them ever runs while a reactor lock is held: a waker is cloned
+//! before the lock is taken, and replaced or removed wakers are carried out of the critical
+//! section and dropped after it.
 
 use std::fmt;
 use std::io;
@@ -75,63 +96,78 @@ impl Ready {
     pub const WRITE_CLOSED: Ready = Ready(1 << 3);
     /// An error is pending on the fd (`EPOLLERR`); the next operation returns it.
     pub const ERROR: Ready = Ready(1 << 4);
+    /// Priority (out-of-band) data is available (`EPOLLPRI`); needs [`Interest::PRIORITY`].
+    pub const PRIORITY: Ready = Ready(1 << 5);
     /// Every readiness bit.
-    pub const ALL: Ready = Ready(0b1_1111);
+    pub const ALL: Ready = Ready(0b11_1111);
 
     /// Readiness that lets a read make progress, successful or not.
     const READ_SIDE: Ready = Ready(Self::READABLE.0 | Self::READ_CLOSED.0 | Self::ERROR.0);
     /// Readiness that lets a write make progress, successful or not.
     const WRITE_SIDE: Ready = Ready(Self::WRITABLE.0 | Self::WRITE_CLOSED.0 | Self::ERROR.0);
+    /// Readiness that lets a priority read make progress, successful or not.
+    const PRIORITY_SIDE: Ready = Ready(Self::PRIORITY.0 | Self::READ_CLOSED.0 | Self::ERROR.0);
     /// Bits that stay set once seen: a closed half does not reopen.
     const CLOSED: Ready = Ready(Self::READ_CLOSED.0 | Self::WRITE_CLOSED.0);
 
-    /// No readiness at all.
+    /// No bit is set.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
-    /// Reading will not block.
+    /// `READABLE` is set.
     pub fn is_readable(self) -> bool {
         self.contains(Self::READABLE)
     }
-    /// Writing will not block.
+    /// `WRITABLE` is set.
     pub fn is_writable(self) -> bool {
         self.contains(Self::WRITABLE)
     }
-    /// The read half is closed: reads return 0 (EOF) or an error.
+    /// `READ_CLOSED` is set: reads return EOF (or the pending error).
     pub fn is_read_closed(self) -> bool {
         self.contains(Self::READ_CLOSED)
     }
-    /// The write half is closed: writes fail.
+    /// `WRITE_CLOSED` is set: writes fail.
     pub fn is_write_closed(self) -> bool {
         self.contains(Self::WRITE_CLOSED)
     }
-    /// An error is pending; the next operation returns it.
+    /// `ERROR` is set: an error is pending (`SO_ERROR`).
     pub fn is_error(self) -> bool {
         self.contains(Self::ERROR)
+    }
+    /// `PRIORITY` is set: out-of-band data is waiting.
+    pub fn is_priority(self) -> bool {
+        self.contains(Self::PRIORITY)
     }
     fn contains(self, other: Ready) -> bool {
         self.0 & other.0 == other.0
     }
+    fn intersects(self, other: Ready) -> bool {
+        self.0 & other.0 != 0
+    }
 
     /// Translates an epoll event mask. `EPOLLHUP` closes both halves; `EPOLLERR` is reported as
-    /// `ERROR`, which wakes both directions (see `Direction::mask`).
+    /// `ERROR`, which satisfies every interest (see `Interest::mask`).
     fn from_epoll(events: u32) -> Ready {
         let has = |flag: libc::c_int| events & flag as u32 != 0;
         let mut ready = Ready::EMPTY;
-        if has(libc::EPOLLIN) || has(libc::EPOLLPRI) {
-            ready = ready | Ready::READABLE;
+        if has(libc::EPOLLIN) {
+            ready |= Ready::READABLE;
+        }
+        if has(libc::EPOLLPRI) {
+            // As mio does: priority data is also something a plain read can act on.
+            ready |= Ready::READABLE | Ready::PRIORITY;
         }
         if has(libc::EPOLLOUT) {
-            ready = ready | Ready::WRITABLE;
+            ready |= Ready::WRITABLE;
         }
         if has(libc::EPOLLRDHUP) {
-            ready = ready | Ready::READ_CLOSED;
+            ready |= Ready::READ_CLOSED;
         }
         if has(libc::EPOLLHUP) {
-            ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+            ready |= Ready::READ_CLOSED | Ready::WRITE_CLOSED;
         }
         if has(libc::EPOLLERR) {
-            ready = ready | Ready::ERROR;
+            ready |= Ready::ERROR;
         }
         ready
     }
@@ -141,6 +177,12 @@ impl ops::BitOr for Ready {
     type Output = Ready;
     fn bitor(self, rhs: Ready) -> Ready {
         Ready(self.0 | rhs.0)
+    }
+}
+
+impl ops::BitOrAssign for Ready {
+    fn bitor_assign(&mut self, rhs: Ready) {
+        self.0 |= rhs.0;
     }
 }
 
@@ -166,45 +208,118 @@ impl fmt::Debug for Ready {
             .field("is_read_closed", &self.is_read_closed())
             .field("is_write_closed", &self.is_write_closed())
             .field("is_error", &self.is_error())
+            .field("is_priority", &self.is_priority())
             .finish()
     }
 }
 
-/// Which directions an operation waits for. Tokio's `Interest`.
+/// What an operation waits for, and what an fd is registered for. Tokio's `Interest`.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Interest(u8);
 
 impl Interest {
-    /// Wait until the resource is readable (or its read half closed, or it errored).
+    /// Readable (or its read half closed, or an error pending).
     pub const READABLE: Interest = Interest(1);
-    /// Wait until the resource is writable (or its write half closed, or it errored).
-    pub const WRITABLE: Interest = Interest(2);
+    /// Writable (or its write half closed, or an error pending).
+    pub const WRITABLE: Interest = Interest(1 << 1);
+    /// Priority (out-of-band) data available (`EPOLLPRI`): TCP urgent data, a pty's packet
+    /// mode, `/proc/self/mounts` changing, a cgroup event file...
+    pub const PRIORITY: Interest = Interest(1 << 2);
+    /// An error pending (`EPOLLERR`). The kernel always reports errors, so registering for
+    /// `ERROR` alone adds no epoll flag; waiting for it wakes only on an error.
+    pub const ERROR: Interest = Interest(1 << 3);
 
-    /// The interest includes reading.
+    /// Includes `READABLE`.
     pub const fn is_readable(self) -> bool {
         self.0 & Self::READABLE.0 != 0
     }
-    /// The interest includes writing.
+    /// Includes `WRITABLE`.
     pub const fn is_writable(self) -> bool {
         self.0 & Self::WRITABLE.0 != 0
+    }
+    /// Includes `PRIORITY`.
+    pub const fn is_priority(self) -> bool {
+        self.0 & Self::PRIORITY.0 != 0
+    }
+    /// Includes `ERROR`.
+    pub const fn is_error(self) -> bool {
+        self.0 & Self::ERROR.0 != 0
     }
     /// Both interests: `Interest::READABLE.add(Interest::WRITABLE)`.
     pub const fn add(self, other: Interest) -> Interest {
         Interest(self.0 | other.0)
     }
-
-    /// The readiness bits that satisfy this interest.
-    fn mask(self) -> Ready {
-        let mut mask = Ready::EMPTY;
-        if self.is_readable() {
-            mask = mask | Direction::Read.mask();
+    /// This interest without `other`'s; `None` if nothing is left (an empty interest cannot
+    /// exist, as in tokio).
+    pub const fn remove(self, other: Interest) -> Option<Interest> {
+        let left = self.0 & !other.0;
+        if left == 0 {
+            None
+        } else {
+            Some(Interest(left))
         }
+    }
+
+    /// The readiness bits that satisfy this interest. An error satisfies every interest: the
+    /// operation then returns it. A table lookup: this runs on every readiness check.
+    #[inline]
+    pub(crate) fn mask(self) -> Ready {
+        INTEREST_MASKS[(self.0 & 0xf) as usize]
+    }
+
+    /// `mask`, computed (for the table).
+    const fn compute_mask(bits: u8) -> Ready {
+        let mut mask = Ready::ERROR.0;
+        if bits & Self::READABLE.0 != 0 {
+            mask |= Ready::READ_SIDE.0;
+        }
+        if bits & Self::WRITABLE.0 != 0 {
+            mask |= Ready::WRITE_SIDE.0;
+        }
+        if bits & Self::PRIORITY.0 != 0 {
+            mask |= Ready::PRIORITY_SIDE.0;
+        }
+        Ready(mask)
+    }
+
+    /// The readiness bits whose arrival wakes a waiter with this interest: its `mask`, and for
+    /// writers any hang-up too (a send to a peer that went away reports `EPIPE`/`ECONNRESET`
+    /// instead of waiting for space; the writer re-checks and sees no `WRITABLE`).
+    fn wake_mask(self) -> Ready {
+        let mut mask = self.mask();
         if self.is_writable() {
-            mask = mask | Direction::Write.mask();
+            mask |= Ready::READ_CLOSED;
         }
         mask
     }
+
+    /// The epoll flags to register for this interest (edge-triggered; `EPOLLERR` and
+    /// `EPOLLHUP` are always reported).
+    fn epoll_events(self) -> u32 {
+        let mut events = libc::EPOLLET;
+        if self.is_readable() {
+            events |= libc::EPOLLIN | libc::EPOLLRDHUP;
+        }
+        if self.is_writable() {
+            events |= libc::EPOLLOUT;
+        }
+        if self.is_priority() {
+            events |= libc::EPOLLPRI;
+        }
+        events as u32
+    }
 }
+
+/// `Interest::mask` for each of the 16 interest bit patterns.
+const INTEREST_MASKS: [Ready; 16] = {
+    let mut table = [Ready::EMPTY; 16];
+    let mut bits = 0;
+    while bits < 16 {
+        table[bits] = Interest::compute_mask(bits as u8);
+        bits += 1;
+    }
+    table
+};
 
 impl ops::BitOr for Interest {
     type Output = Interest;
@@ -213,29 +328,29 @@ impl ops::BitOr for Interest {
     }
 }
 
-impl fmt::Debug for Interest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.is_readable(), self.is_writable()) {
-            (true, true) => f.write_str("READABLE | WRITABLE"),
-            (true, false) => f.write_str("READABLE"),
-            _ => f.write_str("WRITABLE"),
-        }
+impl ops::BitOrAssign for Interest {
+    fn bitor_assign(&mut self, rhs: Interest) {
+        *self = self.add(rhs);
     }
 }
 
-/// One of the two directions a registration keeps a waker for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-}
-
-impl Direction {
-    fn mask(self) -> Ready {
-        match self {
-            Direction::Read => Ready::READ_SIDE,
-            Direction::Write => Ready::WRITE_SIDE,
+impl fmt::Debug for Interest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (self.is_readable(), "READABLE"),
+            (self.is_writable(), "WRITABLE"),
+            (self.is_priority(), "PRIORITY"),
+            (self.is_error(), "ERROR"),
+        ];
+        let mut first = true;
+        for (_, name) in names.iter().filter(|(set, _)| *set) {
+            if !first {
+                f.write_str(" | ")?;
+            }
+            f.write_str(name)?;
+            first = false;
         }
+        Ok(())
     }
 }
 
@@ -245,6 +360,13 @@ impl Direction {
 pub(crate) struct ReadyEvent {
     pub(crate) ready: Ready,
     tick: usize,
+}
+
+impl ReadyEvent {
+    /// The same observation, limited to the bits of `ready` (for `clear_ready_matching`).
+    pub(crate) fn with_ready(self, ready: Ready) -> ReadyEvent {
+        ReadyEvent { ready: self.ready & ready, tick: self.tick }
+    }
 }
 
 /// Readiness word layout: the low 8 bits hold `Ready`, bit 8 marks a reactor that shut down,
@@ -265,24 +387,58 @@ fn tick_of(word: usize) -> usize {
 struct ScheduledIo {
     /// Cached readiness + shutdown bit + tick (see the layout constants above).
     readiness: AtomicUsize,
-    /// One waiting task per direction, so a reader and a writer task can share a socket.
+    /// Every task waiting on this registration.
     waiters: Mutex<Waiters>,
 }
 
+/// The tasks waiting on one registration (see the module docs, "Waiters").
 #[derive(Default)]
 struct Waiters {
+    /// The poll API's slot for readers (`READABLE`, `PRIORITY`, `ERROR` interests).
     reader: Option<Waker>,
+    /// The poll API's slot for writers.
     writer: Option<Waker>,
+    /// One entry per waiting future ([`Waiter`]), each owned by that future until it drops.
+    list: Slab<Entry>,
 }
 
-impl Waiters {
-    fn slot(&mut self, direction: Direction) -> &mut Option<Waker> {
-        match direction {
-            Direction::Read => &mut self.reader,
-            Direction::Write => &mut self.writer,
+/// A waiting future's place: the readiness that wakes it, and its waker (taken when woken).
+struct Entry {
+    wake_mask: Ready,
+    waker: Option<Waker>,
+}
+
+/// Which poll-API slot an interest waits in.
+#[derive(Clone, Copy)]
+enum PollSlot {
+    Reader,
+    Writer,
+    Both,
+}
+
+impl PollSlot {
+    fn of(interest: Interest) -> PollSlot {
+        let reads = interest.is_readable() || interest.is_priority() || interest.is_error();
+        match (reads, interest.is_writable()) {
+            (true, true) => PollSlot::Both,
+            (false, true) => PollSlot::Writer,
+            _ => PollSlot::Reader,
         }
     }
 }
+
+/// Which waiter a `poll_ready` call stores its waker for.
+enum WaiterKey<'a> {
+    /// The poll API's per-direction slot(s) for the interest (see `PollSlot`).
+    Poll,
+    /// A future's own entry: `None` until it first waits.
+    Entry(&'a mut Option<usize>),
+}
+
+/// The poll API's reader slot wakes on anything a read, a priority read or an error wait
+/// could act on; the writer slot as `Interest::WRITABLE.wake_mask()`.
+const READER_WAKE: Ready = Ready(Ready::READ_SIDE.0 | Ready::PRIORITY.0);
+const WRITER_WAKE: Ready = Ready(Ready::WRITE_SIDE.0 | Ready::READ_CLOSED.0);
 
 /// A std `Mutex` poisons when a thread panics while holding it. Nothing in the reactor can
 /// panic while holding one (it only moves `Waker`s), so a poisoned lock still holds consistent
@@ -300,8 +456,9 @@ impl ScheduledIo {
         }
     }
 
-    /// Records an event: ORs in `ready`, bumps the tick, and moves the wakers of the woken
-    /// directions into `wake_list`.
+    /// Records an event: ORs in `ready`, bumps the tick, and moves the wakers of every waiter
+    /// the event concerns into `wake_list` (moved, not woken nor dropped: the caller wakes them
+    /// after releasing its locks).
     fn set_readiness(&self, ready: Ready, extra: usize, wake_list: &mut Vec<Waker>) {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
@@ -319,45 +476,90 @@ impl ScheduledIo {
             }
         }
         // The bits were published before the lock is taken; `poll_ready` re-reads them under
-        // the same lock after storing its waker, so either it sees them or we see its waker.
+        // the same lock before storing its waker, so either it sees them or we see its waker.
         let mut waiters = lock(&self.waiters);
-        let shutdown = extra & SHUTDOWN_BIT != 0;
-        if shutdown || !(ready & Direction::Read.mask()).is_empty() {
+        let all = extra & SHUTDOWN_BIT != 0;
+        if all || ready.intersects(READER_WAKE) {
             wake_list.extend(waiters.reader.take());
         }
-        // Any hang-up (RDHUP too) also wakes the writer: it re-checks the socket, and a send
-        // to a peer that went away reports EPIPE/ECONNRESET instead of waiting for space.
-        if shutdown || !(ready & (Direction::Write.mask() | Ready::READ_CLOSED)).is_empty() {
+        if all || ready.intersects(WRITER_WAKE) {
             wake_list.extend(waiters.writer.take());
+        }
+        if !waiters.list.is_empty() {
+            for (_, entry) in waiters.list.iter_mut() {
+                if all || ready.intersects(entry.wake_mask) {
+                    wake_list.extend(entry.waker.take());
+                }
+            }
         }
     }
 
-    /// `Ready(event)` if any bit in `mask` is set; otherwise stores the waker in each direction
-    /// of `directions` and returns `Pending`.
+    /// `Ready(event)` if any bit in `interest`'s mask is set; otherwise stores the waker for
+    /// `key` and returns `Pending`.
+    #[inline]
     fn poll_ready(
         &self,
         cx: &mut Context<'_>,
-        mask: Ready,
-        directions: &[Direction],
+        interest: Interest,
+        key: WaiterKey<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
+        let mask = interest.mask();
         if let Some(result) = self.check(mask) {
             return Poll::Ready(result);
         }
-        let mut waiters = lock(&self.waiters);
-        // Re-check under the lock: an event may have landed since the check above.
-        if let Some(result) = self.check(mask) {
-            return Poll::Ready(result);
-        }
-        for &direction in directions {
-            let slot = waiters.slot(direction);
-            match slot {
-                Some(waker) if waker.will_wake(cx.waker()) => {}
-                _ => *slot = Some(cx.waker().clone()),
-            }
-        }
-        Poll::Pending
+        self.poll_ready_slow(cx, interest, mask, key)
     }
 
+    /// `poll_ready` when the cached readiness says no: store the waker, unless an event
+    /// landed meanwhile.
+    fn poll_ready_slow(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mask: Ready,
+        key: WaiterKey<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        // Cloned before the lock: a clone runs the waker's own code. In the rare case that
+        // the slot already holds an equivalent waker, the clone is dropped, after the lock.
+        let waker = cx.waker().clone();
+        let second = matches!((&key, PollSlot::of(interest)), (WaiterKey::Poll, PollSlot::Both))
+            .then(|| cx.waker().clone());
+        let mut spare = [None, None];
+        let result = {
+            let mut waiters = lock(&self.waiters);
+            // Re-check under the lock: an event may have landed since the check above.
+            if let Some(result) = self.check(mask) {
+                spare = [Some(waker), second];
+                Poll::Ready(result)
+            } else {
+                let waiters = &mut *waiters;
+                match key {
+                    WaiterKey::Poll => match PollSlot::of(interest) {
+                        PollSlot::Reader => spare[0] = store(&mut waiters.reader, waker),
+                        PollSlot::Writer => spare[0] = store(&mut waiters.writer, waker),
+                        PollSlot::Both => {
+                            spare[0] = store(&mut waiters.reader, waker);
+                            spare[1] = second.and_then(|waker| store(&mut waiters.writer, waker));
+                        }
+                    },
+                    WaiterKey::Entry(slot) => match slot.and_then(|k| waiters.list.get_mut(k)) {
+                        Some(entry) => spare[0] = store(&mut entry.waker, waker),
+                        None => {
+                            let entry =
+                                Entry { wake_mask: interest.wake_mask(), waker: Some(waker) };
+                            *slot = Some(waiters.list.insert(entry));
+                        }
+                    },
+                }
+                Poll::Pending
+            }
+        };
+        // The lock is released: now a replaced (or unused) waker may run its drop.
+        drop(spare);
+        result
+    }
+
+    #[inline]
     fn check(&self, mask: Ready) -> Option<io::Result<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN_BIT != 0 {
@@ -367,6 +569,11 @@ impl ScheduledIo {
         }
         let ready = ready_of(word) & mask;
         (!ready.is_empty()).then_some(Ok(ReadyEvent { ready, tick: tick_of(word) }))
+    }
+
+    /// Removes a future's waiter entry; its waker is returned so that it drops after the lock.
+    fn remove_waiter(&self, key: usize) -> Option<Entry> {
+        lock(&self.waiters).list.try_remove(key)
     }
 
     /// Clears the bits of `event`, unless an event arrived after it was observed. Closed bits
@@ -389,6 +596,15 @@ impl ScheduledIo {
     }
 }
 
+/// Puts `waker` in `slot` unless the slot already holds one that wakes the same task; returns
+/// whichever waker is left over (the old one, or the unused new one) for the caller to drop
+/// once its lock is released. `will_wake` only compares pointers: no foreign code runs.
+fn store(slot: &mut Option<Waker>, waker: Waker) -> Option<Waker> {
+    match slot {
+        Some(old) if old.will_wake(&waker) => Some(waker),
+        _ => slot.replace(waker),
+    }
+}
 /// A registered slot: the generation its token carries, and the shared state.
 struct Slot {
     generation: u32,
@@ -519,31 +735,42 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `fd` with the reactor of the runtime this thread is in.
+    /// Registers `fd` with the reactor of the runtime this thread is in, for `interest`.
     ///
     /// # Panics
     /// Outside a minirt runtime.
-    pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
+    pub(crate) fn new(fd: RawFd, interest: Interest) -> io::Result<Registration> {
         let reactor = crate::context::current_reactor();
-        Registration::with_reactor(reactor, fd)
+        Registration::with_reactor(reactor, fd, interest)
     }
 
-    fn with_reactor(reactor: Arc<Reactor>, fd: RawFd) -> io::Result<Registration> {
+    fn with_reactor(
+        reactor: Arc<Reactor>,
+        fd: RawFd,
+        interest: Interest,
+    ) -> io::Result<Registration> {
         if reactor.is_shutdown.load(Ordering::Acquire) {
             return Err(io::Error::other(
                 "cannot register an fd: the minirt runtime has shut down",
             ));
         }
         let (token, io) = lock(&reactor.slots).insert();
-        if let Err(e) = reactor.epoll.add(fd, sys::INTEREST_ALL, token) {
-            lock(&reactor.slots).slab.remove((token & u64::from(u32::MAX)) as usize);
+        let events = if interest == Interest::READABLE.add(Interest::WRITABLE) {
+            sys::INTEREST_ALL
+        } else {
+            interest.epoll_events()
+        };
+        if let Err(e) = reactor.epoll.add(fd, events, token) {
+            let slot = lock(&reactor.slots).slab.remove((token & u64::from(u32::MAX)) as usize);
+            drop(slot);
             return Err(e);
         }
         Ok(Registration { reactor, io, token, fd })
     }
 
-    /// `Ready` once any direction of `interest` is ready; otherwise stores the task's waker for
-    /// each of those directions and returns `Pending`.
+    /// `Ready` once `interest` is ready; otherwise stores the task's waker in the poll API's
+    /// slot(s) for that interest (one per direction: a later poller of the same direction
+    /// replaces the earlier one) and returns `Pending`.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -554,12 +781,12 @@ impl Registration {
         if crate::context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        let directions: &[Direction] = match (interest.is_readable(), interest.is_writable()) {
-            (true, true) => &[Direction::Read, Direction::Write],
-            (true, false) => &[Direction::Read],
-            _ => &[Direction::Write],
-        };
-        self.io.poll_ready(cx, interest.mask(), directions)
+        self.io.poll_ready(cx, interest, WaiterKey::Poll)
+    }
+
+    /// A place of its own among this registration's waiters, for one future.
+    pub(crate) fn waiter(&self) -> Waiter<'_> {
+        Waiter { registration: self, key: None, io: None }
     }
 
     /// Forgets readiness that turned out stale (the syscall said `EAGAIN`).
@@ -573,19 +800,9 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
-        mut op: impl FnMut() -> io::Result<R>,
+        op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            let event = match self.poll_ready(cx, interest) {
-                Poll::Ready(Ok(event)) => event,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match op() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
-                result => return Poll::Ready(result),
-            }
-        }
+        poll_io_with(self, |cx| self.poll_ready(cx, interest), cx, op)
     }
 
     /// Runs `op` once if the cached readiness says `interest` is ready, and `WouldBlock`
@@ -608,16 +825,98 @@ impl Registration {
     }
 }
 
+/// The loop of `poll_io`, for either kind of waiter (`ready` polls readiness).
+fn poll_io_with<R>(
+    registration: &Registration,
+    mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<ReadyEvent>>,
+    cx: &mut Context<'_>,
+    mut op: impl FnMut() -> io::Result<R>,
+) -> Poll<io::Result<R>> {
+    loop {
+        let event = match ready(cx) {
+            Poll::Ready(Ok(event)) => event,
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+            Poll::Pending => return Poll::Pending,
+        };
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(event),
+            result => return Poll::Ready(result),
+        }
+    }
+}
+
+/// One future's place among a registration's waiters (see the module docs, "Waiters").
+///
+/// The entry is created the first time the future has to wait, reused by every later wait
+/// of the same future, and removed when the `Waiter` drops (the future completed or was
+/// cancelled), so any number of futures can wait on one registration and a cancelled one
+/// leaves nothing behind.
+pub(crate) struct Waiter<'a> {
+    registration: &'a Registration,
+    key: Option<usize>,
+    /// The registration's state, held from the first wait on, so that `drop` needs nothing
+    /// borrowed: it stays sound even if the future holding this waiter is dropped somewhere
+    /// other than where it was polled.
+    io: Option<Arc<ScheduledIo>>,
+}
+
+impl Waiter<'_> {
+    /// `Ready` once `interest` is ready; otherwise stores the task's waker in this waiter's
+    /// own entry and returns `Pending`.
+    pub(crate) fn poll_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if crate::context::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let poll = self.registration.io.poll_ready(cx, interest, WaiterKey::Entry(&mut self.key));
+        if self.key.is_some() && self.io.is_none() {
+            self.io = Some(self.registration.io.clone());
+        }
+        poll
+    }
+
+    /// [`Registration::poll_io`], waiting in this waiter's own entry.
+    pub(crate) fn poll_io<R>(
+        &mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let registration = self.registration;
+        poll_io_with(registration, |cx| self.poll_ready(cx, interest), cx, op)
+    }
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        if let (Some(key), Some(io)) = (self.key.take(), self.io.take()) {
+            // The entry (and its waker) comes out of the lock before it drops.
+            let entry = io.remove_waiter(key);
+            drop(entry);
+        }
+    }
+}
+
 impl Drop for Registration {
     fn drop(&mut self) {
         // ENOENT/EBADF here mean the owner already closed the fd (a bug in the owner, or a
         // user's `AsyncFd` inner type closing early); the kernel dropped it from epoll then.
         let _ = self.reactor.epoll.delete(self.fd);
         let index = (self.token & u64::from(u32::MAX)) as usize;
-        let mut slots = lock(&self.reactor.slots);
-        if slots.slab.get(index).is_some_and(|slot| Arc::ptr_eq(&slot.io, &self.io)) {
-            slots.slab.remove(index);
-        }
+        let removed = {
+            let mut slots = lock(&self.reactor.slots);
+            if slots.slab.get(index).is_some_and(|slot| Arc::ptr_eq(&slot.io, &self.io)) {
+                Some(slots.slab.remove(index))
+            } else {
+                None
+            }
+        };
+        // Dropped after the lock (our own `io` keeps the state alive anyway; this keeps the
+        // rule simple: nothing that holds wakers is dropped under a reactor lock).
+        drop(removed);
     }
 }
 
@@ -632,6 +931,18 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
+
+    const RW: Interest = Interest::READABLE.add(Interest::WRITABLE);
+    const READ: Interest = Interest::READABLE;
+    const WRITE: Interest = Interest::WRITABLE;
+
+    fn reader() -> WaiterKey<'static> {
+        WaiterKey::Poll
+    }
+
+    fn slot(_interest: Interest) -> WaiterKey<'static> {
+        WaiterKey::Poll
+    }
 
     struct CountingWaker(AtomicUsize);
 
@@ -665,10 +976,10 @@ mod tests {
         let (read_a, _write_a) = pipe();
         let (read_b, _write_b) = pipe();
 
-        let a = Registration::with_reactor(reactor.clone(), read_a.as_raw_fd()).expect("reg a");
+        let a = Registration::with_reactor(reactor.clone(), read_a.as_raw_fd(), RW).expect("reg a");
         let stale_token = a.token;
         drop(a);
-        let b = Registration::with_reactor(reactor.clone(), read_b.as_raw_fd()).expect("reg b");
+        let b = Registration::with_reactor(reactor.clone(), read_b.as_raw_fd(), RW).expect("reg b");
         assert_eq!(b.token & 0xffff_ffff, stale_token & 0xffff_ffff, "slot reused");
         assert_ne!(b.token, stale_token, "generation differs");
 
@@ -718,19 +1029,18 @@ mod tests {
         let io = ScheduledIo::new();
         let (_counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        let mask = Direction::Read.mask();
-        let Poll::Ready(Ok(observed)) = io.poll_ready(&mut cx, mask, &[Direction::Read]) else {
+        let Poll::Ready(Ok(observed)) = io.poll_ready(&mut cx, READ, reader()) else {
             panic!("starts readable");
         };
         io.set_readiness(Ready::READABLE, 0, &mut Vec::new()); // the event lands
         io.clear_readiness(observed); // the EAGAIN of the older observation
-        assert!(io.poll_ready(&mut cx, mask, &[Direction::Read]).is_ready());
+        assert!(io.poll_ready(&mut cx, READ, reader()).is_ready());
 
-        let Poll::Ready(Ok(current)) = io.poll_ready(&mut cx, mask, &[Direction::Read]) else {
+        let Poll::Ready(Ok(current)) = io.poll_ready(&mut cx, READ, reader()) else {
             panic!("still readable");
         };
         io.clear_readiness(current);
-        assert!(io.poll_ready(&mut cx, mask, &[Direction::Read]).is_pending());
+        assert!(io.poll_ready(&mut cx, READ, reader()).is_pending());
     }
 
     #[test]
@@ -738,13 +1048,12 @@ mod tests {
         let io = ScheduledIo::new();
         let (counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        for direction in [Direction::Read, Direction::Write] {
-            let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, direction.mask(), &[direction])
-            else {
+        for direction in [READ, WRITE] {
+            let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, direction, slot(direction)) else {
                 panic!("starts ready");
             };
             io.clear_readiness(event);
-            assert!(io.poll_ready(&mut cx, direction.mask(), &[direction]).is_pending());
+            assert!(io.poll_ready(&mut cx, direction, slot(direction)).is_pending());
         }
         let mut wake_list = Vec::new();
         io.set_readiness(Ready::from_epoll(libc::EPOLLERR as u32), 0, &mut wake_list);
@@ -754,32 +1063,68 @@ mod tests {
 
         // ERROR is not sticky: an EAGAIN proves no error is pending any more, so clearing it
         // through one direction clears it for both. Then both directions wait again.
-        let Poll::Ready(Ok(event)) =
-            io.poll_ready(&mut cx, Direction::Read.mask(), &[Direction::Read])
-        else {
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, READ, reader()) else {
             panic!("the error is ready");
         };
         assert!(event.ready.is_error());
         io.clear_readiness(event);
-        for direction in [Direction::Read, Direction::Write] {
-            assert!(io.poll_ready(&mut cx, direction.mask(), &[direction]).is_pending());
+        for direction in [READ, WRITE] {
+            assert!(io.poll_ready(&mut cx, direction, slot(direction)).is_pending());
         }
         io.set_readiness(Ready::from_epoll(libc::EPOLLRDHUP as u32), 0, &mut wake_list);
         assert_eq!(wake_list.len(), 2, "a hang-up wakes the writer too");
         wake_list.clear();
         assert!(
-            io.poll_ready(&mut cx, Direction::Write.mask(), &[Direction::Write]).is_pending(),
+            io.poll_ready(&mut cx, WRITE, slot(WRITE)).is_pending(),
             "but the writer is not told the socket is writable"
         );
-        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Ready::READ_SIDE, &[Direction::Read])
-        else {
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, READ, reader()) else {
             panic!("read closed is ready");
         };
         io.clear_readiness(event);
-        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, Ready::READ_SIDE, &[Direction::Read])
-        else {
+        let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, READ, reader()) else {
             panic!("read closed stays set");
         };
         assert!(event.ready.is_read_closed());
+    }
+
+    /// Every waiting future gets its own entry; an event wakes each entry it concerns; a
+    /// dropped waiter (a cancelled future) removes its entry, so nothing leaks.
+    #[test]
+    fn waiter_entries_are_all_woken_and_freed_on_drop() {
+        use std::os::fd::AsRawFd;
+        let reactor = Arc::new(Reactor::new().expect("reactor"));
+        let (read, _write) = pipe();
+        let reg = Registration::with_reactor(reactor.clone(), read.as_raw_fd(), RW).expect("reg");
+        let (counter, waker) = counting_waker();
+        let mut cx = Context::from_waker(&waker);
+        let Poll::Ready(Ok(event)) = reg.io.poll_ready(&mut cx, READ, reader()) else {
+            panic!("starts readable");
+        };
+        reg.clear_readiness(event);
+
+        let mut readers: Vec<Waiter<'_>> = (0..10).map(|_| reg.waiter()).collect();
+        let mut writer = reg.waiter();
+        for waiter in &mut readers {
+            assert!(waiter.poll_ready(&mut cx, READ).is_pending());
+        }
+        // A writer that is not waiting (writable at once) takes no entry.
+        assert!(writer.poll_ready(&mut cx, WRITE).is_ready());
+        assert_eq!(lock(&reg.io.waiters).list.len(), 10);
+        // Re-polling with the same waker reuses the entry.
+        assert!(readers[0].poll_ready(&mut cx, READ).is_pending());
+        assert_eq!(lock(&reg.io.waiters).list.len(), 10);
+
+        readers.truncate(4); // six futures cancelled
+        assert_eq!(lock(&reg.io.waiters).list.len(), 4);
+
+        let mut wake_list = Vec::new();
+        lock(&reactor.slots).dispatch(reg.token, Ready::READABLE, &mut wake_list);
+        assert_eq!(wake_list.len(), 4, "every remaining reader, no writer");
+        wake_list.drain(..).for_each(Waker::wake);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 4);
+        drop(readers);
+        drop(writer);
+        assert!(lock(&reg.io.waiters).list.is_empty(), "no entry outlives its waiter");
     }
 }

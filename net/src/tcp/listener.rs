@@ -1,7 +1,6 @@
 //! [`TcpListener`]: a listening socket whose `accept` is a future.
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -10,7 +9,7 @@ use std::task::{Context, Poll};
 use minirt_runtime::io::{AsyncFd, Interest};
 
 use super::{resolve, TcpStream};
-use crate::sys::{self, Socket};
+use crate::sys::Socket;
 
 /// Pending connections the kernel queues before `accept` takes them. Linux caps it at
 /// `net.core.somaxconn` (4096 on recent kernels).
@@ -41,11 +40,17 @@ impl TcpListener {
 
     fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {
         let socket = Socket::new_stream(addr)?;
-        socket
-            .set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)
-            .map_err(|e| sys::context(e, format_args!("setsockopt(SO_REUSEADDR) for {addr}")))?;
-        socket.bind(addr).map_err(|e| sys::context(e, format_args!("bind {addr}")))?;
-        socket.listen(BACKLOG).map_err(|e| sys::context(e, format_args!("listen on {addr}")))?;
+        // Errors are returned as the OS gave them (as tokio does), so `raw_os_error()` is
+        // `Some(EADDRINUSE)` and the like for programs that match on the errno.
+        socket.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
+        socket.bind(addr)?;
+        socket.listen(BACKLOG)?;
+        Ok(TcpListener { io: AsyncFd::new(socket)? })
+    }
+
+    /// Registers a listening (non-blocking) socket, for
+    /// [`TcpSocket::listen`](super::TcpSocket::listen).
+    pub(crate) fn from_socket(socket: Socket) -> io::Result<TcpListener> {
         Ok(TcpListener { io: AsyncFd::new(socket)? })
     }
 
@@ -63,11 +68,16 @@ impl TcpListener {
     /// Waits for a connection. Errors from `accept4` are returned as they are: `EMFILE` /
     /// `ENFILE` (out of fds) come back as an error each call, never as a busy loop, and the
     /// listener keeps working once fds are free again.
+    ///
+    /// Any number of tasks may await `accept` on one listener (an `Arc<TcpListener>`): each
+    /// waits in its own place, and every one is woken when connections arrive.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        poll_fn(|cx| self.poll_accept(cx)).await
+        let (socket, addr) = self.io.async_io(Interest::READABLE, |socket| socket.accept()).await?;
+        Ok((TcpStream::from_socket(socket)?, addr))
     }
 
-    /// Poll form of [`TcpListener::accept`].
+    /// Poll form of [`TcpListener::accept`]. As every `poll_*` method, it keeps one waker per
+    /// listener: if several tasks poll it, only the last is woken (use `accept` to share).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().accept()).map(|result| {
             let (socket, addr) = result?;
@@ -87,6 +97,7 @@ impl TcpListener {
         self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
     }
 
+    /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
     }

@@ -1,4 +1,5 @@
-//! TCP: [`TcpListener`] accepts connections, [`TcpStream`] carries one.
+//! TCP: [`TcpListener`] accepts connections, [`TcpStream`] carries one, [`TcpSocket`] sets
+//! options before either exists.
 //!
 //! ```text
 //!  TcpListener::bind ─ socket(NONBLOCK|CLOEXEC), SO_REUSEADDR, bind, listen(1024), register
@@ -11,10 +12,12 @@
 //! ```
 
 mod listener;
+mod socket;
 mod split;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
 
@@ -25,7 +28,7 @@ use std::net::{SocketAddr, ToSocketAddrs};
 ///
 /// Uses `std`'s resolver: literal addresses resolve without I/O; a host name is looked up with
 /// a blocking `getaddrinfo` on the calling thread.
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
     let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
     if addrs.is_empty() {
         return Err(io::Error::new(

@@ -1,7 +1,8 @@
 //! Splitting a [`TcpStream`] into a read half and a write half.
 //!
 //! Both halves use the same socket and registration; this works because the reactor keeps one
-//! waker per direction, so a reader task and a writer task never overwrite each other's.
+//! waker per direction for the io traits, so a reader task and a writer task never overwrite
+//! each other's.
 
 use std::error::Error;
 use std::fmt;
@@ -66,22 +67,27 @@ impl OwnedReadHalf {
         reunite(self, other)
     }
 
+    /// The other end's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
 
+    /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
+    /// Waits until the stream is readable.
     pub async fn readable(&self) -> io::Result<()> {
         self.inner.readable().await
     }
 
+    /// Reads without waiting (see [`TcpStream::try_read`]).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.try_read(buf)
     }
 
+    /// Reads without consuming (see [`TcpStream::peek`]).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.peek(buf).await
     }
@@ -98,18 +104,22 @@ impl OwnedWriteHalf {
         self.shutdown_on_drop = false;
     }
 
+    /// The other end's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
 
+    /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
+    /// Waits until the stream is writable.
     pub async fn writable(&self) -> io::Result<()> {
         self.inner.writable().await
     }
 
+    /// Writes without waiting (see [`TcpStream::try_write`]).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.inner.try_write(buf)
     }

@@ -15,16 +15,17 @@ use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::resolve;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
-use crate::sys::{self, Connect, Socket};
+use crate::sys::{Connect, Socket};
 
 /// A TCP connection. Tokio's `TcpStream`.
 ///
 /// It implements the `futures-io` [`AsyncRead`] and [`AsyncWrite`] traits (use
 /// `minirt::io::{AsyncReadExt, AsyncWriteExt}` for `read`, `write_all`, ...), for `TcpStream`
 /// and for `&TcpStream`: reading and writing need only a shared reference, so one task can read
-/// while another writes (see also [`TcpStream::into_split`]). One task at a time may wait in
-/// each direction (see [`AsyncFd`](minirt_runtime::io::AsyncFd)): two tasks reading the same
-/// stream at once is not supported.
+/// while another writes (see also [`TcpStream::into_split`]). The `async` methods
+/// (`readable`, `writable`, `ready`, `peek`) may be awaited by any number of tasks at once;
+/// the poll-based ones (the io traits, `poll_*`) keep one waker per direction, so two tasks
+/// *reading* the same stream through `AsyncRead` at once is not supported (as in tokio).
 pub struct TcpStream {
     io: AsyncFd<Socket>,
 }
@@ -48,12 +49,18 @@ impl TcpStream {
     }
 
     async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
-        let socket = Socket::new_stream(addr)?;
-        let connect_err = |e| sys::context(e, format_args!("connect to {addr}"));
-        let in_progress = matches!(socket.connect(addr).map_err(connect_err)?, Connect::InProgress);
+        TcpStream::connect_socket(Socket::new_stream(addr)?, addr).await
+    }
+
+    /// Connects an unregistered (non-blocking) socket, for `connect` and
+    /// [`TcpSocket::connect`](super::TcpSocket::connect).
+    pub(crate) async fn connect_socket(socket: Socket, addr: &SocketAddr) -> io::Result<TcpStream> {
+        // Errors are returned as the OS gave them (as tokio does): `raw_os_error()` is
+        // `Some(ECONNREFUSED)` and the like for programs that match on the errno.
+        let in_progress = matches!(socket.connect(addr)?, Connect::InProgress);
         let stream = TcpStream::from_socket(socket)?;
         if in_progress {
-            poll_fn(|cx| stream.poll_connected(cx)).await.map_err(connect_err)?;
+            poll_fn(|cx| stream.poll_connected(cx)).await?;
         }
         Ok(stream)
     }
@@ -92,10 +99,12 @@ impl TcpStream {
         Ok(std::net::TcpStream::from(self.io.into_inner().into_owned()))
     }
 
+    /// This end's address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().local_addr()
     }
 
+    /// The other end's address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
@@ -105,6 +114,7 @@ impl TcpStream {
         self.io.get_ref().set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay as libc::c_int)
     }
 
+    /// Whether `TCP_NODELAY` is set.
     pub fn nodelay(&self) -> io::Result<bool> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
     }
@@ -115,16 +125,19 @@ impl TcpStream {
         self.io.get_ref().set_linger(linger)
     }
 
+    /// `SO_LINGER`.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.io.get_ref().linger()
     }
 
+    /// Sets `IP_TTL`, the hops this connection's packets may make.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         let ttl = libc::c_int::try_from(ttl)
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ttl out of range"))?;
         self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
     }
 
+    /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
     }
@@ -150,10 +163,12 @@ impl TcpStream {
         self.io.writable().await.map(drop)
     }
 
+    /// Poll form of [`TcpStream::readable`] (one waker per direction).
     pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_read_ready(cx).map_ok(drop)
     }
 
+    /// Poll form of [`TcpStream::writable`] (one waker per direction).
     pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_write_ready(cx).map_ok(drop)
     }
@@ -185,9 +200,10 @@ impl TcpStream {
 
     /// Reads into `buf` without removing the data from the socket's queue.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        poll_fn(|cx| self.poll_peek(cx, buf)).await
+        self.io.async_io(Interest::READABLE, |socket| socket.recv(buf, libc::MSG_PEEK)).await
     }
 
+    /// Poll form of [`TcpStream::peek`] (one waker per direction).
     pub fn poll_peek(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().recv(buf, libc::MSG_PEEK))
     }
@@ -217,38 +233,14 @@ impl TcpStream {
         self.poll_transfer(cx, Interest::WRITABLE, len, |socket| socket.send_vectored(bufs))
     }
 
-    /// One read or write of up to `len` bytes, waiting for readiness as needed.
-    ///
-    /// A transfer shorter than asked for means the kernel's buffer ran dry (read) or full
-    /// (write), so the readiness is cleared right away: the next call waits for the next edge
-    /// instead of spending a syscall to hear `EAGAIN`. An edge that arrives meanwhile bumps the
-    /// reactor's tick, and the clear then leaves the readiness alone.
     fn poll_transfer(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
         len: usize,
-        mut op: impl FnMut(&Socket) -> io::Result<usize>,
+        op: impl FnMut(&Socket) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        loop {
-            let mut guard = match self.io.poll_ready(cx, interest) {
-                Poll::Ready(Ok(guard)) => guard,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            };
-            match guard.try_io(|io| op(io.get_ref())) {
-                Ok(Ok(n)) => {
-                    // Not when an error is flagged: TCP hands over queued data before a
-                    // pending error, and the error must still wake the next call.
-                    if n > 0 && n < len && !guard.ready().is_error() {
-                        guard.clear_ready();
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Ok(Err(e)) => return Poll::Ready(Err(e)),
-                Err(_would_block) => continue,
-            }
-        }
+        crate::transfer::poll_transfer(&self.io, cx, interest, len, op)
     }
 
     /// Shuts down one or both halves (`shutdown(2)`). Shutting down the write half sends FIN:

@@ -1,9 +1,16 @@
 //! [`AsyncFd`]: readiness of any file descriptor, as futures.
 //!
 //! An `AsyncFd<T>` registers `T`'s fd with the current runtime's reactor once, when it is
-//! created, and removes it when dropped (before `T`, and so the fd, is dropped). Its methods
-//! are thin views of the reactor's per-fd readiness (`reactor::Registration`): wait for a
-//! direction, try an operation, clear the readiness when the operation says `EAGAIN`.
+//! created (for the [`Interest`] it was given: both directions by default), and removes it when
+//! dropped (before `T`, and so the fd, is dropped). Its methods are thin views of the reactor's
+//! per-fd readiness (`reactor::Registration`): wait for an interest, try an operation, clear
+//! the readiness when the operation says `EAGAIN`.
+//!
+//! A wait through a future (`readable`, `ready`, `async_io`, ...) owns a place in the fd's
+//! waiter list for as long as it waits (`reactor::Waiter`); a wait through a `poll_*` method
+//! uses the fd's one slot per direction. A ready wait hands back a guard
+//! ([`AsyncFdReadyGuard`], [`AsyncFdReadyMutGuard`]) that remembers what it saw, so that the
+//! caller can clear exactly that readiness when its syscall says `EAGAIN`.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -18,11 +25,19 @@ use crate::reactor::{Interest, Ready, ReadyEvent, Registration};
 /// The fd must be in non-blocking mode for the `*_io` methods to make sense: they call the
 /// operation and treat `WouldBlock` as "wait for the next readiness event".
 ///
-/// The reactor keeps **one waker per direction** for each fd: one task may wait for
-/// readability while another waits for writability (that is how split socket halves work), but
-/// if two tasks wait for the *same* direction at once, the later one replaces the earlier one,
-/// which is then not woken by the next event. Tokio allows many waiters per direction; in
-/// minirt, give each direction of an fd to one task at a time.
+/// Any number of tasks may wait on one `AsyncFd` at once, in the same direction or not: each
+/// future returned by [`readable`](Self::readable), [`writable`](Self::writable),
+/// [`ready`](Self::ready) and [`async_io`](Self::async_io) keeps its own place in the fd's
+/// waiter list while it waits (and gives it back when it completes or is dropped), and an event
+/// wakes every waiter it concerns. Share the `AsyncFd` (`Arc<AsyncFd<T>>`) and await from as
+/// many tasks as you like.
+///
+/// The `poll_*` methods ([`poll_read_ready`](Self::poll_read_ready),
+/// [`poll_write_ready`](Self::poll_write_ready), [`poll_ready`](Self::poll_ready),
+/// [`poll_io`](Self::poll_io)) have no future to keep a place in, so, as in tokio, they keep
+/// one waker per direction: if two tasks *poll* the same direction, only the last one is woken.
+/// They are meant for `AsyncRead`/`AsyncWrite`-style implementations, where one task owns each
+/// direction.
 ///
 /// ```no_run
 /// # async fn demo(read_end: std::os::fd::OwnedFd) -> std::io::Result<()> {
@@ -44,24 +59,53 @@ pub struct AsyncFd<T: AsRawFd> {
 }
 
 impl<T: AsRawFd> AsyncFd<T> {
-    /// Registers `inner`'s fd with the current runtime for both readiness directions.
+    /// Registers `inner`'s fd with the current runtime for both directions
+    /// (`Interest::READABLE | Interest::WRITABLE`).
     ///
-    /// Fails if epoll refuses the fd (a regular file, say: `EPERM`).
+    /// Fails if epoll refuses the fd (a regular file, say: `EPERM`); `inner` is then dropped
+    /// (use [`AsyncFd::try_new`] to get it back).
     ///
     /// # Panics
     /// Outside a minirt runtime.
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
-        let registration = Registration::new(inner.as_raw_fd())?;
-        Ok(AsyncFd { registration, inner })
+        AsyncFd::with_interest(inner, Interest::READABLE.add(Interest::WRITABLE))
     }
 
-    /// Same as [`AsyncFd::new`]: minirt always registers both directions (one `epoll_ctl` for
-    /// the fd's whole life); `interest` is accepted for tokio compatibility.
-    pub fn with_interest(inner: T, _interest: Interest) -> io::Result<AsyncFd<T>> {
-        AsyncFd::new(inner)
+    /// Registers `inner`'s fd for `interest` only: `Interest::READABLE` for an fd that is
+    /// always writable (an inotify fd, say), `Interest::PRIORITY` for `EPOLLPRI` events
+    /// (which `new` does not ask for). Waiting for an interest the fd was not registered for
+    /// is only woken by errors and hang-ups.
+    ///
+    /// # Panics
+    /// Outside a minirt runtime.
+    pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
+        AsyncFd::try_with_interest(inner, interest).map_err(io::Error::from)
+    }
+
+    /// [`AsyncFd::new`], giving `inner` back with the error if registration fails.
+    ///
+    /// # Panics
+    /// Outside a minirt runtime.
+    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        AsyncFd::try_with_interest(inner, Interest::READABLE.add(Interest::WRITABLE))
+    }
+
+    /// [`AsyncFd::with_interest`], giving `inner` back with the error if registration fails.
+    ///
+    /// # Panics
+    /// Outside a minirt runtime.
+    pub fn try_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        match Registration::new(inner.as_raw_fd(), interest) {
+            Ok(registration) => Ok(AsyncFd { registration, inner }),
+            Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
+        }
     }
 
     /// The wrapped object.
+    #[inline]
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
@@ -83,17 +127,46 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.ready(Interest::READABLE).await
     }
 
+    /// [`AsyncFd::readable`] with a guard that lends the inner object mutably.
+    pub async fn readable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::READABLE).await
+    }
+
     /// Waits until the fd is writable (or its write half closed, or it has an error).
     pub async fn writable(&self) -> io::Result<AsyncFdReadyGuard<'_, T>> {
         self.ready(Interest::WRITABLE).await
     }
 
-    /// Waits until any direction of `interest` is ready.
-    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
-        poll_fn(|cx| self.poll_ready(cx, interest)).await
+    /// [`AsyncFd::writable`] with a guard that lends the inner object mutably.
+    pub async fn writable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        self.ready_mut(Interest::WRITABLE).await
     }
 
-    /// Poll form of [`AsyncFd::readable`].
+    /// Waits until any part of `interest` is ready (an error satisfies every interest), and
+    /// says what was ready. Any number of tasks may wait at once; each is woken.
+    pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
+        let event = self.wait(interest).await?;
+        Ok(AsyncFdReadyGuard { async_fd: self, event: Some(event) })
+    }
+
+    /// [`AsyncFd::ready`] with a guard that lends the inner object mutably.
+    pub async fn ready_mut(
+        &mut self,
+        interest: Interest,
+    ) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let event = self.wait(interest).await?;
+        Ok(AsyncFdReadyMutGuard { async_fd: self, event: Some(event) })
+    }
+
+    /// Waits in a place of its own in the fd's waiter list (freed when this future ends or
+    /// is dropped).
+    async fn wait(&self, interest: Interest) -> io::Result<ReadyEvent> {
+        let mut waiter = self.registration.waiter();
+        poll_fn(|cx| waiter.poll_ready(cx, interest)).await
+    }
+
+    /// Poll form of [`AsyncFd::readable`]. Keeps one waker for the read direction: if several
+    /// tasks poll it, only the last one is woken (await `readable` to share).
     pub fn poll_read_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -101,7 +174,15 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.poll_ready(cx, Interest::READABLE)
     }
 
-    /// Poll form of [`AsyncFd::writable`].
+    /// [`AsyncFd::poll_read_ready`] with a guard that lends the inner object mutably.
+    pub fn poll_read_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.poll_ready_mut(cx, Interest::READABLE)
+    }
+
+    /// Poll form of [`AsyncFd::writable`]. Keeps one waker for the write direction.
     pub fn poll_write_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -109,7 +190,16 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.poll_ready(cx, Interest::WRITABLE)
     }
 
-    /// Poll form of [`AsyncFd::ready`].
+    /// [`AsyncFd::poll_write_ready`] with a guard that lends the inner object mutably.
+    pub fn poll_write_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        self.poll_ready_mut(cx, Interest::WRITABLE)
+    }
+
+    /// Poll form of [`AsyncFd::ready`]. Keeps one waker per direction of `interest`.
+    #[inline]
     pub fn poll_ready<'a>(
         &'a self,
         cx: &mut Context<'_>,
@@ -120,17 +210,47 @@ impl<T: AsRawFd> AsyncFd<T> {
             .map_ok(|event| AsyncFdReadyGuard { async_fd: self, event: Some(event) })
     }
 
-    /// Runs `op` once `interest` is ready, waiting again each time it returns `WouldBlock`.
+    /// [`AsyncFd::poll_ready`] with a guard that lends the inner object mutably.
+    pub fn poll_ready_mut<'a>(
+        &'a mut self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<io::Result<AsyncFdReadyMutGuard<'a, T>>> {
+        match self.registration.poll_ready(cx, interest) {
+            Poll::Ready(Ok(event)) => {
+                Poll::Ready(Ok(AsyncFdReadyMutGuard { async_fd: self, event: Some(event) }))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Runs `op` once `interest` is ready, waiting again each time it returns `WouldBlock`
+    /// (after clearing the readiness it saw). Any number of tasks may call it at once.
     pub async fn async_io<R>(
         &self,
         interest: Interest,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
-        poll_fn(|cx| self.poll_io(cx, interest, || op(&self.inner))).await
+        let mut waiter = self.registration.waiter();
+        poll_fn(|cx| waiter.poll_io(cx, interest, || op(&self.inner))).await
+    }
+
+    /// [`AsyncFd::async_io`] with `op` given the inner object mutably.
+    pub async fn async_io_mut<R>(
+        &mut self,
+        interest: Interest,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let AsyncFd { registration, inner } = self;
+        let mut waiter = registration.waiter();
+        poll_fn(|cx| waiter.poll_io(cx, interest, || op(inner))).await
     }
 
     /// Poll form of [`AsyncFd::async_io`], for implementing `AsyncRead`/`AsyncWrite` and other
-    /// poll-based traits: `Ready` with `op`'s result, or `Pending` with the task's waker stored.
+    /// poll-based traits: `Ready` with `op`'s result, or `Pending` with the task's waker stored
+    /// (one per direction, as for [`AsyncFd::poll_ready`]).
+    #[inline]
     pub fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
@@ -140,14 +260,25 @@ impl<T: AsRawFd> AsyncFd<T> {
         self.registration.poll_io(cx, interest, op)
     }
 
-    /// Runs `op` once if the cached readiness says `interest` is ready; `WouldBlock` (without a
-    /// syscall) if not. Never waits.
+    /// Runs `op` once if the cached readiness says `interest` is ready; `WouldBlock` (without
+    /// calling `op`) if not. If `op` says `WouldBlock`, the readiness is cleared. Never waits.
+    #[inline]
     pub fn try_io<R>(
         &self,
         interest: Interest,
         op: impl FnOnce(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         self.registration.try_io(interest, || op(&self.inner))
+    }
+
+    /// [`AsyncFd::try_io`] with `op` given the inner object mutably.
+    pub fn try_io_mut<R>(
+        &mut self,
+        interest: Interest,
+        op: impl FnOnce(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let AsyncFd { registration, inner } = self;
+        registration.try_io(interest, || op(inner))
     }
 }
 
@@ -173,12 +304,35 @@ pub struct AsyncFdReadyGuard<'a, T: AsRawFd> {
     event: Option<ReadyEvent>,
 }
 
+/// Proof that an [`AsyncFd`] was ready, lending it mutably; returned by `readable_mut`,
+/// `writable_mut`, `ready_mut`. Same contract as [`AsyncFdReadyGuard`].
+pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
+    async_fd: &'a mut AsyncFd<T>,
+    event: Option<ReadyEvent>,
+}
+
+/// The guard methods both guards share: forget or keep what was seen.
+#[inline]
+fn clear_matching(registration: &Registration, event: &mut Option<ReadyEvent>, ready: Ready) {
+    if let Some(seen) = *event {
+        registration.clear_readiness(seen.with_ready(ready));
+        let left = seen.ready - ready;
+        *event = (!left.is_empty()).then(|| seen.with_ready(left));
+    }
+}
+
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
     /// Forgets the readiness this guard saw, unless a newer event arrived since.
+    #[inline]
     pub fn clear_ready(&mut self) {
-        if let Some(event) = self.event.take() {
-            self.async_fd.registration.clear_readiness(event);
-        }
+        clear_matching(&self.async_fd.registration, &mut self.event, Ready::ALL);
+    }
+
+    /// Forgets only the bits of `ready` this guard saw (say `Ready::READABLE` after a read
+    /// said `EAGAIN`, keeping a `WRITABLE` seen at the same time), unless a newer event
+    /// arrived. Closed bits stay set in the fd's readiness: a closed half does not reopen.
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        clear_matching(&self.async_fd.registration, &mut self.event, ready);
     }
 
     /// Keeps the readiness (the default when the guard drops).
@@ -186,26 +340,86 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
         self.event = None;
     }
 
-    /// What was ready.
+    /// What was ready (and not cleared through this guard since).
+    #[inline]
     pub fn ready(&self) -> Ready {
         self.event.map_or(Ready::EMPTY, |event| event.ready)
     }
 
-    /// The `AsyncFd` this guard came from.
+    /// The `AsyncFd` this guard is for.
     pub fn get_ref(&self) -> &'a AsyncFd<T> {
         self.async_fd
     }
 
-    /// The object inside the `AsyncFd` this guard came from.
+    /// The object inside the `AsyncFd`.
     pub fn get_inner(&self) -> &'a T {
         &self.async_fd.inner
     }
 
     /// Runs `op`; if it says `WouldBlock`, clears the readiness and returns `Err(TryIoError)`
     /// so the caller waits again.
+    #[inline]
     pub fn try_io<R>(
         &mut self,
         op: impl FnOnce(&'a AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match op(self.async_fd) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            result => Ok(result),
+        }
+    }
+}
+
+impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
+    /// Forgets the readiness this guard saw, unless a newer event arrived since.
+    pub fn clear_ready(&mut self) {
+        clear_matching(&self.async_fd.registration, &mut self.event, Ready::ALL);
+    }
+
+    /// Forgets only the bits of `ready` this guard saw (see
+    /// [`AsyncFdReadyGuard::clear_ready_matching`]).
+    pub fn clear_ready_matching(&mut self, ready: Ready) {
+        clear_matching(&self.async_fd.registration, &mut self.event, ready);
+    }
+
+    /// Keeps the readiness (the default when the guard drops).
+    pub fn retain_ready(&mut self) {
+        self.event = None;
+    }
+
+    /// What was ready (and not cleared through this guard since).
+    pub fn ready(&self) -> Ready {
+        self.event.map_or(Ready::EMPTY, |event| event.ready)
+    }
+
+    /// The `AsyncFd` this guard is for.
+    pub fn get_ref(&self) -> &AsyncFd<T> {
+        self.async_fd
+    }
+
+    /// The `AsyncFd` this guard is for, mutably.
+    pub fn get_mut(&mut self) -> &mut AsyncFd<T> {
+        self.async_fd
+    }
+
+    /// The object inside the `AsyncFd`.
+    pub fn get_inner(&self) -> &T {
+        &self.async_fd.inner
+    }
+
+    /// The object inside the `AsyncFd`, mutably.
+    pub fn get_inner_mut(&mut self) -> &mut T {
+        &mut self.async_fd.inner
+    }
+
+    /// Runs `op`; if it says `WouldBlock`, clears the readiness and returns `Err(TryIoError)`
+    /// so the caller waits again.
+    pub fn try_io<R>(
+        &mut self,
+        op: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
     ) -> Result<io::Result<R>, TryIoError> {
         match op(self.async_fd) {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -223,6 +437,51 @@ impl<T: AsRawFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
     }
 }
 
-/// The operation passed to [`AsyncFdReadyGuard::try_io`] would have blocked.
+impl<T: AsRawFd> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdReadyMutGuard").field("ready", &self.ready()).finish()
+    }
+}
+
+/// The operation passed to a guard's `try_io` would have blocked.
 #[derive(Debug)]
 pub struct TryIoError(());
+
+/// [`AsyncFd::try_new`] / [`AsyncFd::try_with_interest`] failed: the error, and the object
+/// that was to be registered. Tokio's `AsyncFdTryNewError`.
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The object that was not registered, and why.
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+impl<T> fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.cause, f)
+    }
+}
+
+impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.cause, f)
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+/// The cause alone (the object is dropped): the error keeps its `raw_os_error()`.
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(error: AsyncFdTryNewError<T>) -> io::Error {
+        error.cause
+    }
+}

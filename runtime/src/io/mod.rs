@@ -28,7 +28,9 @@ mod split;
 pub mod tokio_io;
 mod util;
 
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+};
 pub use ext::{
     copy, AsyncReadExt, AsyncWriteExt, Copy, Flush, Read, ReadExact, ReadToEnd, ReadToString,
     Shutdown, Write, WriteAll,
