@@ -20,11 +20,6 @@ fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// Adds what failed to an OS error while keeping its kind (and so `ErrorKind` matching works).
-pub(crate) fn context(err: io::Error, what: &str) -> io::Error {
-    io::Error::new(err.kind(), format!("{what}: {err}"))
-}
-
 /// The readiness bits a registration is created with: both directions, peer half-close, and
 /// edge-triggered, so the kernel reports each *change* once and we never re-arm with `epoll_ctl`.
 pub(crate) const INTEREST_ALL: u32 =
@@ -39,8 +34,7 @@ pub(crate) struct Epoll {
 impl Epoll {
     pub(crate) fn new() -> io::Result<Epoll> {
         // SAFETY: epoll_create1 takes no pointers; a non-negative return is a fresh fd we own.
-        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })
-            .map_err(|e| context(e, "epoll_create1"))?;
+        let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
         Ok(Epoll { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
@@ -51,7 +45,6 @@ impl Epoll {
         // SAFETY: `ev` is a valid epoll_event that lives across the call; the kernel copies it.
         cvt(unsafe { libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })
             .map(drop)
-            .map_err(|e| context(e, "epoll_ctl(EPOLL_CTL_ADD)"))
     }
 
     /// Removes `fd` from the interest list. Must run before `fd` is closed.
@@ -61,7 +54,6 @@ impl Epoll {
             libc::epoll_ctl(self.fd.as_raw_fd(), libc::EPOLL_CTL_DEL, fd, std::ptr::null_mut())
         })
         .map(drop)
-        .map_err(|e| context(e, "epoll_ctl(EPOLL_CTL_DEL)"))
     }
 
     /// Waits for events, filling `events` (its length is reset to what the kernel wrote).
@@ -84,7 +76,7 @@ impl Epoll {
         match result {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(()),
-            Err(e) => Err(context(e, "epoll_wait")),
+            Err(e) => Err(e),
         }
     }
 }
@@ -180,8 +172,7 @@ pub(crate) struct EventFd {
 impl EventFd {
     pub(crate) fn new() -> io::Result<EventFd> {
         // SAFETY: eventfd takes no pointers; a non-negative return is a fresh fd we own.
-        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
-            .map_err(|e| context(e, "eventfd"))?;
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
         // SAFETY: `fd` was just returned by the kernel and nothing else owns it.
         Ok(EventFd { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
