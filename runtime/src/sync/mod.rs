@@ -68,10 +68,11 @@ mod waiters;
 
 pub(crate) use waiters::{store_waker, WaitList, WakeList};
 
+pub mod mpsc;
 mod mutex;
 mod notify;
 pub mod oneshot;
-mod semaphore;
+pub(crate) mod semaphore;
 
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};

@@ -353,17 +353,17 @@ impl Future for Acquire<'_> {
                 Some(key) => {
                     if !state.waiters.is_queued(key) {
                         let node = state.waiters.remove(key);
+                        // Closed (before or after it was served): what it had been handed
+                        // becomes free again, and it fails, as tokio's does.
+                        let closed = state.closed;
+                        if closed {
+                            state.permits += this.n - node.data;
+                        }
                         drop(state);
                         this.key = None;
                         this.done = true;
                         drop(node.waker);
-                        return Poll::Ready(if node.data == 0 {
-                            Ok(())
-                        } else {
-                            // Unlinked unfinished: closed. What it had been given is lost
-                            // with the semaphore, as in tokio.
-                            Err(AcquireError(()))
-                        });
+                        return Poll::Ready(if closed { Err(AcquireError(())) } else { Ok(()) });
                     }
                     if state.waiters.will_wake(key, cx.waker()) {
                         return Poll::Pending;
