@@ -18,7 +18,7 @@ pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
-    pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, Weak};
+    pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, Weak};
 }
 
 #[cfg(not(loom))]

@@ -73,6 +73,7 @@ mod mutex;
 mod notify;
 pub mod oneshot;
 pub(crate) mod semaphore;
+pub mod watch;
 
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
@@ -86,6 +87,21 @@ use crate::loom::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
 /// locks, so a panic there would be a bug in this module, and the state stays consistent.
 pub(crate) fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `future`, spending one unit of the task's coop budget on each poll first (tokio's
+/// `cooperative`). For the async methods built from other futures that can complete without
+/// ever waiting (`watch::Receiver::changed` on a closed channel, say), so that a loop over them
+/// still yields to the other tasks.
+pub(crate) async fn cooperative<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    std::future::poll_fn(|cx| {
+        if crate::scheduler::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        future.as_mut().poll(cx)
+    })
+    .await
 }
 
 /// Parks the calling thread until `future` completes: the `blocking_*` methods.

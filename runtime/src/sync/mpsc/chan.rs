@@ -229,6 +229,10 @@ impl<T> Chan<T> {
 
     /// Waits until the receiver closes or is dropped.
     pub(super) async fn closed(&self) {
+        crate::sync::cooperative(self.closed_inner()).await
+    }
+
+    async fn closed_inner(&self) {
         loop {
             // Created before the check: a close between the two still wakes it.
             let notified = self.rx_closed_notify.notified();
