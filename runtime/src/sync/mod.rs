@@ -68,6 +68,7 @@ mod waiters;
 
 pub(crate) use waiters::{store_waker, WaitList, WakeList};
 
+pub mod broadcast;
 pub mod mpsc;
 mod mutex;
 mod notify;
