@@ -11,10 +11,10 @@
 #![allow(unused_imports, dead_code)]
 
 #[cfg(loom)]
-pub(crate) use loom::{sync, thread};
+pub(crate) use ::loom::{sync, thread};
 
 #[cfg(loom)]
-pub(crate) use loom::cell::UnsafeCell;
+pub(crate) use ::loom::cell::UnsafeCell;
 
 #[cfg(not(loom))]
 pub(crate) mod sync {

@@ -70,6 +70,8 @@ pub(crate) use waiters::{store_waker, WaitList, WakeList};
 
 mod barrier;
 pub mod broadcast;
+#[cfg(all(test, loom))]
+mod loom_tests;
 pub mod mpsc;
 mod mutex;
 mod notify;

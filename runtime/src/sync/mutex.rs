@@ -11,8 +11,9 @@ use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 use super::semaphore::{Acquire, Semaphore};
-use crate::loom::sync::Arc;
+// std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
 use crate::loom::UnsafeCell;
+use std::sync::Arc;
 
 /// An async mutual-exclusion lock. tokio's `Mutex`: `lock().await` waits in FIFO order, and
 /// the guard may be held across `.await`s.

@@ -14,8 +14,9 @@ use std::ops::{Deref, DerefMut};
 
 use super::mutex::TryLockError;
 use super::semaphore::{Acquire, Semaphore};
-use crate::loom::sync::Arc;
+// std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
 use crate::loom::UnsafeCell;
+use std::sync::Arc;
 
 /// An async reader-writer lock. tokio's `RwLock`.
 pub struct RwLock<T: ?Sized> {

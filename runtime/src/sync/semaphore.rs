@@ -22,7 +22,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, WaitList, WakeList};
-use crate::loom::sync::{Arc, Mutex};
+use crate::loom::sync::Mutex;
+// std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
+use std::sync::Arc;
 
 /// Counts permits; tasks wait for them in FIFO order. tokio's `Semaphore`.
 pub struct Semaphore {
