@@ -3,7 +3,7 @@
 //! `broadcast`.
 //!
 //! Data flow: one lock guards a ring of `capacity` (rounded up to a power of two) slots, the
-//! tail position, the receiver count and a [`WaitList`] of receivers waiting for a value. A
+//! tail position, the receiver count and a `WaitList` of receivers waiting for a value. A
 //! slot holds its position, the value (as an `Arc<T>`) and how many receivers have yet to read
 //! it. `send` writes the slot at `tail`, overwriting the oldest value, and wakes every waiting
 //! receiver. A receiver keeps its own `next` position: if its slot still holds `next`, it takes

@@ -7,7 +7,7 @@
 //!
 //! # The waiter queue
 //!
-//! Every primitive that can make several tasks wait keeps them in one design, [`WaitList`]
+//! Every primitive that can make several tasks wait keeps them in one design, `WaitList`
 //! (`waiters.rs`): a doubly linked FIFO threaded through a slab, under the primitive's one
 //! `Mutex`. A waiting future holds the *key* of its node; nothing is pinned, no pointer is
 //! shared, and there is no `unsafe`.
@@ -30,7 +30,7 @@
 //!   and keep its key. The waker is cloned *before* the lock is taken (a second try under the
 //!   lock follows), so no foreign code runs under our lock.
 //! - **serve** (`add_permits`, `notify_one`, `send`, ...): lock, pick the front node, *unlink*
-//!   it, record in its data what it was given, take its waker into a [`WakeList`]; release the
+//!   it, record in its data what it was given, take its waker into a `WakeList`; release the
 //!   lock; wake the list.
 //! - **cancel** (the future is dropped): lock, remove the node by its key in O(1). If it had
 //!   been served but had not yet seen it, what it was given (permits, a `notify_one`) is passed
@@ -56,7 +56,7 @@
 //! | [`mpsc`] receiver, [`oneshot`] | one waker slot        | the channel's lock                    |
 //! | [`OnceCell`]         | the semaphore's                 | `Semaphore(1)`, closed once set       |
 //!
-//! Wakers are collected under the lock and woken after it ([`WakeList`]); values and wakers that
+//! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
 
 use std::future::Future;
