@@ -189,3 +189,28 @@ macro_rules! assert_err {
         }
     }};
 }
+
+/// Runs `func`, which must panic, and returns the file of the panic's location (tokio's
+/// `support::panic::test_panic`): `#[track_caller]` must point at the caller's file.
+pub fn test_panic<Func: FnOnce() + std::panic::UnwindSafe>(func: Func) -> Option<String> {
+    use std::panic;
+    use std::sync::{Arc, Mutex};
+    static PANIC_MUTEX: Mutex<()> = Mutex::new(());
+    let _guard = PANIC_MUTEX.lock();
+    let panic_file: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+    let prev_hook = panic::take_hook();
+    {
+        let panic_file = panic_file.clone();
+        panic::set_hook(Box::new(move |panic_info| {
+            let panic_location = panic_info.location().unwrap();
+            panic_file.lock().unwrap().clone_from(&Some(panic_location.file().to_string()));
+        }));
+    }
+    let result = panic::catch_unwind(func);
+    panic::set_hook(prev_hook);
+    if result.is_err() {
+        panic_file.lock().unwrap().clone()
+    } else {
+        None
+    }
+}

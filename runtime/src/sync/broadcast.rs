@@ -132,6 +132,7 @@ pub struct Receiver<T> {
 ///
 /// # Panics
 /// If `capacity` is 0 or above `usize::MAX / 2`.
+#[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let tx = Sender::new(capacity);
     let rx = tx.subscribe();
@@ -173,6 +174,7 @@ impl<T> Sender<T> {
     ///
     /// # Panics
     /// If `capacity` is 0 or above `usize::MAX / 2`.
+    #[track_caller]
     pub fn new(capacity: usize) -> Sender<T> {
         assert!(capacity > 0, "broadcast channel capacity cannot be zero");
         assert!(
@@ -425,6 +427,7 @@ impl<T: Clone> Receiver<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
         super::block_on(self.recv())
     }

@@ -120,6 +120,7 @@ pub(crate) async fn cooperative<F: Future>(future: F) -> F::Output {
 ///
 /// # Panics
 /// Inside a runtime (as tokio's do): parking there would stall every task of the loop.
+#[track_caller]
 pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     assert!(
         !crate::scheduler::in_runtime(),

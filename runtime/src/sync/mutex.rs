@@ -69,6 +69,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
         super::block_on(self.lock())
     }
@@ -77,6 +78,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
         super::block_on(self.lock_owned())
     }

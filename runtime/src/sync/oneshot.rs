@@ -205,6 +205,7 @@ impl<T> Receiver<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_recv(self) -> Result<T, RecvError> {
         super::block_on(self)
     }

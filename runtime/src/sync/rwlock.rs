@@ -36,6 +36,7 @@ const MAX_READS: u32 = u32::MAX >> 3;
 
 impl<T> RwLock<T> {
     /// An unlocked lock holding `value`.
+    #[track_caller]
     pub fn new(value: T) -> RwLock<T> {
         RwLock::with_max_readers(value, MAX_READS)
     }
@@ -44,6 +45,7 @@ impl<T> RwLock<T> {
     ///
     /// # Panics
     /// If `max_reads` is 0 or above `u32::MAX >> 3`.
+    #[track_caller]
     pub fn with_max_readers(value: T, max_reads: u32) -> RwLock<T> {
         assert!(
             max_reads <= MAX_READS,
@@ -154,6 +156,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_read(&self) -> RwLockReadGuard<'_, T> {
         super::block_on(self.read())
     }
@@ -162,6 +165,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_write(&self) -> RwLockWriteGuard<'_, T> {
         super::block_on(self.write())
     }

@@ -90,6 +90,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    #[track_caller]
     pub fn new(permits: usize) -> Semaphore {
         assert!(
             permits <= Self::MAX_PERMITS,
@@ -115,6 +116,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// If the free permits would exceed [`Semaphore::MAX_PERMITS`].
+    #[track_caller]
     pub fn add_permits(&self, n: usize) {
         if n == 0 {
             return;
@@ -160,6 +162,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_acquire(&self) -> Result<SemaphorePermit<'_>, AcquireError> {
         super::block_on(self.acquire())
     }
@@ -168,6 +171,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, AcquireError> {
         super::block_on(self.acquire_many(n))
     }
@@ -176,6 +180,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, AcquireError> {
         super::block_on(self.acquire_owned())
     }
@@ -184,6 +189,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_acquire_many_owned(
         self: Arc<Self>,
         n: u32,
@@ -427,6 +433,7 @@ impl<'a> SemaphorePermit<'a> {
     ///
     /// # Panics
     /// If the two permits come from different semaphores.
+    #[track_caller]
     pub fn merge(&mut self, mut other: SemaphorePermit<'a>) {
         assert!(
             std::ptr::eq(self.sem, other.sem),
@@ -467,6 +474,7 @@ impl OwnedSemaphorePermit {
     ///
     /// # Panics
     /// If the two permits come from different semaphores.
+    #[track_caller]
     pub fn merge(&mut self, mut other: OwnedSemaphorePermit) {
         assert!(
             Arc::ptr_eq(&self.sem, &other.sem),

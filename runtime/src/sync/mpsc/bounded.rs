@@ -45,6 +45,7 @@ pub struct OwnedPermit<T> {
 ///
 /// # Panics
 /// If `buffer` is 0, or above [`Semaphore::MAX_PERMITS`].
+#[track_caller]
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
     let chan = Arc::new(Chan::new(Some(buffer)));
@@ -142,6 +143,7 @@ impl<T> Sender<T> {
     ///
     /// # Panics
     /// When called from inside a runtime.
+    #[track_caller]
     pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
         crate::sync::block_on(self.send(value))
     }

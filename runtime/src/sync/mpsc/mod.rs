@@ -55,6 +55,7 @@ macro_rules! receiver_methods {
         ///
         /// # Panics
         /// When called from inside a runtime.
+        #[track_caller]
         pub fn blocking_recv(&mut self) -> Option<T> {
             crate::sync::block_on(self.recv())
         }
@@ -63,6 +64,7 @@ macro_rules! receiver_methods {
         ///
         /// # Panics
         /// When called from inside a runtime.
+        #[track_caller]
         pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
             crate::sync::block_on(self.recv_many(buffer, limit))
         }
