@@ -161,6 +161,51 @@ fn loom_semaphore_cancelled_acquire_passes_the_permit_on() {
 }
 
 #[test]
+fn loom_semaphore_partial_permits_from_two_releasers() {
+    loom::model(|| {
+        // A waiter for 2 collects them from two racing releases (fast path or through the
+        // line, whichever each release finds), and nothing is left over or missing.
+        let sem = Arc::new(Semaphore::new(0));
+        let releasers: Vec<_> = (0..2)
+            .map(|_| {
+                let sem = sem.clone();
+                thread::spawn(move || sem.add_permits(1))
+            })
+            .collect();
+        let permit = block_on(sem.acquire_many(2)).unwrap();
+        for releaser in releasers {
+            releaser.join().unwrap();
+        }
+        assert_eq!(sem.available_permits(), 0);
+        drop(permit);
+        assert_eq!(sem.available_permits(), 2);
+        assert!(sem.try_acquire_many(2).is_ok());
+    });
+}
+
+#[test]
+fn loom_semaphore_close_races_with_a_waiter() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let closer = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                sem.add_permits(1);
+                sem.close();
+            })
+        };
+        // Either it got the permit before the close, or it fails; never hangs.
+        let got = block_on(sem.acquire());
+        let had_permit = got.is_ok();
+        drop(got);
+        closer.join().unwrap();
+        assert!(sem.is_closed());
+        // The permit is back either way (held and released, or never taken).
+        assert_eq!(sem.available_permits(), 1, "had_permit: {had_permit}");
+    });
+}
+
+#[test]
 fn loom_bounded_mpsc_two_senders() {
     loom::model(|| {
         let (tx, mut rx) = mpsc::channel::<usize>(1);

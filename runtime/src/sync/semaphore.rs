@@ -1,11 +1,19 @@
 //! [`Semaphore`]: a counted set of permits, handed out in strict FIFO order.
 //!
-//! State, under one lock: the free permits, a closed flag, and a [`WaitList`] whose node data
-//! is the number of permits that waiter still needs. Invariant: while anyone is in line, no
-//! permit is free; released permits go to the front waiter first (even partially: a waiter
-//! for 5 that receives 3 keeps them and needs 2 more), and only the rest becomes free. So a
-//! large request is never overtaken by small ones (FIFO fairness, as tokio's), and
-//! `try_acquire` fails while anyone waits.
+//! State: one atomic word holds the free permits, a `WAITERS` bit and a `CLOSED` bit; a lock
+//! guards a [`WaitList`] whose node data is the number of permits that waiter still needs.
+//! Invariant: while anyone is in line, `WAITERS` is set and no permit is free; released
+//! permits go to the front waiter first (even partially: a waiter for 5 that receives 3 keeps
+//! them and needs 2 more), and only the rest becomes free. So a large request is never
+//! overtaken by small ones (FIFO fairness, as tokio's), and `try_acquire` fails while anyone
+//! waits.
+//!
+//! The fast paths take no lock: with `WAITERS` clear, an acquire is one compare-and-swap that
+//! takes permits from the word, a release one that adds them. Everything else happens under
+//! the lock: setting `WAITERS` (with a compare-and-swap, so a release racing with it either
+//! lands before, and is seen, or fails and retries, and then sees the bit and takes the lock),
+//! serving the waiters, and clearing `WAITERS` when the line empties. While `WAITERS` is set
+//! the word changes only under the lock.
 //!
 //! Data flow: `acquire` takes free permits at once if nobody waits, else joins the tail with
 //! what it still needs; a release (`add_permits`, a permit dropped) serves waiters front to
@@ -22,21 +30,24 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, WaitList, WakeList};
+use crate::loom::sync::atomic::AtomicUsize;
+use crate::loom::sync::atomic::Ordering;
 use crate::loom::sync::Mutex;
 // std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
 use std::sync::Arc;
 
 /// Counts permits; tasks wait for them in FIFO order. tokio's `Semaphore`.
 pub struct Semaphore {
-    state: Mutex<State>,
+    /// `free permits << SHIFT | WAITERS | CLOSED`.
+    word: AtomicUsize,
+    /// Node data: permits that waiter still needs.
+    waiters: Mutex<WaitList<usize>>,
 }
 
-struct State {
-    permits: usize,
-    closed: bool,
-    /// Node data: permits that waiter still needs.
-    waiters: WaitList<usize>,
-}
+/// Someone is in line: the permit count is 0 and changes only under `waiters`' lock.
+const WAITERS: usize = 1;
+const CLOSED: usize = 2;
+const SHIFT: u32 = 2;
 
 /// [`Semaphore::acquire`] failed: the semaphore is closed.
 #[derive(Debug, PartialEq, Eq)]
@@ -97,19 +108,19 @@ impl Semaphore {
             "a semaphore may not have more than MAX_PERMITS permits ({})",
             Self::MAX_PERMITS
         );
-        Semaphore { state: Mutex::new(State { permits, closed: false, waiters: WaitList::new() }) }
+        Semaphore { word: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
     }
 
     /// A semaphore with `permits` free permits, usable in a `static`.
     #[cfg(not(loom))]
     pub const fn const_new(permits: usize) -> Semaphore {
         assert!(permits <= Self::MAX_PERMITS);
-        Semaphore { state: Mutex::new(State { permits, closed: false, waiters: WaitList::new() }) }
+        Semaphore { word: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
     }
 
     /// The number of free permits.
     pub fn available_permits(&self) -> usize {
-        lock(&self.state).permits
+        self.word.load(Ordering::Acquire) >> SHIFT
     }
 
     /// Adds `n` permits: to the waiters first, in order, the rest become free.
@@ -121,27 +132,31 @@ impl Semaphore {
         if n == 0 {
             return;
         }
-        let mut wakers = WakeList::new();
-        let mut state = lock(&self.state);
-        let free = state.permits;
+        let free = self.available_permits();
         if !matches!(free.checked_add(n), Some(total) if total <= Self::MAX_PERMITS) {
-            drop(state);
             panic!(
                 "number of added permits ({n}) would overflow MAX_PERMITS ({})",
                 Self::MAX_PERMITS
             );
         }
-        release_locked(&mut state, n, &mut wakers);
-        drop(state);
-        wakers.wake_all();
+        self.release(n);
     }
 
     /// Removes up to `n` free permits for good; returns how many were removed.
     pub fn forget_permits(&self, n: usize) -> usize {
-        let mut state = lock(&self.state);
-        let forgotten = n.min(state.permits);
-        state.permits -= forgotten;
-        forgotten
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let forgotten = n.min(word >> SHIFT);
+            match self.word.compare_exchange_weak(
+                word,
+                word - (forgotten << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return forgotten,
+                Err(actual) => word = actual,
+            }
+        }
     }
 
     /// Waits for one permit.
@@ -240,30 +255,42 @@ impl Semaphore {
     /// stay valid (and are returned to the free count when dropped).
     pub fn close(&self) {
         let mut wakers = WakeList::new();
-        let mut state = lock(&self.state);
-        state.closed = true;
-        while let Some(key) = state.waiters.front() {
-            wakers.push(state.waiters.unlink(key));
+        let mut waiters = lock(&self.waiters);
+        self.word.fetch_or(CLOSED, Ordering::AcqRel);
+        while let Some(key) = waiters.front() {
+            wakers.push(waiters.unlink(key));
         }
-        drop(state);
+        // Nobody is in line any more (and nobody joins a closed semaphore).
+        self.word.fetch_and(!WAITERS, Ordering::AcqRel);
+        drop(waiters);
         wakers.wake_all();
     }
 
     /// Whether [`close`](Semaphore::close) was called.
     pub fn is_closed(&self) -> bool {
-        lock(&self.state).closed
+        self.word.load(Ordering::Acquire) & CLOSED != 0
     }
 
+    /// Takes `n` permits without waiting, if they are free and nobody is in line. The fast
+    /// path of every acquire: one compare-and-swap, no lock.
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        let mut state = lock(&self.state);
-        if state.closed {
-            return Err(TryAcquireError::Closed);
-        }
-        if state.waiters.is_empty() && state.permits >= n {
-            state.permits -= n;
-            Ok(())
-        } else {
-            Err(TryAcquireError::NoPermits)
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if word & CLOSED != 0 {
+                return Err(TryAcquireError::Closed);
+            }
+            if word & WAITERS != 0 || word >> SHIFT < n {
+                return Err(TryAcquireError::NoPermits);
+            }
+            match self.word.compare_exchange_weak(
+                word,
+                word - (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(()),
+                Err(actual) => word = actual,
+            }
         }
     }
 
@@ -272,38 +299,63 @@ impl Semaphore {
         if n == 0 {
             return;
         }
+        // Fast path: nobody in line, add to the free count.
+        let mut word = self.word.load(Ordering::Acquire);
+        while word & WAITERS == 0 {
+            match self.word.compare_exchange_weak(
+                word,
+                word + (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => word = actual,
+            }
+        }
         let mut wakers = WakeList::new();
-        let mut state = lock(&self.state);
-        release_locked(&mut state, n, &mut wakers);
-        drop(state);
+        let mut waiters = lock(&self.waiters);
+        self.release_locked(&mut waiters, n, &mut wakers);
+        drop(waiters);
         wakers.wake_all();
     }
-}
 
-/// Serves waiters front to back with `n` permits; the rest become free.
-fn release_locked(state: &mut State, mut n: usize, wakers: &mut WakeList) {
-    while n > 0 {
-        let Some(key) = state.waiters.front() else {
-            break;
-        };
-        let needed = &mut state.waiters.node_mut(key).data;
-        let given = n.min(*needed);
-        *needed -= given;
-        n -= given;
-        if *needed > 0 {
-            break;
+    /// Under the waiters' lock: serves waiters front to back with `n` permits; the rest become
+    /// free. If that (or a removal before it) leaves the line empty, clears `WAITERS`.
+    fn release_locked(&self, waiters: &mut WaitList<usize>, mut n: usize, wakers: &mut WakeList) {
+        while n > 0 {
+            let Some(key) = waiters.front() else {
+                break;
+            };
+            let needed = &mut waiters.node_mut(key).data;
+            let given = n.min(*needed);
+            *needed -= given;
+            n -= given;
+            if *needed > 0 {
+                break;
+            }
+            wakers.push(waiters.unlink(key));
         }
-        wakers.push(state.waiters.unlink(key));
+        if waiters.is_empty() {
+            // With WAITERS set the count is 0 and nobody else writes the word; with it clear,
+            // fast paths may race, and the atomic add is safe against them.
+            let word = self.word.load(Ordering::Acquire);
+            if word & WAITERS != 0 {
+                self.word.store((word & CLOSED) | (n << SHIFT), Ordering::Release);
+            } else if n > 0 {
+                self.word.fetch_add(n << SHIFT, Ordering::AcqRel);
+            }
+        } else {
+            // The front waiter still needs more: everything went to it.
+            debug_assert_eq!(n, 0);
+        }
     }
-    state.permits = state.permits.saturating_add(n);
 }
 
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = lock(&self.state);
         f.debug_struct("Semaphore")
-            .field("permits", &state.permits)
-            .field("closed", &state.closed)
+            .field("permits", &self.available_permits())
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
@@ -332,61 +384,104 @@ impl Future for Acquire<'_> {
         if crate::scheduler::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        // Cloned outside the lock, on a second pass, only if we really have to wait.
+        let sem = this.sem;
+        let Some(key) = this.key else {
+            // Not in line yet: the lock-free fast path first.
+            let fast = if this.n == 0 {
+                if sem.is_closed() {
+                    Err(TryAcquireError::Closed)
+                } else {
+                    Ok(())
+                }
+            } else {
+                sem.try_take(this.n)
+            };
+            match fast {
+                Ok(()) => {
+                    this.done = true;
+                    return Poll::Ready(Ok(()));
+                }
+                Err(TryAcquireError::Closed) => {
+                    this.done = true;
+                    return Poll::Ready(Err(AcquireError(())));
+                }
+                Err(TryAcquireError::NoPermits) => {}
+            }
+            // Cloned before the lock is taken: no foreign code under it.
+            let waker = cx.waker().clone();
+            let mut waiters = lock(&sem.waiters);
+            let mut word = sem.word.load(Ordering::Acquire);
+            let taken = loop {
+                if word & CLOSED != 0 {
+                    drop(waiters);
+                    this.done = true;
+                    return Poll::Ready(Err(AcquireError(())));
+                }
+                let free = word >> SHIFT;
+                if word & WAITERS == 0 && free >= this.n {
+                    // Released since the fast path looked.
+                    match sem.word.compare_exchange(
+                        word,
+                        word - (this.n << SHIFT),
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            drop(waiters);
+                            this.done = true;
+                            return Poll::Ready(Ok(()));
+                        }
+                        Err(actual) => {
+                            word = actual;
+                            continue;
+                        }
+                    }
+                }
+                // Join the line: set WAITERS, keeping what is free now if nobody is ahead (with
+                // WAITERS already set, nothing is free).
+                match sem.word.compare_exchange(
+                    word,
+                    (word & CLOSED) | WAITERS,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => break free,
+                    Err(actual) => word = actual,
+                }
+            };
+            this.key = Some(waiters.push_back(this.n - taken, Some(waker)));
+            return Poll::Pending;
+        };
+        // In line: served (unlinked), or still waiting.
         let mut new_waker: Option<Waker> = None;
         loop {
-            let mut state = lock(&this.sem.state);
-            match this.key {
-                None => {
-                    if state.closed {
-                        this.done = true;
-                        return Poll::Ready(Err(AcquireError(())));
-                    }
-                    if this.n == 0 || (state.waiters.is_empty() && state.permits >= this.n) {
-                        state.permits -= this.n;
-                        this.done = true;
-                        return Poll::Ready(Ok(()));
-                    }
-                    let Some(waker) = new_waker.take() else {
-                        drop(state);
-                        new_waker = Some(cx.waker().clone());
-                        continue;
-                    };
-                    // Nobody ahead: keep what is free now, wait for the rest.
-                    let taken = if state.waiters.is_empty() { state.permits } else { 0 };
-                    state.permits -= taken;
-                    this.key = Some(state.waiters.push_back(this.n - taken, Some(waker)));
-                    return Poll::Pending;
+            let mut waiters = lock(&sem.waiters);
+            if !waiters.is_queued(key) {
+                let node = waiters.remove(key);
+                // Closed (before or after it was served): what it had been handed becomes
+                // free again (close cleared WAITERS), and it fails, as tokio's does.
+                let closed = sem.is_closed();
+                if closed && this.n > node.data {
+                    sem.word.fetch_add((this.n - node.data) << SHIFT, Ordering::AcqRel);
                 }
-                Some(key) => {
-                    if !state.waiters.is_queued(key) {
-                        let node = state.waiters.remove(key);
-                        // Closed (before or after it was served): what it had been handed
-                        // becomes free again, and it fails, as tokio's does.
-                        let closed = state.closed;
-                        if closed {
-                            state.permits += this.n - node.data;
-                        }
-                        drop(state);
-                        this.key = None;
-                        this.done = true;
-                        drop(node.waker);
-                        return Poll::Ready(if closed { Err(AcquireError(())) } else { Ok(()) });
-                    }
-                    if state.waiters.will_wake(key, cx.waker()) {
-                        return Poll::Pending;
-                    }
-                    let Some(waker) = new_waker.take() else {
-                        drop(state);
-                        new_waker = Some(cx.waker().clone());
-                        continue;
-                    };
-                    let old = state.waiters.set_waker(key, waker);
-                    drop(state);
-                    drop(old);
-                    return Poll::Pending;
-                }
+                drop(waiters);
+                this.key = None;
+                this.done = true;
+                drop(node.waker);
+                return Poll::Ready(if closed { Err(AcquireError(())) } else { Ok(()) });
             }
+            if waiters.will_wake(key, cx.waker()) {
+                return Poll::Pending;
+            }
+            let Some(waker) = new_waker.take() else {
+                drop(waiters);
+                new_waker = Some(cx.waker().clone());
+                continue;
+            };
+            let old = waiters.set_waker(key, waker);
+            drop(waiters);
+            drop(old);
+            return Poll::Pending;
         }
     }
 }
@@ -397,13 +492,13 @@ impl Drop for Acquire<'_> {
             return;
         };
         let mut wakers = WakeList::new();
-        let mut state = lock(&self.sem.state);
-        let node = state.waiters.remove(key);
+        let mut waiters = lock(&self.sem.waiters);
+        let node = waiters.remove(key);
         // Permits handed to us while we waited (all of them if we were complete but never
-        // saw it) go to the next in line.
+        // saw it) go to the next in line; if we were the last in line, WAITERS is cleared.
         let given = self.n - node.data;
-        release_locked(&mut state, given, &mut wakers);
-        drop(state);
+        self.sem.release_locked(&mut waiters, given, &mut wakers);
+        drop(waiters);
         drop(node.waker);
         wakers.wake_all();
     }
