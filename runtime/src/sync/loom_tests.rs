@@ -117,6 +117,33 @@ fn loom_oneshot_drop_races() {
 }
 
 #[test]
+fn loom_oneshot_close_races_with_send() {
+    loom::model(|| {
+        // A send either lands before the close (and is received) or fails (and returns the
+        // value); never both, never neither.
+        let (tx, mut rx) = oneshot::channel::<usize>();
+        let sender = thread::spawn(move || tx.send(7).is_ok());
+        rx.close();
+        let received = rx.try_recv();
+        let sent = sender.join().unwrap();
+        // The close came first in this thread, so the send succeeded only if it landed
+        // before the close, and then the value is there.
+        assert_eq!(sent, received == Ok(7));
+    });
+}
+
+#[test]
+fn loom_oneshot_sender_closed_wakes() {
+    loom::model(|| {
+        let (mut tx, rx) = oneshot::channel::<usize>();
+        let dropper = thread::spawn(move || drop(rx));
+        block_on(tx.closed());
+        assert!(tx.is_closed());
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
 fn loom_semaphore_two_threads_share_one_permit() {
     loom::model(|| {
         let sem = Arc::new(Semaphore::new(1));

@@ -1,10 +1,13 @@
 //! A channel for one value, from one [`Sender`] to one [`Receiver`]. tokio's `oneshot`.
 //!
-//! Both halves share an `Arc` of one lock around: the value (once sent), whether the sender
-//! is gone, whether the receiver closed, and one waker slot per side (the receiver waits for
-//! the value, the sender in [`Sender::closed`] waits for the receiver to go away). Each side
-//! wakes the other after releasing the lock; a value the receiver never takes is dropped after
-//! the lock too.
+//! Both halves share an `Arc` of: an atomic state word (value sent, sender gone, receiver
+//! closed, and which side has parked a waker), a cell for the value, and a lock around the two
+//! waker slots. The fast path takes no lock: `send` writes the value into the cell, then sets
+//! VALUE_SENT with one compare-and-swap (failing, and giving the value back, if the receiver
+//! closed); a receiver that finds VALUE_SENT takes the value. Only a side that has to wait
+//! takes the lock, to park its waker and set its WAKER bit; whoever changes the state after
+//! that sees the bit and wakes it (after the lock). The waiting side re-reads the state after
+//! setting its bit, so a change in between is never missed.
 
 use std::fmt;
 use std::future::Future;
@@ -12,7 +15,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, store_waker};
+use crate::loom::sync::atomic::AtomicUsize;
+use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire};
 use crate::loom::sync::{Arc, Mutex};
+use crate::loom::UnsafeCell;
 
 /// The errors of [`Receiver`].
 pub mod error {
@@ -54,17 +60,96 @@ pub mod error {
 
 use error::{RecvError, TryRecvError};
 
-struct State<T> {
-    value: Option<T>,
-    /// The sender sent or was dropped: no value will come after `value`.
-    complete: bool,
-    /// The receiver closed or was dropped: a send now fails.
-    rx_closed: bool,
-    rx_waker: Option<Waker>,
-    tx_waker: Option<Waker>,
+/// The value is in `value` (written before this bit is set).
+const VALUE_SENT: usize = 1;
+/// The sender is gone (it sent, or was dropped): no value comes after this.
+const COMPLETE: usize = 2;
+/// The receiver closed or was dropped: a send fails from now on.
+const RX_CLOSED: usize = 4;
+/// `wakers.rx` holds the receiver's waker; whoever sets VALUE_SENT or COMPLETE wakes it.
+const RX_WAKER: usize = 8;
+/// `wakers.tx` holds the sender's waker (in `closed()`); whoever sets RX_CLOSED wakes it.
+const TX_WAKER: usize = 16;
+
+struct Inner<T> {
+    state: AtomicUsize,
+    /// Written only by the sender, before it sets VALUE_SENT; taken only by the receiver,
+    /// after it saw VALUE_SENT.
+    value: UnsafeCell<Option<T>>,
+    /// Touched only on the slow paths: to park, and to wake a parked side.
+    wakers: Mutex<Wakers>,
 }
 
-type Inner<T> = Mutex<State<T>>;
+struct Wakers {
+    rx: Option<Waker>,
+    tx: Option<Waker>,
+}
+
+// SAFETY: the value moves from the sender's thread to the receiver's, so `T: Send` is needed
+// and enough; `value` is never accessed by both sides at once (see its field doc: the
+// VALUE_SENT bit, set with release and read with acquire, hands it over).
+unsafe impl<T: Send> Send for Inner<T> {}
+// SAFETY: as above: `&Inner` gives no shared access to `T`, only the hand-over.
+unsafe impl<T: Send> Sync for Inner<T> {}
+
+impl<T> Inner<T> {
+    /// Takes the sent value. Only the receiver calls this, once, after seeing VALUE_SENT.
+    fn take_value(&self) -> Option<T> {
+        // SAFETY: VALUE_SENT was observed (acquire), so the sender's write is visible and the
+        // sender never touches `value` again; only the receiver (the caller) reads it.
+        self.value.with_mut(|ptr| unsafe { (*ptr).take() })
+    }
+
+    /// Wakes the waker parked in `slot` (taken under the lock, woken after it).
+    fn wake(&self, slot: fn(&mut Wakers) -> &mut Option<Waker>) {
+        let waker = slot(&mut lock(&self.wakers)).take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// A side going away drops the waker it parked, if it parked one (the lock is taken only
+    /// then), after the lock.
+    fn drop_own_waker(
+        &self,
+        state: usize,
+        bit: usize,
+        slot: fn(&mut Wakers) -> &mut Option<Waker>,
+    ) {
+        if state & bit != 0 {
+            let waker = slot(&mut lock(&self.wakers)).take();
+            drop(waker);
+        }
+    }
+
+    /// Parks `cx`'s waker in `slot` and sets `bit`, unless `done(state)` holds; returns the
+    /// state seen after parking, so the caller re-checks it (a change between its first look
+    /// and the bit would otherwise be missed: whoever changes the state after the bit is set
+    /// sees it and wakes us).
+    fn park(
+        &self,
+        cx: &Context<'_>,
+        slot: fn(&mut Wakers) -> &mut Option<Waker>,
+        bit: usize,
+    ) -> usize {
+        let mut new_waker = None;
+        loop {
+            let mut wakers = lock(&self.wakers);
+            match store_waker(slot(&mut wakers), cx.waker(), &mut new_waker) {
+                Ok(old) => {
+                    let state = self.state.fetch_or(bit, AcqRel) | bit;
+                    drop(wakers);
+                    drop(old);
+                    return state;
+                }
+                Err(()) => {
+                    drop(wakers);
+                    new_waker = Some(cx.waker().clone());
+                }
+            }
+        }
+    }
+}
 
 /// Sends the value. tokio's `oneshot::Sender`.
 pub struct Sender<T> {
@@ -79,32 +164,52 @@ pub struct Receiver<T> {
 
 /// A new oneshot channel.
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let inner = Arc::new(Mutex::new(State {
-        value: None,
-        complete: false,
-        rx_closed: false,
-        rx_waker: None,
-        tx_waker: None,
-    }));
+    let inner = Arc::new(Inner {
+        state: AtomicUsize::new(0),
+        value: UnsafeCell::new(None),
+        wakers: Mutex::new(Wakers { rx: None, tx: None }),
+    });
     (Sender { inner: Some(inner.clone()) }, Receiver { inner: Some(inner) })
+}
+
+fn rx_slot(wakers: &mut Wakers) -> &mut Option<Waker> {
+    &mut wakers.rx
+}
+
+fn tx_slot(wakers: &mut Wakers) -> &mut Option<Waker> {
+    &mut wakers.tx
 }
 
 impl<T> Sender<T> {
     /// Sends `value`; gives it back if the receiver is gone (or closed).
     pub fn send(mut self, value: T) -> Result<(), T> {
         let inner = self.inner.take().expect("a Sender is only consumed once");
-        let mut state = lock(&inner);
-        if state.rx_closed {
-            drop(state);
-            return Err(value);
+        // SAFETY: only the sender writes `value`, and VALUE_SENT is not set yet, so the
+        // receiver does not read it.
+        inner.value.with_mut(|ptr| unsafe { *ptr = Some(value) });
+        let mut state = inner.state.load(Acquire);
+        loop {
+            if state & RX_CLOSED != 0 {
+                // VALUE_SENT was never set: the value is still ours alone.
+                // SAFETY: as above.
+                let value = inner.value.with_mut(|ptr| unsafe { (*ptr).take() });
+                inner.state.fetch_or(COMPLETE, AcqRel);
+                return Err(value.expect("the value was just written"));
+            }
+            match inner.state.compare_exchange_weak(
+                state,
+                state | VALUE_SENT | COMPLETE,
+                AcqRel,
+                Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
         }
-        state.value = Some(value);
-        state.complete = true;
-        let waker = state.rx_waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+        if state & RX_WAKER != 0 {
+            inner.wake(rx_slot);
         }
+        inner.drop_own_waker(state, TX_WAKER, tx_slot);
         Ok(())
     }
 
@@ -116,7 +221,7 @@ impl<T> Sender<T> {
     /// Whether the receiver is dropped or closed.
     pub fn is_closed(&self) -> bool {
         match self.inner.as_ref() {
-            Some(inner) => lock(inner).rx_closed,
+            Some(inner) => inner.state.load(Acquire) & RX_CLOSED != 0,
             None => true,
         }
     }
@@ -129,24 +234,13 @@ impl<T> Sender<T> {
         let Some(inner) = self.inner.as_ref() else {
             return Poll::Ready(());
         };
-        let mut new_waker = None;
-        loop {
-            let mut state = lock(inner);
-            if state.rx_closed {
-                return Poll::Ready(());
-            }
-            match store_waker(&mut state.tx_waker, cx.waker(), &mut new_waker) {
-                Ok(old) => {
-                    drop(state);
-                    drop(old);
-                    return Poll::Pending;
-                }
-                Err(()) => {
-                    drop(state);
-                    new_waker = Some(cx.waker().clone());
-                }
-            }
+        if inner.state.load(Acquire) & RX_CLOSED != 0 {
+            return Poll::Ready(());
         }
+        if inner.park(cx, tx_slot, TX_WAKER) & RX_CLOSED != 0 {
+            return Poll::Ready(());
+        }
+        Poll::Pending
     }
 }
 
@@ -155,13 +249,11 @@ impl<T> Drop for Sender<T> {
         let Some(inner) = self.inner.take() else {
             return;
         };
-        let mut state = lock(&inner);
-        state.complete = true;
-        let waker = state.rx_waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+        let state = inner.state.fetch_or(COMPLETE, AcqRel);
+        if state & RX_WAKER != 0 {
+            inner.wake(rx_slot);
         }
+        inner.drop_own_waker(state, TX_WAKER, tx_slot);
     }
 }
 
@@ -172,13 +264,23 @@ impl<T> Receiver<T> {
         let Some(inner) = self.inner.as_ref() else {
             return;
         };
-        let mut state = lock(inner);
-        state.rx_closed = true;
-        let waker = state.tx_waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
+        if inner.state.fetch_or(RX_CLOSED, AcqRel) & TX_WAKER != 0 {
+            inner.wake(tx_slot);
         }
+    }
+
+    /// What a look at `state` decides: the value, closed, or nothing yet (`None`).
+    fn complete(&mut self, state: usize) -> Option<Result<T, RecvError>> {
+        let inner = self.inner.as_ref()?;
+        let result = if state & VALUE_SENT != 0 {
+            Ok(inner.take_value().expect("VALUE_SENT means the value is there"))
+        } else if state & (COMPLETE | RX_CLOSED) != 0 {
+            Err(RecvError(()))
+        } else {
+            return None;
+        };
+        self.inner = None;
+        Some(result)
     }
 
     /// The value if it was sent; [`TryRecvError::Empty`] if not yet;
@@ -187,18 +289,12 @@ impl<T> Receiver<T> {
         let Some(inner) = self.inner.as_ref() else {
             return Err(TryRecvError::Closed);
         };
-        let mut state = lock(inner);
-        if let Some(value) = state.value.take() {
-            drop(state);
-            self.inner = None;
-            return Ok(value);
+        let state = inner.state.load(Acquire);
+        match self.complete(state) {
+            Some(Ok(value)) => Ok(value),
+            Some(Err(_)) => Err(TryRecvError::Closed),
+            None => Err(TryRecvError::Empty),
         }
-        if state.complete || state.rx_closed {
-            drop(state);
-            self.inner = None;
-            return Err(TryRecvError::Closed);
-        }
-        Err(TryRecvError::Empty)
     }
 
     /// Waits for the value from a thread outside any runtime, parking it.
@@ -218,7 +314,7 @@ impl<T> Receiver<T> {
     /// Whether there is no value to receive right now.
     pub fn is_empty(&self) -> bool {
         match self.inner.as_ref() {
-            Some(inner) => lock(inner).value.is_none(),
+            Some(inner) => inner.state.load(Acquire) & VALUE_SENT == 0,
             None => true,
         }
     }
@@ -233,30 +329,14 @@ impl<T> Future for Receiver<T> {
             return Poll::Pending;
         }
         let inner = this.inner.as_ref().expect("called after complete");
-        let mut new_waker = None;
-        loop {
-            let mut state = lock(inner);
-            if let Some(value) = state.value.take() {
-                drop(state);
-                this.inner = None;
-                return Poll::Ready(Ok(value));
-            }
-            if state.complete || state.rx_closed {
-                drop(state);
-                this.inner = None;
-                return Poll::Ready(Err(RecvError(())));
-            }
-            match store_waker(&mut state.rx_waker, cx.waker(), &mut new_waker) {
-                Ok(old) => {
-                    drop(state);
-                    drop(old);
-                    return Poll::Pending;
-                }
-                Err(()) => {
-                    drop(state);
-                    new_waker = Some(cx.waker().clone());
-                }
-            }
+        if let Some(result) = this.complete(inner.state.load(Acquire)) {
+            return Poll::Ready(result);
+        }
+        let inner = this.inner.as_ref().expect("still there");
+        let state = inner.park(cx, rx_slot, RX_WAKER);
+        match this.complete(state) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
         }
     }
 }
@@ -266,16 +346,13 @@ impl<T> Drop for Receiver<T> {
         let Some(inner) = self.inner.take() else {
             return;
         };
-        let mut state = lock(&inner);
-        state.rx_closed = true;
-        let value = state.value.take();
-        let tx_waker = state.tx_waker.take();
-        let rx_waker = state.rx_waker.take();
-        drop(state);
+        let state = inner.state.fetch_or(RX_CLOSED, AcqRel);
+        // A value sent and never received is dropped here, not under any lock.
+        let value = if state & VALUE_SENT != 0 { inner.take_value() } else { None };
         drop(value);
-        drop(rx_waker);
-        if let Some(waker) = tx_waker {
-            waker.wake();
+        inner.drop_own_waker(state, RX_WAKER, rx_slot);
+        if state & TX_WAKER != 0 {
+            inner.wake(tx_slot);
         }
     }
 }
