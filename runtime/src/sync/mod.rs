@@ -26,9 +26,10 @@
 //!   Acquire (A)      Acquire (B)      Acquire (C)        (futures, anywhere in memory)
 //! ```
 //!
-//! - **wait**: lock, try; if the resource is not there, push a node (waker + data) at the tail
-//!   and keep its key. The waker is cloned *before* the lock is taken (a second try under the
-//!   lock follows), so no foreign code runs under our lock.
+//! - **wait**: try (lock-free where the primitive has a fast path, else under the lock); if the
+//!   resource is not there, lock, push a node (waker + data) at the tail and keep its key. The
+//!   waker is cloned *before* the lock is taken (a second try under the lock follows), so no
+//!   foreign code runs under our lock.
 //! - **serve** (`add_permits`, `notify_one`, `send`, ...): lock, pick the front node, *unlink*
 //!   it, record in its data what it was given, take its waker into a `WakeList`; release the
 //!   lock; wake the list.
@@ -44,17 +45,18 @@
 //!
 //! Who uses it:
 //!
-//! | primitive            | waiters                        | built on                              |
-//! |----------------------|--------------------------------|---------------------------------------|
-//! | [`Semaphore`]        | `WaitList<permits still needed>`| its own lock; FIFO, permits handed to the head |
-//! | [`Mutex`]            | the semaphore's                 | `Semaphore(1)`                        |
-//! | [`RwLock`]           | the semaphore's                 | `Semaphore(max_readers)`, writers take all |
-//! | [`mpsc`] (bounded)   | senders: the semaphore's        | `Semaphore(capacity)` + a queue       |
-//! | [`Notify`]           | `WaitList<notified?>`           | its own lock                          |
-//! | [`watch`], [`Barrier`] | the `Notify`'s                | `Notify::notify_waiters`              |
-//! | [`broadcast`]        | `WaitList<()>` of receivers     | its own lock over the ring            |
-//! | [`mpsc`] receiver, [`oneshot`] | one waker slot        | the channel's lock                    |
-//! | [`OnceCell`]         | the semaphore's                 | `Semaphore(1)`, closed once set       |
+//! | primitive | waiters | built on |
+//! |---|---|---|
+//! | [`Semaphore`] | `WaitList<permits still needed>` | an atomic word (free permits, `WAITERS`, `CLOSED`): lock-free while nobody waits; the lock only for the line; FIFO, permits handed to the head |
+//! | [`Mutex`] | the semaphore's | `Semaphore(1)` |
+//! | [`RwLock`] | the semaphore's | `Semaphore(max_readers)`, writers take all |
+//! | [`mpsc`] (bounded) | senders: the semaphore's | `Semaphore(capacity)` + a queue under a lock |
+//! | [`mpsc`] receiver | one waker slot | the channel's lock |
+//! | [`oneshot`] | one waker slot per side | an atomic state word; the lock only to park a waker |
+//! | [`Notify`] | `WaitList<notified?>` | its own lock |
+//! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
+//! | [`broadcast`] | `WaitList<()>` of receivers | its own lock over the ring |
+//! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
 //!
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
