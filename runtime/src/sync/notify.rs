@@ -21,6 +21,8 @@ use std::task::{Context, Poll, Waker};
 use super::{lock, WaitList, WakeList};
 use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
+// std's Arc even under loom: `notified_owned` takes the caller's (std) Arc.
+use std::sync::Arc;
 
 /// Notifies one task, or all waiting tasks, of an event. tokio's `Notify`.
 ///
@@ -72,11 +74,14 @@ impl Notify {
     /// stored). It takes part in `notify_waiters` from the moment it is created, and in
     /// `notify_one` from its first poll (or [`Notified::enable`]).
     pub fn notified(&self) -> Notified<'_> {
-        Notified {
-            notify: self,
-            waiters_calls: self.waiters_calls.load(SeqCst),
-            state: WaitState::Init,
-        }
+        Notified { notify: self, wait: Wait::new(self) }
+    }
+
+    /// [`notified`](Notify::notified), with a future that owns an `Arc` of the `Notify` (so it
+    /// is `'static` and can be stored or sent to another task).
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        let wait = Wait::new(&self);
+        OwnedNotified { notify: self, wait }
     }
 
     /// Wakes the task that has waited longest, or stores a permit if none waits.
@@ -145,6 +150,21 @@ impl fmt::Debug for Notify {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Notified<'a> {
     notify: &'a Notify,
+    wait: Wait,
+}
+
+/// The future of [`Notify::notified_owned`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct OwnedNotified {
+    notify: Arc<Notify>,
+    wait: Wait,
+}
+
+/// One wait, shared by [`Notified`] and [`OwnedNotified`] (which differ only in how they hold
+/// the `Notify`).
+#[derive(Debug)]
+struct Wait {
+    /// `notify_waiters` calls seen at creation.
     waiters_calls: usize,
     state: WaitState,
 }
@@ -156,15 +176,12 @@ enum WaitState {
     Done,
 }
 
-impl Notified<'_> {
-    /// Registers this future as a waiter without polling it, so a `notify_one` from now on
-    /// is kept for it. Returns `true` if it is already notified (the next poll is `Ready`).
-    pub fn enable(self: Pin<&mut Self>) -> bool {
-        self.get_mut().poll_notified(None).is_ready()
+impl Wait {
+    fn new(notify: &Notify) -> Wait {
+        Wait { waiters_calls: notify.waiters_calls.load(SeqCst), state: WaitState::Init }
     }
 
-    fn poll_notified(&mut self, waker: Option<&Waker>) -> Poll<()> {
-        let notify = self.notify;
+    fn poll(&mut self, notify: &Notify, waker: Option<&Waker>) -> Poll<()> {
         // Cloned outside the lock, on a second pass, only if we really have to wait.
         let mut new_waker: Option<Waker> = None;
         loop {
@@ -218,25 +235,21 @@ impl Notified<'_> {
             }
         }
     }
-}
 
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_future(&mut self, notify: &Notify, cx: &mut Context<'_>) -> Poll<()> {
         if crate::scheduler::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        self.get_mut().poll_notified(Some(cx.waker()))
+        self.poll(notify, Some(cx.waker()))
     }
-}
 
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
+    /// Leaves the line; a notification picked for us but never seen is passed on.
+    fn cancel(&mut self, notify: &Notify) {
         let WaitState::Waiting(key) = self.state else {
             return;
         };
-        let mut state = lock(&self.notify.state);
+        self.state = WaitState::Done;
+        let mut state = lock(&notify.state);
         let node = state.waiters.remove(key);
         // Picked by notify_one/notify_last but never seen: pass it on, not lose it.
         let forwarded = match node.data {
@@ -251,8 +264,61 @@ impl Drop for Notified<'_> {
     }
 }
 
+impl Notified<'_> {
+    /// Registers this future as a waiter without polling it, so a `notify_one` from now on
+    /// is kept for it. Returns `true` if it is already notified (the next poll is `Ready`).
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.wait.poll(this.notify, None).is_ready()
+    }
+}
+
+impl OwnedNotified {
+    /// See [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.wait.poll(&this.notify, None).is_ready()
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.wait.poll_future(this.notify, cx)
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.wait.poll_future(&this.notify, cx)
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        self.wait.cancel(self.notify);
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.wait.cancel(&self.notify);
+    }
+}
+
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Notified").field("state", &self.state).finish_non_exhaustive()
+        f.debug_struct("Notified").field("wait", &self.wait).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified").field("wait", &self.wait).finish_non_exhaustive()
     }
 }
