@@ -339,3 +339,79 @@ fn primitives_are_send_sync_and_unpin() {
     unpin::<minirt::sync::Notified<'static>>();
     unpin::<mpsc::Receiver<u8>>();
 }
+
+/// A waker that calls back into the primitive that wakes (or drops) it: if any primitive
+/// woke or dropped wakers while holding its own lock, these would deadlock (the watchdog
+/// would fire) or panic.
+#[test]
+fn wakers_run_outside_the_primitives_locks() {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Wake, Waker};
+
+    struct Reentrant<F: Fn() + Send + Sync> {
+        on_wake: F,
+        woken: AtomicBool,
+    }
+    impl<F: Fn() + Send + Sync> Wake for Reentrant<F> {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, Ordering::SeqCst);
+            (self.on_wake)();
+        }
+    }
+    fn waker<F: Fn() + Send + Sync + 'static>(on_wake: F) -> (Waker, Arc<Reentrant<F>>) {
+        let inner = Arc::new(Reentrant { on_wake, woken: AtomicBool::new(false) });
+        (Waker::from(inner.clone()), inner)
+    }
+
+    let _dog = watchdog("wakers_run_outside_the_primitives_locks");
+
+    // Notify: the woken waiter's waker notifies again.
+    let notify = Arc::new(Notify::new());
+    let (w, flag) = {
+        let notify = notify.clone();
+        waker(move || notify.notify_waiters())
+    };
+    let mut notified = pin!(notify.notified());
+    assert!(notified.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
+    notify.notify_one();
+    assert!(flag.woken.load(Ordering::SeqCst));
+
+    // Semaphore: the served waiter's waker closes the semaphore (which takes its lock).
+    let sem = Arc::new(Semaphore::new(0));
+    let (w, flag) = {
+        let sem = sem.clone();
+        waker(move || sem.close())
+    };
+    let mut acquire = pin!(sem.acquire());
+    assert!(acquire.as_mut().poll(&mut Context::from_waker(&w)).is_pending());
+    sem.add_permits(1);
+    assert!(flag.woken.load(Ordering::SeqCst));
+    assert!(sem.is_closed());
+
+    // mpsc: the receiver's waker sends again (which takes the channel's lock).
+    let (tx, mut rx) = mpsc::channel::<u8>(4);
+    let (w, flag) = {
+        let tx = tx.clone();
+        waker(move || {
+            let _ = tx.try_send(2);
+        })
+    };
+    assert!(rx.poll_recv(&mut Context::from_waker(&w)).is_pending());
+    tx.try_send(1).unwrap();
+    assert!(flag.woken.load(Ordering::SeqCst));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Ok(2));
+
+    // oneshot: the receiver's waker asks whether the sender side is closed.
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    let (w, flag) = waker(|| {});
+    assert!(std::pin::Pin::new(&mut rx).poll(&mut Context::from_waker(&w)).is_pending());
+    tx.send(3).unwrap();
+    assert!(flag.woken.load(Ordering::SeqCst));
+    assert_eq!(rx.try_recv(), Ok(3));
+}
