@@ -246,9 +246,11 @@ pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
     value: *mut U,
 }
 
-// SAFETY (all impls below): a read guard is `&T` in disguise (Send and Sync when `T: Sync`);
-// a write guard is `&mut T` (Send when `T: Send + Sync`, as tokio's, and Sync when
+// Why the guards below are Send/Sync: a read guard is `&T` in disguise (Send and Sync when
+// `T: Sync`); a write guard is `&mut T` (Send when `T: Send + Sync`, as tokio's, and Sync when
 // `T: Sync`). The permits they hold are released through the `Sync` semaphore.
+//
+// SAFETY: a read guard only lends `&T`, shareable across threads since `T: Sync`.
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
