@@ -26,7 +26,8 @@
 //! The names are tokio's, so a port is mostly a rename. This crate only re-exports the parts:
 //!
 //! - [`runtime`], [`task`], [`io`], [`spawn`]: from `minirt-runtime` (reactor, scheduler,
-//!   tasks, I/O traits, [`io::AsyncFd`]) and [`time`] (sleep, timeout, interval);
+//!   tasks, I/O traits, [`io::AsyncFd`]), [`time`] (sleep, timeout, interval) and [`sync`]
+//!   (channels and locks);
 //! - [`net`]: from `minirt-net` (TCP sockets, built on `AsyncFd` alone);
 //! - [`main`] and [`test`]: from `minirt-macros`;
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`] (declarative macros) and [`task_local!`];
@@ -46,7 +47,7 @@ pub use minirt_macros::{main, test};
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
 #[doc(hidden)]
 pub mod macro_errors;
-pub use minirt_runtime::{io, runtime, spawn, task, task_local, time};
+pub use minirt_runtime::{io, runtime, spawn, sync, task, task_local, time};
 
 /// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
 mod macros;

@@ -15,12 +15,15 @@
 //!   timeout.
 //! - [`runtime`]: [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime),
 //!   [`Handle`](runtime::Handle), [`spawn`].
+//! - [`sync`]: tokio's channels and locks (mpsc, oneshot, watch, broadcast, Notify, Mutex,
+//!   RwLock, Semaphore, Barrier, OnceCell), over one cancel-safe waiter queue.
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
 
 #![deny(missing_docs)]
 
 mod context;
+mod loom;
 mod reactor;
 mod scheduler;
 mod sys;
@@ -29,6 +32,7 @@ pub mod io;
 #[doc(hidden)]
 pub mod macros_support;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 

@@ -1,0 +1,54 @@
+//! The concurrency primitives that loom model-checks, behind one path.
+//!
+//! Code that must be checked by loom (today `sync`) imports its atomics, `Mutex`, `Arc`,
+//! `UnsafeCell` and `thread` from here instead of `std`. A normal build re-exports std's; a
+//! `RUSTFLAGS="--cfg loom"` build re-exports loom's, whose every load, store and lock is a
+//! point where loom's scheduler may switch threads, so a model explores every interleaving.
+//!
+//! `UnsafeCell` is the one type whose API differs: loom's tracks each access, so both builds
+//! use `with` / `with_mut` closures instead of `get()`.
+
+#![allow(unused_imports, dead_code)]
+
+#[cfg(loom)]
+pub(crate) use ::loom::{sync, thread};
+
+#[cfg(loom)]
+pub(crate) use ::loom::cell::UnsafeCell;
+
+#[cfg(not(loom))]
+pub(crate) mod sync {
+    pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, Weak};
+}
+
+#[cfg(not(loom))]
+pub(crate) use std::thread;
+
+/// `std::cell::UnsafeCell` with loom's closure API, so the same code builds both ways.
+#[cfg(not(loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> UnsafeCell<T> {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0.into_inner()
+    }
+}
+
+#[cfg(not(loom))]
+impl<T: ?Sized> UnsafeCell<T> {
+    /// Runs `f` with a shared raw pointer to the value.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Runs `f` with a mutable raw pointer to the value.
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

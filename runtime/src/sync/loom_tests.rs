@@ -1,0 +1,270 @@
+//! loom models of the sync primitives' cross-thread protocols: every interleaving of a few
+//! threads (up to `LOOM_MAX_PREEMPTIONS` preemptions) is run, and each must keep the
+//! invariant: no lost wake-up (a waiter that should complete does, or the model deadlocks and
+//! loom reports it), no double delivery, no permit lost or invented under cancellation.
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
+//!     cargo test -p minirt-runtime --release --lib loom_
+//! ```
+//!
+//! Removing Notify's forwarding of a cancelled waiter's notification makes
+//! `loom_notify_cancelled_waiter_forwards` report a deadlock.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use loom::future::block_on;
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::Arc;
+use loom::thread;
+
+use super::{mpsc, oneshot, Notify, Semaphore};
+
+/// Polls `future` once with a no-op waker.
+fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    future.poll(&mut cx)
+}
+
+#[test]
+fn loom_notify_one_is_never_lost() {
+    loom::model(|| {
+        let notify = Arc::new(Notify::new());
+        let notifier = {
+            let notify = notify.clone();
+            thread::spawn(move || notify.notify_one())
+        };
+        // Completes whether the notification comes before the wait (permit) or during it.
+        block_on(notify.notified());
+        notifier.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_notify_cancelled_waiter_forwards() {
+    loom::model(|| {
+        let notify = Arc::new(Notify::new());
+        let notifier = {
+            let notify = notify.clone();
+            thread::spawn(move || notify.notify_one())
+        };
+        // A first waiter registers, then is cancelled. If `enable` found the notification
+        // already there, this waiter took it; otherwise, if the notifier picked it while it
+        // waited, its drop passes the notification on, so a second waiter still completes.
+        let taken_by_first = {
+            let mut first = pin!(notify.notified());
+            first.as_mut().enable()
+        };
+        if !taken_by_first {
+            block_on(notify.notified());
+        }
+        notifier.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_notify_waiters_reaches_a_created_future() {
+    loom::model(|| {
+        let notify = Arc::new(Notify::new());
+        let notified = notify.notified();
+        let notifier = {
+            let notify = notify.clone();
+            thread::spawn(move || notify.notify_waiters())
+        };
+        notifier.join().unwrap();
+        // Created before the call: counts, even though it was never polled.
+        block_on(notified);
+    });
+}
+
+#[test]
+fn loom_oneshot_send_recv() {
+    loom::model(|| {
+        let (tx, rx) = oneshot::channel::<usize>();
+        let sender = thread::spawn(move || tx.send(7).unwrap());
+        assert_eq!(block_on(rx), Ok(7));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_oneshot_drop_races() {
+    loom::model(|| {
+        // The value is dropped exactly once, whether the receiver takes it, drops it, or the
+        // send fails and returns it.
+        let drops = Arc::new(AtomicUsize::new(0));
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        let (tx, rx) = oneshot::channel::<Counted>();
+        let value = Counted(drops.clone());
+        let sender = thread::spawn(move || drop(tx.send(value)));
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(drops.load(SeqCst), 1);
+
+        // A dropped sender wakes a waiting receiver with an error.
+        let (tx, rx) = oneshot::channel::<usize>();
+        let dropper = thread::spawn(move || drop(tx));
+        assert!(block_on(rx).is_err());
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_oneshot_close_races_with_send() {
+    loom::model(|| {
+        // A send either lands before the close (and is received) or fails (and returns the
+        // value); never both, never neither.
+        let (tx, mut rx) = oneshot::channel::<usize>();
+        let sender = thread::spawn(move || tx.send(7).is_ok());
+        rx.close();
+        let received = rx.try_recv();
+        let sent = sender.join().unwrap();
+        // The close came first in this thread, so the send succeeded only if it landed
+        // before the close, and then the value is there.
+        assert_eq!(sent, received == Ok(7));
+    });
+}
+
+#[test]
+fn loom_oneshot_sender_closed_wakes() {
+    loom::model(|| {
+        let (mut tx, rx) = oneshot::channel::<usize>();
+        let dropper = thread::spawn(move || drop(rx));
+        block_on(tx.closed());
+        assert!(tx.is_closed());
+        dropper.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_semaphore_two_threads_share_one_permit() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(1));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let worker = {
+            let (sem, inside) = (sem.clone(), inside.clone());
+            thread::spawn(move || {
+                let permit = block_on(sem.acquire()).unwrap();
+                assert_eq!(inside.fetch_add(1, SeqCst), 0, "two holders of one permit");
+                inside.fetch_sub(1, SeqCst);
+                drop(permit);
+            })
+        };
+        let permit = block_on(sem.acquire()).unwrap();
+        assert_eq!(inside.fetch_add(1, SeqCst), 0, "two holders of one permit");
+        inside.fetch_sub(1, SeqCst);
+        drop(permit);
+        worker.join().unwrap();
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+#[test]
+fn loom_semaphore_cancelled_acquire_passes_the_permit_on() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.add_permits(1))
+        };
+        {
+            // Queue, maybe get the permit, then be cancelled: the permit must not vanish.
+            let mut acquire = pin!(sem.acquire());
+            if let Poll::Ready(permit) = poll_once(acquire.as_mut()) {
+                drop(permit.unwrap());
+            }
+        }
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 1);
+        drop(block_on(sem.acquire()).unwrap());
+    });
+}
+
+#[test]
+fn loom_semaphore_partial_permits_from_two_releasers() {
+    loom::model(|| {
+        // A waiter for 2 collects them from two racing releases (fast path or through the
+        // line, whichever each release finds), and nothing is left over or missing.
+        let sem = Arc::new(Semaphore::new(0));
+        let releasers: Vec<_> = (0..2)
+            .map(|_| {
+                let sem = sem.clone();
+                thread::spawn(move || sem.add_permits(1))
+            })
+            .collect();
+        let permit = block_on(sem.acquire_many(2)).unwrap();
+        for releaser in releasers {
+            releaser.join().unwrap();
+        }
+        assert_eq!(sem.available_permits(), 0);
+        drop(permit);
+        assert_eq!(sem.available_permits(), 2);
+        assert!(sem.try_acquire_many(2).is_ok());
+    });
+}
+
+#[test]
+fn loom_semaphore_close_races_with_a_waiter() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let closer = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                sem.add_permits(1);
+                sem.close();
+            })
+        };
+        // Either it got the permit before the close, or it fails; never hangs.
+        let got = block_on(sem.acquire());
+        let had_permit = got.is_ok();
+        drop(got);
+        closer.join().unwrap();
+        assert!(sem.is_closed());
+        // The permit is back either way (held and released, or never taken).
+        assert_eq!(sem.available_permits(), 1, "had_permit: {had_permit}");
+    });
+}
+
+#[test]
+fn loom_bounded_mpsc_two_senders() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        let senders: Vec<_> = (1..=2)
+            .map(|i| {
+                let tx = tx.clone();
+                thread::spawn(move || block_on(tx.send(i)).unwrap())
+            })
+            .collect();
+        drop(tx);
+        let mut sum = 0;
+        while let Some(v) = block_on(rx.recv()) {
+            sum += v;
+        }
+        assert_eq!(sum, 3);
+        for sender in senders {
+            sender.join().unwrap();
+        }
+        assert_eq!(rx.capacity(), 1);
+    });
+}
+
+#[test]
+fn loom_bounded_mpsc_close_wakes_a_full_sender() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<usize>(1);
+        tx.try_send(1).unwrap();
+        let sender = thread::spawn(move || block_on(tx.send(2)));
+        rx.close();
+        // The queued value is still received; the waiting send fails (or got in first).
+        assert_eq!(block_on(rx.recv()), Some(1));
+        let sent = sender.join().unwrap();
+        assert_eq!(block_on(rx.recv()), sent.ok().map(|()| 2));
+    });
+}

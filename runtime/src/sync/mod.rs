@@ -1,0 +1,151 @@
+//! Channels and locks with tokio's API: [`mpsc`], [`oneshot`], [`watch`], [`broadcast`],
+//! [`Notify`], [`Mutex`], [`RwLock`], [`Semaphore`], [`Barrier`], [`OnceCell`].
+//!
+//! They work on any runtime and from plain threads (`blocking_*` park the thread), are
+//! `Send + Sync`, and every waiting future spends the task's coop budget first, so a task that
+//! drains an always-full channel still yields to the others.
+//!
+//! # The waiter queue
+//!
+//! Every primitive that can make several tasks wait keeps them in one design, `WaitList`
+//! (`waiters.rs`): a doubly linked FIFO threaded through a slab, under the primitive's one
+//! `Mutex`. A waiting future holds the *key* of its node; nothing is pinned, no pointer is
+//! shared, and there is no `unsafe`.
+//!
+//! ```text
+//!            primitive's Mutex
+//!  ┌──────────────────────────────────────────────────────┐
+//!  │ permits / value / flags                              │
+//!  │                                                      │
+//!  │ slab:  [0]          [1] (free)   [2]         [3]      │
+//!  │        waker A                   waker C     waker B  │
+//!  │        data: need 2              data        data     │
+//!  │ head ──► 0 ◄──────────────────────────────► 3 ◄─► 2 ◄── tail
+//!  └──────────────────────────────────────────────────────┘
+//!     ▲ key 0          ▲ key 3          ▲ key 2
+//!   Acquire (A)      Acquire (B)      Acquire (C)        (futures, anywhere in memory)
+//! ```
+//!
+//! - **wait**: try (lock-free where the primitive has a fast path, else under the lock); if the
+//!   resource is not there, lock, push a node (waker + data) at the tail and keep its key. The
+//!   waker is cloned *before* the lock is taken (a second try under the lock follows), so no
+//!   foreign code runs under our lock.
+//! - **serve** (`add_permits`, `notify_one`, `send`, ...): lock, pick the front node, *unlink*
+//!   it, record in its data what it was given, take its waker into a `WakeList`; release the
+//!   lock; wake the list.
+//! - **cancel** (the future is dropped): lock, remove the node by its key in O(1). If it had
+//!   been served but had not yet seen it, what it was given (permits, a `notify_one`) is passed
+//!   on to the next in line, under the same lock. Its waker is dropped after the lock.
+//!
+//! Why a slab and not intrusive nodes pinned inside the futures (tokio's design): both give
+//! O(1) removal and no allocation per wait in the steady state (a slab slot is reused), but the
+//! slab keeps every pointer out of the picture: a node's lifetime is the key's, checked by the
+//! slab, and the futures are `Unpin`. The price is one `Vec` that grows to the largest number
+//! of simultaneous waiters, and an index lookup per operation.
+//!
+//! Who uses it:
+//!
+//! | primitive | waiters | built on |
+//! |---|---|---|
+//! | [`Semaphore`] | `WaitList<permits still needed>` | an atomic word (free permits, `WAITERS`, `CLOSED`): lock-free while nobody waits; the lock only for the line; FIFO, permits handed to the head |
+//! | [`Mutex`] | the semaphore's | `Semaphore(1)` |
+//! | [`RwLock`] | the semaphore's | `Semaphore(max_readers)`, writers take all |
+//! | [`mpsc`] (bounded) | senders: the semaphore's | `Semaphore(capacity)` + a queue under a lock |
+//! | [`mpsc`] receiver | one waker slot | the channel's lock |
+//! | [`oneshot`] | one waker slot per side | an atomic state word; the lock only to park a waker |
+//! | [`Notify`] | `WaitList<notified?>` | its own lock |
+//! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
+//! | [`broadcast`] | `WaitList<()>` of receivers | its own lock over the ring |
+//! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
+//!
+//! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
+//! a cancelled waiter leaves behind are dropped after it too.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::PoisonError;
+use std::task::{Context, Poll, Wake, Waker};
+
+mod waiters;
+
+pub(crate) use waiters::{store_waker, WaitList, WakeList};
+
+mod barrier;
+pub mod broadcast;
+#[cfg(all(test, loom))]
+mod loom_tests;
+pub mod mpsc;
+mod mutex;
+mod notify;
+mod once_cell;
+pub mod oneshot;
+mod rwlock;
+pub(crate) mod semaphore;
+pub mod watch;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify, OwnedNotified};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+
+use crate::loom::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
+
+/// Locks one of our internal mutexes. Poisoning is ignored: no foreign code runs under these
+/// locks, so a panic there would be a bug in this module, and the state stays consistent.
+pub(crate) fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `future`, spending one unit of the task's coop budget on each poll first (tokio's
+/// `cooperative`). For the async methods built from other futures that can complete without
+/// ever waiting (`watch::Receiver::changed` on a closed channel, say), so that a loop over them
+/// still yields to the other tasks.
+pub(crate) async fn cooperative<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    std::future::poll_fn(|cx| {
+        if crate::context::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        future.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Parks the calling thread until `future` completes: the `blocking_*` methods.
+///
+/// # Panics
+/// Inside a runtime (as tokio's do): parking there would stall every task of the loop.
+#[track_caller]
+pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
+    assert!(
+        !crate::context::is_driving(),
+        "Cannot block the current thread from within a runtime. This happens because a \
+         function attempted to block the current thread while the thread is being used to \
+         drive asynchronous tasks."
+    );
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,245 @@
+//! The part of a channel both flavors share: the queue, the receiver's waker, the counts.
+//!
+//! One lock guards the queue, the receiver's waker slot and the two "closed" flags. A send
+//! pushes under it and wakes the receiver after it; a receive pops under it and, in the
+//! bounded flavor, gives the slot back to the semaphore after it (which wakes the next waiting
+//! sender in FIFO order). Sender counts are atomics: only the last sender's drop takes the
+//! lock, to tell the receiver that nothing more will come.
+
+use std::collections::VecDeque;
+use std::task::{Context, Poll, Waker};
+
+use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::Mutex;
+use crate::sync::semaphore::Semaphore;
+use crate::sync::{lock, store_waker, Notify};
+
+/// Where `poll_recv` puts the single value of a `recv`.
+pub(super) struct One<T>(pub(super) Option<T>);
+
+impl<T> Extend<T> for One<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        self.0 = iter.into_iter().next();
+    }
+}
+
+pub(super) struct Chan<T> {
+    state: Mutex<State<T>>,
+    /// Free slots, for the bounded flavor; `None` for the unbounded one.
+    pub(super) sem: Option<Semaphore>,
+    pub(super) bound: usize,
+    pub(super) tx_count: AtomicUsize,
+    pub(super) tx_weak_count: AtomicUsize,
+    /// Woken when the receiver closes, for `Sender::closed`.
+    rx_closed_notify: Notify,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    rx_waker: Option<Waker>,
+    rx_closed: bool,
+    rx_dropped: bool,
+    /// Every sender is gone.
+    tx_closed: bool,
+}
+
+impl<T> Chan<T> {
+    pub(super) fn new(bound: Option<usize>) -> Chan<T> {
+        Chan {
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                rx_waker: None,
+                rx_closed: false,
+                rx_dropped: false,
+                tx_closed: false,
+            }),
+            sem: bound.map(Semaphore::new),
+            bound: bound.unwrap_or(usize::MAX),
+            tx_count: AtomicUsize::new(1),
+            tx_weak_count: AtomicUsize::new(0),
+            rx_closed_notify: Notify::new(),
+        }
+    }
+
+    /// Queues `value` and wakes the receiver; gives it back if the receiver is gone, or
+    /// closed and `reserved` is false (a reserved slot may still be filled after `close`).
+    pub(super) fn push(&self, value: T, reserved: bool) -> Result<(), T> {
+        let mut state = lock(&self.state);
+        if state.rx_dropped || (state.rx_closed && !reserved) {
+            drop(state);
+            return Err(value);
+        }
+        state.queue.push_back(value);
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Moves up to `limit` queued values into `out` (appending); `Ready(0)` means closed and
+    /// drained. `limit` is at least 1.
+    pub(super) fn poll_recv(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut impl Extend<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if crate::context::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut new_waker = None;
+        loop {
+            let mut state = lock(&self.state);
+            let n = state.queue.len().min(limit);
+            if n > 0 {
+                out.extend(state.queue.drain(..n));
+                drop(state);
+                if let Some(sem) = &self.sem {
+                    sem.release(n);
+                }
+                return Poll::Ready(n);
+            }
+            if state.tx_closed || (state.rx_closed && self.is_idle()) {
+                return Poll::Ready(0);
+            }
+            match store_waker(&mut state.rx_waker, cx.waker(), &mut new_waker) {
+                Ok(old) => {
+                    drop(state);
+                    drop(old);
+                    return Poll::Pending;
+                }
+                Err(()) => {
+                    drop(state);
+                    new_waker = Some(cx.waker().clone());
+                }
+            }
+        }
+    }
+
+    /// One value if one is queued: `Ok(None)` if empty but open, `Err(())` if closed and empty.
+    pub(super) fn try_recv(&self) -> Result<Option<T>, ()> {
+        let mut state = lock(&self.state);
+        if let Some(value) = state.queue.pop_front() {
+            drop(state);
+            if let Some(sem) = &self.sem {
+                sem.release(1);
+            }
+            return Ok(Some(value));
+        }
+        if state.tx_closed || (state.rx_closed && self.is_idle()) {
+            Err(())
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// No slot is reserved: every permit is back (always true for the unbounded flavor).
+    /// Called under `state`'s lock (lock order: channel, then semaphore).
+    fn is_idle(&self) -> bool {
+        match &self.sem {
+            Some(sem) => sem.available_permits() == self.bound,
+            None => true,
+        }
+    }
+
+    /// Gives `n` reserved slots back; if that leaves a closed channel idle, the receiver
+    /// (which waits for the last reserved slot) is woken: `recv` now returns `None`.
+    pub(super) fn release_permits(&self, n: usize) {
+        let Some(sem) = &self.sem else { return };
+        sem.release(n);
+        self.wake_rx_if_closed_and_idle();
+    }
+
+    pub(super) fn wake_rx_if_closed_and_idle(&self) {
+        let mut state = lock(&self.state);
+        if !(state.rx_closed && state.queue.is_empty() && self.is_idle()) {
+            return;
+        }
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The receiver closes: no more sends; queued values stay receivable.
+    pub(super) fn close(&self) {
+        lock(&self.state).rx_closed = true;
+        if let Some(sem) = &self.sem {
+            sem.close();
+        }
+        self.rx_closed_notify.notify_waiters();
+    }
+
+    /// The receiver is dropped: close, and drop what is queued (after the lock).
+    pub(super) fn rx_drop(&self) {
+        self.close();
+        let mut state = lock(&self.state);
+        state.rx_dropped = true;
+        let queue = std::mem::take(&mut state.queue);
+        let waker = state.rx_waker.take();
+        drop(state);
+        drop(waker);
+        drop(queue);
+    }
+
+    /// A sender is dropped; the last one tells the receiver.
+    pub(super) fn tx_drop(&self) {
+        if self.tx_count.fetch_sub(1, AcqRel) != 1 {
+            return;
+        }
+        let mut state = lock(&self.state);
+        state.tx_closed = true;
+        let waker = state.rx_waker.take();
+        drop(state);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// A new strong sender from a weak one, unless every strong sender is gone already.
+    pub(super) fn upgrade(&self) -> bool {
+        let mut count = self.tx_count.load(Acquire);
+        loop {
+            if count == 0 {
+                return false;
+            }
+            match self.tx_count.compare_exchange_weak(count, count + 1, AcqRel, Acquire) {
+                Ok(_) => return true,
+                Err(actual) => count = actual,
+            }
+        }
+    }
+
+    pub(super) fn is_rx_closed(&self) -> bool {
+        lock(&self.state).rx_closed
+    }
+
+    /// Closed from the receiver's view: closed by it, or every sender gone.
+    pub(super) fn is_closed(&self) -> bool {
+        let state = lock(&self.state);
+        state.rx_closed || state.tx_closed
+    }
+
+    pub(super) fn len(&self) -> usize {
+        lock(&self.state).queue.len()
+    }
+
+    /// Waits until the receiver closes or is dropped.
+    pub(super) async fn closed(&self) {
+        crate::sync::cooperative(self.closed_inner()).await
+    }
+
+    async fn closed_inner(&self) {
+        loop {
+            // Created before the check: a close between the two still wakes it.
+            let notified = self.rx_closed_notify.notified();
+            if self.is_rx_closed() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
