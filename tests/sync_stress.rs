@@ -295,11 +295,9 @@ fn broadcast_survives_random_cancellation() {
         let (tx, _) = broadcast::channel::<usize>(4);
         let handles: Vec<_> = (0..WAITERS)
             .map(|_| {
-                // Boxed: `Task::finish` (task/mod.rs) still moves an aborted task's future
-                // out of its cell before dropping it, so a future that borrows its own local
-                // (`rx.recv()` with `rx` inline) would be left pointing at freed stack
-                // (SIGSEGV). Reported to the lead ("Soundness"); the box keeps `rx` in place.
-                let mut rx = Box::new(tx.subscribe());
+                // Inline in the task's future: `rx.recv()` borrows it, and an aborted task's
+                // future is dropped in place (this crashed when tasks moved it out first).
+                let mut rx = tx.subscribe();
                 let bits = rng.next();
                 minirt::spawn(async move {
                     let _ = maybe_timeout(bits, rx.recv()).await;
