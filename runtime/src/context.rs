@@ -169,6 +169,25 @@ pub(crate) fn start_poll(task_id: Option<Id>) {
     });
 }
 
+/// Runs `f`, which polls other tasks inside the current poll (a `LocalSet` running its tasks
+/// from within the task that awaits it), and restores the current task's id and budget after
+/// it, also when it panics.
+pub(crate) fn nested_polls<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<(Option<Id>, u32)>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some((task_id, budget)) = self.0 {
+                let _ = HOT.try_with(|cx| {
+                    cx.task_id.set(task_id);
+                    cx.budget.set(budget);
+                });
+            }
+        }
+    }
+    let _restore = Restore(HOT.try_with(|cx| (cx.task_id.get(), cx.budget.get())).ok());
+    f()
+}
+
 /// Runs `f` with no budget enforced, restoring the budget after it (also when it panics).
 pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);

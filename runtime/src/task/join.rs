@@ -31,6 +31,13 @@ impl<T: Send + 'static> JoinHandle<T> {
 }
 
 impl<T> JoinHandle<T> {
+    /// A handle over any task that can be joined (a local task's adapter, say).
+    pub(super) fn from_join(task: Arc<dyn Join<T>>) -> JoinHandle<T> {
+        JoinHandle { task, _output: PhantomData }
+    }
+}
+
+impl<T> JoinHandle<T> {
     /// Cancels the task: its future is dropped at the next scheduling point, and awaiting this
     /// handle then returns a `JoinError` for which `is_cancelled()` is true. A task that already
     /// finished keeps its output.

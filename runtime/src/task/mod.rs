@@ -33,6 +33,7 @@ mod error;
 mod id;
 mod join;
 mod join_set;
+mod local;
 mod state;
 
 use std::future::Future;
@@ -46,6 +47,7 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 
 /// Spawns a task on the current runtime. See [`crate::spawn`].
 pub use crate::runtime::spawn;
