@@ -9,6 +9,7 @@
 //! |--------------------|-----------------------------------------------------------|----------------------------------------------|
 //! | `select_loop`      | 10,000 `select!`s: a ready channel vs. a never-ready one  | the macro: polling order, disabling, output  |
 //! | `bufreader_lines`  | read 10,000 lines of 48 bytes over TCP with `lines()`     | `BufReader` + `next_line` + the reactor      |
+//! | `join_set`         | spawn 10,000 tasks into a `JoinSet`, join them all        | spawn, the set's ready list, JoinHandle      |
 //!
 //! ```text
 //! cargo bench --bench toolkit -- --warm-up-time 1 --measurement-time 3
@@ -23,6 +24,8 @@ const SELECTS: usize = 10_000;
 /// Lines per `bufreader_lines` iteration, and their length (with the newline).
 const LINES: usize = 10_000;
 const LINE_LEN: usize = 48;
+/// Tasks per `join_set` iteration.
+const JOINED: usize = 10_000;
 
 /// The workloads on minirt. `on_tokio` below is the same code on tokio.
 mod on_minirt {
@@ -33,9 +36,28 @@ mod on_minirt {
     use minirt::net::{TcpListener, TcpStream};
     use minirt::runtime::{Builder, Runtime};
     use minirt::select;
+    use minirt::task::{yield_now, JoinSet};
 
     pub fn runtime() -> Runtime {
         Builder::new_current_thread().build().expect("build a runtime")
+    }
+
+    /// Spawns `n` tasks into a `JoinSet` (half of them yield once) and joins every one.
+    pub async fn join_set(n: usize) -> u64 {
+        let mut set = JoinSet::new();
+        for i in 0..n as u64 {
+            set.spawn(async move {
+                if i % 2 == 0 {
+                    yield_now().await;
+                }
+                i
+            });
+        }
+        let mut sum = 0;
+        while let Some(result) = set.join_next().await {
+            sum += result.expect("no task fails");
+        }
+        sum
     }
 
     /// `n` selects between a channel that always has a value and one that never does.
@@ -105,9 +127,28 @@ mod on_tokio {
     use tokio::net::{TcpListener, TcpStream};
     use tokio::runtime::{Builder, Runtime};
     use tokio::select;
+    use tokio::task::{yield_now, JoinSet};
 
     pub fn runtime() -> Runtime {
         Builder::new_current_thread().enable_all().build().expect("build a runtime")
+    }
+
+    /// Spawns `n` tasks into a `JoinSet` (half of them yield once) and joins every one.
+    pub async fn join_set(n: usize) -> u64 {
+        let mut set = JoinSet::new();
+        for i in 0..n as u64 {
+            set.spawn(async move {
+                if i % 2 == 0 {
+                    yield_now().await;
+                }
+                i
+            });
+        }
+        let mut sum = 0;
+        while let Some(result) = set.join_next().await {
+            sum += result.expect("no task fails");
+        }
+        sum
     }
 
     /// `n` selects between a channel that always has a value and one that never does.
@@ -190,6 +231,17 @@ fn select_loop(c: &mut Criterion) {
     group.finish();
 }
 
+fn join_set(c: &mut Criterion) {
+    let mut group = c.benchmark_group("join_set");
+    configure(&mut group);
+    group.throughput(Throughput::Elements(JOINED as u64));
+    let rt = on_minirt::runtime();
+    group.bench_function("minirt", |b| b.iter(|| rt.block_on(on_minirt::join_set(JOINED))));
+    let rt = on_tokio::runtime();
+    group.bench_function("tokio", |b| b.iter(|| rt.block_on(on_tokio::join_set(JOINED))));
+    group.finish();
+}
+
 fn bufreader_lines(c: &mut Criterion) {
     assert_eq!(LINE.len(), LINE_LEN);
     let mut group = c.benchmark_group("bufreader_lines");
@@ -214,5 +266,5 @@ fn bufreader_lines(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(toolkit, select_loop, bufreader_lines);
+criterion_group!(toolkit, select_loop, join_set, bufreader_lines);
 criterion_main!(toolkit);
