@@ -1,7 +1,8 @@
 //! tokio's tests/task_join_set.rs (tokio 1.54), ported by renaming `tokio` to `minirt`.
 //!
 //! Changes beyond the rename: tokio's paused clock (`start_paused`) is not in minirt, so the
-//! tests that slept for seconds of virtual time sleep for 5 ms per second of it; the
+//! tests that slept for seconds of virtual time sleep for 5 ms per second of it (except where
+//! the order of two sleeps decides the outcome: `task_panics`); the
 //! `spawn_local` tests wait for `LocalSet`. tokio::sync's channels stay (they are
 //! runtime-neutral and are what these tests are about: the set, not the channels).
 
@@ -176,7 +177,9 @@ async fn task_panics() {
     assert_eq!(set.len(), 0);
 
     set.spawn(async move {
-        minirt::time::sleep(Duration::from_millis(5 * 2)).await;
+        // tokio's paused clock makes 2 s vs 1 s deterministic; on a real clock under load a
+        // 5 ms margin is not, so this one waits far longer than the other (it is aborted).
+        minirt::time::sleep(Duration::from_secs(60)).await;
         tx.send(()).unwrap();
     });
     assert_eq!(set.len(), 1);
