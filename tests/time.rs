@@ -275,9 +275,15 @@ fn an_interval_in_delay_mode_restarts_its_schedule_after_a_late_tick() {
         // One period after the late tick completed (not on the start + k*period schedule).
         assert!(next >= start + 35 * MS + period, "next tick due {:?}", next - start);
         assert!(next <= after_late_tick + period, "next tick due {:?}", next - start);
-        assert!(Instant::now() >= next);
+        let woke = Instant::now();
+        assert!(woke >= next);
         let following = must_complete("a tick", ticks.tick()).await;
-        assert_eq!(following, next + period);
+        // Back on a plain schedule: one period after `next`, unless `next` itself was seen late
+        // (a loaded machine waking us more than the 5 ms tolerance after it), which delays again.
+        assert!(following >= next + period, "following tick due {:?}", following - start);
+        if woke - next < 4 * MS {
+            assert_eq!(following, next + period);
+        }
     });
 }
 
