@@ -11,7 +11,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::context;
+use crate::scheduler::blocking::{BlockingPool, ThreadConfig};
 use crate::scheduler::{self, current_thread::Scheduler};
 use crate::task::JoinHandle;
 
@@ -29,16 +33,20 @@ enum Flavor {
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
+    thread: ThreadConfig,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
+    event_interval: u32,
+    global_queue_interval: Option<u32>,
 }
 
 impl Builder {
     /// A runtime whose tasks all run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
-        Builder { flavor: Flavor::CurrentThread, worker_threads: None }
+        Builder::new(Flavor::CurrentThread)
     }
 
     /// A runtime meant to spread tasks over several threads.
@@ -47,17 +55,113 @@ impl Builder {
     /// that calls `block_on`. Programs written against it are correct (tasks are `Send`
     /// already) and will spread over threads, unchanged, once the multi-thread scheduler lands.
     pub fn new_multi_thread() -> Builder {
-        Builder { flavor: Flavor::MultiThread, worker_threads: None }
+        Builder::new(Flavor::MultiThread)
     }
 
-    /// The number of worker threads of a multi-thread runtime (recorded; see
-    /// [`Builder::new_multi_thread`]).
+    fn new(flavor: Flavor) -> Builder {
+        Builder {
+            flavor,
+            worker_threads: None,
+            thread: ThreadConfig {
+                name: Arc::new(|| "minirt-runtime-worker".to_owned()),
+                stack_size: None,
+                on_start: None,
+                on_stop: None,
+            },
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
+            event_interval: 61,
+            global_queue_interval: None,
+        }
+    }
+
+    /// The number of worker threads of a multi-thread runtime (default: the number of CPUs).
+    /// Ignored by the current-thread runtime.
     ///
     /// # Panics
     /// If `n` is 0.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         assert!(n > 0, "worker_threads must be greater than 0");
         self.worker_threads = Some(n);
+        self
+    }
+
+    /// The most threads the blocking pool (`spawn_blocking`) runs at once (default 512); more
+    /// blocking tasks wait in its queue.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "Max blocking threads cannot be set to 0");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
+        self.thread_keep_alive = duration;
+        self
+    }
+
+    /// The name of every thread the runtime spawns (default `minirt-runtime-worker`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name: String = name.into();
+        self.thread.name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function that names each thread the runtime spawns.
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.thread.name = Arc::new(f);
+        self
+    }
+
+    /// The stack size of every thread the runtime spawns (default: std's).
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Builder {
+        self.thread.stack_size = Some(size);
+        self
+    }
+
+    /// Runs `f` on every thread the runtime spawns (workers and blocking threads), as it starts.
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every thread the runtime spawns, as it stops.
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Scheduler ticks (tasks run) between two looks at the I/O driver and the timers while
+    /// tasks keep a worker busy (default 61).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn event_interval(&mut self, n: u32) -> &mut Builder {
+        assert!(n > 0, "event_interval must be greater than 0");
+        self.event_interval = n;
+        self
+    }
+
+    /// Scheduler ticks between two looks at the global (injection) queue while the local one
+    /// has work (default 31 on the current-thread runtime, 61 on the multi-thread one).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Builder {
+        assert!(n > 0, "global_queue_interval must be greater than 0");
+        self.global_queue_interval = Some(n);
         self
     }
 
@@ -76,23 +180,42 @@ impl Builder {
         self
     }
 
-    /// Creates the runtime: an epoll instance and an eventfd. Fails if the process is out of
-    /// file descriptors.
+    /// Creates the runtime: an epoll instance and an eventfd (and, for the multi-thread
+    /// flavor, its worker threads). Fails if the process is out of file descriptors or threads.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        Ok(Runtime { scheduler: Scheduler::new()?, flavor: self.flavor })
+        let blocking = BlockingPool::new(
+            self.max_blocking_threads,
+            self.thread_keep_alive,
+            self.thread.clone(),
+        );
+        let scheduler = Scheduler::new(blocking.clone())?;
+        Ok(Runtime { scheduler, flavor: self.flavor, blocking, is_shut_down: false })
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
+            .finish_non_exhaustive()
     }
 }
 
 /// An async runtime: a reactor and a scheduler. Tokio's `Runtime`.
 pub struct Runtime {
     scheduler: Scheduler,
-    /// What the builder asked for (both run on the current-thread scheduler for now).
+    /// What the builder asked for.
     flavor: Flavor,
+    blocking: BlockingPool,
+    /// `shutdown_timeout` already did everything the drop would.
+    is_shut_down: bool,
 }
 
 impl Runtime {
-    /// A current-thread runtime with default settings (tokio's `Runtime::new` builds a
-    /// multi-thread one; see [`Builder::new_multi_thread`] for where minirt stands).
+    /// A multi-thread runtime with default settings, as tokio's `Runtime::new`.
     pub fn new() -> io::Result<Runtime> {
         Builder::new_multi_thread().build()
     }
@@ -115,6 +238,15 @@ impl Runtime {
         self.scheduler.shared().spawn(future)
     }
 
+    /// Runs `func` on this runtime's blocking pool. See [`crate::task::spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner_handle().spawn_blocking(func)
+    }
+
     /// A handle to this runtime, usable from any thread.
     pub fn handle(&self) -> Handle {
         Handle { inner: self.inner_handle() }
@@ -129,10 +261,27 @@ impl Runtime {
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard { _guard: context::enter(self.inner_handle()), _runtime: self }
     }
-}
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
+    /// Counters that describe this runtime's load.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle().metrics()
+    }
+
+    /// Shuts the runtime down and waits at most `duration` for its blocking tasks: those still
+    /// running then are detached (their threads exit when their closures return).
+    pub fn shutdown_timeout(mut self, duration: Duration) {
+        self.shutdown_scheduler();
+        self.blocking.shutdown(Some(duration));
+        // The drop that follows has nothing left to wait for.
+        self.is_shut_down = true;
+    }
+
+    /// Shuts the runtime down without waiting for its blocking tasks.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn shutdown_scheduler(&mut self) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
         if context::is_driving() && !std::thread::panicking() {
@@ -145,9 +294,70 @@ impl Drop for Runtime {
     }
 }
 
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.is_shut_down {
+            return;
+        }
+        self.shutdown_scheduler();
+        // As tokio: the blocking tasks that are running are waited for.
+        self.blocking.shutdown(None);
+    }
+}
+
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime").field("flavor", &self.flavor).finish_non_exhaustive()
+    }
+}
+
+/// Counters describing a runtime's load, read at the moment of the call. Tokio's
+/// `runtime::RuntimeMetrics`.
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    handle: scheduler::Handle,
+}
+
+impl RuntimeMetrics {
+    /// The number of worker threads (1 for the current-thread runtime).
+    pub fn num_workers(&self) -> usize {
+        self.handle.num_workers()
+    }
+
+    /// Tasks spawned and not yet finished.
+    pub fn num_alive_tasks(&self) -> usize {
+        self.handle.num_alive_tasks()
+    }
+
+    /// Tasks waiting in the global (injection) queue: scheduled from outside the workers.
+    pub fn global_queue_depth(&self) -> usize {
+        self.handle.injection_depth()
+    }
+
+    /// Threads alive in the blocking pool.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.handle.blocking().num_threads()
+    }
+
+    /// Blocking-pool threads waiting for work.
+    pub fn num_idle_blocking_threads(&self) -> usize {
+        self.handle.blocking().num_idle_threads()
+    }
+
+    /// Blocking tasks waiting for a thread.
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.handle.blocking().queue_depth()
+    }
+}
+
+impl fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("num_workers", &self.num_workers())
+            .field("num_alive_tasks", &self.num_alive_tasks())
+            .field("global_queue_depth", &self.global_queue_depth())
+            .field("num_blocking_threads", &self.num_blocking_threads())
+            .finish()
     }
 }
 
@@ -191,6 +401,35 @@ impl Handle {
     {
         self.inner.spawn(future)
     }
+
+    /// Runs `func` on this runtime's blocking pool; callable from any thread.
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(func)
+    }
+
+    /// Counters that describe this runtime's load.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics { handle: self.inner.clone() }
+    }
+
+    /// An identifier of this runtime, unique among the runtimes alive.
+    pub fn id(&self) -> Id {
+        Id(self.inner.id())
+    }
+}
+
+/// An identifier of a runtime, unique among the runtimes alive. Tokio's `runtime::Id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Id(usize);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
 }
 
 impl fmt::Debug for Handle {
@@ -224,4 +463,23 @@ where
     F::Output: Send + 'static,
 {
     context::current().spawn(future)
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool, and returns a handle to
+/// await its result. Tokio's `task::spawn_blocking`.
+///
+/// The closure runs on a thread of its own (a pool thread, spawned on demand up to
+/// `Builder::max_blocking_threads` and kept `Builder::thread_keep_alive` when idle), so it may
+/// block without stalling any task. A panic in it is reported through the handle. It cannot be
+/// aborted once it started; `abort()` before that keeps it from running.
+///
+/// # Panics
+/// Outside a runtime.
+#[track_caller]
+pub fn spawn_blocking<F, R>(func: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    context::current().spawn_blocking(func)
 }

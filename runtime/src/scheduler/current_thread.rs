@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::blocking::BlockingPool;
 use super::Handle;
 use crate::context;
 use crate::reactor::Reactor;
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     block_on_woken: AtomicBool,
     /// Set once by shutdown (with `Injection::is_shutdown`): `spawn` refuses new tasks.
     is_shutdown: AtomicBool,
+    /// The runtime's blocking pool (`spawn_blocking`).
+    blocking: BlockingPool,
 }
 
 struct Injection {
@@ -131,6 +134,20 @@ impl Shared {
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
+    }
+
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
+    }
+
+    /// Tasks spawned and not yet complete.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        lock(&self.owned).len()
+    }
+
+    /// Tasks waiting in the injection queue.
+    pub(crate) fn injection_depth(&self) -> usize {
+        self.injection_len.load(Ordering::Relaxed)
     }
 
     /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
@@ -248,7 +265,7 @@ pub(crate) struct Scheduler {
 }
 
 impl Scheduler {
-    pub(crate) fn new() -> io::Result<Scheduler> {
+    pub(crate) fn new(blocking: BlockingPool) -> io::Result<Scheduler> {
         let shared = Arc::new(Shared {
             reactor: Arc::new(Reactor::new()?),
             timers: Timers::new(),
@@ -258,6 +275,7 @@ impl Scheduler {
             parked: AtomicBool::new(false),
             block_on_woken: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
+            blocking,
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),

@@ -6,6 +6,7 @@
 //! registered `Sleep`, `runtime::Handle`): a cloneable reference to a scheduler's shared state,
 //! through which tasks are spawned and its reactor and timers are reached.
 
+pub(crate) mod blocking;
 pub(crate) mod current_thread;
 
 use std::future::Future;
@@ -30,6 +31,50 @@ impl Handle {
     {
         match self {
             Handle::CurrentThread(shared) => shared.spawn(future),
+        }
+    }
+
+    /// Runs `func` on this runtime's blocking pool.
+    pub(crate) fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.blocking().spawn(self, func)
+    }
+
+    pub(crate) fn blocking(&self) -> &blocking::BlockingPool {
+        match self {
+            Handle::CurrentThread(shared) => shared.blocking(),
+        }
+    }
+
+    /// Tasks spawned and not yet complete.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => shared.num_alive_tasks(),
+        }
+    }
+
+    /// Tasks waiting in the injection (global) queue.
+    pub(crate) fn injection_depth(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => shared.injection_depth(),
+        }
+    }
+
+    /// The number of worker threads.
+    pub(crate) fn num_workers(&self) -> usize {
+        match self {
+            Handle::CurrentThread(_) => 1,
+        }
+    }
+
+    /// A number that identifies this runtime among the live ones (the address of its shared
+    /// state).
+    pub(crate) fn id(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => Arc::as_ptr(shared) as usize,
         }
     }
 
