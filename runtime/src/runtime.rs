@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use crate::context;
 use crate::scheduler::blocking::{BlockingPool, ThreadConfig};
+use crate::scheduler::multi_thread::{self, MultiThread};
 use crate::scheduler::{self, current_thread::Scheduler};
 use crate::task::JoinHandle;
 
@@ -49,11 +50,9 @@ impl Builder {
         Builder::new(Flavor::CurrentThread)
     }
 
-    /// A runtime meant to spread tasks over several threads.
-    ///
-    /// **For now this builds the current-thread scheduler**: every task runs on the thread
-    /// that calls `block_on`. Programs written against it are correct (tasks are `Send`
-    /// already) and will spread over threads, unchanged, once the multi-thread scheduler lands.
+    /// A runtime whose tasks run on a pool of worker threads that steal work from each other
+    /// (`worker_threads`, default: one per CPU). `block_on` runs its future on the calling
+    /// thread, the tasks on the workers.
     pub fn new_multi_thread() -> Builder {
         Builder::new(Flavor::MultiThread)
     }
@@ -188,7 +187,21 @@ impl Builder {
             self.thread_keep_alive,
             self.thread.clone(),
         );
-        let scheduler = Scheduler::new(blocking.clone())?;
+        let scheduler = match self.flavor {
+            Flavor::CurrentThread => Kind::CurrentThread(Scheduler::new(blocking.clone())?),
+            Flavor::MultiThread => {
+                let worker_threads = self.worker_threads.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                });
+                let config = multi_thread::Config {
+                    worker_threads,
+                    event_interval: self.event_interval,
+                    global_queue_interval: self.global_queue_interval.unwrap_or(61),
+                    thread: self.thread.clone(),
+                };
+                Kind::MultiThread(MultiThread::new(config, blocking.clone())?)
+            }
+        };
         Ok(Runtime { scheduler, flavor: self.flavor, blocking, is_shut_down: false })
     }
 }
@@ -204,9 +217,15 @@ impl fmt::Debug for Builder {
     }
 }
 
+/// The scheduler a runtime runs.
+enum Kind {
+    CurrentThread(Scheduler),
+    MultiThread(MultiThread),
+}
+
 /// An async runtime: a reactor and a scheduler. Tokio's `Runtime`.
 pub struct Runtime {
-    scheduler: Scheduler,
+    scheduler: Kind,
     /// What the builder asked for.
     flavor: Flavor,
     blocking: BlockingPool,
@@ -226,7 +245,10 @@ impl Runtime {
     /// When called from inside a runtime (from a task, or inside another `block_on`), and
     /// when another thread is inside this runtime's `block_on`.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.scheduler.block_on(future)
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.block_on(future),
+            Kind::MultiThread(scheduler) => scheduler::block_on_parked(&scheduler.handle(), future),
+        }
     }
 
     /// Spawns a task on this runtime. It runs when a thread drives the runtime (`block_on`).
@@ -235,7 +257,10 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.scheduler.shared().spawn(future)
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.shared().spawn(future),
+            Kind::MultiThread(scheduler) => scheduler.shared().spawn(future),
+        }
     }
 
     /// Runs `func` on this runtime's blocking pool. See [`crate::task::spawn_blocking`].
@@ -253,7 +278,12 @@ impl Runtime {
     }
 
     fn inner_handle(&self) -> scheduler::Handle {
-        scheduler::Handle::CurrentThread(self.scheduler.shared().clone())
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => {
+                scheduler::Handle::CurrentThread(scheduler.shared().clone())
+            }
+            Kind::MultiThread(scheduler) => scheduler.handle(),
+        }
     }
 
     /// Makes this the current runtime of the thread until the guard drops, so `spawn`,
@@ -270,7 +300,7 @@ impl Runtime {
     /// Shuts the runtime down and waits at most `duration` for its blocking tasks: those still
     /// running then are detached (their threads exit when their closures return).
     pub fn shutdown_timeout(mut self, duration: Duration) {
-        self.shutdown_scheduler();
+        self.shutdown_scheduler(Some(duration));
         self.blocking.shutdown(Some(duration));
         // The drop that follows has nothing left to wait for.
         self.is_shut_down = true;
@@ -281,7 +311,7 @@ impl Runtime {
         self.shutdown_timeout(Duration::ZERO);
     }
 
-    fn shutdown_scheduler(&mut self) {
+    fn shutdown_scheduler(&mut self, timeout: Option<Duration>) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
         if context::is_driving() && !std::thread::panicking() {
@@ -290,7 +320,10 @@ impl Runtime {
                  when a runtime is dropped from within an asynchronous context."
             );
         }
-        self.scheduler.shutdown();
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.shutdown(),
+            Kind::MultiThread(scheduler) => scheduler.shutdown(timeout),
+        }
     }
 }
 
@@ -299,7 +332,7 @@ impl Drop for Runtime {
         if self.is_shut_down {
             return;
         }
-        self.shutdown_scheduler();
+        self.shutdown_scheduler(None);
         // As tokio: the blocking tasks that are running are waited for.
         self.blocking.shutdown(None);
     }
@@ -402,6 +435,18 @@ impl Handle {
         self.inner.spawn(future)
     }
 
+    /// Runs `future` to completion on this thread, in this runtime (so it can spawn, do I/O
+    /// and sleep). The thread sleeps between polls; on a multi-thread runtime its workers run
+    /// the tasks and the I/O, on a current-thread runtime only a thread inside
+    /// `Runtime::block_on` does (as in tokio).
+    ///
+    /// # Panics
+    /// Inside a runtime's asynchronous context (a task, or another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        scheduler::block_on_parked(&self.inner, future)
+    }
+
     /// Runs `func` on this runtime's blocking pool; callable from any thread.
     pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
     where
@@ -463,6 +508,34 @@ where
     F::Output: Send + 'static,
 {
     context::current().spawn(future)
+}
+
+/// Runs the blocking closure `func` right here, in the middle of a task, without stalling the
+/// other tasks of this worker: on a multi-thread runtime this worker's queue is handed to a new
+/// worker thread first, and this thread stops being a worker once the task's poll ends.
+/// Tokio's `task::block_in_place`. The cooperative budget does not apply inside `func`, and
+/// `func` may `block_on` another runtime.
+///
+/// Outside any runtime it simply calls `func`.
+///
+/// # Panics
+/// On a current-thread runtime (there is no other thread to hand the tasks to).
+#[track_caller]
+pub fn block_in_place<F, R>(func: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    if !multi_thread::worker::hand_off_core() {
+        let multi = matches!(context::try_current(), Some(scheduler::Handle::MultiThread(_)));
+        if !multi && context::is_driving() {
+            panic!(
+                "can call blocking only when running on the multi-threaded runtime \
+                 (`block_in_place` on a current-thread runtime)"
+            );
+        }
+    }
+    let _suspended = context::suspend_driving();
+    func()
 }
 
 /// Runs a blocking closure on the current runtime's blocking pool, and returns a handle to

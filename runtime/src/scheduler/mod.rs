@@ -8,6 +8,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod current_thread;
+pub(crate) mod multi_thread;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use crate::time::timers::Timers;
 #[derive(Clone)]
 pub(crate) enum Handle {
     CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
 }
 
 impl Handle {
@@ -31,6 +33,7 @@ impl Handle {
     {
         match self {
             Handle::CurrentThread(shared) => shared.spawn(future),
+            Handle::MultiThread(shared) => shared.spawn(future),
         }
     }
 
@@ -46,6 +49,7 @@ impl Handle {
     pub(crate) fn blocking(&self) -> &blocking::BlockingPool {
         match self {
             Handle::CurrentThread(shared) => shared.blocking(),
+            Handle::MultiThread(shared) => shared.blocking(),
         }
     }
 
@@ -53,6 +57,7 @@ impl Handle {
     pub(crate) fn num_alive_tasks(&self) -> usize {
         match self {
             Handle::CurrentThread(shared) => shared.num_alive_tasks(),
+            Handle::MultiThread(shared) => shared.num_alive_tasks(),
         }
     }
 
@@ -60,6 +65,7 @@ impl Handle {
     pub(crate) fn injection_depth(&self) -> usize {
         match self {
             Handle::CurrentThread(shared) => shared.injection_depth(),
+            Handle::MultiThread(shared) => shared.injection_depth(),
         }
     }
 
@@ -67,6 +73,7 @@ impl Handle {
     pub(crate) fn num_workers(&self) -> usize {
         match self {
             Handle::CurrentThread(_) => 1,
+            Handle::MultiThread(shared) => shared.num_workers(),
         }
     }
 
@@ -75,18 +82,21 @@ impl Handle {
     pub(crate) fn id(&self) -> usize {
         match self {
             Handle::CurrentThread(shared) => Arc::as_ptr(shared) as usize,
+            Handle::MultiThread(shared) => Arc::as_ptr(shared) as usize,
         }
     }
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         match self {
             Handle::CurrentThread(shared) => shared.reactor(),
+            Handle::MultiThread(shared) => shared.reactor(),
         }
     }
 
     pub(crate) fn timers(&self) -> &Timers {
         match self {
             Handle::CurrentThread(shared) => shared.timers(),
+            Handle::MultiThread(shared) => shared.timers(),
         }
     }
 
@@ -95,6 +105,68 @@ impl Handle {
     pub(crate) fn unpark(&self) {
         match self {
             Handle::CurrentThread(shared) => shared.unpark(),
+            Handle::MultiThread(shared) => shared.unpark(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handle::CurrentThread(_) => f.write_str("CurrentThread"),
+            Handle::MultiThread(_) => f.write_str("MultiThread"),
+        }
+    }
+}
+
+/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
+/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
+/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
+/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
+///
+/// # Panics
+/// On a thread that is already running a runtime (inside a task or another `block_on`).
+pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct ThreadWaker {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            if !self.woken.swap(true, Ordering::SeqCst) {
+                self.thread.unpark();
+            }
+        }
+    }
+
+    let Some(_driving) = crate::context::start_driving() else {
+        panic!(
+            "Cannot start a runtime from within a runtime. This happens because a function \
+             (like `block_on`) attempted to block the current thread while the thread is being \
+             used to drive asynchronous tasks."
+        );
+    };
+    let _enter = crate::context::enter(handle.clone());
+    let waker_state =
+        Arc::new(ThreadWaker { thread: std::thread::current(), woken: AtomicBool::new(true) });
+    let waker = Waker::from(waker_state.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if waker_state.woken.swap(false, Ordering::SeqCst) {
+            crate::context::start_poll(None);
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        } else {
+            // Spurious returns are fine: the flag is checked again.
+            std::thread::park();
         }
     }
 }

@@ -44,7 +44,7 @@ pub use join::JoinHandle;
 
 /// Spawns a task on the current runtime. See [`crate::spawn`].
 pub use crate::runtime::spawn;
-pub use crate::runtime::spawn_blocking;
+pub use crate::runtime::{block_in_place, spawn_blocking};
 
 /// A task as a scheduler sees it, whatever its future's type.
 pub(crate) type TaskRef = Arc<dyn Runnable>;
