@@ -119,10 +119,16 @@ fn idle_threads_are_reused_then_exit_after_keep_alive() {
         .thread_keep_alive(Duration::from_millis(200))
         .build()
         .expect("runtime");
+    let metrics = rt.metrics();
     let ids = rt.block_on(async {
         let mut ids = Vec::new();
         for _ in 0..5 {
             ids.push(task::spawn_blocking(|| thread::current().id()).await.expect("joined"));
+            // The thread completes the task a moment before it is idle again; a spawn in
+            // between rightly starts a second thread.
+            while metrics.num_idle_blocking_threads() == 0 {
+                thread::sleep(Duration::from_millis(1));
+            }
         }
         ids
     });
@@ -272,4 +278,155 @@ fn pool_threads_get_the_name_and_hooks() {
     drop(rt);
     assert_eq!(started.load(Ordering::SeqCst), 1);
     assert_eq!(stopped.load(Ordering::SeqCst), 1);
+}
+
+// ---- block_in_place (tokio: task_blocking.rs) ----
+
+#[minirt::test(flavor = "multi_thread")]
+async fn block_in_blocking() {
+    let _watchdog = watchdog("block_in_blocking");
+    for _ in 0..100 {
+        let out = minirt::spawn(async {
+            task::spawn_blocking(|| {
+                task::block_in_place(|| thread::sleep(Duration::from_millis(1)));
+                "hello"
+            })
+            .await
+            .expect("joined")
+        })
+        .await
+        .expect("joined");
+        assert_eq!(out, "hello");
+    }
+}
+
+#[minirt::test(flavor = "multi_thread")]
+async fn block_in_block() {
+    let _watchdog = watchdog("block_in_block");
+    for _ in 0..100 {
+        let out = minirt::spawn(async {
+            task::block_in_place(|| {
+                task::block_in_place(|| thread::sleep(Duration::from_millis(1)));
+                "hello"
+            })
+        })
+        .await
+        .expect("joined");
+        assert_eq!(out, "hello");
+    }
+}
+
+#[minirt::test(flavor = "current_thread")]
+#[should_panic(expected = "can call blocking only when running on the multi-threaded runtime")]
+async fn no_block_in_current_thread_scheduler() {
+    task::block_in_place(|| {});
+}
+
+#[test]
+fn yes_block_in_threaded_block_on() {
+    let rt = Runtime::new().expect("runtime");
+    rt.block_on(async {
+        task::block_in_place(|| {});
+    });
+}
+
+#[test]
+#[should_panic(expected = "can call blocking only when running on the multi-threaded runtime")]
+fn no_block_in_current_thread_block_on() {
+    let rt = current_thread();
+    rt.block_on(async {
+        task::block_in_place(|| {});
+    });
+}
+
+#[test]
+fn outside_any_runtime_block_in_place_just_runs() {
+    assert_eq!(task::block_in_place(|| 3), 3);
+}
+
+#[test]
+fn can_enter_current_thread_rt_from_within_block_in_place() {
+    let _watchdog = watchdog("can_enter_current_thread_rt_from_within_block_in_place");
+    let outer = Runtime::new().expect("runtime");
+    outer.block_on(async {
+        task::block_in_place(|| {
+            let inner = current_thread();
+            inner.block_on(async {})
+        })
+    });
+    outer.block_on(async {
+        minirt::spawn(async {
+            task::block_in_place(|| {
+                let inner = current_thread();
+                inner.block_on(async {})
+            })
+        })
+        .await
+        .expect("joined")
+    });
+}
+
+#[test]
+fn useful_panic_message_when_dropping_rt_in_rt() {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let outer = Runtime::new().expect("runtime");
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        outer.block_on(async {
+            let _ = current_thread();
+        });
+    }));
+    let err = result.expect_err("dropping a runtime inside one panics");
+    let message = panic_message(&*err).unwrap_or_default();
+    assert!(message.contains("Cannot drop a runtime"), "wrong panic message: {message:?}");
+}
+
+#[test]
+fn can_shutdown_with_zero_timeout_in_runtime() {
+    let outer = Runtime::new().expect("runtime");
+    outer.block_on(async {
+        current_thread().shutdown_timeout(Duration::from_nanos(0));
+    });
+}
+
+#[test]
+fn can_shutdown_now_in_runtime() {
+    let outer = Runtime::new().expect("runtime");
+    outer.block_on(async {
+        current_thread().shutdown_background();
+    });
+}
+
+/// The cooperative budget does not apply inside `block_in_place`: 300 finished join handles
+/// polled in one go are all ready (outside it, the budget of 128 would make some pend).
+#[test]
+fn coop_disabled_in_block_in_place() {
+    let _watchdog = watchdog("coop_disabled_in_block_in_place");
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+    let rt = Builder::new_multi_thread().worker_threads(2).build().expect("runtime");
+    let handles: Vec<_> = (0..300).map(|i| rt.spawn(async move { i })).collect();
+    rt.block_on(async {
+        while !handles.iter().all(|h| h.is_finished()) {
+            task::yield_now().await;
+        }
+    });
+    let sum = rt.block_on(async move {
+        minirt::spawn(async move {
+            task::block_in_place(move || {
+                let mut cx = Context::from_waker(Waker::noop());
+                let mut sum = 0;
+                for mut handle in handles {
+                    match Pin::new(&mut handle).poll(&mut cx) {
+                        Poll::Ready(out) => sum += out.expect("joined"),
+                        Poll::Pending => panic!("the budget applied inside block_in_place"),
+                    }
+                }
+                sum
+            })
+        })
+        .await
+        .expect("joined")
+    });
+    assert_eq!(sum, (0..300).sum::<i32>());
 }

@@ -300,7 +300,9 @@ impl Runtime {
     /// Shuts the runtime down and waits at most `duration` for its blocking tasks: those still
     /// running then are detached (their threads exit when their closures return).
     pub fn shutdown_timeout(mut self, duration: Duration) {
-        self.shutdown_scheduler(Some(duration));
+        // Allowed inside an asynchronous context (unlike the drop): the caller chose to block
+        // for at most `duration`.
+        self.shutdown_scheduler(Some(duration), false);
         self.blocking.shutdown(Some(duration));
         // The drop that follows has nothing left to wait for.
         self.is_shut_down = true;
@@ -311,10 +313,10 @@ impl Runtime {
         self.shutdown_timeout(Duration::ZERO);
     }
 
-    fn shutdown_scheduler(&mut self, timeout: Option<Duration>) {
+    fn shutdown_scheduler(&mut self, timeout: Option<Duration>, check_context: bool) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
-        if context::is_driving() && !std::thread::panicking() {
+        if check_context && context::is_driving() && !std::thread::panicking() {
             panic!(
                 "Cannot drop a runtime in a context where blocking is not allowed. This happens \
                  when a runtime is dropped from within an asynchronous context."
@@ -332,7 +334,7 @@ impl Drop for Runtime {
         if self.is_shut_down {
             return;
         }
-        self.shutdown_scheduler(None);
+        self.shutdown_scheduler(None, true);
         // As tokio: the blocking tasks that are running are waited for.
         self.blocking.shutdown(None);
     }
@@ -526,8 +528,9 @@ where
     F: FnOnce() -> R,
 {
     if !multi_thread::worker::hand_off_core() {
-        let multi = matches!(context::try_current(), Some(scheduler::Handle::MultiThread(_)));
-        if !multi && context::is_driving() {
+        // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
+        // thread already in `block_in_place`) except the loop of a current-thread runtime.
+        if scheduler::current_thread::is_driving_any() {
             panic!(
                 "can call blocking only when running on the multi-threaded runtime \
                  (`block_in_place` on a current-thread runtime)"

@@ -235,6 +235,12 @@ pub(crate) fn schedule_local<T>(
     }
 }
 
+/// Whether this thread is running the loop of some current-thread runtime (its `block_on`, or
+/// one of its tasks): `block_in_place` refuses to run there, as in tokio.
+pub(crate) fn is_driving_any() -> bool {
+    LOCAL.try_with(|cx| !cx.driving.get().is_null()).unwrap_or(false)
+}
+
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
