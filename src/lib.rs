@@ -50,5 +50,5 @@ pub use minirt_net::{process, signal};
 /// Sockets: TCP listeners and streams.
 pub mod net {
     pub use minirt_net::tcp;
-    pub use minirt_net::{TcpListener, TcpStream};
+    pub use minirt_net::{lookup_host, TcpListener, TcpStream, ToSocketAddrs};
 }

@@ -186,12 +186,14 @@ fn spawn_blocking_through_handle_and_runtime() {
     assert_eq!(sum, 3);
 }
 
-/// Dropping the runtime cancels blocking tasks that never started, and waits for the running
-/// one (as tokio does).
+/// Dropping the runtime waits for the blocking tasks: the running one, and (as in tokio) the
+/// queued one, which the pool's thread runs before it exits. A spawn after shutdown is
+/// refused: its handle reports cancellation.
 #[test]
-fn drop_waits_for_running_and_cancels_queued() {
-    let _watchdog = watchdog("drop_waits_for_running_and_cancels_queued");
+fn drop_waits_for_running_and_queued_blocking_tasks() {
+    let _watchdog = watchdog("drop_waits_for_running_and_queued_blocking_tasks");
     let rt = Builder::new_current_thread().max_blocking_threads(1).build().expect("runtime");
+    let handle = rt.handle();
     let started = Arc::new(Barrier::new(2));
     let finished = Arc::new(AtomicUsize::new(0));
     let (s, f) = (started.clone(), finished.clone());
@@ -204,12 +206,37 @@ fn drop_waits_for_running_and_cancels_queued() {
     let queued = rt.spawn_blocking(move || f.fetch_add(10, Ordering::SeqCst));
     started.wait();
     drop(rt);
-    assert_eq!(
-        finished.load(Ordering::SeqCst),
-        1,
-        "the running one finished, the queued never ran"
-    );
+    assert_eq!(finished.load(Ordering::SeqCst), 11, "both ran before the drop returned");
     assert!(running.is_finished() && queued.is_finished());
+    let late = handle.spawn_blocking(|| ());
+    let err = handle.block_on(late).expect_err("refused after shutdown");
+    assert!(err.is_cancelled());
+}
+
+/// A task still queued when `shutdown_timeout` gives up (its only thread is stuck) is
+/// cancelled, never run later.
+#[test]
+fn shutdown_timeout_cancels_what_no_thread_took() {
+    let _watchdog = watchdog("shutdown_timeout_cancels_what_no_thread_took");
+    let rt = Builder::new_current_thread().max_blocking_threads(1).build().expect("runtime");
+    let handle = rt.handle();
+    let (release, wait) = mpsc::channel::<()>();
+    let started = Arc::new(Barrier::new(2));
+    let s = started.clone();
+    let _stuck = rt.spawn_blocking(move || {
+        s.wait();
+        let _ = wait.recv_timeout(Duration::from_secs(20));
+    });
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let queued = rt.spawn_blocking(move || r.fetch_add(1, Ordering::SeqCst));
+    started.wait();
+    rt.shutdown_timeout(Duration::from_millis(50));
+    let err = handle.block_on(queued).expect_err("cancelled");
+    assert!(err.is_cancelled());
+    release.send(()).expect("the stuck task still waits");
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
 }
 
 /// `shutdown_timeout` returns after its timeout even though a blocking task still runs; the

@@ -10,6 +10,7 @@
 //! registered as an `AsyncFd`, a child's exit through a pidfd registered as an `AsyncFd`, and
 //! its stdio pipes are `AsyncFd`s too.
 
+mod lookup;
 mod sys;
 mod sys_process;
 mod sys_signal;
@@ -18,4 +19,5 @@ pub mod process;
 pub mod signal;
 pub mod tcp;
 
+pub use lookup::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpStream};

@@ -15,10 +15,11 @@
 //! nothing but `spawn` ever schedules it; `abort()` before it starts makes its run drop the
 //! closure instead (the handle reports cancellation), and once it runs it cannot be stopped.
 //!
-//! Shutdown closes the queue, cancels the tasks that never started, and waits for the running
-//! ones to return — forever when the runtime is dropped (as tokio does), up to a deadline with
-//! `Runtime::shutdown_timeout`, not at all with `shutdown_background`; threads still running
-//! then are detached and exit when their closure returns.
+//! Shutdown refuses new tasks (they complete as cancelled), wakes the idle threads, and waits
+//! for the threads to drain the queue and exit — forever when the runtime is dropped (as tokio
+//! does), up to a deadline with `Runtime::shutdown_timeout`, not at all with
+//! `shutdown_background`. Tasks still queued then (no thread left to run them) are cancelled;
+//! threads still running are detached and exit when their closure returns.
 //!
 //! Every pool thread enters the runtime (so `Handle::current()` and `minirt::spawn` work in the
 //! closure) and runs the builder's `on_thread_start`/`on_thread_stop` hooks.
@@ -197,19 +198,22 @@ impl BlockingPool {
         lock(&self.inner.state).queue.len()
     }
 
-    /// Closes the pool, cancels the tasks that never started, and waits up to `timeout`
-    /// (`None`: as long as it takes) for the running ones. Returns whether every thread exited.
+    /// Closes the pool and waits up to `timeout` (`None`: as long as it takes) for its threads
+    /// to run what is queued and exit; then cancels what is still queued. Returns whether every
+    /// thread exited.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
-        let queued = {
-            let mut state = lock(&self.inner.state);
-            state.is_shutdown = true;
-            std::mem::take(&mut state.queue)
-        };
+        lock(&self.inner.state).is_shutdown = true;
         self.inner.work.notify_all();
+        let exited = self.wait_for_threads(timeout);
+        let queued = std::mem::take(&mut lock(&self.inner.state).queue);
         // Outside the lock: cancelling drops the closures, which is foreign code.
         for task in queued {
             task.shutdown();
         }
+        exited
+    }
+
+    fn wait_for_threads(&self, timeout: Option<Duration>) -> bool {
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
         let mut state = lock(&self.inner.state);
         while state.num_threads > 0 {
@@ -314,9 +318,14 @@ impl Inner {
                     state.num_idle -= 1;
                     break;
                 }
-                if state.is_shutdown || idle_since.elapsed() >= self.keep_alive {
+                if state.is_shutdown {
+                    // Back to the queue: what is queued still runs; then the thread exits.
                     state.num_idle -= 1;
-                    if state.queue.is_empty() || state.is_shutdown {
+                    break;
+                }
+                if idle_since.elapsed() >= self.keep_alive {
+                    state.num_idle -= 1;
+                    if state.queue.is_empty() {
                         return;
                     }
                     break;

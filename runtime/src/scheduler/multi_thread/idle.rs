@@ -22,10 +22,9 @@
 //! worker sleeps, writes the reactor's eventfd or signals the condvar; a NOTIFIED worker does
 //! not sleep at all, so a wake that races with the worker going to sleep is never lost.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering::SeqCst;
 
-use crate::reactor::Reactor;
+use super::loom_shim::{lock, AtomicUsize, Condvar, Mutex};
 
 const SEARCHING_MASK: usize = (1 << 16) - 1;
 const UNPARK_SHIFT: usize = 16;
@@ -34,11 +33,6 @@ pub(crate) struct Idle {
     state: AtomicUsize,
     sleepers: Mutex<Vec<usize>>,
     num_workers: usize,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics under these locks (pushes and pops of integers): the data is intact.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Idle {
@@ -76,7 +70,12 @@ impl Idle {
     }
 
     fn notify_should_wakeup(&self) -> bool {
-        let state = self.state.load(SeqCst);
+        // A read-modify-write, not a load: it reads the latest state in modification order,
+        // and synchronizes with the worker's `transition_worker_to_parked`, so either this
+        // sees the worker parked, or the worker's re-check of the queues (which follows its
+        // transition) sees the work pushed before this. loom caught the plain load (it models
+        // SeqCst loads as Acquire, and so finds the lost wake-up the hardware may too).
+        let state = self.state.fetch_add(0, SeqCst);
         Self::num_searching(state) == 0 && Self::num_unparked(state) < self.num_workers
     }
 
@@ -183,8 +182,9 @@ impl Unparker {
         self.state.store(EMPTY, SeqCst);
     }
 
-    /// Wakes the worker wherever it sleeps; if it is not asleep, it will not sleep next time.
-    pub(crate) fn unpark(&self, reactor: &Reactor) {
+    /// Wakes the worker wherever it sleeps (`wake_driver` interrupts `epoll_wait`: the
+    /// reactor's eventfd); if it is not asleep, it will not sleep next time.
+    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
@@ -192,7 +192,7 @@ impl Unparker {
                 drop(lock(&self.mutex));
                 self.condvar.notify_one();
             }
-            PARKED_DRIVER => reactor.unpark(),
+            PARKED_DRIVER => wake_driver(),
             actual => panic!("minirt: inconsistent park state {actual}"),
         }
     }

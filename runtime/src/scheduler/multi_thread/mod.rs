@@ -48,13 +48,17 @@
 //! timers and the reactor, as the current-thread scheduler does.
 
 pub(crate) mod idle;
+pub(crate) mod inject;
+pub(crate) mod loom_shim;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
-use std::collections::VecDeque;
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -67,6 +71,7 @@ use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 use crate::time::timers::Timers;
 
 use idle::{Idle, Unparker};
+use inject::Inject;
 use worker::Core;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -88,57 +93,6 @@ pub(crate) struct Config {
 struct Remote {
     steal: queue::Steal,
     unpark: Unparker,
-}
-
-/// The injection queue: tasks scheduled from outside the workers, and overflow of full rings.
-struct Inject {
-    queue: Mutex<InjectQueue>,
-    /// How many tasks `queue` holds, readable without its lock.
-    len: AtomicUsize,
-}
-
-struct InjectQueue {
-    tasks: VecDeque<TaskRef>,
-    is_closed: bool,
-}
-
-impl Inject {
-    /// Queues tasks; false (the tasks given back) once the queue is closed by shutdown.
-    fn push(&self, tasks: impl IntoIterator<Item = TaskRef>) -> Result<(), Vec<TaskRef>> {
-        let mut queue = lock(&self.queue);
-        if queue.is_closed {
-            drop(queue);
-            return Err(tasks.into_iter().collect());
-        }
-        queue.tasks.extend(tasks);
-        self.len.store(queue.tasks.len(), Ordering::SeqCst);
-        Ok(())
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len.load(Ordering::SeqCst) == 0
-    }
-
-    /// Takes up to `max` tasks.
-    fn pop_n(&self, max: usize, out: &mut Vec<TaskRef>) {
-        if self.is_empty() {
-            return;
-        }
-        let mut queue = lock(&self.queue);
-        let n = max.min(queue.tasks.len());
-        out.extend(queue.tasks.drain(..n));
-        self.len.store(queue.tasks.len(), Ordering::SeqCst);
-    }
-
-    fn pop(&self) -> Option<TaskRef> {
-        if self.is_empty() {
-            return None;
-        }
-        let mut queue = lock(&self.queue);
-        let task = queue.tasks.pop_front();
-        self.len.store(queue.tasks.len(), Ordering::SeqCst);
-        task
-    }
 }
 
 /// The state of a multi-thread runtime that every worker, waker and handle shares.
@@ -212,7 +166,7 @@ impl Shared {
     }
 
     pub(crate) fn injection_depth(&self) -> usize {
-        self.inject.len.load(Ordering::Relaxed)
+        self.inject.len()
     }
 
     /// Wakes the worker blocked in `epoll_wait`, if any, so it recomputes its timeout (a timer
@@ -238,7 +192,7 @@ impl Shared {
     /// Wakes one parked worker if work may be waiting and nobody searches for it.
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].unpark.unpark(&self.reactor);
+            self.remotes[index].unpark.unpark(|| self.reactor.unpark());
         }
     }
 
@@ -322,10 +276,7 @@ impl MultiThread {
             reactor: Arc::new(Reactor::new()?),
             timers: Timers::new(),
             remotes: remotes.into_boxed_slice(),
-            inject: Inject {
-                queue: Mutex::new(InjectQueue { tasks: VecDeque::new(), is_closed: false }),
-                len: AtomicUsize::new(0),
-            },
+            inject: Inject::new(),
             idle: Idle::new(n),
             owned: Mutex::new(Slab::new()),
             is_shutdown: AtomicBool::new(false),
@@ -359,21 +310,13 @@ impl MultiThread {
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
         let shared = &self.shared;
         let _enter = crate::context::enter(self.handle());
-        let queued = {
-            let mut inject = lock(&shared.inject.queue);
-            if inject.is_closed {
-                return;
-            }
-            inject.is_closed = true;
-            shared.inject.len.store(0, Ordering::SeqCst);
-            std::mem::take(&mut inject.tasks)
-        };
+        let Some(queued) = shared.inject.close() else { return };
         {
             let _owned = lock(&shared.owned);
             shared.is_shutdown.store(true, Ordering::SeqCst);
         }
         for remote in shared.remotes.iter() {
-            remote.unpark.unpark(&shared.reactor);
+            remote.unpark.unpark(|| shared.reactor.unpark());
         }
         // Every worker stops between two polls and hands its core back. Workers that failed
         // to start never had a core to return: their cores were dropped with the error.

@@ -21,16 +21,19 @@
 //!
 //! Positions are `u32`s that wrap; slot `i` is `buffer[i % 256]`.
 
-use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::*};
-use std::sync::Arc;
+use std::sync::atomic::Ordering::*;
+
+use super::loom_shim::{Arc, AtomicU32, AtomicU64, UnsafeCell};
 
 use crate::task::TaskRef;
 
-/// Slots in the ring: a power of two.
+/// Slots in the ring: a power of two. Small under loom, so that a model reaches a full ring.
+#[cfg(not(loom))]
 pub(crate) const CAPACITY: usize = 256;
+#[cfg(loom)]
+pub(crate) const CAPACITY: usize = 4;
 const MASK: usize = CAPACITY - 1;
 
 struct Inner {
@@ -77,7 +80,7 @@ impl Inner {
     /// The caller has claimed slot `pos` (see the module docs) and it holds a task.
     unsafe fn take(&self, pos: u32) -> TaskRef {
         // SAFETY: the caller's claim makes this the only access to the initialised slot.
-        unsafe { ptr::read((*self.buffer[pos as usize & MASK].get()).as_ptr()) }
+        self.buffer[pos as usize & MASK].with_mut(|slot| unsafe { ptr::read((*slot).as_ptr()) })
     }
 
     /// Moves `task` into slot `pos`.
@@ -86,7 +89,7 @@ impl Inner {
     /// Only the owner writes, and only to a free slot (`pos - steal < CAPACITY`).
     unsafe fn put(&self, pos: u32, task: TaskRef) {
         // SAFETY: the slot is free and only the owner writes: no other access.
-        unsafe { (*self.buffer[pos as usize & MASK].get()).write(task) };
+        self.buffer[pos as usize & MASK].with_mut(|slot| unsafe { (*slot).write(task) });
     }
 
     fn len(&self) -> usize {
@@ -269,8 +272,8 @@ impl Steal {
 impl Drop for Inner {
     fn drop(&mut self) {
         // The last end is gone: no other thread exists to race with.
-        let (_, real) = unpack(*self.head.get_mut());
-        let tail = *self.tail.get_mut();
+        let (_, real) = unpack(self.head.load(Acquire));
+        let tail = self.tail.load(Acquire);
         let mut pos = real;
         while pos != tail {
             // SAFETY: every slot in `[real, tail)` holds a pushed, not yet taken task, and no
@@ -281,7 +284,7 @@ impl Drop for Inner {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::task::Runnable;

@@ -128,7 +128,7 @@ impl Core {
         if shared.inject.is_empty() {
             return None;
         }
-        let fair = shared.inject.len.load(Ordering::Relaxed) / shared.num_workers() + 1;
+        let fair = shared.inject.len() / shared.num_workers() + 1;
         let room = self.run_queue.remaining().min(CAPACITY / 2);
         let mut batch = std::mem::take(&mut self.batch);
         shared.inject.pop_n(fair.min(room).max(1), &mut batch);
