@@ -251,3 +251,26 @@ mod threaded_only {
         assert_eq!(out.expect("io"), b"hi");
     }
 }
+
+/// `Runtime::block_on` from several threads at once on a current-thread runtime: one drives
+/// the loop, the others wait, and take the loop over when it returns (tokio's behaviour).
+#[test]
+fn current_thread_block_on_from_many_threads() {
+    let _watchdog = watchdog("current_thread_block_on_from_many_threads");
+    let rt = std::sync::Arc::new(new_current_thread());
+    let threads: Vec<_> = (0..4u64)
+        .map(|i| {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                rt.block_on(async move {
+                    // Each needs the loop at some point: a spawned task and a timer.
+                    let task = minirt::spawn(async move { i * 2 });
+                    minirt::time::sleep(Duration::from_millis(20 * (i + 1))).await;
+                    task.await.expect("joined")
+                })
+            })
+        })
+        .collect();
+    let outs: Vec<u64> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+    assert_eq!(outs, vec![0, 2, 4, 6]);
+}

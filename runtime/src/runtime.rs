@@ -239,11 +239,14 @@ impl Runtime {
         Builder::new_multi_thread().build()
     }
 
-    /// Runs `future` to completion on this thread, running spawned tasks and I/O meanwhile.
+    /// Runs `future` to completion on this thread. On a current-thread runtime this thread runs
+    /// the spawned tasks and the I/O meanwhile; if another thread is already doing so (inside
+    /// its own `block_on`), this one waits, polling `future` when it is woken, and takes the
+    /// loop over when the other returns. On a multi-thread runtime the workers run the tasks
+    /// and this thread sleeps between polls of `future`.
     ///
     /// # Panics
-    /// When called from inside a runtime (from a task, or inside another `block_on`), and
-    /// when another thread is inside this runtime's `block_on`.
+    /// When called from inside a runtime (from a task, or inside another `block_on`).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.scheduler {
             Kind::CurrentThread(scheduler) => scheduler.block_on(future),
