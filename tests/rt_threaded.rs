@@ -743,3 +743,17 @@ async fn io_across_workers() -> io::Result<()> {
     must_complete("server", server).await??;
     Ok(())
 }
+
+/// A panicking `on_thread_start` hook kills its worker thread; dropping the runtime still
+/// returns instead of waiting for that worker forever.
+#[test]
+fn a_panicking_thread_start_hook_does_not_hang_the_drop() {
+    let _watchdog = watchdog("a_panicking_thread_start_hook_does_not_hang_the_drop");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .on_thread_start(|| panic!("hook failed"))
+        .build()
+        .expect("rt");
+    thread::sleep(Duration::from_millis(20));
+    drop(rt);
+}

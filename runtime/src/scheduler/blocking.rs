@@ -282,15 +282,23 @@ impl Inner {
 
     /// A pool thread: runs queued tasks, waits up to `keep_alive` for more, then exits.
     fn run(self: Arc<Self>, handle: Handle) {
+        /// Counts the thread out even if it unwinds (a panicking hook), so that shutdown does
+        /// not wait for it forever.
+        struct Exit<'a>(&'a Inner);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                let mut state = lock(&self.0.state);
+                state.num_threads -= 1;
+                let last = state.num_threads == 0;
+                drop(state);
+                if last {
+                    self.0.exited.notify_all();
+                }
+            }
+        }
+        let _exit = Exit(&self);
         let _enter = context::enter(handle);
         self.thread.run_hooked(|| self.work_loop());
-        let mut state = lock(&self.state);
-        state.num_threads -= 1;
-        let last = state.num_threads == 0;
-        drop(state);
-        if last {
-            self.exited.notify_all();
-        }
     }
 
     fn work_loop(&self) {

@@ -236,10 +236,18 @@ impl Shared {
         *lock(&self.live_threads) += 1;
         let shared = self.clone();
         let spawned = self.config.thread.builder().spawn(move || {
-            let config = shared.config.thread.clone();
-            config.run_hooked(|| worker::run(&shared, core));
-            *lock(&shared.live_threads) -= 1;
-            shared.shutdown_cond.notify_all();
+            /// Counts the thread out even if it unwinds (a panicking `on_thread_start` hook),
+            /// so that shutdown does not wait for it forever.
+            struct Exit(Arc<Shared>);
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    *lock(&self.0.live_threads) -= 1;
+                    self.0.shutdown_cond.notify_all();
+                }
+            }
+            let exit = Exit(shared);
+            let config = exit.0.config.thread.clone();
+            config.run_hooked(|| worker::run(&exit.0, core));
         });
         match spawned {
             Ok(_) => Ok(()),
