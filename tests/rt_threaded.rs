@@ -757,3 +757,100 @@ fn a_panicking_thread_start_hook_does_not_hang_the_drop() {
     thread::sleep(Duration::from_millis(20));
     drop(rt);
 }
+
+/// Abort racing with runs on other workers: thousands of tasks that keep yielding, aborted from
+/// the `block_on` thread while workers poll them. Each handle reports cancellation exactly
+/// once, and no task is run twice at once (the state machine would panic).
+#[test]
+fn abort_races_with_runs_on_other_workers() {
+    let _watchdog = watchdog("abort_races_with_runs_on_other_workers");
+    let rt = rt2();
+    rt.block_on(must_complete("aborts", async {
+        for _ in 0..5 {
+            let handles: Vec<_> = (0..2_000)
+                .map(|_| {
+                    minirt::spawn(async {
+                        loop {
+                            task::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            task::yield_now().await;
+            for handle in &handles {
+                handle.abort();
+            }
+            for handle in handles {
+                let err = handle.await.expect_err("aborted");
+                assert!(err.is_cancelled());
+            }
+        }
+    }));
+    assert_eq!(rt.metrics().num_alive_tasks(), 0);
+}
+
+/// Wakes racing with completion across workers: tasks that complete while other tasks keep
+/// waking them through shared wakers. Every output arrives once.
+#[test]
+fn wakes_race_with_completion_across_workers() {
+    let _watchdog = watchdog("wakes_race_with_completion_across_workers");
+    let rt = rt();
+    let wakers: Arc<Mutex<Vec<Waker>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let waker_thread = {
+        let (wakers, stop) = (wakers.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                let taken: Vec<Waker> = wakers.lock().expect("lock").clone();
+                for waker in taken {
+                    waker.wake();
+                }
+                thread::yield_now();
+            }
+        })
+    };
+    let total = rt.block_on(must_complete("tasks", async {
+        let handles: Vec<_> = (0..5_000u64)
+            .map(|i| {
+                let wakers = wakers.clone();
+                minirt::spawn(async move {
+                    let mut polls = 0;
+                    poll_fn(|cx| {
+                        polls += 1;
+                        if polls == 1 {
+                            wakers.lock().expect("lock").push(cx.waker().clone());
+                        }
+                        if polls >= 3 {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    })
+                    .await;
+                    i
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for handle in handles {
+            sum += handle.await.expect("joined");
+        }
+        sum
+    }));
+    stop.store(true, Relaxed);
+    waker_thread.join().expect("waker thread");
+    wakers.lock().expect("lock").clear();
+    assert_eq!(total, (0..5_000u64).sum::<u64>());
+}
+
+/// An I/O object that outlives its multi-thread runtime fails instead of hanging.
+#[test]
+fn io_that_outlives_a_multi_thread_runtime_fails() {
+    let _watchdog = watchdog("io_that_outlives_a_multi_thread_runtime_fails");
+    let rt = rt2();
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind");
+    drop(rt);
+    let other = Builder::new_current_thread().build().expect("rt");
+    let accepted = other.block_on(must_complete("accept", listener.accept()));
+    assert!(accepted.is_err(), "the reactor is shut down");
+}
