@@ -74,6 +74,9 @@ use idle::{Idle, Unparker};
 use inject::Inject;
 use worker::Core;
 
+/// Shards of the owned-task list (a power of two).
+const OWNED_SHARDS: usize = 16;
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Nothing panics while these locks are held (queues of Arcs, counters), so a poisoned lock
     // still guards consistent data.
@@ -103,7 +106,9 @@ pub(crate) struct Shared {
     inject: Inject,
     idle: Idle,
     /// Every task not yet complete, so that shutdown can drop their futures.
-    owned: Mutex<Slab<TaskRef>>,
+    /// Sharded (`OWNED_SHARDS` locks): workers spawning and completing tasks at once rarely
+    /// meet on one lock. A task's key is `index * OWNED_SHARDS + shard`.
+    owned: Box<[Mutex<Slab<TaskRef>>]>,
     /// Set once by shutdown: `spawn` refuses new tasks.
     is_shutdown: AtomicBool,
     /// Whether some worker holds the driver (polls the reactor and fires timers). Taken with a
@@ -129,7 +134,8 @@ impl Schedule for Arc<Shared> {
     }
 
     fn release(&self, owned_key: usize) {
-        let removed = lock(&self.owned).try_remove(owned_key);
+        let shard = &self.owned[owned_key % OWNED_SHARDS];
+        let removed = lock(shard).try_remove(owned_key / OWNED_SHARDS);
         // Dropped outside the lock: it may be the last reference, and drop the task itself.
         drop(removed);
     }
@@ -162,7 +168,7 @@ impl Shared {
     }
 
     pub(crate) fn num_alive_tasks(&self) -> usize {
-        lock(&self.owned).len()
+        self.owned.iter().map(|shard| lock(shard).len()).sum()
     }
 
     pub(crate) fn injection_depth(&self) -> usize {
@@ -212,14 +218,18 @@ impl Shared {
     {
         let task = Task::new(future, self.clone());
         let handle = JoinHandle::new(task.clone());
+        // The shard: from the task's address, which spreads tasks spawned by one thread.
+        let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;
+        let shard = shard % OWNED_SHARDS;
         let accepted = {
-            // Checked under the `owned` lock: shutdown sets the flag before it empties `owned`,
-            // so a task inserted here is either refused or seen (and cancelled) by shutdown.
-            let mut owned = lock(&self.owned);
+            // Checked under the shard's lock: shutdown sets the flag before it locks the shards
+            // to empty them, so a task inserted here is either refused or seen (and cancelled)
+            // by shutdown.
+            let mut owned = lock(&self.owned[shard]);
             if self.is_shutdown.load(Ordering::SeqCst) {
                 false
             } else {
-                task.set_owned_key(owned.insert(task.clone()));
+                task.set_owned_key(owned.insert(task.clone()) * OWNED_SHARDS + shard);
                 true
             }
         };
@@ -286,7 +296,7 @@ impl MultiThread {
             remotes: remotes.into_boxed_slice(),
             inject: Inject::new(),
             idle: Idle::new(n),
-            owned: Mutex::new(Slab::new()),
+            owned: (0..OWNED_SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
             is_shutdown: AtomicBool::new(false),
             driver_taken: AtomicBool::new(false),
             driver_parked: AtomicBool::new(false),
@@ -319,10 +329,8 @@ impl MultiThread {
         let shared = &self.shared;
         let _enter = crate::context::enter(self.handle());
         let Some(queued) = shared.inject.close() else { return };
-        {
-            let _owned = lock(&shared.owned);
-            shared.is_shutdown.store(true, Ordering::SeqCst);
-        }
+        // Before the shards are locked to be emptied (see `Shared::spawn`).
+        shared.is_shutdown.store(true, Ordering::SeqCst);
         for remote in shared.remotes.iter() {
             remote.unpark.unpark(|| shared.reactor.unpark());
         }
@@ -350,12 +358,16 @@ impl MultiThread {
         drop(cores);
         // Dropping a future may spawn (refused now) or complete other tasks.
         loop {
-            let tasks = std::mem::take(&mut *lock(&shared.owned));
-            if tasks.is_empty() {
-                break;
+            let mut any = false;
+            for shard in shared.owned.iter() {
+                let tasks = std::mem::take(&mut *lock(shard));
+                any |= !tasks.is_empty();
+                for (_, task) in tasks {
+                    task.shutdown();
+                }
             }
-            for (_, task) in tasks {
-                task.shutdown();
+            if !any {
+                break;
             }
         }
         shared.timers.shutdown();
