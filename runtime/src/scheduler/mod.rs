@@ -1,6 +1,13 @@
 //! Schedulers: the loops that run tasks and drive the reactor and the timers.
 //!
 //! - `current_thread`: one loop on the thread that calls `block_on`; every task runs there.
+//! - `multi_thread`: N worker threads with work stealing, sharing one reactor and one timer
+//!   heap (whichever worker parks first sleeps in `epoll_wait`); `block_on` only waits.
+//! - `blocking`: the thread pool of `spawn_blocking` (and host-name lookups), for both.
+//!
+//! A task reaches its scheduler only through the `Schedule` trait (`crate::task`): each
+//! flavor's `Arc<Shared>` implements it — queue on this thread's worker/loop if there is one,
+//! else on the injection queue and wake a sleeper.
 //!
 //! [`Handle`] is what the rest of the runtime holds on to (the thread-local context, a
 //! registered `Sleep`, `runtime::Handle`): a cloneable reference to a scheduler's shared state,
