@@ -1,9 +1,11 @@
-//! Scheduler benchmarks: minirt beside tokio, current-thread flavor for both, in one run.
+//! Scheduler benchmarks: minirt beside tokio, each in its current-thread flavor and in its
+//! multi-thread flavor with 2 workers, in one run.
 //!
 //! Each workload is written once, generic over [`Flavor`] (spawn, yield, block_on), so both
 //! runtimes run the same code and only the runtime differs. Every workload is one criterion
-//! group with two functions, `minirt` and `tokio`; each runtime is built once, outside the
-//! timed loop, and every iteration is one `block_on` of the workload.
+//! group with four functions, `minirt` and `tokio` (current-thread), `minirt_mt` and
+//! `tokio_mt` (multi-thread, 2 workers); each runtime is built once, outside the timed loop,
+//! and every iteration is one `block_on` of the workload.
 //!
 //! | group              | what one iteration does                      | what it exercises                                  |
 //! |--------------------|----------------------------------------------|----------------------------------------------------|
@@ -12,6 +14,8 @@
 //! | `ping_pong`        | 10,000 round trips between two tasks         | local wakes through a runtime-neutral channel      |
 //! | `chained_spawn`    | each task spawns the next, depth 1,000       | spawn from inside a task, one task queued at a time|
 //! | `wake_from_thread` | 100 wakes of a parked task by a std thread   | injection queue, eventfd, waking `epoll_wait`      |
+//! | `spawn_blocking`   | 100 `spawn_blocking` round trips, one by one | the blocking pool: queue, condvar, join wake-up    |
+//! | `remote_spawn`     | 4 std threads spawn 1,000 tasks each          | spawn from outside: injection queue, worker wakes  |
 //!
 //! ```text
 //! cargo bench --bench runtime
@@ -39,10 +43,17 @@ const PING_PONG_ROUND_TRIPS: usize = 10_000;
 const CHAIN_DEPTH: usize = 1_000;
 /// Wakes from the helper thread in one `wake_from_thread` iteration.
 const THREAD_WAKES: usize = 100;
+/// Round trips of one `spawn_blocking` iteration.
+const BLOCKING_ROUND_TRIPS: usize = 100;
+/// Std threads, and tasks each spawns, of one `remote_spawn` iteration.
+const REMOTE_THREADS: usize = 4;
+const REMOTE_TASKS_PER_THREAD: usize = 1_000;
+/// Worker threads of the multi-thread flavors.
+const MT_WORKERS: usize = 2;
 
 /// The handful of runtime operations the workloads use, so each workload is written once.
 trait Flavor {
-    type Runtime;
+    type Runtime: Sync;
     fn build() -> Self::Runtime;
     fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output;
     /// Spawns `future` and returns a future of its output (the join handle, unwrapped).
@@ -51,6 +62,19 @@ trait Flavor {
         F: Future + Send + 'static,
         F::Output: Send + 'static;
     fn yield_now() -> impl Future<Output = ()> + Send;
+    /// Runs `f` on the blocking pool; a future of its output.
+    fn spawn_blocking<F, T>(f: F) -> impl Future<Output = T> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static;
+    /// Spawns from a thread outside the runtime.
+    fn spawn_on<F>(
+        rt: &Self::Runtime,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
 }
 
 struct Minirt;
@@ -77,6 +101,76 @@ impl Flavor for Minirt {
 
     fn yield_now() -> impl Future<Output = ()> + Send {
         minirt::task::yield_now()
+    }
+
+    fn spawn_blocking<F, T>(f: F) -> impl Future<Output = T> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = minirt::task::spawn_blocking(f);
+        async move { handle.await.expect("a blocking task failed") }
+    }
+
+    fn spawn_on<F>(
+        rt: &Self::Runtime,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = rt.spawn(future);
+        async move { handle.await.expect("a benchmark task failed") }
+    }
+}
+
+/// minirt's multi-thread flavor, with [`MT_WORKERS`] workers.
+struct MinirtMt;
+
+impl Flavor for MinirtMt {
+    type Runtime = minirt::runtime::Runtime;
+
+    fn build() -> Self::Runtime {
+        minirt::runtime::Builder::new_multi_thread()
+            .worker_threads(MT_WORKERS)
+            .build()
+            .expect("build a minirt runtime")
+    }
+
+    fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output {
+        rt.block_on(future)
+    }
+
+    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Minirt::spawn(future)
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        minirt::task::yield_now()
+    }
+
+    fn spawn_blocking<F, T>(f: F) -> impl Future<Output = T> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Minirt::spawn_blocking(f)
+    }
+
+    fn spawn_on<F>(
+        rt: &Self::Runtime,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Minirt::spawn_on(rt, future)
     }
 }
 
@@ -108,12 +202,87 @@ impl Flavor for Tokio {
     fn yield_now() -> impl Future<Output = ()> + Send {
         tokio::task::yield_now()
     }
+
+    fn spawn_blocking<F, T>(f: F) -> impl Future<Output = T> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = tokio::task::spawn_blocking(f);
+        async move { handle.await.expect("a blocking task failed") }
+    }
+
+    fn spawn_on<F>(
+        rt: &Self::Runtime,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = rt.spawn(future);
+        async move { handle.await.expect("a benchmark task failed") }
+    }
+}
+
+/// tokio's multi-thread flavor, with [`MT_WORKERS`] workers.
+struct TokioMt;
+
+impl Flavor for TokioMt {
+    type Runtime = tokio::runtime::Runtime;
+
+    fn build() -> Self::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(MT_WORKERS)
+            .enable_all()
+            .build()
+            .expect("build a tokio runtime")
+    }
+
+    fn block_on<F: Future>(rt: &Self::Runtime, future: F) -> F::Output {
+        rt.block_on(future)
+    }
+
+    fn spawn<F>(future: F) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Tokio::spawn(future)
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+
+    fn spawn_blocking<F, T>(f: F) -> impl Future<Output = T> + Send + 'static
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Tokio::spawn_blocking(f)
+    }
+
+    fn spawn_on<F>(
+        rt: &Self::Runtime,
+        future: F,
+    ) -> impl Future<Output = F::Output> + Send + 'static
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Tokio::spawn_on(rt, future)
+    }
 }
 
 /// One benchmark workload: what a single `block_on` of an iteration runs.
 trait Workload {
     const NAME: &'static str;
     fn run<R: Flavor>(&self) -> impl Future<Output = ()>;
+    /// One iteration; by default one `block_on` of [`Workload::run`].
+    fn iterate<R: Flavor>(&self, rt: &R::Runtime) {
+        R::block_on(rt, self.run::<R>());
+    }
 }
 
 /// Runs `workload` on both runtimes, as the group `W::NAME` with functions `minirt` and `tokio`.
@@ -122,6 +291,8 @@ fn compare<W: Workload>(c: &mut Criterion, workload: W) {
     configure(&mut group);
     bench_on::<Minirt, W>(&mut group, "minirt", &workload);
     bench_on::<Tokio, W>(&mut group, "tokio", &workload);
+    bench_on::<MinirtMt, W>(&mut group, "minirt_mt", &workload);
+    bench_on::<TokioMt, W>(&mut group, "tokio_mt", &workload);
     group.finish();
 }
 
@@ -130,8 +301,13 @@ fn bench_on<R: Flavor, W: Workload>(
     name: &str,
     workload: &W,
 ) {
-    let rt = R::build();
-    group.bench_function(name, |b| b.iter(|| R::block_on(&rt, workload.run::<R>())));
+    // Built on first use, so a run filtered to one function builds (and, under callgrind,
+    // counts) only its runtime; then kept for every sample.
+    let mut rt = None;
+    group.bench_function(name, |b| {
+        let rt = rt.get_or_insert_with(R::build);
+        b.iter(|| workload.iterate::<R>(rt))
+    });
 }
 
 /// Keeps the whole `cargo bench` to a few minutes: each function gets 1 s of warm-up and 3 s
@@ -276,12 +452,58 @@ impl Workload for WakeFromThread {
     }
 }
 
+struct SpawnBlocking;
+
+impl Workload for SpawnBlocking {
+    const NAME: &'static str = "spawn_blocking";
+
+    /// 100 closures run on the blocking pool one after the other, each awaited.
+    async fn run<R: Flavor>(&self) {
+        for i in 0..BLOCKING_ROUND_TRIPS {
+            black_box(R::spawn_blocking(move || black_box(i)).await);
+        }
+    }
+}
+
+struct RemoteSpawn;
+
+impl Workload for RemoteSpawn {
+    const NAME: &'static str = "remote_spawn";
+
+    async fn run<R: Flavor>(&self) {
+        unreachable!("remote_spawn overrides iterate")
+    }
+
+    /// 4 std threads each spawn 1,000 tasks through the runtime; the handles are awaited.
+    fn iterate<R: Flavor>(&self, rt: &R::Runtime) {
+        let handles = thread::scope(|scope| {
+            let spawners: Vec<_> = (0..REMOTE_THREADS)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..REMOTE_TASKS_PER_THREAD)
+                            .map(|i| R::spawn_on(rt, async move { black_box(i) }))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            spawners.into_iter().flat_map(|s| s.join().expect("spawner thread")).collect::<Vec<_>>()
+        });
+        R::block_on(rt, async {
+            for handle in handles {
+                black_box(handle.await);
+            }
+        });
+    }
+}
+
 fn benches(c: &mut Criterion) {
     compare(c, SpawnMany);
     compare(c, YieldMany);
     compare(c, PingPong);
     compare(c, ChainedSpawn);
     compare(c, WakeFromThread::start());
+    compare(c, SpawnBlocking);
+    compare(c, RemoteSpawn);
 }
 
 criterion_group!(runtime, benches);

@@ -76,6 +76,7 @@ pub use minirt_net::{process, signal};
 /// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets; Unix-domain
 /// listeners, streams and datagram sockets.
 pub mod net {
+    pub use minirt_net::{lookup_host, ToSocketAddrs};
     pub use minirt_net::{tcp, unix};
     pub use minirt_net::{
         TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,

@@ -1,8 +1,6 @@
 //! tokio's tests/task_local_set.rs (tokio 1.54), ported by renaming `tokio` to `minirt`.
 //!
-//! Left out: the `block_in_place` cases, the `tokio_unstable` ones (`unhandled_panic`), and
-//! (until the multi-thread scheduler and the blocking pool land) the three tests that need them;
-//! each of those is marked REMOVED below.
+//! Left out: the `block_in_place` cases and the `tokio_unstable` ones (`unhandled_panic`).
 
 use futures::{
     future::{pending, ready},
@@ -144,7 +142,6 @@ fn enter_guard_spawn() {
     });
 }
 
-#[cfg(any())] // REMOVED until the blocking pool lands: needs task::spawn_blocking.
 #[minirt::test(flavor = "multi_thread")]
 async fn local_threadpool_blocking_run() {
     thread_local! {
@@ -234,7 +231,6 @@ async fn nested_spawn_is_local() {
         .await;
 }
 
-#[cfg(any())] // REMOVED until the multi-thread scheduler lands: needs a task on another worker.
 #[test]
 fn join_local_future_elsewhere() {
     thread_local! {
@@ -268,7 +264,6 @@ fn join_local_future_elsewhere() {
 }
 
 // Tests for <https://github.com/tokio-rs/tokio/issues/4973>
-#[cfg(any())] // REMOVED until the multi-thread scheduler lands: needs Handle::block_on.
 #[minirt::test(flavor = "multi_thread")]
 async fn localset_in_thread_local() {
     thread_local! {

@@ -46,8 +46,8 @@
 //!
 //! - `flavor = "current_thread"`: one thread, the caller's; the default for `#[minirt::test]`.
 //! - `flavor = "multi_thread"`: the default for `#[minirt::main]`, through
-//!   `Builder::new_multi_thread` (which, until minirt's multi-thread scheduler lands, still runs
-//!   every task on the calling thread; see its docs).
+//!   `Builder::new_multi_thread`: a work-stealing pool of worker threads (one per CPU unless
+//!   `worker_threads` says otherwise).
 //! - `worker_threads = N`: the number of workers asked for, an integer literal greater than 0;
 //!   only valid with the multi_thread flavor (so `#[minirt::test]` needs
 //!   `flavor = "multi_thread"` beside it).

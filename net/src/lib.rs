@@ -23,6 +23,7 @@
 
 #![deny(missing_docs)]
 
+mod lookup;
 mod sys;
 mod sys_process;
 mod sys_signal;
@@ -36,6 +37,7 @@ mod transfer;
 mod udp;
 pub mod unix;
 
+pub use lookup::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixDatagram, UnixListener, UnixStream};

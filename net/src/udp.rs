@@ -16,14 +16,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
+use crate::lookup::{resolve, resolve_first, ToSocketAddrs};
 use crate::sys::Socket;
-use crate::tcp::resolve;
 
 /// A UDP socket. Tokio's `UdpSocket`.
 ///
@@ -41,7 +41,7 @@ impl UdpSocket {
     /// Outside a minirt runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let mut last_err = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             match UdpSocket::bind_one(&addr) {
                 Ok(socket) => return Ok(socket),
                 Err(e) => last_err = Some(e),
@@ -87,7 +87,7 @@ impl UdpSocket {
     /// resolved address is tried in order; the last error is returned if none works.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let mut last_err = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             // A datagram connect completes at once (no handshake).
             match self.io.get_ref().connect(&addr) {
                 Ok(_) => return Ok(()),
@@ -158,11 +158,9 @@ impl UdpSocket {
 
     /// Sends one datagram to `target` (the first address it resolves to).
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        // The first address, without collecting them (a `SocketAddr` resolves in place, with no
-        // allocation: this is on every datagram's path).
-        let target = target.to_socket_addrs()?.next().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
-        })?;
+        // The first address: a `SocketAddr` in place, with no allocation (this is on every
+        // datagram's path); a host name on the blocking pool, as for `bind` and `connect`.
+        let target = resolve_first(&target).await?;
         self.io.async_io(Interest::WRITABLE, |socket| socket.send_to(buf, &target)).await
     }
 

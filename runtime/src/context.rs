@@ -157,6 +157,28 @@ impl Drop for DrivingGuard {
     }
 }
 
+/// Leaves the "driving" state, and lifts the budget, until the guard drops (which restores
+/// both): `block_in_place` runs blocking code — which may `block_on` another runtime — in the
+/// middle of a task's poll.
+pub(crate) fn suspend_driving() -> SuspendGuard {
+    let saved = HOT.try_with(|cx| (cx.driving.replace(false), cx.budget.replace(UNCONSTRAINED)));
+    SuspendGuard(saved.ok())
+}
+
+/// Returned by [`suspend_driving`].
+pub(crate) struct SuspendGuard(Option<(bool, u32)>);
+
+impl Drop for SuspendGuard {
+    fn drop(&mut self) {
+        if let Some((driving, budget)) = self.0 {
+            let _ = HOT.try_with(|cx| {
+                cx.driving.set(driving);
+                cx.budget.set(budget);
+            });
+        }
+    }
+}
+
 /// Starts one poll of a task (or of a `block_on` future, `task_id` `None`): records which task
 /// is polled and gives it a fresh budget. Nothing is restored after the poll: the next poll
 /// overwrites both, and the loop clears them when it stops driving (`DrivingGuard`), so code

@@ -11,7 +11,12 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::context;
+use crate::scheduler::blocking::{BlockingPool, ThreadConfig};
+use crate::scheduler::multi_thread::{self, MultiThread};
 use crate::scheduler::{self, current_thread::Scheduler};
 use crate::task::JoinHandle;
 
@@ -29,35 +34,133 @@ enum Flavor {
 /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Debug)]
 pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
+    thread: ThreadConfig,
+    max_blocking_threads: usize,
+    thread_keep_alive: Duration,
+    event_interval: u32,
+    global_queue_interval: Option<u32>,
 }
 
 impl Builder {
     /// A runtime whose tasks all run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
-        Builder { flavor: Flavor::CurrentThread, worker_threads: None }
+        Builder::new(Flavor::CurrentThread)
     }
 
-    /// A runtime meant to spread tasks over several threads.
-    ///
-    /// **For now this builds the current-thread scheduler**: every task runs on the thread
-    /// that calls `block_on`. Programs written against it are correct (tasks are `Send`
-    /// already) and will spread over threads, unchanged, once the multi-thread scheduler lands.
+    /// A runtime whose tasks run on a pool of worker threads that steal work from each other
+    /// (`worker_threads`, default: one per CPU). `block_on` runs its future on the calling
+    /// thread, the tasks on the workers.
     pub fn new_multi_thread() -> Builder {
-        Builder { flavor: Flavor::MultiThread, worker_threads: None }
+        Builder::new(Flavor::MultiThread)
     }
 
-    /// The number of worker threads of a multi-thread runtime (recorded; see
-    /// [`Builder::new_multi_thread`]).
+    fn new(flavor: Flavor) -> Builder {
+        Builder {
+            flavor,
+            worker_threads: None,
+            thread: ThreadConfig {
+                name: Arc::new(|| "minirt-runtime-worker".to_owned()),
+                stack_size: None,
+                on_start: None,
+                on_stop: None,
+            },
+            max_blocking_threads: 512,
+            thread_keep_alive: Duration::from_secs(10),
+            event_interval: 61,
+            global_queue_interval: None,
+        }
+    }
+
+    /// The number of worker threads of a multi-thread runtime (default: the number of CPUs).
+    /// Ignored by the current-thread runtime.
     ///
     /// # Panics
     /// If `n` is 0.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         assert!(n > 0, "worker_threads must be greater than 0");
         self.worker_threads = Some(n);
+        self
+    }
+
+    /// The most threads the blocking pool (`spawn_blocking`) runs at once (default 512); more
+    /// blocking tasks wait in its queue.
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "Max blocking threads cannot be set to 0");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
+        self.thread_keep_alive = duration;
+        self
+    }
+
+    /// The name of every thread the runtime spawns (default `minirt-runtime-worker`).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name: String = name.into();
+        self.thread.name = Arc::new(move || name.clone());
+        self
+    }
+
+    /// A function that names each thread the runtime spawns.
+    pub fn thread_name_fn<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() -> String + Send + Sync + 'static,
+    {
+        self.thread.name = Arc::new(f);
+        self
+    }
+
+    /// The stack size of every thread the runtime spawns (default: std's).
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Builder {
+        self.thread.stack_size = Some(size);
+        self
+    }
+
+    /// Runs `f` on every thread the runtime spawns (workers and blocking threads), as it starts.
+    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on every thread the runtime spawns, as it stops.
+    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Scheduler ticks (tasks run) between two looks at the I/O driver and the timers while
+    /// tasks keep a worker busy (default 61).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn event_interval(&mut self, n: u32) -> &mut Builder {
+        assert!(n > 0, "event_interval must be greater than 0");
+        self.event_interval = n;
+        self
+    }
+
+    /// Scheduler ticks between two looks at the global (injection) queue while the local one
+    /// has work (default 31 on the current-thread runtime, 61 on the multi-thread one).
+    ///
+    /// # Panics
+    /// If `n` is 0.
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Builder {
+        assert!(n > 0, "global_queue_interval must be greater than 0");
+        self.global_queue_interval = Some(n);
         self
     }
 
@@ -76,37 +179,92 @@ impl Builder {
         self
     }
 
-    /// Creates the runtime: an epoll instance and an eventfd. Fails if the process is out of
-    /// file descriptors.
+    /// Creates the runtime: an epoll instance and an eventfd (and, for the multi-thread
+    /// flavor, its worker threads). Fails if the process is out of file descriptors or threads.
     pub fn build(&mut self) -> io::Result<Runtime> {
-        let scheduler = Scheduler::new()?;
-        let handle = Handle { inner: scheduler::Handle::CurrentThread(scheduler.shared().clone()) };
-        Ok(Runtime { scheduler, handle, flavor: self.flavor })
+        let blocking = BlockingPool::new(
+            self.max_blocking_threads,
+            self.thread_keep_alive,
+            self.thread.clone(),
+        );
+        let scheduler = match self.flavor {
+            Flavor::CurrentThread => Kind::CurrentThread(Scheduler::new(blocking.clone())?),
+            Flavor::MultiThread => {
+                let worker_threads = self.worker_threads.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+                });
+                let config = multi_thread::Config {
+                    worker_threads,
+                    event_interval: self.event_interval,
+                    global_queue_interval: self.global_queue_interval.unwrap_or(61),
+                    thread: self.thread.clone(),
+                };
+                Kind::MultiThread(MultiThread::new(config, blocking.clone())?)
+            }
+        };
+        let handle = Handle { inner: inner_handle(&scheduler) };
+        Ok(Runtime { scheduler, handle, flavor: self.flavor, blocking, is_shut_down: false })
     }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("flavor", &self.flavor)
+            .field("worker_threads", &self.worker_threads)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("thread_keep_alive", &self.thread_keep_alive)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The handle through which the rest of the runtime reaches `scheduler`.
+fn inner_handle(scheduler: &Kind) -> scheduler::Handle {
+    match scheduler {
+        Kind::CurrentThread(scheduler) => {
+            scheduler::Handle::CurrentThread(scheduler.shared().clone())
+        }
+        Kind::MultiThread(scheduler) => scheduler.handle(),
+    }
+}
+
+/// The scheduler a runtime runs.
+enum Kind {
+    CurrentThread(Scheduler),
+    MultiThread(MultiThread),
 }
 
 /// An async runtime: a reactor and a scheduler. Tokio's `Runtime`.
 pub struct Runtime {
-    scheduler: Scheduler,
+    scheduler: Kind,
+    /// Returned by reference from `handle()`, as tokio's.
     handle: Handle,
-    /// What the builder asked for (both run on the current-thread scheduler for now).
+    /// What the builder asked for.
     flavor: Flavor,
+    blocking: BlockingPool,
+    /// `shutdown_timeout` already did everything the drop would.
+    is_shut_down: bool,
 }
 
 impl Runtime {
-    /// A current-thread runtime with default settings (tokio's `Runtime::new` builds a
-    /// multi-thread one; see [`Builder::new_multi_thread`] for where minirt stands).
+    /// A multi-thread runtime with default settings, as tokio's `Runtime::new`.
     pub fn new() -> io::Result<Runtime> {
         Builder::new_multi_thread().build()
     }
 
-    /// Runs `future` to completion on this thread, running spawned tasks and I/O meanwhile.
+    /// Runs `future` to completion on this thread. On a current-thread runtime this thread runs
+    /// the spawned tasks and the I/O meanwhile; if another thread is already doing so (inside
+    /// its own `block_on`), this one waits, polling `future` when it is woken, and takes the
+    /// loop over when the other returns. On a multi-thread runtime the workers run the tasks
+    /// and this thread sleeps between polls of `future`.
     ///
     /// # Panics
-    /// When called from inside a runtime (from a task, or inside another `block_on`), and
-    /// when another thread is inside this runtime's `block_on`.
+    /// When called from inside a runtime (from a task, or inside another `block_on`).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.scheduler.block_on(future)
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.block_on(future),
+            Kind::MultiThread(scheduler) => scheduler::block_on_parked(&scheduler.handle(), future),
+        }
     }
 
     /// Spawns a task on this runtime. It runs when a thread drives the runtime (`block_on`).
@@ -115,7 +273,19 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.scheduler.shared().spawn(future)
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.shared().spawn(future),
+            Kind::MultiThread(scheduler) => scheduler.shared().spawn(future),
+        }
+    }
+
+    /// Runs `func` on this runtime's blocking pool. See [`crate::task::spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner_handle().spawn_blocking(func)
     }
 
     /// A handle to this runtime, usable from any thread.
@@ -123,30 +293,117 @@ impl Runtime {
         &self.handle
     }
 
+    fn inner_handle(&self) -> scheduler::Handle {
+        self.handle.inner.clone()
+    }
+
     /// Makes this the current runtime of the thread until the guard drops, so `spawn`,
     /// `Handle::current` and socket constructors work outside `block_on`.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard { _guard: context::enter(self.handle.inner.clone()), _runtime: self }
     }
-}
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
+    /// Counters that describe this runtime's load.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle().metrics()
+    }
+
+    /// Shuts the runtime down and waits at most `duration` for its blocking tasks: those still
+    /// running then are detached (their threads exit when their closures return).
+    pub fn shutdown_timeout(mut self, duration: Duration) {
+        // Allowed inside an asynchronous context (unlike the drop): the caller chose to block
+        // for at most `duration`.
+        self.shutdown_scheduler(Some(duration), false);
+        self.blocking.shutdown(Some(duration));
+        // The drop that follows has nothing left to wait for.
+        self.is_shut_down = true;
+    }
+
+    /// Shuts the runtime down without waiting for its blocking tasks.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn shutdown_scheduler(&mut self, timeout: Option<Duration>, check_context: bool) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
-        if context::is_driving() && !std::thread::panicking() {
+        if check_context && context::is_driving() && !std::thread::panicking() {
             panic!(
                 "Cannot drop a runtime in a context where blocking is not allowed. This happens \
                  when a runtime is dropped from within an asynchronous context."
             );
         }
-        self.scheduler.shutdown();
+        match &self.scheduler {
+            Kind::CurrentThread(scheduler) => scheduler.shutdown(),
+            Kind::MultiThread(scheduler) => scheduler.shutdown(timeout),
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if self.is_shut_down {
+            return;
+        }
+        self.shutdown_scheduler(None, true);
+        // As tokio: the blocking tasks that are running are waited for.
+        self.blocking.shutdown(None);
     }
 }
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Runtime").field("flavor", &self.flavor).finish_non_exhaustive()
+    }
+}
+
+/// Counters describing a runtime's load, read at the moment of the call. Tokio's
+/// `runtime::RuntimeMetrics`.
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    handle: scheduler::Handle,
+}
+
+impl RuntimeMetrics {
+    /// The number of worker threads (1 for the current-thread runtime).
+    pub fn num_workers(&self) -> usize {
+        self.handle.num_workers()
+    }
+
+    /// Tasks spawned and not yet finished.
+    pub fn num_alive_tasks(&self) -> usize {
+        self.handle.num_alive_tasks()
+    }
+
+    /// Tasks waiting in the global (injection) queue: scheduled from outside the workers.
+    pub fn global_queue_depth(&self) -> usize {
+        self.handle.injection_depth()
+    }
+
+    /// Threads alive in the blocking pool.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.handle.blocking().num_threads()
+    }
+
+    /// Blocking-pool threads waiting for work.
+    pub fn num_idle_blocking_threads(&self) -> usize {
+        self.handle.blocking().num_idle_threads()
+    }
+
+    /// Blocking tasks waiting for a thread.
+    pub fn blocking_queue_depth(&self) -> usize {
+        self.handle.blocking().queue_depth()
+    }
+}
+
+impl fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("num_workers", &self.num_workers())
+            .field("num_alive_tasks", &self.num_alive_tasks())
+            .field("global_queue_depth", &self.global_queue_depth())
+            .field("num_blocking_threads", &self.num_blocking_threads())
+            .finish()
     }
 }
 
@@ -190,6 +447,47 @@ impl Handle {
     {
         self.inner.spawn(future)
     }
+
+    /// Runs `future` to completion on this thread, in this runtime (so it can spawn, do I/O
+    /// and sleep). The thread sleeps between polls; on a multi-thread runtime its workers run
+    /// the tasks and the I/O, on a current-thread runtime only a thread inside
+    /// `Runtime::block_on` does (as in tokio).
+    ///
+    /// # Panics
+    /// Inside a runtime's asynchronous context (a task, or another `block_on`).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        scheduler::block_on_parked(&self.inner, future)
+    }
+
+    /// Runs `func` on this runtime's blocking pool; callable from any thread.
+    pub fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(func)
+    }
+
+    /// Counters that describe this runtime's load.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics { handle: self.inner.clone() }
+    }
+
+    /// An identifier of this runtime, unique among the runtimes alive.
+    pub fn id(&self) -> Id {
+        Id(self.inner.id())
+    }
+}
+
+/// An identifier of a runtime, unique among the runtimes alive. Tokio's `runtime::Id`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Id(usize);
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:x}", self.0)
+    }
 }
 
 impl fmt::Debug for Handle {
@@ -223,4 +521,52 @@ where
     F::Output: Send + 'static,
 {
     context::current().spawn(future)
+}
+
+/// Runs the blocking closure `func` right here, in the middle of a task, without stalling the
+/// other tasks of this worker: on a multi-thread runtime this worker's queue is handed to a new
+/// worker thread first, and this thread stops being a worker once the task's poll ends.
+/// Tokio's `task::block_in_place`. The cooperative budget does not apply inside `func`, and
+/// `func` may `block_on` another runtime.
+///
+/// Outside any runtime it simply calls `func`.
+///
+/// # Panics
+/// On a current-thread runtime (there is no other thread to hand the tasks to).
+#[track_caller]
+pub fn block_in_place<F, R>(func: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    if !multi_thread::worker::hand_off_core() {
+        // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
+        // thread already in `block_in_place`) except the loop of a current-thread runtime.
+        if scheduler::current_thread::is_driving_any() {
+            panic!(
+                "can call blocking only when running on the multi-threaded runtime \
+                 (`block_in_place` on a current-thread runtime)"
+            );
+        }
+    }
+    let _suspended = context::suspend_driving();
+    func()
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool, and returns a handle to
+/// await its result. Tokio's `task::spawn_blocking`.
+///
+/// The closure runs on a thread of its own (a pool thread, spawned on demand up to
+/// `Builder::max_blocking_threads` and kept `Builder::thread_keep_alive` when idle), so it may
+/// block without stalling any task. A panic in it is reported through the handle. It cannot be
+/// aborted once it started; `abort()` before that keeps it from running.
+///
+/// # Panics
+/// Outside a runtime.
+#[track_caller]
+pub fn spawn_blocking<F, R>(func: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    context::current().spawn_blocking(func)
 }

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 use minirt_runtime::io::{AsyncFd, Interest};
 
 use super::{resolve, TcpStream};
+use crate::lookup::ToSocketAddrs;
 use crate::sys::Socket;
 
 /// Pending connections the kernel queues before `accept` takes them. Linux caps it at
@@ -29,7 +30,7 @@ impl TcpListener {
     /// Outside a minirt runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last_err = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             match TcpListener::bind_one(&addr) {
                 Ok(listener) => return Ok(listener),
                 Err(e) => last_err = Some(e),

@@ -21,20 +21,5 @@ pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
 
-use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
-
-/// Resolves `addr` to a list of socket addresses, or an error naming what was given.
-///
-/// Uses `std`'s resolver: literal addresses resolve without I/O; a host name is looked up with
-/// a blocking `getaddrinfo` on the calling thread.
-pub(crate) fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        ));
-    }
-    Ok(addrs)
-}
+// Host names resolve on the blocking pool (see `lookup.rs`).
+use crate::lookup::resolve;

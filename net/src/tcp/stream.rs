@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::resolve;
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::lookup::ToSocketAddrs;
 use crate::sys::{Connect, Socket};
 
 /// A TCP connection. Tokio's `TcpStream`.
@@ -39,7 +40,7 @@ impl TcpStream {
     /// Outside a minirt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         let mut last_err = None;
-        for addr in resolve(addr)? {
+        for addr in resolve(&addr).await? {
             match TcpStream::connect_one(&addr).await {
                 Ok(stream) => return Ok(stream),
                 Err(e) => last_err = Some(e),

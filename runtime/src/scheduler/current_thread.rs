@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use super::blocking::BlockingPool;
 use super::Handle;
 use crate::context;
 use crate::reactor::Reactor;
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     block_on_woken: AtomicBool,
     /// Set once by shutdown (with `Injection::is_shutdown`): `spawn` refuses new tasks.
     is_shutdown: AtomicBool,
+    /// The runtime's blocking pool (`spawn_blocking`).
+    blocking: BlockingPool,
 }
 
 struct Injection {
@@ -131,6 +134,20 @@ impl Shared {
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
+    }
+
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
+    }
+
+    /// Tasks spawned and not yet complete.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        lock(&self.owned).len()
+    }
+
+    /// Tasks waiting in the injection queue.
+    pub(crate) fn injection_depth(&self) -> usize {
+        self.injection_len.load(Ordering::Relaxed)
     }
 
     /// Wakes the loop if it is parked. SeqCst pairs with `park`'s store-then-check: either the
@@ -218,6 +235,12 @@ pub(crate) fn schedule_local<T>(
     }
 }
 
+/// Whether this thread is running the loop of some current-thread runtime (its `block_on`, or
+/// one of its tasks): `block_in_place` refuses to run there, as in tokio.
+pub(crate) fn is_driving_any() -> bool {
+    LOCAL.try_with(|cx| !cx.driving.get().is_null()).unwrap_or(false)
+}
+
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
@@ -245,10 +268,13 @@ pub(crate) struct Scheduler {
     shared: Arc<Shared>,
     /// `None` while some thread is inside `block_on`.
     core: Mutex<Option<Box<Core>>>,
+    /// Threads in `block_on` waiting for the core while another thread drives the loop; woken
+    /// when it is handed back, so one of them takes over (tokio's "always active parker").
+    core_waiters: Mutex<Vec<std::thread::Thread>>,
 }
 
 impl Scheduler {
-    pub(crate) fn new() -> io::Result<Scheduler> {
+    pub(crate) fn new(blocking: BlockingPool) -> io::Result<Scheduler> {
         let shared = Arc::new(Shared {
             reactor: Arc::new(Reactor::new()?),
             timers: Timers::new(),
@@ -258,13 +284,14 @@ impl Scheduler {
             parked: AtomicBool::new(false),
             block_on_woken: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
+            blocking,
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),
             events: Vec::with_capacity(1024),
             wake_list: Vec::with_capacity(64),
         });
-        Ok(Scheduler { shared, core: Mutex::new(Some(core)) })
+        Ok(Scheduler { shared, core: Mutex::new(Some(core)), core_waiters: Mutex::new(Vec::new()) })
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -279,12 +306,59 @@ impl Scheduler {
                  from a task or from inside another `block_on`; `.await` the future instead"
             );
         };
-        let core = lock(&self.core).take().unwrap_or_else(|| {
-            panic!("this minirt current-thread runtime is already running `block_on` on another thread")
-        });
         let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
-        let mut driver = Driver::start(&self.shared, core, &self.core);
-        driver.run(future)
+        let core = lock(&self.core).take();
+        match core {
+            Some(core) => Driver::start(self, core).run(future),
+            None => self.block_on_waiting(future),
+        }
+    }
+
+    /// `block_on` while another thread drives the loop: polls `future` here whenever its waker
+    /// fires (the driving thread runs the tasks and the I/O), and takes the core over, with
+    /// the future unfinished, as soon as the other thread hands it back.
+    #[cold]
+    fn block_on_waiting<F: Future>(&self, future: F) -> F::Output {
+        struct ThreadWaker {
+            thread: std::thread::Thread,
+            woken: AtomicBool,
+        }
+        impl Wake for ThreadWaker {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                if !self.woken.swap(true, Ordering::SeqCst) {
+                    self.thread.unpark();
+                }
+            }
+        }
+        let me = std::thread::current();
+        let state = Arc::new(ThreadWaker { thread: me.clone(), woken: AtomicBool::new(true) });
+        let waker = Waker::from(state.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if state.woken.swap(false, Ordering::SeqCst) {
+                context::start_poll(None);
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+            }
+            // Registered before the core is looked at: a hand-back after the look finds us.
+            {
+                let mut waiters = lock(&self.core_waiters);
+                if !waiters.iter().any(|t| t.id() == me.id()) {
+                    waiters.push(me.clone());
+                }
+            }
+            let core = lock(&self.core).take();
+            if let Some(core) = core {
+                return Driver::start(self, core).run(future.as_mut());
+            }
+            // Spurious returns are fine: both conditions are checked again.
+            std::thread::park();
+        }
     }
 
     /// Drops every task (cancelling it) and fails every remaining I/O registration.
@@ -323,20 +397,17 @@ impl Scheduler {
 struct Driver<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
-    home: &'a Mutex<Option<Box<Core>>>,
+    scheduler: &'a Scheduler,
 }
 
 impl<'a> Driver<'a> {
-    fn start(
-        shared: &'a Arc<Shared>,
-        mut core: Box<Core>,
-        home: &'a Mutex<Option<Box<Core>>>,
-    ) -> Driver<'a> {
+    fn start(scheduler: &'a Scheduler, mut core: Box<Core>) -> Driver<'a> {
+        let shared = &scheduler.shared;
         LOCAL.with(|cx| {
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
             cx.driving.set(Arc::as_ptr(shared));
         });
-        Driver { shared, core: Some(core), home }
+        Driver { shared, core: Some(core), scheduler }
     }
 
     fn run<F: Future>(&mut self, future: F) -> F::Output {
@@ -443,6 +514,11 @@ impl Drop for Driver<'_> {
             cx.driving.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
         });
-        *lock(self.home) = Some(core);
+        *lock(&self.scheduler.core) = Some(core);
+        // Another thread may be waiting in `block_on` to take over the loop.
+        let waiters = std::mem::take(&mut *lock(&self.scheduler.core_waiters));
+        for thread in waiters {
+            thread.unpark();
+        }
     }
 }

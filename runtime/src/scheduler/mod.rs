@@ -1,12 +1,21 @@
 //! Schedulers: the loops that run tasks and drive the reactor and the timers.
 //!
 //! - `current_thread`: one loop on the thread that calls `block_on`; every task runs there.
+//! - `multi_thread`: N worker threads with work stealing, sharing one reactor and one timer
+//!   heap (whichever worker parks first sleeps in `epoll_wait`); `block_on` only waits.
+//! - `blocking`: the thread pool of `spawn_blocking` (and host-name lookups), for both.
+//!
+//! A task reaches its scheduler only through the `Schedule` trait (`crate::task`): each
+//! flavor's `Arc<Shared>` implements it — queue on this thread's worker/loop if there is one,
+//! else on the injection queue and wake a sleeper.
 //!
 //! [`Handle`] is what the rest of the runtime holds on to (the thread-local context, a
 //! registered `Sleep`, `runtime::Handle`): a cloneable reference to a scheduler's shared state,
 //! through which tasks are spawned and its reactor and timers are reached.
 
+pub(crate) mod blocking;
 pub(crate) mod current_thread;
+pub(crate) mod multi_thread;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +28,7 @@ use crate::time::timers::Timers;
 #[derive(Clone)]
 pub(crate) enum Handle {
     CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
 }
 
 impl Handle {
@@ -30,18 +40,70 @@ impl Handle {
     {
         match self {
             Handle::CurrentThread(shared) => shared.spawn(future),
+            Handle::MultiThread(shared) => shared.spawn(future),
+        }
+    }
+
+    /// Runs `func` on this runtime's blocking pool.
+    pub(crate) fn spawn_blocking<F, R>(&self, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.blocking().spawn(self, func)
+    }
+
+    pub(crate) fn blocking(&self) -> &blocking::BlockingPool {
+        match self {
+            Handle::CurrentThread(shared) => shared.blocking(),
+            Handle::MultiThread(shared) => shared.blocking(),
+        }
+    }
+
+    /// Tasks spawned and not yet complete.
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => shared.num_alive_tasks(),
+            Handle::MultiThread(shared) => shared.num_alive_tasks(),
+        }
+    }
+
+    /// Tasks waiting in the injection (global) queue.
+    pub(crate) fn injection_depth(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => shared.injection_depth(),
+            Handle::MultiThread(shared) => shared.injection_depth(),
+        }
+    }
+
+    /// The number of worker threads.
+    pub(crate) fn num_workers(&self) -> usize {
+        match self {
+            Handle::CurrentThread(_) => 1,
+            Handle::MultiThread(shared) => shared.num_workers(),
+        }
+    }
+
+    /// A number that identifies this runtime among the live ones (the address of its shared
+    /// state).
+    pub(crate) fn id(&self) -> usize {
+        match self {
+            Handle::CurrentThread(shared) => Arc::as_ptr(shared) as usize,
+            Handle::MultiThread(shared) => Arc::as_ptr(shared) as usize,
         }
     }
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         match self {
             Handle::CurrentThread(shared) => shared.reactor(),
+            Handle::MultiThread(shared) => shared.reactor(),
         }
     }
 
     pub(crate) fn timers(&self) -> &Timers {
         match self {
             Handle::CurrentThread(shared) => shared.timers(),
+            Handle::MultiThread(shared) => shared.timers(),
         }
     }
 
@@ -50,6 +112,68 @@ impl Handle {
     pub(crate) fn unpark(&self) {
         match self {
             Handle::CurrentThread(shared) => shared.unpark(),
+            Handle::MultiThread(shared) => shared.unpark(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handle::CurrentThread(_) => f.write_str("CurrentThread"),
+            Handle::MultiThread(_) => f.write_str("MultiThread"),
+        }
+    }
+}
+
+/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
+/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
+/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
+/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
+///
+/// # Panics
+/// On a thread that is already running a runtime (inside a task or another `block_on`).
+pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct ThreadWaker {
+        thread: std::thread::Thread,
+        woken: AtomicBool,
+    }
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            if !self.woken.swap(true, Ordering::SeqCst) {
+                self.thread.unpark();
+            }
+        }
+    }
+
+    let Some(_driving) = crate::context::start_driving() else {
+        panic!(
+            "Cannot start a runtime from within a runtime. This happens because a function \
+             (like `block_on`) attempted to block the current thread while the thread is being \
+             used to drive asynchronous tasks."
+        );
+    };
+    let _enter = crate::context::enter(handle.clone());
+    let waker_state =
+        Arc::new(ThreadWaker { thread: std::thread::current(), woken: AtomicBool::new(true) });
+    let waker = Waker::from(waker_state.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if waker_state.woken.swap(false, Ordering::SeqCst) {
+            crate::context::start_poll(None);
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        } else {
+            // Spurious returns are fine: the flag is checked again.
+            std::thread::park();
         }
     }
 }

@@ -51,6 +51,7 @@ pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 
 /// Spawns a task on the current runtime. See [`crate::spawn`].
 pub use crate::runtime::spawn;
+pub use crate::runtime::{block_in_place, spawn_blocking};
 
 /// A task as a scheduler sees it, whatever its future's type.
 pub(crate) type TaskRef = Arc<dyn Runnable>;

@@ -1,0 +1,344 @@
+//! The blocking pool: threads for closures that block (file I/O, `getaddrinfo`, CPU work), so
+//! that they never stall a scheduler's loop. Tokio's `spawn_blocking`.
+//!
+//! ```text
+//!  spawn_blocking(f) ──► Task<BlockingFuture(f), BlockingSchedule>  (the ordinary task cell:
+//!                        its JoinHandle, abort, panic capture and id come for free)
+//!                    ──► pool queue (a mutex) ──► an idle thread is notified (condvar), or a
+//!                        new thread is spawned if fewer than `max_blocking_threads` run
+//!  pool thread: loop { pop a task, run it (the closure runs once, its result completes the
+//!                      task); queue empty: wait on the condvar up to `thread_keep_alive`,
+//!                      then exit }
+//! ```
+//!
+//! A blocking task is never idle while it is alive (queued, then running, then complete), so
+//! nothing but `spawn` ever schedules it; `abort()` before it starts makes its run drop the
+//! closure instead (the handle reports cancellation), and once it runs it cannot be stopped.
+//!
+//! Shutdown refuses new tasks (they complete as cancelled), wakes the idle threads, and waits
+//! for the threads to drain the queue and exit — forever when the runtime is dropped (as tokio
+//! does), up to a deadline with `Runtime::shutdown_timeout`, not at all with
+//! `shutdown_background`. Tasks still queued then (no thread left to run them) are cancelled;
+//! threads still running are detached and exit when their closure returns.
+//!
+//! Every pool thread enters the runtime (so `Handle::current()` and `minirt::spawn` work in the
+//! closure) and runs the builder's `on_thread_start`/`on_thread_stop` hooks.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::Handle;
+use crate::context;
+use crate::task::{JoinHandle, Schedule, Task, TaskRef};
+
+/// A hook run on every runtime thread as it starts or stops.
+pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
+/// Makes the name of the next runtime thread.
+pub(crate) type ThreadNameFn = Arc<dyn Fn() -> String + Send + Sync>;
+
+/// The settings every thread the runtime spawns (workers and pool threads) is made with.
+#[derive(Clone)]
+pub(crate) struct ThreadConfig {
+    pub(crate) name: ThreadNameFn,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) on_start: Option<Callback>,
+    pub(crate) on_stop: Option<Callback>,
+}
+
+impl ThreadConfig {
+    /// A `std::thread::Builder` with this configuration's name and stack size.
+    pub(crate) fn builder(&self) -> std::thread::Builder {
+        let mut builder = std::thread::Builder::new().name((self.name)());
+        if let Some(size) = self.stack_size {
+            builder = builder.stack_size(size);
+        }
+        builder
+    }
+
+    /// Runs `body` between the start and stop hooks; the stop hook also runs if `body` unwinds.
+    pub(crate) fn run_hooked(&self, body: impl FnOnce()) {
+        struct Stop(Option<Callback>);
+        impl Drop for Stop {
+            fn drop(&mut self) {
+                if let Some(on_stop) = &self.0 {
+                    on_stop();
+                }
+            }
+        }
+        if let Some(on_start) = &self.on_start {
+            on_start();
+        }
+        let _stop = Stop(self.on_stop.clone());
+        body();
+    }
+}
+
+impl fmt::Debug for ThreadConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadConfig").field("stack_size", &self.stack_size).finish_non_exhaustive()
+    }
+}
+
+/// The closure of a blocking task, as a future that runs it on its first poll.
+struct BlockingFuture<F>(Option<F>);
+
+// The closure is never pinned: it is moved out and called.
+impl<F> Unpin for BlockingFuture<F> {}
+
+impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
+    type Output = R;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
+        let func = self.0.take().expect("minirt: a blocking task was polled after it returned");
+        Poll::Ready(func())
+    }
+}
+
+/// The `Schedule` of a blocking task: queueing is the pool's, and there is no owned list
+/// (the pool's own shutdown cancels the queued tasks).
+#[derive(Clone)]
+struct BlockingSchedule {
+    pool: Arc<Inner>,
+}
+
+impl Schedule for BlockingSchedule {
+    fn schedule(&self, task: TaskRef) {
+        // Only `spawn` queues a blocking task (it is never idle and so never re-scheduled by a
+        // wake or an abort); reaching here means a cancelled task: it is run to be dropped.
+        self.pool.push(task, None);
+    }
+
+    fn release(&self, _owned_key: usize) {}
+}
+
+/// The pool, shared by the runtime and every handle to it.
+#[derive(Clone)]
+pub(crate) struct BlockingPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Idle threads wait here for work.
+    work: Condvar,
+    /// Shutdown waits here for the last thread to exit.
+    exited: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread: ThreadConfig,
+}
+
+struct State {
+    queue: VecDeque<TaskRef>,
+    /// Threads alive (running a task, or idle).
+    num_threads: usize,
+    /// Threads waiting on `work`.
+    num_idle: usize,
+    /// Wake-ups handed to idle threads and not yet taken (a condvar may wake spuriously, so a
+    /// thread counts as notified only by taking one of these).
+    num_notify: usize,
+    is_shutdown: bool,
+}
+
+fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
+    // Nothing panics under this lock (queue and counter updates), so poisoned data is intact.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl BlockingPool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration, thread: ThreadConfig) -> Self {
+        BlockingPool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    num_threads: 0,
+                    num_idle: 0,
+                    num_notify: 0,
+                    is_shutdown: false,
+                }),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                max_threads,
+                keep_alive,
+                thread,
+            }),
+        }
+    }
+
+    /// Runs `func` on a pool thread; `handle` is the runtime the thread enters.
+    pub(crate) fn spawn<F, R>(&self, handle: &Handle, func: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let task =
+            Task::new(BlockingFuture(Some(func)), BlockingSchedule { pool: self.inner.clone() });
+        let join = JoinHandle::new(task.clone());
+        self.inner.push(task, Some(handle));
+        join
+    }
+
+    /// Threads alive in the pool.
+    pub(crate) fn num_threads(&self) -> usize {
+        lock(&self.inner.state).num_threads
+    }
+
+    /// Threads waiting for work.
+    pub(crate) fn num_idle_threads(&self) -> usize {
+        lock(&self.inner.state).num_idle
+    }
+
+    /// Tasks waiting for a thread.
+    pub(crate) fn queue_depth(&self) -> usize {
+        lock(&self.inner.state).queue.len()
+    }
+
+    /// Closes the pool and waits up to `timeout` (`None`: as long as it takes) for its threads
+    /// to run what is queued and exit; then cancels what is still queued. Returns whether every
+    /// thread exited.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) -> bool {
+        lock(&self.inner.state).is_shutdown = true;
+        self.inner.work.notify_all();
+        let exited = self.wait_for_threads(timeout);
+        let queued = std::mem::take(&mut lock(&self.inner.state).queue);
+        // Outside the lock: cancelling drops the closures, which is foreign code.
+        for task in queued {
+            task.shutdown();
+        }
+        exited
+    }
+
+    fn wait_for_threads(&self, timeout: Option<Duration>) -> bool {
+        let deadline = timeout.map(|t| Instant::now().checked_add(t));
+        let mut state = lock(&self.inner.state);
+        while state.num_threads > 0 {
+            state = match deadline {
+                None | Some(None) => {
+                    self.inner.exited.wait(state).unwrap_or_else(|p| p.into_inner())
+                }
+                Some(Some(deadline)) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return false;
+                    }
+                    self.inner
+                        .exited
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+        true
+    }
+}
+
+impl Inner {
+    /// Queues `task` and finds it a thread. `handle` is `None` only for a re-queued cancelled
+    /// task, which needs no new thread (one is alive: the task was queued before).
+    fn push(self: &Arc<Self>, task: TaskRef, handle: Option<&Handle>) {
+        let mut state = lock(&self.state);
+        if state.is_shutdown {
+            drop(state);
+            // Completes as cancelled: the closure is dropped here, outside the lock.
+            task.shutdown();
+            return;
+        }
+        state.queue.push_back(task);
+        if state.num_idle > state.num_notify {
+            state.num_notify += 1;
+            drop(state);
+            self.work.notify_one();
+            return;
+        }
+        let Some(handle) = handle else { return };
+        if state.num_threads >= self.max_threads {
+            // Every thread is busy; the task waits for the first one that finishes.
+            return;
+        }
+        state.num_threads += 1;
+        drop(state);
+        let pool = self.clone();
+        let handle = handle.clone();
+        let spawned = self.thread.builder().spawn(move || pool.run(handle));
+        if let Err(e) = spawned {
+            let mut state = lock(&self.state);
+            state.num_threads -= 1;
+            let stranded = state.num_threads == 0;
+            let task = if stranded { state.queue.pop_back() } else { None };
+            drop(state);
+            if stranded {
+                // No thread will ever run it: tokio panics the same way.
+                drop(task);
+                panic!("OS can't spawn worker thread: {e}");
+            }
+        }
+    }
+
+    /// A pool thread: runs queued tasks, waits up to `keep_alive` for more, then exits.
+    fn run(self: Arc<Self>, handle: Handle) {
+        /// Counts the thread out even if it unwinds (a panicking hook), so that shutdown does
+        /// not wait for it forever.
+        struct Exit<'a>(&'a Inner);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                let mut state = lock(&self.0.state);
+                state.num_threads -= 1;
+                let last = state.num_threads == 0;
+                drop(state);
+                if last {
+                    self.0.exited.notify_all();
+                }
+            }
+        }
+        let _exit = Exit(&self);
+        let _enter = context::enter(handle);
+        self.thread.run_hooked(|| self.work_loop());
+    }
+
+    fn work_loop(&self) {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(task) = state.queue.pop_front() {
+                drop(state);
+                task.run();
+                state = lock(&self.state);
+                continue;
+            }
+            if state.is_shutdown {
+                return;
+            }
+            state.num_idle += 1;
+            let idle_since = Instant::now();
+            loop {
+                let (guard, _) = self
+                    .work
+                    .wait_timeout(state, self.keep_alive.saturating_sub(idle_since.elapsed()))
+                    .unwrap_or_else(|p| p.into_inner());
+                state = guard;
+                if state.num_notify > 0 {
+                    state.num_notify -= 1;
+                    state.num_idle -= 1;
+                    break;
+                }
+                if state.is_shutdown {
+                    // Back to the queue: what is queued still runs; then the thread exits.
+                    state.num_idle -= 1;
+                    break;
+                }
+                if idle_since.elapsed() >= self.keep_alive {
+                    state.num_idle -= 1;
+                    if state.queue.is_empty() {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Model checks of the scheduler's cross-thread protocols: loom runs each closure under every
+//! interleaving of its threads (up to `LOOM_MAX_PREEMPTIONS` preemptions), with the atomics,
+//! locks and cells of `loom_shim` swapped for loom's, and fails on a lost task, a data race on
+//! a queue slot, or a deadlock (a lost wake-up leaves a thread parked forever).
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
+//!     cargo test -p minirt-runtime --lib --release loom_
+//! ```
+
+use std::sync::atomic::Ordering::SeqCst;
+
+use loom::sync::atomic::AtomicBool;
+use loom::sync::{Arc, Condvar, Mutex};
+use loom::thread;
+
+use super::idle::{Idle, Unparker};
+use super::inject::Inject;
+use super::queue::{self, CAPACITY};
+use crate::task::{Runnable, TaskRef};
+
+/// A task that does nothing: the models count tasks, they do not run them.
+struct Noop;
+
+impl Runnable for Noop {
+    fn run(self: std::sync::Arc<Self>) {}
+    fn shutdown(self: std::sync::Arc<Self>) {}
+}
+
+fn task() -> TaskRef {
+    std::sync::Arc::new(Noop)
+}
+
+/// The owner pushes and pops while another worker steals: every task comes out exactly once.
+#[test]
+fn loom_local_queue_push_pop_vs_steal() {
+    loom::model(|| {
+        let (steal, mut local) = queue::local();
+        let thief = thread::spawn(move || {
+            let (_, mut mine) = queue::local();
+            let mut n = usize::from(steal.steal_into(&mut mine).is_some());
+            while mine.pop().is_some() {
+                n += 1;
+            }
+            n
+        });
+        let mut n = 0;
+        let mut spilled = 0;
+        for _ in 0..3 {
+            local.push_back(task(), &mut |batch| spilled += batch.len());
+        }
+        if local.pop().is_some() {
+            n += 1;
+        }
+        n += thief.join().expect("thief");
+        while local.pop().is_some() {
+            n += 1;
+        }
+        assert_eq!(n + spilled, 3);
+    });
+}
+
+/// The owner overflows a full ring (half of it moves to the injection queue) while another
+/// worker steals: nothing lost, nothing duplicated.
+#[test]
+fn loom_local_queue_overflow_vs_steal() {
+    loom::model(|| {
+        let (steal, mut local) = queue::local();
+        let mut spilled = 0;
+        for _ in 0..CAPACITY {
+            local.push_back(task(), &mut |batch| spilled += batch.len());
+        }
+        let thief = thread::spawn(move || {
+            let (_, mut mine) = queue::local();
+            let mut n = usize::from(steal.steal_into(&mut mine).is_some());
+            while mine.pop().is_some() {
+                n += 1;
+            }
+            n
+        });
+        local.push_back(task(), &mut |batch| spilled += batch.len());
+        let mut n = thief.join().expect("thief");
+        while local.pop().is_some() {
+            n += 1;
+        }
+        assert_eq!(n + spilled, CAPACITY + 1);
+    });
+}
+
+/// Two thieves at once on one queue: at most one steals at a time, and the tasks add up.
+#[test]
+fn loom_local_queue_two_thieves() {
+    loom::model(|| {
+        let (steal, mut local) = queue::local();
+        for _ in 0..3 {
+            local.push_back(task(), &mut |_| unreachable!("the ring has room"));
+        }
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let steal = steal.clone();
+                thread::spawn(move || {
+                    let (_, mut mine) = queue::local();
+                    let mut n = usize::from(steal.steal_into(&mut mine).is_some());
+                    while mine.pop().is_some() {
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        let mut n: usize = thieves.into_iter().map(|t| t.join().expect("thief")).sum();
+        while local.pop().is_some() {
+            n += 1;
+        }
+        assert_eq!(n, 3);
+    });
+}
+
+/// Pushes from two threads race a consumer and a close: every task is popped, left in the
+/// queue, or refused — once.
+#[test]
+fn loom_injection_queue_push_pop_close() {
+    loom::model(|| {
+        let inject = Arc::new(Inject::new());
+        let pushers: Vec<_> = (0..2)
+            .map(|_| {
+                let inject = inject.clone();
+                thread::spawn(move || usize::from(inject.push([task()]).is_err()))
+            })
+            .collect();
+        let consumer = {
+            let inject = inject.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                inject.pop_n(2, &mut out);
+                out.len() + usize::from(inject.pop().is_some())
+            })
+        };
+        let refused: usize = pushers.into_iter().map(|t| t.join().expect("pusher")).sum();
+        let popped = consumer.join().expect("consumer");
+        let left = inject.close().map_or(0, |q| q.len());
+        assert_eq!(refused + popped + left, 2);
+        assert!(inject.push([task()]).is_err(), "closed");
+    });
+}
+
+/// A remote wake racing with a worker going to sleep on its condvar is never lost.
+#[test]
+fn loom_unpark_condvar_no_lost_wakeup() {
+    loom::model(|| {
+        let unparker = Arc::new(Unparker::new());
+        let work = Arc::new(AtomicBool::new(false));
+        let waker = {
+            let (unparker, work) = (unparker.clone(), work.clone());
+            thread::spawn(move || {
+                work.store(true, SeqCst);
+                unparker.unpark(|| unreachable!("nobody parks in the driver here"));
+            })
+        };
+        while !work.load(SeqCst) {
+            if !unparker.take_notification() {
+                unparker.park_condvar();
+            }
+        }
+        waker.join().expect("waker");
+    });
+}
+
+/// The same race when the worker sleeps in "epoll_wait" (modelled as an eventfd: a flag under a
+/// mutex and a condvar): the wake writes the eventfd only when the worker is in it.
+#[test]
+fn loom_unpark_driver_no_lost_wakeup() {
+    loom::model(|| {
+        let unparker = Arc::new(Unparker::new());
+        let work = Arc::new(AtomicBool::new(false));
+        let eventfd = Arc::new((Mutex::new(false), Condvar::new()));
+        let waker = {
+            let (unparker, work, eventfd) = (unparker.clone(), work.clone(), eventfd.clone());
+            thread::spawn(move || {
+                work.store(true, SeqCst);
+                unparker.unpark(|| {
+                    *eventfd.0.lock().expect("lock") = true;
+                    eventfd.1.notify_one();
+                });
+            })
+        };
+        while !work.load(SeqCst) {
+            if unparker.take_notification() {
+                continue;
+            }
+            if unparker.begin_park_driver() {
+                let mut written = eventfd.0.lock().expect("lock");
+                // epoll_wait: returns once the eventfd was written (or work is visible, which
+                // stands for the timeout of a real poll never being needed).
+                while !*written && !work.load(SeqCst) {
+                    written = eventfd.1.wait(written).expect("wait");
+                }
+                *written = false;
+                drop(written);
+                unparker.end_park_driver();
+            }
+        }
+        waker.join().expect("waker");
+    });
+}
+
+/// The whole idle protocol with one worker (a replica of `worker.rs`'s search → park → wake
+/// loop) and a remote spawner (inject, then `notify_parked`): the task is always found, the
+/// worker never sleeps on queued work.
+#[test]
+fn loom_idle_remote_spawn_wakes_the_worker() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(1));
+        let unparker = Arc::new(Unparker::new());
+        let inject = Arc::new(Inject::new());
+        let spawner = {
+            let (idle, unparker, inject) = (idle.clone(), unparker.clone(), inject.clone());
+            thread::spawn(move || {
+                assert!(inject.push([task()]).is_ok());
+                // Shared::notify_parked
+                if let Some(worker) = idle.worker_to_notify() {
+                    assert_eq!(worker, 0);
+                    unparker.unpark(|| unreachable!("condvar only"));
+                }
+            })
+        };
+        let mut is_searching = false;
+        loop {
+            // next_task
+            if inject.pop().is_some() {
+                break;
+            }
+            // steal_work
+            if !is_searching {
+                is_searching = idle.transition_worker_to_searching();
+            }
+            if is_searching && inject.pop().is_some() {
+                // transition_from_searching: the last searcher wakes the next (none is parked).
+                if idle.transition_worker_from_searching() {
+                    assert_eq!(idle.worker_to_notify(), None, "the only worker is awake");
+                }
+                break;
+            }
+            // park
+            let was_searching = std::mem::replace(&mut is_searching, false);
+            if idle.transition_worker_to_parked(0, was_searching) && !inject.is_empty() {
+                // notify_if_work_pending
+                if idle.worker_to_notify().is_some() {
+                    unparker.unpark(|| unreachable!("condvar only"));
+                }
+            }
+            loop {
+                if !unparker.take_notification() {
+                    unparker.park_condvar();
+                }
+                // transition_from_park (no local tasks in this model)
+                if !idle.is_parked(0) {
+                    is_searching = true;
+                    break;
+                }
+            }
+        }
+        spawner.join().expect("spawner");
+    });
+}

@@ -1,0 +1,401 @@
+//! The multi-thread scheduler: N worker threads that run tasks, steal from each other, and
+//! share one reactor and one timer heap. Tokio's work-stealing design.
+//!
+//! # Where a task goes
+//!
+//! ```text
+//!  wake/spawn on a worker thread ──► that worker's LIFO slot (the task just woken by the
+//!                                    running one runs next: a message's receiver runs while
+//!                                    the message is hot in cache); the slot's previous task
+//!                                    moves to the back of the local ring (queue.rs)
+//!  self-wake during its own poll ──► back of the local ring (yield_now must let others run)
+//!  wake/spawn from anywhere else ──► the injection queue (a mutex), then wake one worker
+//!  local ring full               ──► half of it moves to the injection queue in one batch
+//! ```
+//!
+//! A worker (worker.rs) runs: its LIFO slot (at most `MAX_LIFO_POLLS` times in a row, so two
+//! tasks waking each other cannot starve the ring), its ring, and every
+//! `global_queue_interval` ticks the injection queue first (so remote work is not starved by
+//! local work). Out of work, it *searches*: steals half of another worker's ring, or takes a
+//! batch from the injection queue. Still nothing: it parks (idle.rs has the wake-up rules).
+//!
+//! # One reactor, one timer heap (why)
+//!
+//! All workers share the reactor and the timers, and whichever worker parks first *takes the
+//! driver* (an atomic flag, not a lock: nobody ever waits for it) and sleeps in
+//! `epoll_wait` with the earliest deadline as its timeout; the other parked workers sleep on
+//! their condvars. Busy workers poll the reactor without blocking every `event_interval`
+//! ticks, if the driver is free. This is tokio's shape, chosen over one epoll per worker
+//! because: a socket is registered once, wherever it is created, and its task may be stolen
+//! by any worker without its events being stranded on a worker that is now busy; timers keep
+//! one heap, so "the earliest deadline" is one lookup; and an idle runtime has exactly one
+//! thread in `epoll_wait` and the rest asleep, so an event wakes one thread. The cost — a
+//! wake from the driver's thread onto a task that another worker then steals — is the same
+//! cost tokio pays.
+//!
+//! A parked worker is woken by `Unparker::unpark`: an eventfd write if it is the one in
+//! `epoll_wait`, a condvar signal otherwise. A timer that becomes the earliest from any thread
+//! wakes the driver (`Shared::unpark`), so sub-millisecond timers keep their precision.
+//!
+//! # Shutdown
+//!
+//! `MultiThread::shutdown` closes the injection queue, sets `is_shutdown` (spawn refuses),
+//! wakes every worker, and waits for each worker to hand its core back (a worker only stops
+//! between two polls, so after this no task is running except inside `block_in_place`).
+//! Then, on the dropping thread, it cancels every task in the returned local queues and in the
+//! owned list — `Runnable::shutdown` claims only idle or queued tasks; a task still running in
+//! a `block_in_place` is cancelled by its runner when its poll ends — and shuts down the
+//! timers and the reactor, as the current-thread scheduler does.
+
+pub(crate) mod idle;
+pub(crate) mod inject;
+pub(crate) mod loom_shim;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use super::blocking::{BlockingPool, ThreadConfig};
+use super::Handle;
+use crate::reactor::Reactor;
+use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::time::timers::Timers;
+
+use idle::{Idle, Unparker};
+use inject::Inject;
+use worker::Core;
+
+/// Shards of the owned-task list (a power of two).
+const OWNED_SHARDS: usize = 16;
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Nothing panics while these locks are held (queues of Arcs, counters), so a poisoned lock
+    // still guards consistent data.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Settings of the scheduler.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) worker_threads: usize,
+    pub(crate) event_interval: u32,
+    pub(crate) global_queue_interval: u32,
+    pub(crate) thread: ThreadConfig,
+}
+
+/// What every worker reaches of another: the end of its ring to steal from, and its parker.
+struct Remote {
+    steal: queue::Steal,
+    unpark: Unparker,
+}
+
+/// The state of a multi-thread runtime that every worker, waker and handle shares.
+pub(crate) struct Shared {
+    reactor: Arc<Reactor>,
+    timers: Timers,
+    remotes: Box<[Remote]>,
+    inject: Inject,
+    idle: Idle,
+    /// Every task not yet complete, so that shutdown can drop their futures.
+    /// Sharded (`OWNED_SHARDS` locks): workers spawning and completing tasks at once rarely
+    /// meet on one lock. A task's key is `index * OWNED_SHARDS + shard`.
+    owned: Box<[Mutex<Slab<TaskRef>>]>,
+    /// Set once by shutdown: `spawn` refuses new tasks.
+    is_shutdown: AtomicBool,
+    /// Whether some worker holds the driver (polls the reactor and fires timers). Taken with a
+    /// compare-exchange and never waited for.
+    driver_taken: AtomicBool,
+    /// The driver's holder is (about to be) blocked in `epoll_wait`.
+    driver_parked: AtomicBool,
+    /// Cores handed back by workers that stopped for shutdown. Boxed as everywhere else: a
+    /// core moves between threads and the thread-local as one pointer.
+    #[allow(clippy::vec_box)]
+    shutdown_cores: Mutex<Vec<Box<Core>>>,
+    shutdown_cond: Condvar,
+    /// Worker threads alive (including one that gave its core away in `block_in_place` and
+    /// still finishes its task's poll).
+    live_threads: Mutex<usize>,
+    config: Config,
+    blocking: BlockingPool,
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: TaskRef) {
+        worker::schedule(self, task, false);
+    }
+
+    fn release(&self, owned_key: usize) {
+        let shard = &self.owned[owned_key % OWNED_SHARDS];
+        let removed = lock(shard).try_remove(owned_key / OWNED_SHARDS);
+        // Dropped outside the lock: it may be the last reference, and drop the task itself.
+        drop(removed);
+    }
+
+    fn local_key(&self) -> *const () {
+        Arc::as_ptr(self).cast()
+    }
+
+    #[inline]
+    fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
+        worker::schedule_yield_local(key.cast(), task, erase)
+    }
+}
+
+impl Shared {
+    pub(crate) fn reactor(&self) -> &Arc<Reactor> {
+        &self.reactor
+    }
+
+    pub(crate) fn timers(&self) -> &Timers {
+        &self.timers
+    }
+
+    pub(crate) fn blocking(&self) -> &BlockingPool {
+        &self.blocking
+    }
+
+    pub(crate) fn num_workers(&self) -> usize {
+        self.remotes.len()
+    }
+
+    pub(crate) fn num_alive_tasks(&self) -> usize {
+        self.owned.iter().map(|shard| lock(shard).len()).sum()
+    }
+
+    pub(crate) fn injection_depth(&self) -> usize {
+        self.inject.len()
+    }
+
+    /// Wakes the worker blocked in `epoll_wait`, if any, so it recomputes its timeout (a timer
+    /// registered from elsewhere became the earliest).
+    pub(crate) fn unpark(&self) {
+        if self.driver_parked.load(Ordering::SeqCst)
+            && self.driver_parked.swap(false, Ordering::SeqCst)
+        {
+            self.reactor.unpark();
+        }
+    }
+
+    /// Queues `task` from outside the workers and wakes one, if none is searching.
+    fn schedule_remote(&self, task: TaskRef) {
+        if let Err(refused) = self.inject.push([task]) {
+            // Shut down: the references are dropped outside the lock, here.
+            drop(refused);
+            return;
+        }
+        self.notify_parked();
+    }
+
+    /// Wakes one parked worker if work may be waiting and nobody searches for it.
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].unpark.unpark(|| self.reactor.unpark());
+        }
+    }
+
+    /// Wakes a worker if any queue holds work (called by the last searcher before it parks).
+    fn notify_if_work_pending(&self) {
+        let pending = !self.inject.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty());
+        if pending {
+            self.notify_parked();
+        }
+    }
+
+    /// Spawns `future` onto this runtime.
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let task = Task::new(future, self.clone());
+        let handle = JoinHandle::new(task.clone());
+        // The shard: from the task's address, which spreads tasks spawned by one thread.
+        let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;
+        let shard = shard % OWNED_SHARDS;
+        let accepted = {
+            // Checked under the shard's lock: shutdown sets the flag before it locks the shards
+            // to empty them, so a task inserted here is either refused or seen (and cancelled)
+            // by shutdown.
+            let mut owned = lock(&self.owned[shard]);
+            if self.is_shutdown.load(Ordering::SeqCst) {
+                false
+            } else {
+                task.set_owned_key(owned.insert(task.clone()) * OWNED_SHARDS + shard);
+                true
+            }
+        };
+        if accepted {
+            worker::schedule(self, task, false);
+        } else {
+            task.shutdown();
+        }
+        handle
+    }
+
+    /// Starts a worker thread that runs `core`.
+    fn launch(self: &Arc<Self>, core: Box<Core>) -> io::Result<()> {
+        *lock(&self.live_threads) += 1;
+        let shared = self.clone();
+        let spawned = self.config.thread.builder().spawn(move || {
+            /// Counts the thread out even if it unwinds (a panicking `on_thread_start` hook),
+            /// so that shutdown does not wait for it forever.
+            struct Exit(Arc<Shared>);
+            impl Drop for Exit {
+                fn drop(&mut self) {
+                    *lock(&self.0.live_threads) -= 1;
+                    self.0.shutdown_cond.notify_all();
+                }
+            }
+            let exit = Exit(shared);
+            let config = exit.0.config.thread.clone();
+            config.run_hooked(|| worker::run(&exit.0, core));
+        });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                *lock(&self.live_threads) -= 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// A worker stopped for shutdown and hands its core back.
+    fn return_core(&self, core: Box<Core>) {
+        lock(&self.shutdown_cores).push(core);
+        self.shutdown_cond.notify_all();
+    }
+}
+
+/// The multi-thread scheduler, owned by the `Runtime`.
+pub(crate) struct MultiThread {
+    shared: Arc<Shared>,
+}
+
+impl MultiThread {
+    pub(crate) fn new(config: Config, blocking: BlockingPool) -> io::Result<MultiThread> {
+        let n = config.worker_threads;
+        let mut cores = Vec::with_capacity(n);
+        let mut remotes = Vec::with_capacity(n);
+        for index in 0..n {
+            let (steal, local) = queue::local();
+            remotes.push(Remote { steal, unpark: Unparker::new() });
+            cores.push(Core::new(index, local));
+        }
+        let shared = Arc::new(Shared {
+            reactor: Arc::new(Reactor::new()?),
+            timers: Timers::new(),
+            remotes: remotes.into_boxed_slice(),
+            inject: Inject::new(),
+            idle: Idle::new(n),
+            owned: (0..OWNED_SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
+            is_shutdown: AtomicBool::new(false),
+            driver_taken: AtomicBool::new(false),
+            driver_parked: AtomicBool::new(false),
+            shutdown_cores: Mutex::new(Vec::new()),
+            shutdown_cond: Condvar::new(),
+            live_threads: Mutex::new(0),
+            config,
+            blocking,
+        });
+        let scheduler = MultiThread { shared };
+        for core in cores {
+            // On an error, the workers already started are stopped by the drop of `scheduler`.
+            scheduler.shared.launch(core)?;
+        }
+        Ok(scheduler)
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn handle(&self) -> Handle {
+        Handle::MultiThread(self.shared.clone())
+    }
+
+    /// Stops the workers, then drops every task (cancelling it) and fails every remaining I/O
+    /// registration. Waits up to `timeout` (`None`: as long as it takes) for the worker threads
+    /// to exit.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let shared = &self.shared;
+        let _enter = crate::context::enter(self.handle());
+        let Some(queued) = shared.inject.close() else { return };
+        // Before the shards are locked to be emptied (see `Shared::spawn`).
+        shared.is_shutdown.store(true, Ordering::SeqCst);
+        for remote in shared.remotes.iter() {
+            remote.unpark.unpark(|| shared.reactor.unpark());
+        }
+        // Every worker stops between two polls and hands its core back. Workers that failed
+        // to start never had a core to return: their cores were dropped with the error.
+        let expected = shared.remotes.len();
+        let mut cores = {
+            let mut returned = lock(&shared.shutdown_cores);
+            while returned.len() < expected && *lock(&shared.live_threads) > 0 {
+                returned = shared
+                    .shutdown_cond
+                    .wait_timeout(returned, Duration::from_millis(10))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+            std::mem::take(&mut *returned)
+        };
+        // No worker runs any more: the queued tasks are ours to cancel.
+        for task in queued {
+            task.shutdown();
+        }
+        for core in &mut cores {
+            core.drain(|task| task.shutdown());
+        }
+        drop(cores);
+        // Dropping a future may spawn (refused now) or complete other tasks.
+        loop {
+            let mut any = false;
+            for shard in shared.owned.iter() {
+                let tasks = std::mem::take(&mut *lock(shard));
+                any |= !tasks.is_empty();
+                for (_, task) in tasks {
+                    task.shutdown();
+                }
+            }
+            if !any {
+                break;
+            }
+        }
+        shared.timers.shutdown();
+        shared.reactor.shutdown();
+        // The worker threads exit right after handing their cores back; wait for them so that
+        // their `on_thread_stop` hooks have run (bounded by `timeout`).
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut live = lock(&shared.live_threads);
+        while *live > 0 {
+            let wait = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left.min(Duration::from_millis(10)),
+                    _ => break,
+                },
+                None => Duration::from_millis(10),
+            };
+            drop(live);
+            let cores = lock(&shared.shutdown_cores);
+            drop(shared.shutdown_cond.wait_timeout(cores, wait).unwrap_or_else(|p| p.into_inner()));
+            live = lock(&shared.live_threads);
+        }
+    }
+}
+
+impl Drop for MultiThread {
+    fn drop(&mut self) {
+        // Normally already done by the runtime (then this returns at once); here for a
+        // runtime whose build failed halfway, with some workers started.
+        self.shutdown(None);
+    }
+}

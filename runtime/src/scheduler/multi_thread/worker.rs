@@ -1,0 +1,472 @@
+//! One worker thread: its loop, its core, and the thread-local through which wakes on this
+//! thread reach its queues.
+//!
+//! ```text
+//!  loop {
+//!      tick += 1
+//!      every event_interval ticks: poll the reactor without blocking (if the driver is free),
+//!                                  fire due timers, notice shutdown
+//!      task = [every global_queue_interval ticks: the injection queue]
+//!             or the LIFO slot, or the local ring, or a batch from the injection queue
+//!          ──► run it (then up to MAX_LIFO_POLLS tasks it woke into the LIFO slot)
+//!      none: search — steal half of another worker's ring, or a batch from the injection queue
+//!      none: park — in epoll_wait if the driver is free (timeout: the earliest timer),
+//!            else on this worker's condvar; until notified (idle.rs)
+//!  }
+//! ```
+//!
+//! # The core
+//!
+//! Everything only this worker touches (`Core`: its ring's owner end, the LIFO slot, the epoll
+//! buffers) is one box, moved into the thread-local `WORKER` while a task runs (so a wake on
+//! this thread pushes onto this worker's queue, without a lock) and taken back after.
+//! `block_in_place` takes it out of the thread-local and starts a new worker thread with it:
+//! the queue keeps being served while this thread blocks, and this thread, finding no core when
+//! the task's poll ends, exits.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use super::queue::{self, CAPACITY};
+use super::Shared;
+use crate::context;
+use crate::scheduler::Handle;
+use crate::task::TaskRef;
+
+/// Tasks run from the LIFO slot in a row before the slot's task goes to the back of the ring:
+/// two tasks that keep waking each other cannot starve the rest.
+const MAX_LIFO_POLLS: u32 = 3;
+
+/// What only one worker touches.
+pub(crate) struct Core {
+    index: usize,
+    tick: u32,
+    /// The task woken last by the task that is running: it runs next.
+    lifo_slot: Option<TaskRef>,
+    run_queue: queue::Local,
+    /// This worker counts among the searching ones (see idle.rs).
+    is_searching: bool,
+    /// Set while the worker polls the driver from `park`: wakes then must not wake other
+    /// workers one by one (the worker wakes one after, if it got more than one task).
+    is_parking: bool,
+    is_shutdown: bool,
+    rand: u32,
+    events: Vec<libc::epoll_event>,
+    wake_list: Vec<Waker>,
+    batch: Vec<TaskRef>,
+}
+
+impl Core {
+    pub(super) fn new(index: usize, run_queue: queue::Local) -> Box<Core> {
+        Box::new(Core {
+            index,
+            tick: 0,
+            lifo_slot: None,
+            run_queue,
+            is_searching: false,
+            is_parking: false,
+            is_shutdown: false,
+            rand: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
+            events: Vec::with_capacity(1024),
+            wake_list: Vec::with_capacity(64),
+            batch: Vec::with_capacity(CAPACITY / 2),
+        })
+    }
+
+    /// Hands every queued task to `f` (shutdown).
+    pub(super) fn drain(&mut self, mut f: impl FnMut(TaskRef)) {
+        if let Some(task) = self.lifo_slot.take() {
+            f(task);
+        }
+        while let Some(task) = self.run_queue.pop() {
+            f(task);
+        }
+    }
+
+    fn has_tasks(&self) -> bool {
+        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+    }
+
+    fn next_rand(&mut self) -> u32 {
+        // xorshift32: enough to spread the stealing victims.
+        let mut x = self.rand;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rand = x;
+        x
+    }
+
+    fn push_back(&mut self, shared: &Shared, task: TaskRef) {
+        self.run_queue.push_back(task, &mut |batch| {
+            if let Err(refused) = shared.inject.push(batch) {
+                drop(refused);
+            }
+        });
+    }
+
+    /// The next task: the injection queue every `global_queue_interval` ticks, else the LIFO
+    /// slot, the ring, or a batch from the injection queue.
+    fn next_task(&mut self, shared: &Shared) -> Option<TaskRef> {
+        if self.tick % shared.config.global_queue_interval == 0 {
+            if let Some(task) = shared.inject.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.lifo_slot.take() {
+            return Some(task);
+        }
+        self.run_queue.pop().or_else(|| self.take_injected(shared))
+    }
+
+    /// Takes a fair share of the injection queue: returns one task and queues the rest.
+    fn take_injected(&mut self, shared: &Shared) -> Option<TaskRef> {
+        if shared.inject.is_empty() {
+            return None;
+        }
+        let fair = shared.inject.len() / shared.num_workers() + 1;
+        let room = self.run_queue.remaining().min(CAPACITY / 2);
+        let mut batch = std::mem::take(&mut self.batch);
+        shared.inject.pop_n(fair.min(room).max(1), &mut batch);
+        let mut tasks = batch.drain(..);
+        let first = tasks.next();
+        for task in tasks.by_ref() {
+            self.push_back(shared, task);
+        }
+        drop(tasks);
+        self.batch = batch;
+        first
+    }
+
+    /// Becomes a searcher (if allowed) and steals from another worker or the injection queue.
+    fn steal_work(&mut self, shared: &Shared) -> Option<TaskRef> {
+        if !self.is_searching {
+            if !shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.is_searching = true;
+        }
+        let n = shared.remotes.len();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.run_queue) {
+                return Some(task);
+            }
+        }
+        self.take_injected(shared)
+    }
+
+    /// Stops searching; the last searcher to find work wakes another worker to search on.
+    fn transition_from_searching(&mut self, shared: &Shared) {
+        if !self.is_searching {
+            return;
+        }
+        self.is_searching = false;
+        if shared.idle.transition_worker_from_searching() {
+            shared.notify_parked();
+        }
+    }
+
+    /// Back from a park: true if the worker should run (it has tasks, was notified, or the
+    /// runtime shuts down).
+    fn transition_from_park(&mut self, shared: &Shared) -> bool {
+        if self.has_tasks() {
+            // Counted as searching only if someone else woke it (and so counted it).
+            self.is_searching = !shared.idle.unpark_worker_by_id(self.index);
+            return true;
+        }
+        if shared.idle.is_parked(self.index) {
+            return false;
+        }
+        self.is_searching = true;
+        true
+    }
+}
+
+/// The worker's thread-local: which runtime this thread works for, and its core while a task
+/// runs or the driver is polled.
+struct Context {
+    /// Compared with a task's runtime; dereferenced only while the worker runs (it holds an
+    /// `Arc` to it for that whole time).
+    shared: Cell<*const Shared>,
+    core: RefCell<Option<Box<Core>>>,
+}
+
+thread_local! {
+    static WORKER: Context = const {
+        Context { shared: Cell::new(ptr::null()), core: RefCell::new(None) }
+    };
+}
+
+/// Queues `task` on this thread's worker if it belongs to `shared`'s runtime (the LIFO slot,
+/// or the back of the ring if `is_yield`), else on the injection queue.
+pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
+    let mut task = Some(task);
+    let _ = WORKER.try_with(|cx| {
+        if !ptr::eq(cx.shared.get(), Arc::as_ptr(shared)) {
+            return;
+        }
+        let Ok(mut slot) = cx.core.try_borrow_mut() else { return };
+        // Taken only once a core is known to be here: otherwise it goes to the injection queue.
+        if let Some(core) = slot.as_mut() {
+            if let Some(task) = task.take() {
+                schedule_local(shared, core, task, is_yield);
+            }
+        }
+    });
+    if let Some(task) = task {
+        shared.schedule_remote(task);
+    }
+}
+
+/// The task woken during its own poll (`Schedule::try_schedule_local`): to the back of this
+/// worker's ring, if this thread is a worker of the runtime `shared` points to.
+#[inline]
+pub(super) fn schedule_yield_local<T>(
+    shared: *const Shared,
+    task: T,
+    erase: fn(T) -> TaskRef,
+) -> Result<(), T> {
+    let mut task = Some(task);
+    let _ = WORKER.try_with(|cx| {
+        if !ptr::eq(cx.shared.get(), shared) {
+            return;
+        }
+        let Ok(mut slot) = cx.core.try_borrow_mut() else { return };
+        if let Some(core) = slot.as_mut() {
+            // SAFETY: `cx.shared` is set only while `run` executes on this thread, and `run`
+            // holds an `Arc<Shared>` to this very runtime for that whole time.
+            let shared = unsafe { &*shared };
+            if let Some(task) = task.take() {
+                schedule_local(shared, core, erase(task), true);
+            }
+        }
+    });
+    match task {
+        None => Ok(()),
+        Some(task) => Err(task),
+    }
+}
+
+fn schedule_local(shared: &Shared, core: &mut Core, task: TaskRef, is_yield: bool) {
+    let notify = if is_yield {
+        core.push_back(shared, task);
+        true
+    } else {
+        match core.lifo_slot.replace(task) {
+            Some(previous) => {
+                core.push_back(shared, previous);
+                true
+            }
+            // The slot's task runs next on this worker: nobody else needs waking for it.
+            None => false,
+        }
+    };
+    if notify && !core.is_parking {
+        shared.notify_parked();
+    }
+}
+
+/// Puts the core in the thread-local until the guard takes it back.
+fn put_core(core: Box<Core>) {
+    WORKER.with(|cx| *cx.core.borrow_mut() = Some(core));
+}
+
+fn take_core() -> Option<Box<Core>> {
+    WORKER.try_with(|cx| cx.core.borrow_mut().take()).ok().flatten()
+}
+
+/// A worker thread's body: runs `core` until shutdown (then hands it back) or until
+/// `block_in_place` takes it away.
+pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
+    let _enter = context::enter(Handle::MultiThread(shared.clone()));
+    let Some(_driving) = context::start_driving() else {
+        unreachable!("minirt: a new worker thread is already driving a runtime")
+    };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            let _ = WORKER.try_with(|cx| {
+                cx.shared.set(ptr::null());
+                // Only set if a task's poll unwound through us (a bug); drop it.
+                drop(cx.core.borrow_mut().take());
+            });
+        }
+    }
+    WORKER.with(|cx| cx.shared.set(Arc::as_ptr(shared)));
+    let _reset = Reset;
+    let mut core = core;
+    let event_interval = shared.config.event_interval;
+    while !core.is_shutdown {
+        core.tick = core.tick.wrapping_add(1);
+        if core.tick % event_interval == 0 {
+            core = maintenance(shared, core);
+            if core.is_shutdown {
+                break;
+            }
+        }
+        let task = match core.next_task(shared) {
+            Some(task) => task,
+            None => match core.steal_work(shared) {
+                Some(task) => task,
+                None => {
+                    core = park(shared, core);
+                    continue;
+                }
+            },
+        };
+        match run_task(shared, core, task) {
+            Some(back) => core = back,
+            // `block_in_place` gave the core to another thread: this one is done.
+            None => return,
+        }
+    }
+    shared.return_core(core);
+}
+
+/// Runs `task`, then the tasks it leaves in the LIFO slot (a bounded number of them). `None`
+/// if the core was taken by `block_in_place` meanwhile.
+fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<Core>> {
+    core.transition_from_searching(shared);
+    put_core(core);
+    task.run();
+    let mut lifo_polls = 0;
+    loop {
+        let mut core = take_core()?;
+        let Some(task) = core.lifo_slot.take() else { return Some(core) };
+        if lifo_polls >= MAX_LIFO_POLLS {
+            core.push_back(shared, task);
+            shared.notify_parked();
+            return Some(core);
+        }
+        lifo_polls += 1;
+        core.tick = core.tick.wrapping_add(1);
+        put_core(core);
+        task.run();
+    }
+}
+
+/// Every `event_interval` ticks: notice shutdown, poll the reactor without blocking and fire
+/// due timers (if no other worker holds the driver).
+fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
+    if shared.is_shutdown.load(Ordering::Acquire) {
+        core.is_shutdown = true;
+        return core;
+    }
+    if try_take_driver(shared) {
+        core = drive(shared, core, false);
+        shared.driver_taken.store(false, Ordering::Release);
+    }
+    core
+}
+
+fn try_take_driver(shared: &Shared) -> bool {
+    !shared.driver_taken.load(Ordering::Relaxed)
+        && shared
+            .driver_taken
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+}
+
+/// Polls the reactor (blocking until the earliest timer if `block`), then fires due timers.
+/// The core sits in the thread-local meanwhile, so the woken tasks land on this worker.
+fn drive(shared: &Shared, mut core: Box<Core>, block: bool) -> Box<Core> {
+    let mut events = std::mem::take(&mut core.events);
+    let mut wake_list = std::mem::take(&mut core.wake_list);
+    put_core(core);
+    let timeout = if block {
+        shared.driver_parked.store(true, Ordering::SeqCst);
+        // Read after `driver_parked` is published: a timer registered elsewhere is either
+        // seen here or sees the flag and writes the eventfd (`Shared::unpark`).
+        shared.timers.next_deadline().map(|d| d.saturating_duration_since(Instant::now()))
+    } else {
+        Some(Duration::ZERO)
+    };
+    if let Err(e) = shared.reactor.poll(&mut events, &mut wake_list, timeout) {
+        // epoll_wait on our own epoll fd fails only on EINTR, which the reactor absorbs.
+        panic!("minirt: the reactor failed to poll its own epoll instance: {e}");
+    }
+    if block {
+        shared.driver_parked.store(false, Ordering::SeqCst);
+    }
+    if shared.timers.next_deadline().is_some() {
+        shared.timers.fire_due(Instant::now(), &mut wake_list);
+        // Outside the timers' lock: a woken task may register or drop timers.
+        for waker in wake_list.drain(..) {
+            waker.wake();
+        }
+    }
+    let mut core =
+        take_core().expect("minirt: the worker's core vanished while it polled the reactor");
+    core.events = events;
+    core.wake_list = wake_list;
+    core
+}
+
+/// No work anywhere: sleep until notified (or until the reactor hands this worker tasks).
+fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
+    if core.has_tasks() {
+        return core;
+    }
+    let was_searching = std::mem::replace(&mut core.is_searching, false);
+    if shared.idle.transition_worker_to_parked(core.index, was_searching) {
+        // The last searcher to give up: work queued meanwhile would have nobody to find it.
+        shared.notify_if_work_pending();
+    }
+    let unpark = &shared.remotes[core.index].unpark;
+    core.is_parking = true;
+    loop {
+        if shared.is_shutdown.load(Ordering::Acquire) {
+            core.is_shutdown = true;
+            break;
+        }
+        if !unpark.take_notification() {
+            if try_take_driver(shared) {
+                if unpark.begin_park_driver() {
+                    core = drive(shared, core, true);
+                    unpark.end_park_driver();
+                }
+                shared.driver_taken.store(false, Ordering::Release);
+            } else {
+                unpark.park_condvar();
+            }
+        }
+        if core.transition_from_park(shared) {
+            break;
+        }
+    }
+    core.is_parking = false;
+    // Woken with more work than this worker can start at once: let another one help.
+    if core.run_queue.len() + usize::from(core.lifo_slot.is_some()) > 1 {
+        shared.notify_parked();
+    }
+    core
+}
+
+/// `task::block_in_place` on a worker of a multi-thread runtime: hands this worker's core to
+/// a new worker thread. Returns false if this thread holds no core (not a worker, or its core
+/// is already handed off), in which case nothing needs doing.
+pub(crate) fn hand_off_core() -> bool {
+    let core = WORKER.try_with(|cx| {
+        if cx.shared.get().is_null() {
+            return None;
+        }
+        cx.core.try_borrow_mut().ok().and_then(|mut slot| slot.take())
+    });
+    let Some(core) = core.ok().flatten() else { return false };
+    let Some(Handle::MultiThread(shared)) = context::try_current() else {
+        unreachable!("minirt: a worker thread outside its runtime")
+    };
+    if let Err(e) = shared.launch(core) {
+        panic!("minirt: block_in_place could not start a replacement worker thread: {e}");
+    }
+    true
+}
