@@ -24,6 +24,7 @@ mod context;
 mod reactor;
 mod scheduler;
 mod sys;
+mod trace;
 
 pub mod io;
 #[doc(hidden)]
