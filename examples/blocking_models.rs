@@ -1,4 +1,4 @@
-//! The same echo service written four ways, under the same load, side by side: what each way
+//! The same echo service written five ways, under the same load, side by side: what each way
 //! of waiting for a socket costs in throughput, memory and threads.
 //!
 //! ```text
@@ -6,7 +6,7 @@
 //! cargo run --release --example blocking_models -- 10 100 2     # connection counts..., seconds last
 //! ```
 //!
-//! The four servers (each runs in a child process of its own, so that its memory and threads
+//! The five servers (each runs in a child process of its own, so that its memory and threads
 //! are counted alone):
 //!
 //! - `thread`: synchronous blocking I/O, one OS thread per connection. A blocked `read` puts
@@ -15,6 +15,9 @@
 //! - `fork`: the classic multi-process server: `accept`, then `fork` a child per connection
 //!   (the children are reaped by `SIGCHLD` = ignore). The same blocking code, with a whole
 //!   process per connection.
+//! - `spin`: synchronous non-blocking polling: one thread, non-blocking sockets, and a loop
+//!   that tries `accept` and every connection's `read` over and over, `EAGAIN` after
+//!   `EAGAIN`. It never sleeps: it burns its core whether or not anything arrives.
 //! - `epoll`: I/O multiplexing by hand: one thread, non-blocking sockets, one level-triggered
 //!   `epoll_wait` loop; the thread blocks only in `epoll_wait`.
 //! - `minirt`: the same loop, written as async tasks (one per connection) on minirt's
@@ -36,7 +39,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-const MODELS: [&str; 4] = ["thread", "fork", "epoll", "minirt"];
+const MODELS: [&str; 5] = ["thread", "fork", "spin", "epoll", "minirt"];
 const MESSAGE: usize = 64;
 
 fn main() -> io::Result<()> {
@@ -198,7 +201,7 @@ fn field(path: &str, name: &str) -> u64 {
         .unwrap_or(0)
 }
 
-// ---- the four servers -------------------------------------------------------------------
+// ---- the five servers --------------------------------------------------------------------
 
 fn serve(model: &str) -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -207,6 +210,7 @@ fn serve(model: &str) -> io::Result<()> {
     match model {
         "thread" => serve_threads(listener),
         "fork" => serve_fork(listener),
+        "spin" => serve_spin(listener),
         "epoll" => serve_epoll(listener),
         _ => serve_minirt(listener),
     }
@@ -260,6 +264,37 @@ fn serve_fork(listener: TcpListener) -> io::Result<()> {
             _ => drop(stream), // the child has its own copy of the fd
         }
     }
+}
+
+fn serve_spin(listener: TcpListener) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let mut conns: Vec<TcpStream> = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if let Ok((stream, _)) = listener.accept() {
+            stream.set_nonblocking(true)?;
+            stream.set_nodelay(true)?;
+            conns.push(stream);
+        }
+        conns.retain_mut(|stream| match stream.read(&mut buf) {
+            Ok(0) => false,
+            // A 64-byte echo fits the send buffer; a real server would keep what did not.
+            Ok(n) => write_all_spinning(stream, &buf[..n]).is_ok(),
+            Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+        });
+    }
+}
+
+/// `write_all` on a non-blocking socket by retrying on `EAGAIN` (the polling style again).
+fn write_all_spinning(stream: &mut TcpStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match stream.write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => thread::yield_now(),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 fn serve_epoll(listener: TcpListener) -> io::Result<()> {
