@@ -17,6 +17,9 @@
 //!   [`Handle`](runtime::Handle), [`spawn`].
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+//! - `trace` (private): `MINIRT_TRACE=1` prints each step above to stderr (`epoll_wait`
+//!   returned n events, token → fd and bits, the waiters woken, tasks polled, timers fired);
+//!   off, one predictable branch per hook.
 
 #![deny(missing_docs)]
 
