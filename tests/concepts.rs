@@ -581,3 +581,64 @@ async fn level_triggered_repeats_edge_triggered_reports_once() -> io::Result<()>
     assert_eq!(timeout(NOT_READY_WAIT, server.readable()).await.err(), Some(Elapsed));
     Ok(())
 }
+
+/// `MINIRT_TRACE=1` prints the data path. The variable is read once per process, so the test
+/// runs itself again as a child process (this same test binary, this one test) with the
+/// variable set, and checks the child's stderr for one line of each kind.
+#[test]
+fn minirt_trace_prints_each_step_of_the_data_path() {
+    let _watchdog = watchdog("minirt_trace_prints_each_step_of_the_data_path");
+    if std::env::var_os("MINIRT_TRACE_CHILD").is_some() {
+        return traced_child();
+    }
+    let run_child = |trace: &str| {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let output = std::process::Command::new(exe)
+            .args(["--exact", "minirt_trace_prints_each_step_of_the_data_path", "--nocapture"])
+            .env("MINIRT_TRACE", trace)
+            .env("MINIRT_TRACE_CHILD", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run the traced child");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "the child (MINIRT_TRACE={trace}) failed:\n{stderr}");
+        stderr
+    };
+    let quiet = run_child("0");
+    assert!(!quiet.contains("minirt-trace"), "MINIRT_TRACE=0 traced:\n{quiet}");
+    let stderr = run_child("1");
+    for expected in [
+        "epoll_wait (timeout",
+        "-> fd ",
+        "EPOLLIN",
+        "woke reader",
+        "polled -> Pending",
+        "polled -> Ready",
+        "woken: onto the run queue",
+        "timer fired",
+        "eventfd write",
+    ] {
+        assert!(stderr.contains(expected), "no `{expected}` in the trace:\n{stderr}");
+    }
+}
+
+/// What the traced child does: a read that waits for the peer, a sleep, and a wake from
+/// another thread.
+fn traced_child() {
+    let rt = minirt::runtime::Builder::new_current_thread().build().expect("runtime");
+    rt.block_on(async {
+        let (mut client, server) = must_complete("pair", common::connected_pair()).await?;
+        let reader = minirt::spawn(async move {
+            let mut server = server;
+            let mut buf = [0; 8];
+            server.read(&mut buf).await
+        });
+        common::settle().await; // the reader waits in `read`: its waker is stored
+        client.write_all(b"ping").await?;
+        assert_eq!(must_complete("read", reader).await.map_err(io::Error::other)??, 4);
+        minirt::time::sleep(Duration::from_millis(1)).await;
+        common::delay(Duration::from_millis(5)).await; // woken from a std thread: the eventfd
+        Ok::<_, io::Error>(())
+    })
+    .expect("the traced run");
+}
