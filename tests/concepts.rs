@@ -320,7 +320,7 @@ async fn a_pending_error_wakes_both_directions() -> io::Result<()> {
 ///
 /// The low-water mark here is the kernel's own: Linux fixes `SO_SNDLOWAT` (setting it fails
 /// with `ENOPROTOOPT`) and calls a TCP socket writable when its free send space is at least
-/// a third of what it holds (`sk_stream_is_writeable`).
+/// half of what it holds queued (`sk_stream_is_writeable`).
 #[minirt::test]
 async fn writable_when_the_send_buffer_has_room_again() -> io::Result<()> {
     let _watchdog = watchdog("writable_when_the_send_buffer_has_room_again");
