@@ -2,31 +2,35 @@
 //! watch a readiness event travel from `epoll_wait` to a polled task.
 //!
 //! ```text
-//! minirt-trace [main] epoll_wait: 1 event(s)
-//! minirt-trace [main]   token 0x0000000100000003 -> fd 9: EPOLLIN|EPOLLOUT (Ready { readable, writable }) woke reader
-//! minirt-trace [main] task 2 woken
-//! minirt-trace [main] task 2 polled -> Pending
-//! minirt-trace [main] timer fired (late by 57µs)
+//! minirt-trace [main] epoll_wait (timeout None): 1 event(s)
+//! minirt-trace [main]   token 0x0000000200000002 -> fd 7: EPOLLIN|EPOLLOUT, woke reader
+//! minirt-trace [main] task 1 woken: onto the run queue
+//! minirt-trace [main] task 1 polled -> Ready
+//! minirt-trace [main] epoll_wait (timeout Some(996.617µs)): 0 event(s)
+//! minirt-trace [main] timer fired (late by 146.856µs)
+//! minirt-trace [unnamed] eventfd write: wake the thread parked in epoll_wait
 //! ```
 //!
 //! How it stays free when off: the variable is read once, on the first call to [`enabled`], and
 //! its answer is cached in a static byte. Every later call is one relaxed load and one compare
 //! against `OFF`, a branch that always goes the same way and that the CPU predicts perfectly;
-//! the formatting sits behind it in [`emit`], a `#[cold]` function that is never inlined into
-//! the hot paths. (`BENCHMARKS.md`, "MINIRT_TRACE off", has the callgrind counts before/after.)
+//! the formatting sits behind it, in a `#[cold]`, never-inlined function ([`cold`], [`emit`]). (`BENCHMARKS.md`, "MINIRT_TRACE off", has the callgrind counts before/after.)
 //!
-//! Where the hooks are (each is one `trace!` line):
+//! Where the hooks are:
 //!
 //! - `reactor.rs`: `Reactor::poll` (`epoll_wait` returned n events; per event the token, the
-//!   fd, the epoll bits and minirt's `Ready`, and which waiters — reader, writer, per-future
+//!   fd, the epoll bits, and which waiters — reader, writer, per-future
 //!   list — it woke; the eventfd's own wake-up event) and `Reactor::unpark` (the eventfd
 //!   write that interrupts a parked `epoll_wait`: a wake from another thread);
-//! - `task/cell.rs`: a task woken (scheduled), and a task polled -> `Pending` / `Ready` /
-//!   panicked;
+//! - `task/cell.rs`: a task woken by value (`Wake::wake`: what the reactor, the timers and
+//!   other threads do; `wake_by_ref` from inside a poll, as `yield_now` does, is not traced),
+//!   a poll that left the task waiting (`-> Pending`), and a task completing (`-> Ready`,
+//!   panicked, cancelled). These hooks are plain cold functions (`task_pending`, ...) placed
+//!   where `Task::run` already branches: see `task_pending` for why;
 //! - `time/timers.rs`: a timer fired, and how late.
 //!
-//! Still to add (by the lead, once the multi-thread scheduler is merged): in
-//! `scheduler/*`, a worker parking (in `epoll_wait` or on its condvar) and being unparked, and
+//! Still to add (by the lead, once the multi-thread scheduler is merged; this file stays out
+//! of `scheduler/` until then): in `scheduler/*`, a worker parking (in `epoll_wait` or on its condvar) and being unparked, and
 //! the decision to write the eventfd on a cross-thread wake (today's `Reactor::unpark` line
 //! covers the write itself, not who asked for it).
 
