@@ -23,6 +23,31 @@
 //! }
 //! ```
 //!
+//! # How to read this code
+//!
+//! minirt is written to be read, from the syscall to the woken task. Read the files in this
+//! order; each answers one question.
+//!
+//! | # | file | the question it answers |
+//! |---|---|---|
+//! | 1 | `runtime/src/sys.rs` | What are the syscalls: `epoll_create1`, `epoll_ctl`, `epoll_wait`, `eventfd`? (the only raw calls of the runtime) |
+//! | 2 | `net/src/sys.rs` | What does a non-blocking socket look like: `socket`, `bind`, `listen`, `accept4`, `connect` (`EINPROGRESS`), `send` with `MSG_NOSIGNAL`, `SO_ERROR`? |
+//! | 3 | `runtime/src/reactor.rs` | How does "the kernel says fd 7 is readable" become "this task is woken"? (tokens, the cached readiness word, the waiter slots, edge-triggered epoll) |
+//! | 4 | `runtime/src/io/async_fd.rs` | What does an I/O type need from the runtime? ([`io::AsyncFd`]: wait for readiness, try the syscall, clear on `EAGAIN`) |
+//! | 5 | `net/src/tcp/` (`listener.rs`, `stream.rs`) | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone? |
+//! | 6 | `runtime/src/task/` (`cell.rs`, `state.rs`, `join.rs`) | What is a task, what is its waker, and what does waking it do? |
+//! | 7 | `runtime/src/scheduler/` | When does the loop run tasks, when does it look at epoll, when does it sleep in `epoll_wait`, and how does another thread wake it? |
+//! | 8 | `runtime/src/time/` (`timers.rs`, `sleep.rs`) | How does a `sleep` become the timeout of `epoll_wait`? |
+//! | 9 | `runtime/src/context.rs` | Which runtime is this thread in, and how does the coop budget keep one busy task from starving the others? |
+//! | 10 | `runtime/src/trace.rs` | How do I watch all of this happen? (`MINIRT_TRACE=1`: one line per step on stderr) |
+//!
+//! Then `docs/CONCEPTS.md` maps each socket and epoll concept (readable and writable
+//! conditions, the accept queue, wait queues and epoll's ready list, level vs edge triggering)
+//! to the line that implements it and to a test in `tests/concepts.rs` that shows it on a real
+//! socket, first through raw `epoll_wait`, then through this crate.
+//!
+//! # What is in this crate
+//!
 //! The names are tokio's, so a port is mostly a rename. This crate only re-exports the parts:
 //!
 //! - [`runtime`], [`task`], [`io`], [`spawn`]: from `minirt-runtime` (reactor, scheduler,

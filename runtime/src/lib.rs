@@ -19,6 +19,9 @@
 //!   RwLock, Semaphore, Barrier, OnceCell), over one cancel-safe waiter queue.
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+//! - `trace` (private): `MINIRT_TRACE=1` prints each step above to stderr (`epoll_wait`
+//!   returned n events, token → fd and bits, the waiters woken, tasks polled, timers fired);
+//!   off, one predictable branch per hook.
 
 #![deny(missing_docs)]
 
@@ -27,6 +30,7 @@ mod loom;
 mod reactor;
 mod scheduler;
 mod sys;
+mod trace;
 
 pub mod io;
 #[doc(hidden)]

@@ -65,6 +65,7 @@ use std::time::Duration;
 use slab::Slab;
 
 use crate::sys::{self, Epoll, EventFd};
+use crate::trace::{trace, EpollBits};
 
 /// The token of the reactor's own eventfd; slab tokens never reach it (generation `u32::MAX`
 /// with slot `u32::MAX` would need four billion live registrations).
@@ -459,7 +460,8 @@ impl ScheduledIo {
     /// Records an event: ORs in `ready`, bumps the tick, and moves the wakers of every waiter
     /// the event concerns into `wake_list` (moved, not woken nor dropped: the caller wakes them
     /// after releasing its locks).
-    fn set_readiness(&self, ready: Ready, extra: usize, wake_list: &mut Vec<Waker>) {
+    /// Returns which waiters it took, for `MINIRT_TRACE`.
+    fn set_readiness(&self, ready: Ready, extra: usize, wake_list: &mut Vec<Waker>) -> Woke {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
             let next_tick = tick_of(current).wrapping_add(1) << TICK_SHIFT;
@@ -479,19 +481,29 @@ impl ScheduledIo {
         // the same lock before storing its waker, so either it sees them or we see its waker.
         let mut waiters = lock(&self.waiters);
         let all = extra & SHUTDOWN_BIT != 0;
+        let mut woke = Woke::default();
         if all || ready.intersects(READER_WAKE) {
-            wake_list.extend(waiters.reader.take());
+            if let Some(waker) = waiters.reader.take() {
+                wake_list.push(waker);
+                woke.reader = true;
+            }
         }
         if all || ready.intersects(WRITER_WAKE) {
-            wake_list.extend(waiters.writer.take());
+            if let Some(waker) = waiters.writer.take() {
+                wake_list.push(waker);
+                woke.writer = true;
+            }
         }
         if !waiters.list.is_empty() {
+            let before = wake_list.len();
             for (_, entry) in waiters.list.iter_mut() {
                 if all || ready.intersects(entry.wake_mask) {
                     wake_list.extend(entry.waker.take());
                 }
             }
+            woke.listed = wake_list.len() - before;
         }
+        woke
     }
 
     /// `Ready(event)` if any bit in `interest`'s mask is set; otherwise stores the waker for
@@ -605,9 +617,40 @@ fn store(slot: &mut Option<Waker>, waker: Waker) -> Option<Waker> {
         _ => slot.replace(waker),
     }
 }
-/// A registered slot: the generation its token carries, and the shared state.
+/// Which waiters one event woke (for the `MINIRT_TRACE` line; the wakers themselves are in
+/// the caller's `wake_list`).
+#[derive(Default)]
+struct Woke {
+    reader: bool,
+    writer: bool,
+    listed: usize,
+}
+
+impl fmt::Display for Woke {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut woke = Vec::with_capacity(3);
+        if self.reader {
+            woke.push("reader".to_string());
+        }
+        if self.writer {
+            woke.push("writer".to_string());
+        }
+        if self.listed > 0 {
+            woke.push(format!("{} future waiter(s)", self.listed));
+        }
+        if woke.is_empty() {
+            f.write_str("woke nobody (no task was waiting: the bits stay cached)")
+        } else {
+            write!(f, "woke {}", woke.join(" + "))
+        }
+    }
+}
+
+/// A registered slot: the generation its token carries, the fd (for `MINIRT_TRACE` only: an
+/// event names its slot by token, never by fd), and the shared state.
 struct Slot {
     generation: u32,
+    fd: RawFd,
     io: Arc<ScheduledIo>,
 }
 
@@ -647,6 +690,7 @@ impl Reactor {
 
     /// Makes a thread parked in `poll` return. Called only by a thread that saw the loop parked.
     pub(crate) fn unpark(&self) {
+        trace!("eventfd write: wake the thread parked in epoll_wait");
         self.wakeup.notify();
     }
 
@@ -659,16 +703,18 @@ impl Reactor {
         timeout: Option<Duration>,
     ) -> io::Result<()> {
         self.epoll.wait(events, timeout)?;
+        trace!("epoll_wait (timeout {timeout:?}): {} event(s)", events.len());
         {
             let slots = lock(&self.slots);
             for event in events.iter() {
                 // Copy out of the (packed) struct before use.
                 let (token, bits) = (event.u64, event.events);
                 if token == WAKEUP_TOKEN {
+                    trace!("  eventfd: woken by another thread");
                     self.note_wakeup();
                     continue;
                 }
-                slots.dispatch(token, Ready::from_epoll(bits), wake_list);
+                slots.dispatch(token, bits, wake_list);
             }
         }
         // Wake outside the lock: a waker may run arbitrary code, even drop a registration.
@@ -704,21 +750,24 @@ impl Reactor {
 impl Slots {
     /// Applies one event to the slot its token names, if that slot still holds the same
     /// registration (same generation).
-    fn dispatch(&self, token: u64, ready: Ready, wake_list: &mut Vec<Waker>) {
+    fn dispatch(&self, token: u64, bits: u32, wake_list: &mut Vec<Waker>) {
         let index = (token & u64::from(u32::MAX)) as usize;
         let generation = (token >> 32) as u32;
-        if let Some(slot) = self.slab.get(index) {
-            if slot.generation == generation {
-                slot.io.set_readiness(ready, 0, wake_list);
+        let ready = Ready::from_epoll(bits);
+        match self.slab.get(index) {
+            Some(slot) if slot.generation == generation => {
+                let woke = slot.io.set_readiness(ready, 0, wake_list);
+                trace!("  token {token:#018x} -> fd {}: {}, {woke}", slot.fd, EpollBits(bits));
             }
+            _ => trace!("  token {token:#018x}: stale (slot closed or reused), woke nobody"),
         }
     }
 
-    fn insert(&mut self) -> (u64, Arc<ScheduledIo>) {
+    fn insert(&mut self, fd: RawFd) -> (u64, Arc<ScheduledIo>) {
         let generation = self.next_generation;
         self.next_generation = self.next_generation.wrapping_add(1);
         let io = Arc::new(ScheduledIo::new());
-        let index = self.slab.insert(Slot { generation, io: io.clone() });
+        let index = self.slab.insert(Slot { generation, fd, io: io.clone() });
         ((u64::from(generation) << 32) | index as u64, io)
     }
 }
@@ -754,7 +803,7 @@ impl Registration {
                 "cannot register an fd: the minirt runtime has shut down",
             ));
         }
-        let (token, io) = lock(&reactor.slots).insert();
+        let (token, io) = lock(&reactor.slots).insert(fd);
         let events = if interest == Interest::READABLE.add(Interest::WRITABLE) {
             sys::INTEREST_ALL
         } else {
@@ -994,12 +1043,12 @@ mod tests {
         assert!(b.poll_ready(&mut cx, Interest::READABLE).is_pending());
 
         let mut wake_list = Vec::new();
-        lock(&reactor.slots).dispatch(stale_token, Ready::READABLE, &mut wake_list);
+        lock(&reactor.slots).dispatch(stale_token, libc::EPOLLIN as u32, &mut wake_list);
         assert!(wake_list.is_empty(), "stale token must wake nobody");
         assert!(b.poll_ready(&mut cx, Interest::READABLE).is_pending(), "readiness untouched");
 
         // The live token does wake B.
-        lock(&reactor.slots).dispatch(b.token, Ready::READABLE, &mut wake_list);
+        lock(&reactor.slots).dispatch(b.token, libc::EPOLLIN as u32, &mut wake_list);
         assert_eq!(wake_list.len(), 1);
         wake_list.drain(..).for_each(Waker::wake);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
@@ -1119,7 +1168,7 @@ mod tests {
         assert_eq!(lock(&reg.io.waiters).list.len(), 4);
 
         let mut wake_list = Vec::new();
-        lock(&reactor.slots).dispatch(reg.token, Ready::READABLE, &mut wake_list);
+        lock(&reactor.slots).dispatch(reg.token, libc::EPOLLIN as u32, &mut wake_list);
         assert_eq!(wake_list.len(), 4, "every remaining reader, no writer");
         wake_list.drain(..).for_each(Waker::wake);
         assert_eq!(counter.0.load(Ordering::SeqCst), 4);

@@ -31,6 +31,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use super::state::{Idle, Run, State};
 use super::{Id, JoinError, Runnable, Schedule};
 use crate::context;
+use crate::trace;
 
 enum Stage<F: Future> {
     Running(F),
@@ -130,6 +131,9 @@ where
     /// Stores the result (the future is already gone), publishes COMPLETE, and tells the
     /// JoinHandle — or, if it was dropped, drops the output here, where no lock is held.
     fn complete(&self, result: Result<F::Output, JoinError>) {
+        if trace::enabled() {
+            trace::task_completed(self.id, result.as_ref().err());
+        }
         // SAFETY: the caller holds RUNNING and the future was dropped, so the stage is
         // `Consumed`, ours, and written without dropping anything.
         unsafe { ptr::write(self.stage.get(), Stage::Finished(result)) };
@@ -192,6 +196,9 @@ where
 {
     fn wake(self: Arc<Self>) {
         if self.state.transition_to_notified() {
+            if trace::enabled() {
+                trace::task_woken(self.id);
+            }
             let scheduler = self.scheduler.clone();
             scheduler.schedule(self);
         }
@@ -228,7 +235,11 @@ where
         let polled = panic::catch_unwind(AssertUnwindSafe(|| self.poll_future(&mut cx)));
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
-                Idle::Wait => {}
+                Idle::Wait => {
+                    if trace::enabled() {
+                        trace::task_pending(self.id);
+                    }
+                }
                 Idle::Cancel => self.cancel(),
                 // Woken during the poll: the wake left the queueing to us. The common case
                 // (`yield_now`, a spent budget) is the loop's own thread, where the task goes

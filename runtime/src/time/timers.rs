@@ -27,6 +27,8 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::trace::trace;
+
 /// `Entry::pos` of a timer that has fired and is no longer in the heap.
 const FIRED: usize = usize::MAX;
 
@@ -177,6 +179,11 @@ impl Timers {
                 break;
             }
             let key = first.key;
+            trace!(
+                "timer fired (late by {:?}){}",
+                now.saturating_duration_since(first.deadline),
+                if inner.entries[key].waker.is_some() { "" } else { ", no waker stored" }
+            );
             inner.remove_node(0);
             let entry = &mut inner.entries[key];
             entry.pos = FIRED;
