@@ -28,6 +28,8 @@
 //! - [`runtime`], [`task`], [`io`], [`spawn`]: from `minirt-runtime` (reactor, scheduler,
 //!   tasks, I/O traits, [`io::AsyncFd`]) and [`time`] (sleep, timeout, interval);
 //! - [`net`]: from `minirt-net` (TCP sockets, built on `AsyncFd` alone);
+//! - [`fs`] and the standard streams in [`io`]: from `minirt-net` (files on the blocking pool,
+//!   stdin on epoll when it is a pipe);
 //! - [`main`] and [`test`]: from `minirt-macros`.
 //!
 //! The path of one read, from the kernel to your task: `net::TcpStream::poll_read` tries
@@ -43,9 +45,16 @@ pub use minirt_macros::{main, test};
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
 #[doc(hidden)]
 pub mod macro_errors;
-pub use minirt_runtime::{io, runtime, spawn, task, time};
+pub use minirt_runtime::{runtime, spawn, task, time};
 
-pub use minirt_net::{process, signal};
+/// Async I/O: the traits, readiness over any fd ([`io::AsyncFd`]), and the standard streams
+/// ([`io::stdin`], [`io::stdout`], [`io::stderr`], from `minirt-net`).
+pub mod io {
+    pub use minirt_net::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
+    pub use minirt_runtime::io::*;
+}
+
+pub use minirt_net::{fs, process, signal};
 
 /// Sockets: TCP listeners and streams.
 pub mod net {

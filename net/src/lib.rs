@@ -15,8 +15,10 @@ mod sys;
 mod sys_process;
 mod sys_signal;
 
+pub mod fs;
 pub mod process;
 pub mod signal;
+pub mod stdio;
 pub mod tcp;
 
 pub use lookup::{lookup_host, ToSocketAddrs};
