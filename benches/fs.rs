@@ -5,8 +5,14 @@
 //! |------------------|----------------------------------------------------------|
 //! | `fs_seq_read`    | read a 256 MiB file to the end with 64 KiB `read`s        |
 //! | `fs_seq_write`   | write a 256 MiB file with 64 KiB `write_all`s, then flush |
+//! |                  | (over the previous iteration's file, not truncating it:   |
+//! |                  | freeing and reallocating 65,536 page-cache pages per      |
+//! |                  | iteration would dominate and hide the runtime's cost)     |
 //! | `fs_read_small`  | `fs::read` 10,000 small files, one after the other        |
 //! | `fs_read_dir`    | `read_dir` + `next_entry` over a 10,000-entry directory    |
+//!
+//! The sequential groups also time `std_blocking`, the same loop with std's blocking calls on
+//! the bench thread: the ceiling, what the kernel and the disk allow without any runtime.
 //!
 //! The data is made under the system temp dir at the start (named with the pid) and removed
 //! at the end. The sequential groups move 256 MiB per iteration: run them with few samples.
@@ -114,7 +120,13 @@ async fn tokio_seq_read(path: &Path) -> usize {
 
 async fn minirt_seq_write(path: &Path) {
     use minirt::io::AsyncWriteExt;
-    let mut file = minirt::fs::File::create(path).await.expect("create");
+    let mut file = minirt::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .await
+        .expect("open");
     let buf = vec![7u8; CHUNK];
     for _ in 0..BIG_FILE / CHUNK {
         file.write_all(&buf).await.expect("write");
@@ -124,7 +136,13 @@ async fn minirt_seq_write(path: &Path) {
 
 async fn tokio_seq_write(path: &Path) {
     use tokio::io::AsyncWriteExt;
-    let mut file = tokio::fs::File::create(path).await.expect("create");
+    let mut file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .await
+        .expect("open");
     let buf = vec![7u8; CHUNK];
     for _ in 0..BIG_FILE / CHUNK {
         file.write_all(&buf).await.expect("write");
@@ -142,13 +160,43 @@ fn sequential(c: &mut Criterion, data: &Data) {
     group.bench_function("tokio", |b| {
         b.iter(|| assert_eq!(trt.block_on(tokio_seq_read(&data.big())), BIG_FILE))
     });
+    group.bench_function("std_blocking", |b| {
+        b.iter(|| {
+            let mut file = std::fs::File::open(data.big()).expect("open");
+            let mut buf = vec![0u8; CHUNK];
+            let mut total = 0;
+            loop {
+                let n = std::io::Read::read(&mut file, &mut buf).expect("read");
+                if n == 0 {
+                    break;
+                }
+                total += n;
+            }
+            assert_eq!(total, BIG_FILE);
+        })
+    });
     group.finish();
 
     let mut group = c.benchmark_group("fs_seq_write");
     group.sample_size(10).throughput(Throughput::Bytes(BIG_FILE as u64));
     group.bench_function("minirt", |b| b.iter(|| mrt.block_on(minirt_seq_write(&data.out("m")))));
     group.bench_function("tokio", |b| b.iter(|| trt.block_on(tokio_seq_write(&data.out("t")))));
+    group.bench_function("std_blocking", |b| {
+        b.iter(|| {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(data.out("s"))
+                .expect("open");
+            let buf = vec![7u8; CHUNK];
+            for _ in 0..BIG_FILE / CHUNK {
+                std::io::Write::write_all(&mut file, &buf).expect("write");
+            }
+        })
+    });
     group.finish();
+    let _ = std::fs::remove_file(data.out("s"));
     let _ = std::fs::remove_file(data.out("m"));
     let _ = std::fs::remove_file(data.out("t"));
 }
