@@ -493,3 +493,40 @@ fn concurrent_files_multi_thread() {
         }
     });
 }
+
+/// A read cancelled after its pool job started: the bytes it read stay unread (the next read
+/// returns them), and a write after it lands at the logical position, as in tokio.
+#[minirt::test]
+async fn cancelled_read_keeps_its_bytes() {
+    use futures_util::FutureExt;
+    /// Polls one read once and drops it: how many bytes it returned (0: it was cancelled, its
+    /// job still running; a fast pool thread may finish it within the poll).
+    fn read_once(file: &mut File, buf: &mut [u8]) -> usize {
+        file.read(buf).now_or_never().map_or(0, |r| r.expect("read"))
+    }
+    let _watchdog = watchdog("cancelled_read_keeps_its_bytes");
+    let dir = TempDir::new("cancelled_read");
+    std::fs::write(dir.file("f"), HELLO).expect("write");
+    let mut file =
+        OpenOptions::new().read(true).write(true).open(dir.file("f")).await.expect("open");
+    let mut buf = [0u8; 5];
+    let at = read_once(&mut file, &mut buf);
+    file.write_all(b"XY").await.expect("write");
+    file.flush().await.expect("flush");
+    let mut expected = HELLO.to_vec();
+    expected[at..at + 2].copy_from_slice(b"XY");
+    assert_eq!(read_std(&dir.file("f")), expected);
+
+    let mut file = File::open(dir.file("f")).await.expect("open");
+    let at = read_once(&mut file, &mut buf);
+    file.read_exact(&mut buf).await.expect("read");
+    assert_eq!(buf[..], expected[at..at + 5]);
+
+    // into_std sees the position the caller saw.
+    let mut file = File::open(dir.file("f")).await.expect("open");
+    let at = read_once(&mut file, &mut buf);
+    let mut std_file = file.into_std().await;
+    let mut all = Vec::new();
+    std::io::Read::read_to_end(&mut std_file, &mut all).expect("read");
+    assert_eq!(all, expected[at..]);
+}

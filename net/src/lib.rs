@@ -9,6 +9,10 @@
 //! [`signal`] and [`process`] follow the same rule: a signal reaches a task through a self-pipe
 //! registered as an `AsyncFd`, a child's exit through a pidfd registered as an `AsyncFd`, and
 //! its stdio pipes are `AsyncFd`s too.
+//!
+//! [`fs`] and [`stdio`] are the exception epoll forces: a regular file is always "ready" (epoll
+//! refuses it), so file work runs on the runtime's blocking pool (`spawn_blocking`), in as few
+//! round trips as possible; stdin uses an `AsyncFd` when it is a pipe or socket.
 
 mod lookup;
 mod sys;

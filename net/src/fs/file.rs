@@ -2,19 +2,22 @@
 //! operation in flight, as tokio's `fs::File` — with fewer, larger pool round trips.
 //!
 //! ```text
-//!            Idle(buf) ──poll_read──► Busy(read up to `chunk` into buf)  ──► Idle(buf: data)
-//!  reads:    later poll_reads copy out of buf; `chunk` doubles from the caller's length up to
-//!            max_buf_size (2 MiB) while reads stay sequential and fill it (read-ahead)
+//!            Idle(buf) ──poll_read──► Busy(read `want` bytes into buf)   ──► Idle(buf: data)
+//!  reads:    later poll_reads copy out of buf; `want` is the caller's length, or more while
+//!            reads stay sequential and fill it: it doubles up to READ_AHEAD (256 KiB)
+//!            (a single larger read asks for up to max_buf_size, 2 MiB, in one trip)
 //!            Idle(buf) ──poll_write─► copy src into buf, Busy(write job) ──► Ok(n) at once
 //!  writes:   while the job runs, poll_write appends to the shared `pending` buffer (up to
-//!            max_buf_size) and returns Ok(n); the job writes `pending` when it is done with
-//!            its own buffer (the two buffers swap, nothing is allocated in the steady state)
-//!            and ends only when `pending` is empty (write-behind)
+//!            WRITE_BEHIND, 256 KiB, or one write of up to max_buf_size) and returns Ok(n);
+//!            the job writes `pending` when done with its own buffer (the two swap: nothing
+//!            is allocated in the steady state) and ends only when `pending` is empty
 //! ```
 //!
-//! So a sequential reader or writer of 64 KiB chunks costs one pool trip per up to 2 MiB
-//! instead of one per 64 KiB (tokio's), and a writer keeps the pool thread busy while it
-//! produces the next chunk.
+//! So a sequential reader or writer of 64 KiB chunks costs one pool trip per 256 KiB instead
+//! of one per 64 KiB (tokio's), and a writer keeps the pool thread busy while it produces the
+//! next chunk. Why not 2 MiB: the bytes are copied twice (kernel ↔ buffer ↔ caller), and the
+//! second copy is fast only while the buffer is still in the CPU cache; with 2 MiB chunks the
+//! sequential write measured no faster than tokio's, with 256 KiB about 1.6× (BENCHMARKS.md).
 //!
 //! Ordering: a read, seek, flush or any `&self` method first waits for the write job, which has
 //! then written everything `poll_write` accepted. Data read ahead and not yet consumed is given
@@ -39,6 +42,11 @@ use super::{asyncify, OpenOptions};
 
 /// The default (and tokio's) largest amount of data one pool round trip moves.
 const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
+/// The most a read asks the kernel for beyond the caller's buffer: kept small enough that the
+/// read-ahead is still in the CPU cache when the caller copies it out.
+const READ_AHEAD: usize = 256 * 1024;
+/// How many bytes `poll_write` queues behind a running write job before it waits.
+const WRITE_BEHIND: usize = 256 * 1024;
 
 /// An open file, as tokio's `fs::File`: implements `AsyncRead`, `AsyncWrite` and `AsyncSeek`
 /// (so `minirt::io`'s `read`, `write_all`, `seek` work), every syscall on the blocking pool.
@@ -427,6 +435,11 @@ impl AsyncRead for File {
                                 other => break other,
                             }
                         };
+                        // The bytes are marked unread here, not by the poll that asked: if
+                        // that read was cancelled, whoever completes the job (a write, seek,
+                        // `set_len`) still sees them and gives them back.
+                        buf.pos = 0;
+                        buf.end = *result.as_ref().unwrap_or(&0);
                         (Operation::Read(result), buf)
                     });
                     inner.state = State::Busy(handle, Kind::Read);
@@ -437,12 +450,9 @@ impl AsyncRead for File {
                     let result = ready!(Pin::new(handle).poll(cx));
                     match inner.finish(result) {
                         Operation::Read(Ok(n)) => {
-                            let State::Idle(Some(buf)) = &mut inner.state else { unreachable!() };
-                            buf.pos = 0;
-                            buf.end = n;
                             // A full read of a sequential reader: read twice as much next time.
                             if kind == Kind::Read && n == inner.read_ahead {
-                                inner.read_ahead = (n * 2).min(inner.max_buf_size);
+                                inner.read_ahead = (n * 2).min(READ_AHEAD.min(inner.max_buf_size));
                             } else {
                                 inner.read_ahead = 0;
                             }
@@ -478,13 +488,16 @@ impl AsyncWrite for File {
                         // Write-behind: queue the bytes for the running job.
                         let waker = cx.waker().clone();
                         let mut q = lock(&inner.queue);
+                        // Queued bytes stop at WRITE_BEHIND (a single larger write may still
+                        // fill up to max_buf_size): the job then writes from a buffer that is
+                        // still in the CPU cache, where 2 MiB would have been evicted.
+                        let limit = WRITE_BEHIND.min(inner.max_buf_size);
+                        if q.running && q.pending.len() < limit {
+                            let n = (inner.max_buf_size - q.pending.len()).min(src.len());
+                            q.pending.extend_from_slice(&src[..n]);
+                            return Poll::Ready(Ok(n));
+                        }
                         if q.running {
-                            let room = inner.max_buf_size.saturating_sub(q.pending.len());
-                            if room > 0 {
-                                let n = room.min(src.len());
-                                q.pending.extend_from_slice(&src[..n]);
-                                return Poll::Ready(Ok(n));
-                            }
                             let old = q.waker.replace(waker);
                             drop(q);
                             drop(old);
