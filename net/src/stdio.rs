@@ -66,15 +66,16 @@ enum FdKind {
 
 /// The process's standard input. Tokio's `io::stdin`.
 ///
+/// For lines, wrap it in a `BufReader` (`minirt::io::BufReader`, or `futures::io::BufReader`)
+/// and call `lines()`, as `examples/lines.rs` does. Plain reads:
+///
 /// ```no_run
-/// use futures_util::io::{AsyncBufReadExt, BufReader};
-/// use futures_util::StreamExt;
+/// use minirt_runtime::io::AsyncReadExt; // minirt::io in the facade
 /// # async fn f() -> std::io::Result<()> {
-/// let mut lines = BufReader::new(minirt::io::stdin()).lines();
-/// while let Some(line) = lines.next().await {
-///     println!("{}", line?);
-/// }
-/// # Ok(()) }
+/// let mut stdin = minirt_net::stdio::stdin(); // minirt::io::stdin()
+/// let mut buf = [0u8; 4096];
+/// let n = stdin.read(&mut buf).await?; // 0 at end of input
+/// # let _ = n; Ok(()) }
 /// ```
 pub fn stdin() -> Stdin {
     Stdin { state: StdinState::Unset }

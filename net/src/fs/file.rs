@@ -56,9 +56,9 @@ const WRITE_BEHIND: usize = 256 * 1024;
 /// for how reads and writes are batched.
 ///
 /// ```no_run
-/// use minirt::io::AsyncWriteExt;
+/// use minirt_runtime::io::AsyncWriteExt; // minirt::io in the facade
 /// # async fn f() -> std::io::Result<()> {
-/// let mut file = minirt::fs::File::create("foo.txt").await?;
+/// let mut file = minirt_net::fs::File::create("foo.txt").await?; // minirt::fs::File
 /// file.write_all(b"hello, world!").await?;
 /// file.flush().await?;
 /// # Ok(()) }

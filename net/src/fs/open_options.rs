@@ -12,7 +12,8 @@ use super::{asyncify, File};
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// let file = minirt::fs::OpenOptions::new().append(true).create(true).open("log.txt").await?;
+/// use minirt_net::fs::OpenOptions; // minirt::fs::OpenOptions in the facade
+/// let file = OpenOptions::new().append(true).create(true).open("log.txt").await?;
 /// # drop(file); Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
