@@ -251,6 +251,19 @@ async fn links_metadata_canonicalize() {
         fs::metadata(dir.path().join("dangling")).await.expect_err("dangling").kind(),
         ErrorKind::NotFound
     );
+    // Error paths of the link functions and set_permissions.
+    let missing = dir.path().join("missing");
+    let err = fs::hard_link(&missing, dir.path().join("h2")).await.expect_err("no src");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = fs::symlink(&src, &soft).await.expect_err("dst exists");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists);
+    assert_eq!(fs::read_link(&missing).await.expect_err("missing").kind(), ErrorKind::NotFound);
+    let err = fs::symlink_metadata(&missing).await.expect_err("missing");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    let err = fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o600))
+        .await
+        .expect_err("missing");
+    assert_eq!(err.kind(), ErrorKind::NotFound);
     let canon =
         fs::canonicalize(dir.path().join("./links/../soft.txt").join("..").join("soft.txt")).await;
     assert!(canon.is_err(), "a path through a file (soft.txt/..) is not a directory");
