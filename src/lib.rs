@@ -54,6 +54,8 @@
 //!   tasks, I/O traits, [`io::AsyncFd`]), [`time`] (sleep, timeout, interval) and [`sync`]
 //!   (channels and locks);
 //! - [`net`]: from `minirt-net` (TCP sockets, built on `AsyncFd` alone);
+//! - [`fs`] and the standard streams in [`io`]: from `minirt-net` (files on the blocking pool,
+//!   stdin on epoll when it is a pipe);
 //! - [`main`] and [`test`]: from `minirt-macros`;
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`] (declarative macros) and [`task_local!`];
 //! - with features: `hyper` (hyper 1's `rt` traits) and `tokio_io` (tokio's io
@@ -72,7 +74,7 @@ pub use minirt_macros::{main, test};
 /// Compile-fail tests of `#[minirt::main]` / `#[minirt::test]` misuse (doctests only).
 #[doc(hidden)]
 pub mod macro_errors;
-pub use minirt_runtime::{io, runtime, spawn, sync, task, task_local, time};
+pub use minirt_runtime::{runtime, spawn, sync, task, task_local, time};
 
 /// `select!`, `join!`, `try_join!`, `pin!` (declarative macros, exported at the crate root).
 mod macros;
@@ -96,7 +98,14 @@ pub mod __private {
     pub use minirt_runtime::macros_support::{thread_rng_n, MaybeDone};
 }
 
-pub use minirt_net::{process, signal};
+/// Async I/O: the traits, readiness over any fd ([`io::AsyncFd`]), and the standard streams
+/// ([`io::stdin`], [`io::stdout`], [`io::stderr`], from `minirt-net`).
+pub mod io {
+    pub use minirt_net::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
+    pub use minirt_runtime::io::*;
+}
+
+pub use minirt_net::{fs, process, signal};
 
 /// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets; Unix-domain
 /// listeners, streams and datagram sockets.

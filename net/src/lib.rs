@@ -15,7 +15,10 @@
 //!   code of the crate; `transfer` (private): the read/write loop the two stream types share;
 //! - [`signal`] and [`process`] follow the same rule: a signal reaches a task through a
 //!   self-pipe registered as an `AsyncFd`, a child's exit through a pidfd registered as an
-//!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too.
+//!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too;
+//! - [`fs`] and [`stdio`] are the exception epoll forces: a regular file is always "ready"
+//!   (epoll refuses it), so file work runs on the runtime's blocking pool (`spawn_blocking`), in
+//!   as few round trips as possible; stdin uses an `AsyncFd` when it is a pipe or socket.
 //!
 //! The `async` methods (`accept`, `recv_from`, `readable`, ...) wait through
 //! `AsyncFd::async_io`/`ready`, so any number of tasks may await one socket; the `poll_*`
@@ -28,8 +31,10 @@ mod sys;
 mod sys_process;
 mod sys_signal;
 
+pub mod fs;
 pub mod process;
 pub mod signal;
+pub mod stdio;
 pub mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;

@@ -1,0 +1,400 @@
+//! The standard streams as async I/O: tokio's `io::stdin`, `io::stdout`, `io::stderr`.
+//!
+//! ```text
+//!  stdin(), first read ── fstat(0) ──► a pipe (FIFO): reopen it as /proc/self/fd/0 with
+//!                                      O_NONBLOCK, register that with epoll (AsyncFd): reads
+//!                                      are read(2) on readiness, no thread involved
+//!                                 ──► a socket: a dup of fd 0 in epoll, read with
+//!                                      recv(MSG_DONTWAIT)
+//!                                 ──► anything else (a terminal, a file, /dev/null) or a
+//!                                      refusal: a read on the blocking pool per chunk
+//!  stdout()/stderr() ── a write copies into a buffer and returns; a pool thread writes it to
+//!                       std's handle (shared with println!), flush waits for that
+//! ```
+//!
+//! Why not just set `O_NONBLOCK` on fd 0? The flag lives on the *open file description*, which
+//! fd 0 shares with the parent shell and its other children: a non-blocking stdin breaks them
+//! (`cat` gets `EAGAIN`). So the flag is never set on an inherited fd. A pipe can be reopened
+//! through `/proc/self/fd/0`, which makes a new description of the same pipe, ours alone to
+//! make non-blocking; a socket needs no flag (`MSG_DONTWAIT` is per call). A terminal could be
+//! reopened too, but job control (`SIGTTIN`, `EIO` for a background read) makes that a
+//! different contract; it, regular files (which epoll refuses) and `/dev/null` use the pool,
+//! as tokio does for every stdin. A read on the pool cannot be cancelled: a runtime dropped
+//! while a terminal read is pending waits for a line (use `shutdown_background`), which is why
+//! the epoll path is preferred whenever it applies.
+//!
+//! Output uses the pool always: a pipe reader may stall, and a write to a terminal or file
+//! blocks; std's locked handle keeps our bytes and `println!`'s from interleaving mid-write.
+
+use std::fmt;
+use std::future::Future;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use minirt_runtime::io::{AsyncFd, Interest};
+use minirt_runtime::task::{spawn_blocking, JoinHandle};
+
+use crate::sys_process;
+
+/// The most bytes one pool round trip reads or writes (tokio's limit too).
+const MAX_BUF: usize = 2 * 1024 * 1024;
+
+/// The process's standard input, as tokio's `io::Stdin`: made by [`stdin`].
+///
+/// Reads come straight from epoll when fd 0 is a pipe or socket, else from the blocking pool
+/// (see the module docs). Wrap it in a `BufReader` to read lines.
+pub struct Stdin {
+    state: StdinState,
+}
+
+enum StdinState {
+    /// Not read yet: the kind of fd 0 is looked at on the first read, inside the runtime.
+    Unset,
+    /// A pipe reopened non-blocking, or a socket's dup, registered with epoll.
+    Epoll(AsyncFd<OwnedFd>, FdKind),
+    Blocking(Blocking<io::Stdin>),
+}
+
+#[derive(Clone, Copy)]
+enum FdKind {
+    Fifo,
+    Socket,
+}
+
+/// The process's standard input. Tokio's `io::stdin`.
+///
+/// For lines, wrap it in a `BufReader` (`minirt::io::BufReader`, or `futures::io::BufReader`)
+/// and call `lines()`, as `examples/lines.rs` does. Plain reads:
+///
+/// ```no_run
+/// use minirt_runtime::io::AsyncReadExt; // minirt::io in the facade
+/// # async fn f() -> std::io::Result<()> {
+/// let mut stdin = minirt_net::stdio::stdin(); // minirt::io::stdin()
+/// let mut buf = [0u8; 4096];
+/// let n = stdin.read(&mut buf).await?; // 0 at end of input
+/// # let _ = n; Ok(()) }
+/// ```
+pub fn stdin() -> Stdin {
+    Stdin { state: StdinState::Unset }
+}
+
+/// fd 0 registered with epoll when it is a pipe or socket; `None` for the pool.
+fn epoll_stdin() -> Option<(AsyncFd<OwnedFd>, FdKind)> {
+    // SAFETY: an all-zero `stat` is a valid value for fstat to overwrite.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out pointer; fd 0 may be closed, which fstat reports (EBADF).
+    if unsafe { libc::fstat(0, &mut st) } != 0 {
+        return None;
+    }
+    let (fd, kind) = match st.st_mode & libc::S_IFMT {
+        libc::S_IFIFO => {
+            // A new open file description of the same pipe: O_NONBLOCK on it is ours alone.
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags_nonblock()
+                .open("/proc/self/fd/0")
+                .ok()?;
+            (OwnedFd::from(file), FdKind::Fifo)
+        }
+        libc::S_IFSOCK => {
+            // SAFETY: F_DUPFD_CLOEXEC on fd 0 (open: fstat succeeded) returns a new fd or -1.
+            let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: `fd` was just returned by fcntl and is owned by nobody else.
+            (unsafe { OwnedFd::from_raw_fd(fd) }, FdKind::Socket)
+        }
+        _ => return None,
+    };
+    AsyncFd::with_interest(fd, Interest::READABLE).ok().map(|fd| (fd, kind))
+}
+
+trait NonBlockOpen {
+    fn custom_flags_nonblock(&mut self) -> &mut Self;
+}
+
+impl NonBlockOpen for std::fs::OpenOptions {
+    fn custom_flags_nonblock(&mut self) -> &mut Self {
+        std::os::unix::fs::OpenOptionsExt::custom_flags(self, libc::O_NONBLOCK)
+    }
+}
+
+fn recv_dontwait(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for `buf.len()` bytes of writes; `fd` is open.
+        let n = unsafe {
+            libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+        };
+        match usize::try_from(n) {
+            Ok(n) => return Ok(n),
+            Err(_) => match io::Error::last_os_error() {
+                e if e.kind() == io::ErrorKind::Interrupted => continue,
+                e => return Err(e),
+            },
+        }
+    }
+}
+
+impl AsyncRead for Stdin {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let me = self.get_mut();
+        if let StdinState::Unset = me.state {
+            me.state = match epoll_stdin() {
+                Some((fd, kind)) => StdinState::Epoll(fd, kind),
+                None => StdinState::Blocking(Blocking::new(io::stdin())),
+            };
+        }
+        match &mut me.state {
+            StdinState::Epoll(fd, FdKind::Fifo) => {
+                fd.poll_io(cx, Interest::READABLE, || sys_process::read(fd.get_ref().as_fd(), buf))
+            }
+            StdinState::Epoll(fd, FdKind::Socket) => {
+                fd.poll_io(cx, Interest::READABLE, || recv_dontwait(fd.get_ref(), buf))
+            }
+            StdinState::Blocking(blocking) => blocking.poll_read(cx, buf),
+            StdinState::Unset => unreachable!("set above"),
+        }
+    }
+}
+
+impl fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = match self.state {
+            StdinState::Unset => "unset",
+            StdinState::Epoll(..) => "epoll",
+            StdinState::Blocking(_) => "blocking pool",
+        };
+        f.debug_struct("Stdin").field("via", &how).finish()
+    }
+}
+
+/// The process's standard output, as tokio's `io::Stdout`: made by [`stdout`]. A write returns
+/// once its bytes are copied; `flush().await` waits until they reached fd 1.
+pub struct Stdout(Blocking<io::Stdout>);
+
+/// The process's standard error, as tokio's `io::Stderr`: made by [`stderr`].
+pub struct Stderr(Blocking<io::Stderr>);
+
+/// The process's standard output. Tokio's `io::stdout`.
+pub fn stdout() -> Stdout {
+    Stdout(Blocking::new(io::stdout()))
+}
+
+/// The process's standard error. Tokio's `io::stderr`.
+pub fn stderr() -> Stderr {
+    Stderr(Blocking::new(io::stderr()))
+}
+
+macro_rules! write_impl {
+    ($ty:ident) => {
+        impl AsyncWrite for $ty {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.get_mut().0.poll_write(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().0.poll_flush(cx)
+            }
+
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                self.get_mut().0.poll_flush(cx)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty)).finish_non_exhaustive()
+            }
+        }
+
+        impl AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.0.fd
+            }
+        }
+    };
+}
+
+write_impl!(Stdout);
+write_impl!(Stderr);
+
+impl AsRawFd for Stdin {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        0
+    }
+}
+
+/// A blocking std stream driven from the pool, one operation at a time (tokio's `Blocking`):
+/// `Idle` holds the stream and its buffer, `Busy` a job that owns them.
+struct Blocking<T> {
+    state: BState<T>,
+    /// Written to since the last flush.
+    need_flush: bool,
+    fd: std::os::fd::RawFd,
+}
+
+enum BState<T> {
+    Idle(Option<Parts<T>>),
+    Busy(JoinHandle<(BOp, Parts<T>)>),
+}
+
+struct Parts<T> {
+    inner: T,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+enum BOp {
+    Read(io::Result<usize>),
+    Write(io::Result<()>),
+    Flush(io::Result<()>),
+}
+
+impl<T: AsRawFd> Blocking<T> {
+    fn new(inner: T) -> Blocking<T> {
+        let fd = inner.as_raw_fd();
+        Blocking {
+            state: BState::Idle(Some(Parts { inner, buf: Vec::new(), pos: 0 })),
+            need_flush: false,
+            fd,
+        }
+    }
+}
+
+fn task_failed(err: minirt_runtime::task::JoinError) -> io::Error {
+    io::Error::other(format!("background task failed: {err}"))
+}
+
+impl<T: Send + 'static> Blocking<T> {
+    /// Waits for the job in flight and takes back the stream and buffer.
+    fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BOp>> {
+        let BState::Busy(handle) = &mut self.state else {
+            return Poll::Ready(Err(io::Error::other("minirt: no stdio job in flight")));
+        };
+        match ready!(Pin::new(handle).poll(cx)) {
+            Ok((op, parts)) => {
+                self.state = BState::Idle(Some(parts));
+                Poll::Ready(Ok(op))
+            }
+            Err(err) => Poll::Ready(Err(task_failed(err))),
+        }
+    }
+
+    fn idle_parts(&mut self) -> Option<Parts<T>> {
+        match &mut self.state {
+            BState::Idle(parts) => parts.take(),
+            BState::Busy(_) => None,
+        }
+    }
+
+    fn spawn(&mut self, parts: Parts<T>, job: impl FnOnce(&mut Parts<T>) -> BOp + Send + 'static) {
+        self.state = BState::Busy(spawn_blocking(move || {
+            let mut parts = parts;
+            let op = job(&mut parts);
+            (op, parts)
+        }));
+    }
+}
+
+impl<T: Read + Send + 'static> Blocking<T> {
+    fn poll_read(&mut self, cx: &mut Context<'_>, dst: &mut [u8]) -> Poll<io::Result<usize>> {
+        loop {
+            match &mut self.state {
+                BState::Idle(Some(parts)) if parts.pos < parts.buf.len() => {
+                    let n = (parts.buf.len() - parts.pos).min(dst.len());
+                    dst[..n].copy_from_slice(&parts.buf[parts.pos..parts.pos + n]);
+                    parts.pos += n;
+                    return Poll::Ready(Ok(n));
+                }
+                BState::Idle(_) => {
+                    if dst.is_empty() {
+                        return Poll::Ready(Ok(0));
+                    }
+                    let Some(mut parts) = self.idle_parts() else {
+                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
+                    };
+                    let want = dst.len().min(MAX_BUF);
+                    parts.buf.resize(want, 0);
+                    parts.pos = 0;
+                    self.spawn(parts, move |parts| {
+                        let result = loop {
+                            match parts.inner.read(&mut parts.buf[..want]) {
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                                other => break other,
+                            }
+                        };
+                        parts.buf.truncate(*result.as_ref().unwrap_or(&0));
+                        BOp::Read(result)
+                    });
+                }
+                BState::Busy(_) => match ready!(self.poll_job(cx))? {
+                    BOp::Read(Ok(0)) => return Poll::Ready(Ok(0)),
+                    BOp::Read(Err(err)) => return Poll::Ready(Err(err)),
+                    BOp::Read(Ok(_)) | BOp::Write(_) | BOp::Flush(_) => {}
+                },
+            }
+        }
+    }
+}
+
+impl<T: Write + Send + 'static> Blocking<T> {
+    fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
+        loop {
+            match &mut self.state {
+                BState::Idle(_) => {
+                    let Some(mut parts) = self.idle_parts() else {
+                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
+                    };
+                    let n = src.len().min(MAX_BUF);
+                    parts.buf.clear();
+                    parts.pos = 0;
+                    parts.buf.extend_from_slice(&src[..n]);
+                    self.need_flush = true;
+                    self.spawn(parts, |parts| {
+                        let result = parts.inner.write_all(&parts.buf);
+                        parts.buf.clear();
+                        BOp::Write(result)
+                    });
+                    return Poll::Ready(Ok(n));
+                }
+                BState::Busy(_) => {
+                    if let BOp::Write(Err(err)) = ready!(self.poll_job(cx))? {
+                        return Poll::Ready(Err(err));
+                    }
+                }
+            }
+        }
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            match &mut self.state {
+                BState::Idle(_) if !self.need_flush => return Poll::Ready(Ok(())),
+                BState::Idle(_) => {
+                    let Some(parts) = self.idle_parts() else {
+                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
+                    };
+                    self.need_flush = false;
+                    self.spawn(parts, |parts| BOp::Flush(parts.inner.flush()));
+                }
+                BState::Busy(_) => match ready!(self.poll_job(cx))? {
+                    BOp::Write(Err(err)) | BOp::Flush(Err(err)) => return Poll::Ready(Err(err)),
+                    BOp::Flush(Ok(())) => return Poll::Ready(Ok(())),
+                    BOp::Read(_) | BOp::Write(Ok(())) => {}
+                },
+            }
+        }
+    }
+}
