@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Soak test of the kv example: SOAK_SECONDS (default 600) of redis-benchmark load plus a chaos
+# client (benches/soak/chaos.py: connections reset mid-pipeline, closed unread, or checked
+# reply by reply). Samples kv's RSS and open fds every 10 s, and fails (exit 1) if
+#  - the chaos client saw a wrong reply or a broken checked connection,
+#  - kv died,
+#  - RSS at the end is above 1.25 x the highest RSS of the middle third of the run (the
+#    first third is warm-up; the keyspace is bounded: redis-benchmark -r, chaos keys expire
+#    after 5 s), or
+#  - once the load stops, kv holds more fds than before it started.
+#
+#   SOAK_SECONDS=60 benches/soak.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${SOAK_SECONDS:-600}
+port=${SOAK_PORT:-6393}
+if ! command -v redis-benchmark >/dev/null; then
+  apt-get update
+  apt-get install -y redis-tools
+fi
+cargo build --release --example kv
+kv=target/release/examples/kv
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+"$kv" 127.0.0.1:"$port" >/dev/null & kv_pid=$!
+pids+=($kv_pid)
+for _ in $(seq 100); do
+  redis-cli -p "$port" PING >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$kv_pid/status"; }
+fds() { ls "/proc/$kv_pid/fd" | wc -l; }
+fds_before=$(fds)
+echo "soak: kv pid $kv_pid, $secs s; before the load: RSS $(rss_kb) kB, $fds_before fds"
+
+redis-benchmark -p "$port" -t set,get,incr,mset -n 200000 -c 50 -P 4 -r 100000 -l -q \
+  >/dev/null 2>&1 & pids+=($!)
+bench_pid=$!
+python3 benches/soak/chaos.py 127.0.0.1 "$port" "$secs" & chaos_pid=$!
+pids+=($chaos_pid)
+
+samples=()
+start=$SECONDS
+while ((SECONDS - start < secs)); do
+  sleep 10
+  kill -0 "$kv_pid" 2>/dev/null || { echo "soak: FAIL: kv died"; exit 1; }
+  rss=$(rss_kb) fd=$(fds)
+  samples+=("$rss")
+  printf 'soak: t=%4ds  RSS %7d kB  fds %4d\n' $((SECONDS - start)) "$rss" "$fd"
+done
+
+status=0
+wait "$chaos_pid" || { echo "soak: FAIL: the chaos client saw a wrong reply or a broken connection"; status=1; }
+kill "$bench_pid" 2>/dev/null || true
+wait "$bench_pid" 2>/dev/null || true
+sleep 2
+fds_after=$(fds)
+echo "soak: after the load: RSS $(rss_kb) kB, $fds_after fds (before: $fds_before)"
+if ((fds_after > fds_before)); then
+  echo "soak: FAIL: fds grew from $fds_before to $fds_after"
+  status=1
+fi
+n=${#samples[@]}
+if ((n >= 3)); then
+  # The first third is warm-up (the keyspace filling); the reference is the highest RSS of
+  # the middle third, and the last sample may not exceed it by more than 25 %.
+  lo=$((n / 3)) hi=$((2 * n / 3))
+  ((hi > lo)) || hi=$((lo + 1))
+  reference=0
+  for ((i = lo; i < hi; i++)); do
+    ((samples[i] > reference)) && reference=${samples[i]}
+  done
+  last=${samples[n - 1]}
+  if ((last * 4 > reference * 5)); then
+    echo "soak: FAIL: RSS keeps growing: $last kB at the end, at most $reference kB in the middle third"
+    status=1
+  fi
+fi
+redis-cli -p "$port" PING | grep -q PONG || { echo "soak: FAIL: kv stopped answering"; status=1; }
+((status == 0)) && echo "soak: PASS"
+exit $status
