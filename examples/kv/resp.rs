@@ -8,7 +8,8 @@
 //! ```
 //!
 //! A command is either a multibulk array (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`, what every client
-//! library sends) or an inline line (`GET k\r\n`, what telnet sends). Sizes are bounded: a
+//! library sends) or an inline line (`GET k\r\n`, what telnet sends; split on spaces and tabs,
+//! without redis's quoting rules). Sizes are bounded: a
 //! bulk string of more than [`MAX_BULK`] bytes, more than [`MAX_ARGS`] arguments or an inline
 //! line of more than [`MAX_INLINE`] bytes is a protocol error, and the connection closes, as
 //! redis-server does.

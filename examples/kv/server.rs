@@ -193,6 +193,11 @@ async fn read(
     waiter: Option<&Waiter<'_>>,
 ) -> io::Result<Read> {
     poll_fn(|cx| {
+        // Between commands, a shutdown wins over more input: a client that keeps sending
+        // does not hold the server open.
+        if waiter.is_some_and(Waiter::is_closed) {
+            return Poll::Ready(Ok(Read::Closing));
+        }
         if let Poll::Ready(n) = Pin::new(&mut *stream).poll_read(cx, buf)? {
             return Poll::Ready(Ok(if n == 0 { Read::Eof } else { Read::Bytes(n) }));
         }
@@ -244,6 +249,11 @@ impl Closer {
 }
 
 impl Waiter<'_> {
+    /// Whether the server is closing.
+    fn is_closed(&self) -> bool {
+        self.closer.closed.load(Ordering::SeqCst)
+    }
+
     /// Whether the server is closing; if not, `waker` is woken when it starts to.
     fn poll_closed(&self, waker: &Waker) -> bool {
         {
