@@ -4,9 +4,9 @@
 # reply by reply). Samples kv's RSS and open fds every 10 s, and fails (exit 1) if
 #  - the chaos client saw a wrong reply or a broken checked connection,
 #  - kv died,
-#  - RSS at the end is above 1.25 x the highest RSS of the middle third of the run (the
-#    first third is warm-up; the keyspace is bounded: redis-benchmark -r, chaos keys expire
-#    after 5 s), or
+#  - RSS keeps growing: it rises in at least 3/4 of the 10-s intervals of the second half of
+#    the run, by more than 10 % overall (the first half is warm-up; the keyspace is bounded:
+#    redis-benchmark -r, chaos keys expire after 5 s, DBSIZE is printed with every sample), or
 #  - once the load stops, kv holds more fds than before it started.
 #
 #   SOAK_SECONDS=60 benches/soak.sh
@@ -46,9 +46,9 @@ start=$SECONDS
 while ((SECONDS - start < secs)); do
   sleep 10
   kill -0 "$kv_pid" 2>/dev/null || { echo "soak: FAIL: kv died"; exit 1; }
-  rss=$(rss_kb) fd=$(fds)
+  rss=$(rss_kb) fd=$(fds) keys=$(redis-cli -p "$port" DBSIZE)
   samples+=("$rss")
-  printf 'soak: t=%4ds  RSS %7d kB  fds %4d\n' $((SECONDS - start)) "$rss" "$fd"
+  printf 'soak: t=%4ds  RSS %7d kB  fds %4d  keys %7d\n' $((SECONDS - start)) "$rss" "$fd" "$keys"
 done
 
 status=0
@@ -64,17 +64,15 @@ if ((fds_after > fds_before)); then
 fi
 n=${#samples[@]}
 if ((n >= 3)); then
-  # The first third is warm-up (the keyspace filling); the reference is the highest RSS of
-  # the middle third, and the last sample may not exceed it by more than 25 %.
-  lo=$((n / 3)) hi=$((2 * n / 3))
-  ((hi > lo)) || hi=$((lo + 1))
-  reference=0
-  for ((i = lo; i < hi; i++)); do
-    ((samples[i] > reference)) && reference=${samples[i]}
+  # A leak grows in most intervals of the second half (the first half is warm-up: the
+  # keyspace filling, hash tables doubling in steps); a step followed by a plateau is not one.
+  half=$((n / 2)) rising=0
+  for ((i = half + 1; i < n; i++)); do
+    ((samples[i] > samples[i - 1])) && rising=$((rising + 1))
   done
-  last=${samples[n - 1]}
-  if ((last * 4 > reference * 5)); then
-    echo "soak: FAIL: RSS keeps growing: $last kB at the end, at most $reference kB in the middle third"
+  intervals=$((n - 1 - half)) first=${samples[half]} last=${samples[n - 1]}
+  if ((rising * 4 >= intervals * 3 && last * 10 > first * 11)); then
+    echo "soak: FAIL: RSS keeps growing: $first kB -> $last kB, rising in $rising of the last $intervals intervals"
     status=1
   fi
 fi
