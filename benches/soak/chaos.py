@@ -64,7 +64,7 @@ def main():
         for i in range(rng.randrange(1, 40)):
             value = "%x" % rng.getrandbits(64) * rng.randrange(1, 20)
             key = "%s:%d" % (tag, i)
-            cmds += [enc("SET", key, value, "EX", 5), enc("GET", key), enc("INCR", tag + ":n")]
+            cmds += [enc("SET", key, value, "EX", 2), enc("GET", key), enc("INCR", tag + ":n")]
             expected += [b"+OK", value.encode(), i + 1]
         cmds.append(enc("MGET", tag + ":0", tag + ":missing"))
         expected.append([expected[1], None])
