@@ -3,6 +3,9 @@
 //! protocol errors (which close only their own connection), expiry (lazy and active), several
 //! clients on the multi-thread runtime, and graceful shutdown on SIGTERM/SIGINT.
 //!
+//! The last tests run the whole program (`main.rs`'s `run`: arguments, `KV_ADDR`, the start
+//! message, the exit status) in a child process, which is this test binary run again.
+//!
 //! `serve` listens for SIGINT and SIGTERM, which are process-wide: the tests that raise one
 //! hold [`SIGNALS`] for writing, every other test holds it for reading, so no signal stops a
 //! server it was not meant for.
@@ -20,9 +23,11 @@ use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::{TcpListener, TcpStream};
 use minirt::runtime::{Builder, Runtime};
 
+// The example's `main.rs`, whose `server` module is the server; `main` is for the binary only.
 #[allow(dead_code)]
-#[path = "../examples/kv/server.rs"]
-mod server;
+#[path = "../examples/kv/main.rs"]
+mod kv_main;
+use kv_main::server;
 
 use server::cmd::glob_match;
 use server::resp::{self, parse_command, ProtocolError};
@@ -790,4 +795,92 @@ fn sigint_shutdown_is_bounded() {
         let cut = must_complete("serve", server).await.expect("task").expect("serve");
         assert_eq!(cut, 1, "the connection stuck mid-frame was cut");
     });
+}
+
+/// Set in the child process: the arguments `kv_process_child` passes to the program.
+const CHILD_ARGS: &str = "MINIRT_KV_TEST_CHILD_ARGS";
+
+/// Not a test of its own: the program, run in the child process that `program_*` start.
+#[test]
+fn kv_process_child() {
+    let Ok(args) = std::env::var(CHILD_ARGS) else { return };
+    let code = kv_main::run(args.split_whitespace().map(String::from));
+    std::process::exit(i32::from(code));
+}
+
+/// Starts the program in a child process with `args` (and `KV_ADDR=127.0.0.1:0`), reads its
+/// address from the start message, runs a few commands, sends `signum`, and checks that it
+/// exits with status 0 after its shut-down message.
+fn run_program(args: &str, env_addr: bool, signum: libc::c_int) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut command = Command::new(exe);
+    command
+        .args(["--exact", "kv_process_child", "--nocapture", "--test-threads=1", "--quiet"])
+        .env(CHILD_ARGS, args)
+        .stdout(Stdio::piped());
+    if env_addr {
+        command.env("KV_ADDR", "127.0.0.1:0");
+    } else {
+        command.env_remove("KV_ADDR");
+    }
+    let mut child = command.spawn().expect("spawn the child");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).expect("read stdout") > 0, "no start message");
+        if let Some(rest) = line.strip_prefix("kv: listening on ") {
+            let addr = rest.split_whitespace().next().expect("an address");
+            break addr.parse::<SocketAddr>().expect("a socket address");
+        }
+    };
+    // A plain blocking client: the child is another process.
+    let mut conn = std::net::TcpStream::connect(addr).expect("connect");
+    conn.set_read_timeout(Some(common::HANG_LIMIT)).expect("timeout");
+    conn.write_all(&[encode(&[b"SET", b"k", b"v"]), encode(&[b"GET", b"k"])].concat())
+        .expect("write");
+    let mut got = Vec::new();
+    let mut chunk = [0u8; 64];
+    while got.len() < b"+OK\r\n$1\r\nv\r\n".len() {
+        let n = conn.read(&mut chunk).expect("read");
+        assert!(n > 0, "EOF before the replies");
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert_eq!(got, b"+OK\r\n$1\r\nv\r\n");
+
+    // SAFETY: kill with the child's pid, which has not been waited for yet.
+    let ret = unsafe { libc::kill(child.id() as libc::pid_t, signum) };
+    assert_eq!(ret, 0, "kill: {}", io::Error::last_os_error());
+    // The idle connection is closed, then the program exits.
+    assert_eq!(conn.read(&mut chunk).expect("read EOF"), 0, "the idle connection is closed");
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("read stdout");
+    let deadline = std::time::Instant::now() + common::HANG_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the program did not exit after the signal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "exit status {status:?}; stdout: {rest}");
+    assert!(rest.contains("kv: shut down (0 connections cut)"), "stdout: {rest}");
+}
+
+#[test]
+fn program_exits_0_on_sigterm() {
+    let _watchdog = watchdog("program_exits_0_on_sigterm");
+    run_program("--threads 2", true, libc::SIGTERM);
+}
+
+#[test]
+fn program_exits_0_on_sigint() {
+    let _watchdog = watchdog("program_exits_0_on_sigint");
+    run_program("--current-thread 127.0.0.1:0", false, libc::SIGINT);
 }

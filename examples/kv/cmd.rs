@@ -57,6 +57,11 @@ impl<'a> Args<'a> {
     pub fn len(&self) -> usize {
         self.ranges.len()
     }
+
+    /// Whether there are no arguments (never, for a command the parser produced).
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
 }
 
 /// What the connection does after a command.

@@ -15,7 +15,7 @@
 //! The modules: `server.rs` (accept and connection loops, shutdown), `resp.rs` (the wire
 //! format), `cmd.rs` (the commands), `db.rs` (the sharded store with expiry).
 
-mod server;
+pub mod server;
 
 use std::process::ExitCode;
 
@@ -25,10 +25,15 @@ use minirt::runtime::Builder;
 const USAGE: &str = "usage: kv [--threads N | --current-thread] [ADDR]";
 
 fn main() -> ExitCode {
+    ExitCode::from(run(std::env::args().skip(1)))
+}
+
+/// The whole program, from its arguments to its exit status (`tests/kv.rs` runs it in a child
+/// process, through this function).
+pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     let mut threads = None;
     let mut current_thread = false;
     let mut addr = None;
-    let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--current-thread" => current_thread = true,
@@ -38,7 +43,7 @@ fn main() -> ExitCode {
             },
             "-h" | "--help" => {
                 println!("{USAGE}");
-                return ExitCode::SUCCESS;
+                return 0;
             }
             _ if addr.is_none() && !arg.starts_with('-') => addr = Some(arg),
             _ => return usage(),
@@ -58,7 +63,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("kv: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
+            return 1;
         }
     };
     let flavor =
@@ -71,16 +76,16 @@ fn main() -> ExitCode {
     match result {
         Ok(cut) => {
             println!("kv: shut down ({cut} connections cut)");
-            ExitCode::SUCCESS
+            0
         }
         Err(e) => {
             eprintln!("kv: {addr}: {e}");
-            ExitCode::FAILURE
+            1
         }
     }
 }
 
-fn usage() -> ExitCode {
+fn usage() -> u8 {
     eprintln!("{USAGE}");
-    ExitCode::from(2)
+    2
 }
