@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Load runs of BENCHMARKS.md: the echo and http examples, minirt beside tokio.
+# Load runs of BENCHMARKS.md: the echo and http examples, minirt beside tokio, and nginx.
 #
 #   cargo build --release --examples
 #   benches/load.sh [ROUNDS] [SECONDS]        # default: 3 rounds of 5-second runs
 #
-# Starts echo, tokio_echo, http and tokio_http on 127.0.0.1, pinned to core 0, and drives each
+# Starts echo, tokio_echo, http, tokio_http and nginx (benches/nginx.conf: one worker, the same
+# 13-byte body, access log off) on 127.0.0.1, pinned to core 0, and drives each
 # from core 1: `loadgen` (10 and 50 connections, 64-byte messages) for the echo servers, `wrk`
 # (50 connections, plain and 16 pipelined requests per write) for the HTTP servers. minirt and
 # tokio alternate, so slow phases of a shared machine hit both. Every line gives the rate and
 # the server's CPU time over the run (utime + stime from /proc), the load-independent cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update
+  apt-get install -y wrk nginx
+fi
 rounds=${1:-3}
 secs=${2:-5}
 bin=target/release/examples
@@ -29,11 +34,20 @@ taskset -c 0 "$bin/echo" 127.0.0.1:17400 >/dev/null & echo_minirt=$!
 taskset -c 0 "$bin/tokio_echo" 127.0.0.1:17401 >/dev/null & echo_tokio=$!
 taskset -c 0 "$bin/http" 127.0.0.1:18480 >/dev/null & http_minirt=$!
 taskset -c 0 "$bin/tokio_http" 127.0.0.1:18481 >/dev/null & http_tokio=$!
-trap 'kill $echo_minirt $echo_tokio $http_minirt $http_tokio; rm -f "$pipeline"' EXIT
+nginx_prefix=$(mktemp -d)
+taskset -c 0 nginx -p "$nginx_prefix" -c "$PWD/benches/nginx.conf" -e stderr & nginx_master=$!
+trap 'kill $echo_minirt $echo_tokio $http_minirt $http_tokio $nginx_master; wait; rm -rf "$pipeline" "$nginx_prefix"' EXIT
 sleep 0.5
 
-# CPU time of a process so far, in clock ticks (1/100 s).
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# CPU time of a process and its children so far (nginx: the master and its worker), in clock
+# ticks (1/100 s).
+cpu_ticks() {
+  local total=0 pid
+  for pid in $1 $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
 
 # run LABEL RUNTIME PID COMMAND...: runs the load command, prints rate, server CPU per request.
 run() {
@@ -54,6 +68,8 @@ for _ in $(seq "$rounds"); do
   done
   run http minirt $http_minirt wrk -t1 -c50 -d"${secs}s" http://127.0.0.1:18480/
   run http tokio $http_tokio wrk -t1 -c50 -d"${secs}s" http://127.0.0.1:18481/
+  run http nginx $nginx_master wrk -t1 -c50 -d"${secs}s" http://127.0.0.1:18482/
   run http-pipe16 minirt $http_minirt wrk -t1 -c50 -d"${secs}s" -s "$pipeline" http://127.0.0.1:18480/
   run http-pipe16 tokio $http_tokio wrk -t1 -c50 -d"${secs}s" -s "$pipeline" http://127.0.0.1:18481/
+  run http-pipe16 nginx $nginx_master wrk -t1 -c50 -d"${secs}s" -s "$pipeline" http://127.0.0.1:18482/
 done
