@@ -360,3 +360,19 @@ async fn extend() {
         assert!(s);
     }
 }
+
+/// Not in tokio's file: blocking closures join the set like tasks do (minirt's own check).
+#[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawn_blocking_joins_the_set() {
+    let mut set = JoinSet::new();
+    for i in 0..8u64 {
+        set.spawn_blocking(move || {
+            std::thread::sleep(Duration::from_millis(i));
+            i
+        });
+    }
+    set.spawn(async { 100 });
+    let mut outputs = set.join_all().await;
+    outputs.sort_unstable();
+    assert_eq!(outputs, vec![0, 1, 2, 3, 4, 5, 6, 7, 100]);
+}

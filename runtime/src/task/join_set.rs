@@ -247,6 +247,26 @@ impl<T: Send + 'static> JoinSet<T> {
         self.insert(crate::spawn(future))
     }
 
+    /// Runs `func` on the current runtime's blocking pool, as a task of the set.
+    ///
+    /// # Panics
+    /// Outside a runtime.
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, func: F) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.insert(crate::task::spawn_blocking(func))
+    }
+
+    /// Runs `func` on the blocking pool of `handle`'s runtime, as a task of the set.
+    pub fn spawn_blocking_on<F>(&mut self, func: F, handle: &Handle) -> AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        self.insert(handle.spawn_blocking(func))
+    }
+
     /// Spawns `future` on the runtime of `handle` into the set.
     pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
     where
