@@ -319,27 +319,13 @@ impl Scheduler {
     /// the future unfinished, as soon as the other thread hands it back.
     #[cold]
     fn block_on_waiting<F: Future>(&self, future: F) -> F::Output {
-        struct ThreadWaker {
-            thread: std::thread::Thread,
-            woken: AtomicBool,
-        }
-        impl Wake for ThreadWaker {
-            fn wake(self: Arc<Self>) {
-                self.wake_by_ref();
-            }
-            fn wake_by_ref(self: &Arc<Self>) {
-                if !self.woken.swap(true, Ordering::SeqCst) {
-                    self.thread.unpark();
-                }
-            }
-        }
         let me = std::thread::current();
-        let state = Arc::new(ThreadWaker { thread: me.clone(), woken: AtomicBool::new(true) });
+        let state = super::ThreadWaker::new();
         let waker = Waker::from(state.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
-            if state.woken.swap(false, Ordering::SeqCst) {
+            if state.take_woken() {
                 context::start_poll(None);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;

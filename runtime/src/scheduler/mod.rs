@@ -134,23 +134,7 @@ impl std::fmt::Debug for Handle {
 /// # Panics
 /// On a thread that is already running a runtime (inside a task or another `block_on`).
 pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct ThreadWaker {
-        thread: std::thread::Thread,
-        woken: AtomicBool,
-    }
-    impl Wake for ThreadWaker {
-        fn wake(self: Arc<Self>) {
-            self.wake_by_ref();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            if !self.woken.swap(true, Ordering::SeqCst) {
-                self.thread.unpark();
-            }
-        }
-    }
+    use std::task::{Context, Poll, Waker};
 
     let Some(_driving) = crate::context::start_driving() else {
         panic!(
@@ -160,13 +144,12 @@ pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Outpu
         );
     };
     let _enter = crate::context::enter(handle.clone());
-    let waker_state =
-        Arc::new(ThreadWaker { thread: std::thread::current(), woken: AtomicBool::new(true) });
+    let waker_state = ThreadWaker::new();
     let waker = Waker::from(waker_state.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
-        if waker_state.woken.swap(false, Ordering::SeqCst) {
+        if waker_state.take_woken() {
             crate::context::start_poll(None);
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                 return output;
@@ -174,6 +157,40 @@ pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Outpu
         } else {
             // Spurious returns are fine: the flag is checked again.
             std::thread::park();
+        }
+    }
+}
+
+/// The waker of a future polled by a thread that sleeps between polls (`std::thread::park`):
+/// a wake sets a flag and unparks the thread, once per poll.
+pub(crate) struct ThreadWaker {
+    thread: std::thread::Thread,
+    woken: std::sync::atomic::AtomicBool,
+}
+
+impl ThreadWaker {
+    /// A waker for the calling thread, already woken, so the first poll happens at once.
+    pub(crate) fn new() -> Arc<ThreadWaker> {
+        Arc::new(ThreadWaker {
+            thread: std::thread::current(),
+            woken: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    /// Whether a wake came since the last call (and clears it).
+    pub(crate) fn take_woken(&self) -> bool {
+        self.woken.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.thread.unpark();
         }
     }
 }

@@ -64,7 +64,7 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::PoisonError;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 mod waiters;
 
@@ -130,22 +130,18 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
          function attempted to block the current thread while the thread is being used to \
          drive asynchronous tasks."
     );
-    struct ThreadWaker(std::thread::Thread);
-    impl Wake for ThreadWaker {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let state = crate::scheduler::ThreadWaker::new();
+    let waker = Waker::from(state.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
     loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+        if state.take_woken() {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return output;
+            }
+        } else {
+            // Spurious returns are fine: the flag is checked again.
+            std::thread::park();
         }
-        std::thread::park();
     }
 }
