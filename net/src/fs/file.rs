@@ -316,13 +316,18 @@ impl File {
         // lseek on a regular file does no I/O: it is fine on the loop. A failure (a pipe opened
         // as a File, which cannot have read ahead on a seekable basis) leaves the position.
         let _ = seek_back(&self.std, ahead);
-        match Arc::try_unwrap(self.std) {
-            Ok(std) => std,
-            // A `metadata()` or `set_permissions()` future dropped before its pool job ran still
-            // holds a clone: hand out a duplicate descriptor (same open file, same position).
-            Err(std) => std
-                .try_clone()
-                .expect("minirt: File::into_std: cannot duplicate a file still used by the pool"),
+        let mut std = self.std;
+        loop {
+            match Arc::try_unwrap(std) {
+                Ok(std) => return std,
+                // A `metadata()` or `set_permissions()` future dropped before its pool job
+                // finished: that job still holds a reference, for one short syscall. Wait for
+                // it rather than `dup` the fd (which can fail, and this returns no Result).
+                Err(shared) => {
+                    std = shared;
+                    minirt_runtime::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }
         }
     }
 
