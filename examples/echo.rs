@@ -1,7 +1,7 @@
 //! An echo server: every byte a client sends comes back.
 //!
 //! ```text
-//! cargo run --release --example echo -- 127.0.0.1:7000
+//! cargo run --release --example echo -- 127.0.0.1:7000 [--threads N]
 //! ```
 //!
 //! On Ctrl-C or SIGTERM it stops accepting, lets the open connections finish (for up to 5 s;
@@ -15,15 +15,31 @@ use minirt::net::TcpListener;
 #[path = "support/accept.rs"]
 mod accept;
 
+#[path = "support/args.rs"]
+mod args;
+use args::Args;
+
 #[path = "support/shutdown.rs"]
 pub mod shutdown;
 use shutdown::{StopSignals, Tracker};
 
-#[minirt::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7000".to_string());
+fn main() -> std::io::Result<()> {
+    let args = Args::parse("127.0.0.1:7000")?;
+    let mut builder = match args.threads {
+        None => minirt::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = minirt::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build()?.block_on(run_main(args))
+}
+
+async fn run_main(args: Args) -> std::io::Result<()> {
+    let addr = args.addr.clone();
     let listener = TcpListener::bind(&addr).await?;
-    println!("echo: listening on {}", listener.local_addr()?);
+    println!("echo: listening on {} ({})", listener.local_addr()?, args.flavor());
     let cut = serve(listener, shutdown::GRACE).await?;
     println!("echo: shut down ({cut} connections cut)");
     Ok(())

@@ -1,7 +1,7 @@
 //! A small HTTP/1.1 server: every request gets `200 OK` and `Hello, World!`.
 //!
 //! ```text
-//! cargo run --release --example http -- 127.0.0.1:8080
+//! cargo run --release --example http -- 127.0.0.1:8080 [--threads N]
 //! curl -i http://127.0.0.1:8080/
 //! ```
 //!
@@ -30,7 +30,11 @@ use minirt::time::{sleep, timeout, timeout_at, Instant};
 
 #[path = "support/accept.rs"]
 mod accept;
+
+#[path = "support/args.rs"]
+mod args;
 use accept::{is_out_of_resources, ACCEPT_BACKOFF};
+use args::Args;
 
 #[path = "support/shutdown.rs"]
 pub mod shutdown;
@@ -40,11 +44,23 @@ use shutdown::{StopSignals, Tracker};
 pub mod http_proto;
 use http_proto::*;
 
-#[minirt::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8080".to_string());
+fn main() -> std::io::Result<()> {
+    let args = Args::parse("127.0.0.1:8080")?;
+    let mut builder = match args.threads {
+        None => minirt::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = minirt::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build()?.block_on(run_main(args))
+}
+
+async fn run_main(args: Args) -> std::io::Result<()> {
+    let addr = args.addr.clone();
     let listener = TcpListener::bind(&addr).await?;
-    println!("http: listening on {}", listener.local_addr()?);
+    println!("http: listening on {} ({})", listener.local_addr()?, args.flavor());
     let cut = serve_until_signal(listener, Timeouts::default(), shutdown::GRACE).await?;
     println!("http: shut down ({cut} connections cut)");
     Ok(())

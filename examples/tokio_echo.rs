@@ -2,7 +2,7 @@
 //! that a load generator (`examples/loadgen.rs`) compares the runtimes and nothing else.
 //!
 //! ```text
-//! cargo run --release --example tokio_echo -- 127.0.0.1:7001
+//! cargo run --release --example tokio_echo -- 127.0.0.1:7001 [--threads N]
 //! ```
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -11,11 +11,27 @@ use tokio::net::TcpListener;
 #[path = "support/accept.rs"]
 mod accept;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7001".to_string());
+#[path = "support/args.rs"]
+mod args;
+use args::Args;
+
+fn main() -> std::io::Result<()> {
+    let args = Args::parse("127.0.0.1:7001")?;
+    let mut builder = match args.threads {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build()?.block_on(run_main(args))
+}
+
+async fn run_main(args: Args) -> std::io::Result<()> {
+    let addr = args.addr.clone();
     let listener = TcpListener::bind(&addr).await?;
-    println!("tokio_echo: listening on {}", listener.local_addr()?);
+    println!("tokio_echo: listening on {} ({})", listener.local_addr()?, args.flavor());
     loop {
         let (mut stream, _) = match listener.accept().await {
             Ok(conn) => conn,

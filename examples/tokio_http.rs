@@ -2,7 +2,7 @@
 //! so that a load generator compares the runtimes and nothing else.
 //!
 //! ```text
-//! cargo run --release --example tokio_http -- 127.0.0.1:8081
+//! cargo run --release --example tokio_http -- 127.0.0.1:8081 [--threads N]
 //! curl -i http://127.0.0.1:8081/
 //! ```
 //!
@@ -18,17 +18,33 @@ use tokio::time::{sleep, timeout, timeout_at, Instant};
 
 #[path = "support/accept.rs"]
 mod accept;
+
+#[path = "support/args.rs"]
+mod args;
 use accept::{is_out_of_resources, ACCEPT_BACKOFF};
+use args::Args;
 
 #[path = "support/http_proto.rs"]
 pub mod http_proto;
 use http_proto::*;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8081".to_string());
+fn main() -> std::io::Result<()> {
+    let args = Args::parse("127.0.0.1:8081")?;
+    let mut builder = match args.threads {
+        None => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+    };
+    builder.enable_all().build()?.block_on(run_main(args))
+}
+
+async fn run_main(args: Args) -> std::io::Result<()> {
+    let addr = args.addr.clone();
     let listener = TcpListener::bind(&addr).await?;
-    println!("tokio_http: listening on {}", listener.local_addr()?);
+    println!("tokio_http: listening on {} ({})", listener.local_addr()?, args.flavor());
     run(listener, Timeouts::default()).await
 }
 
