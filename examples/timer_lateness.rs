@@ -1,6 +1,7 @@
 //! How late do sleeps wake up? Measures `sleep(d)` for d = 100 µs, 1 ms and 10 ms on minirt and
-//! on tokio (both current-thread), one sleep at a time on an otherwise idle runtime, and prints
-//! the median, p99 and worst lateness: how long after `d` the sleeping task ran again.
+//! on tokio, each on its current-thread runtime and on its multi-thread runtime (2 workers, the
+//! sleeps in a spawned task), one sleep at a time on an otherwise idle runtime, and prints the
+//! median, p99 and worst lateness: how long after `d` the sleeping task ran again.
 //!
 //! ```text
 //! cargo run --release --example timer_lateness -- [SAMPLES]
@@ -25,8 +26,11 @@ fn main() -> std::io::Result<()> {
     };
     let minirt = minirt::runtime::Builder::new_current_thread().enable_all().build()?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let minirt_mt = minirt::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+    let tokio_mt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     println!("sleep lateness over {samples} sequential sleeps each (after 10 warm-up sleeps)");
-    println!("{:<8} {:>9} {:>11} {:>11} {:>11}", "runtime", "sleep", "median", "p99", "max");
+    println!("{:<10} {:>9} {:>11} {:>11} {:>11}", "runtime", "sleep", "median", "p99", "max");
     for duration in DURATIONS {
         let count = samples.max(1);
         let ours = minirt.block_on(async {
@@ -35,8 +39,22 @@ fn main() -> std::io::Result<()> {
         let theirs = tokio.block_on(async {
             measure(count, duration, |d| async move { tokio::time::sleep(d).await }).await
         });
+        // On a worker, not in `block_on`: the multi-thread runtimes' timers are driven by
+        // whichever worker parks, and that is where a service's tasks sleep.
+        let ours_mt = minirt_mt.block_on(async move {
+            minirt::spawn(measure(count, duration, |d| async move { minirt::time::sleep(d).await }))
+                .await
+                .map_err(std::io::Error::other)
+        })?;
+        let theirs_mt = tokio_mt.block_on(async move {
+            tokio::spawn(measure(count, duration, |d| async move { tokio::time::sleep(d).await }))
+                .await
+                .map_err(std::io::Error::other)
+        })?;
         report("minirt", duration, ours);
         report("tokio", duration, theirs);
+        report("minirt_mt", duration, ours_mt);
+        report("tokio_mt", duration, theirs_mt);
     }
     Ok(())
 }
@@ -65,7 +83,7 @@ where
 fn report(runtime: &str, duration: Duration, sorted: Vec<Duration>) {
     let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     println!(
-        "{runtime:<8} {:>9} {:>11} {:>11} {:>11}",
+        "{runtime:<10} {:>9} {:>11} {:>11} {:>11}",
         format!("{duration:?}"),
         format!("{:.1?}", at(0.5)),
         format!("{:.1?}", at(0.99)),

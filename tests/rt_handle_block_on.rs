@@ -226,6 +226,47 @@ mod threaded_only {
     }
 
     #[test]
+    #[should_panic(expected = "context was found, but it is being shutdown")]
+    fn sleep_before_shutdown_panics() {
+        let _watchdog = watchdog("sleep_before_shutdown_panics");
+        let rt = new_multi_thread(2);
+        let _enter = rt.enter();
+        let f = minirt::time::sleep(Duration::from_millis(100));
+        rt.shutdown_timeout(Duration::from_secs(1000));
+        Handle::current().block_on(f);
+    }
+
+    #[test]
+    #[should_panic(expected = "context was found, but it is being shutdown")]
+    fn sleep_after_shutdown_panics() {
+        let _watchdog = watchdog("sleep_after_shutdown_panics");
+        let rt = new_multi_thread(2);
+        let _enter = rt.enter();
+        rt.shutdown_timeout(Duration::from_secs(1000));
+        Handle::current().block_on(minirt::time::sleep(Duration::from_millis(100)));
+    }
+
+    /// A sleep registered while the runtime ran, polled again after it shut down: it would
+    /// never fire, so it panics instead of hanging (tokio's time driver does the same).
+    #[test]
+    #[should_panic(expected = "context was found, but it is being shutdown")]
+    fn a_registered_sleep_polled_after_shutdown_panics() {
+        let _watchdog = watchdog("a_registered_sleep_polled_after_shutdown_panics");
+        let rt = new_multi_thread(2);
+        let _enter = rt.enter();
+        let mut sleep = Box::pin(minirt::time::sleep(Duration::from_secs(100)));
+        Handle::current().block_on(async {
+            let registered = std::future::poll_fn(|cx| {
+                assert!(std::future::Future::poll(sleep.as_mut(), cx).is_pending());
+                std::task::Poll::Ready(())
+            });
+            registered.await
+        });
+        rt.shutdown_timeout(Duration::from_secs(1000));
+        Handle::current().block_on(sleep);
+    }
+
+    #[test]
     fn io_from_a_plain_thread() {
         let _watchdog = watchdog("io_from_a_plain_thread");
         use minirt::io::{AsyncReadExt, AsyncWriteExt};

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::timers::TimerKey;
+use super::timers::{ShutDown, TimerKey};
 use crate::context;
 use crate::scheduler::Handle;
 
@@ -78,6 +78,11 @@ const OUTSIDE_A_RUNTIME: &str = "minirt::time used outside a minirt runtime: a s
      or interval needs a runtime to wake it. Create and await it inside a task or \
      `Runtime::block_on` (or `#[minirt::main]`), or enter a runtime with `Runtime::enter`";
 
+/// tokio's words, so that a test ported from tokio recognises the panic.
+const SHUT_DOWN: &str = "A minirt context was found, but it is being shutdown: the runtime \
+     this sleep (or timeout, or interval) belongs to has shut down, and nothing will fire its \
+     timer any more";
+
 impl Sleep {
     #[track_caller]
     pub(crate) fn new(deadline: Instant) -> Sleep {
@@ -117,14 +122,20 @@ impl Sleep {
             return Poll::Ready(());
         }
         let fired = match &self.timer {
-            Some((shared, timer)) => shared.timers().poll(timer, cx.waker()).is_ready(),
+            Some((shared, timer)) => match shared.timers().poll(timer, cx.waker()) {
+                Ok(poll) => poll.is_ready(),
+                Err(ShutDown) => panic!("{SHUT_DOWN}"),
+            },
             None => {
                 if Instant::now() >= self.deadline {
                     true
                 } else {
                     let shared =
                         context::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
-                    let (timer, earliest) = shared.timers().insert(self.deadline, cx.waker());
+                    let Ok((timer, earliest)) = shared.timers().insert(self.deadline, cx.waker())
+                    else {
+                        panic!("{SHUT_DOWN}")
+                    };
                     if earliest {
                         // A loop parked on another thread with a later timeout must recompute
                         // it; on the loop's own thread this is a no-op.

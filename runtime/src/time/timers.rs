@@ -39,6 +39,10 @@ const SHRINK_ABOVE: usize = 4096;
 #[derive(Debug)]
 pub(crate) struct TimerKey(usize);
 
+/// The runtime that holds the timers has shut down: a timer not yet fired never will be.
+#[derive(Debug)]
+pub(crate) struct ShutDown;
+
 /// All timers of one runtime.
 pub(crate) struct Timers {
     inner: Mutex<Inner>,
@@ -92,48 +96,60 @@ impl Timers {
 
     /// Registers a timer that wakes `waker` at `deadline`. Also returns whether it is now the
     /// earliest timer, in which case a loop parked with a later timeout must be woken.
-    pub(crate) fn insert(&self, deadline: Instant, waker: &Waker) -> (TimerKey, bool) {
+    /// `Err(ShutDown)` once the runtime has shut down: nothing would ever fire it.
+    pub(crate) fn insert(
+        &self,
+        deadline: Instant,
+        waker: &Waker,
+    ) -> Result<(TimerKey, bool), ShutDown> {
         // Cloned before the lock, and dropped after it if unused: both may run foreign code.
-        let mut waker = Some(waker.clone());
+        let waker = waker.clone();
         let mut inner = self.lock();
-        let stored = if inner.is_shutdown { None } else { waker.take() };
-        let key = inner.entries.insert(Entry { waker: stored, pos: FIRED });
+        if inner.is_shutdown {
+            drop(inner);
+            drop(waker);
+            return Err(ShutDown);
+        }
+        let key = inner.entries.insert(Entry { waker: Some(waker), pos: FIRED });
         let earliest = inner.push(deadline, key);
-        drop(inner);
-        drop(waker);
-        (TimerKey(key), earliest)
+        Ok((TimerKey(key), earliest))
     }
 
     /// `Ready` once the timer has fired; otherwise remembers `waker` (replacing the old one
-    /// unless it would wake the same task) and returns `Pending`.
+    /// unless it would wake the same task) and returns `Pending`. `Err(ShutDown)` if it has
+    /// not fired and the runtime has shut down: it never will.
     ///
     /// A waker's clone and drop may run arbitrary code (the last reference to a task drops its
     /// output, which may drop a `Sleep`, which takes this lock): the new waker is cloned and the
     /// old one dropped outside the lock.
-    pub(crate) fn poll(&self, key: &TimerKey, waker: &Waker) -> Poll<()> {
+    pub(crate) fn poll(&self, key: &TimerKey, waker: &Waker) -> Result<Poll<()>, ShutDown> {
         {
             let inner = self.lock();
             let entry = &inner.entries[key.0];
             if entry.pos == FIRED {
-                return Poll::Ready(());
+                return Ok(Poll::Ready(()));
             }
-            if inner.is_shutdown || entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
-                return Poll::Pending;
+            if inner.is_shutdown {
+                return Err(ShutDown);
+            }
+            if entry.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                return Ok(Poll::Pending);
             }
         }
         let new = waker.clone();
         let mut inner = self.lock();
         let is_shutdown = inner.is_shutdown;
         let entry = &mut inner.entries[key.0];
-        if entry.pos == FIRED {
-            drop(inner);
-            drop(new);
-            return Poll::Ready(());
-        }
-        let old = if is_shutdown { Some(new) } else { entry.waker.replace(new) };
+        let (result, unused) = if entry.pos == FIRED {
+            (Ok(Poll::Ready(())), Some(new))
+        } else if is_shutdown {
+            (Err(ShutDown), Some(new))
+        } else {
+            (Ok(Poll::Pending), entry.waker.replace(new))
+        };
         drop(inner);
-        drop(old);
-        Poll::Pending
+        drop(unused);
+        result
     }
 
     /// Moves a timer to a new deadline, re-arming it if it had fired. Returns whether it is now
@@ -327,7 +343,7 @@ mod tests {
         let keys: Vec<TimerKey> = (0..30)
             .map(|id| {
                 let at = base + Duration::from_millis(3 - (id % 4) as u64);
-                timers.insert(at, &recorder(id, &log)).0
+                timers.insert(at, &recorder(id, &log)).expect("running").0
             })
             .collect();
         check(&timers);
@@ -346,12 +362,13 @@ mod tests {
         let timers = Timers::new();
         let log = Arc::new(Mutex::new(Vec::new()));
         let base = Instant::now();
-        let early = timers.insert(base, &recorder(1, &log)).0;
-        let late = timers.insert(base + Duration::from_secs(60), &recorder(2, &log)).0;
+        let early = timers.insert(base, &recorder(1, &log)).expect("running").0;
+        let late =
+            timers.insert(base + Duration::from_secs(60), &recorder(2, &log)).expect("running").0;
         fire(&timers, base);
         assert_eq!(*log.lock().unwrap(), vec![1]);
-        assert!(timers.poll(&early, &recorder(1, &log)).is_ready());
-        assert!(timers.poll(&late, &recorder(2, &log)).is_pending());
+        assert!(timers.poll(&early, &recorder(1, &log)).expect("running").is_ready());
+        assert!(timers.poll(&late, &recorder(2, &log)).expect("running").is_pending());
         assert_eq!(timers.next_deadline(), Some(base + Duration::from_secs(60)));
         timers.remove(early);
         timers.remove(late);
@@ -367,7 +384,7 @@ mod tests {
         let mut keys: Vec<Option<TimerKey>> = (0..200u64)
             .map(|i| {
                 let at = base + Duration::from_micros((i * 7919) % 1000);
-                Some(timers.insert(at, &recorder(i as usize, &log)).0)
+                Some(timers.insert(at, &recorder(i as usize, &log)).expect("running").0)
             })
             .collect();
         for i in (0..200).step_by(3) {
@@ -387,15 +404,17 @@ mod tests {
         let timers = Timers::new();
         let log = Arc::new(Mutex::new(Vec::new()));
         let base = Instant::now();
-        let a = timers.insert(base + Duration::from_millis(1), &recorder(1, &log)).0;
-        let b = timers.insert(base + Duration::from_millis(2), &recorder(2, &log)).0;
+        let a =
+            timers.insert(base + Duration::from_millis(1), &recorder(1, &log)).expect("running").0;
+        let b =
+            timers.insert(base + Duration::from_millis(2), &recorder(2, &log)).expect("running").0;
         assert!(timers.reset(&b, base), "b moved before a, so it is the earliest");
         check(&timers);
         fire(&timers, base);
         assert_eq!(*log.lock().unwrap(), vec![2]);
         // Re-arm the fired `b` later than `a`; it keeps no waker until polled again.
         assert!(!timers.reset(&b, base + Duration::from_millis(5)));
-        assert!(timers.poll(&b, &recorder(3, &log)).is_pending());
+        assert!(timers.poll(&b, &recorder(3, &log)).expect("running").is_pending());
         fire(&timers, base + Duration::from_millis(10));
         assert_eq!(*log.lock().unwrap(), vec![2, 1, 3]);
         timers.remove(a);
@@ -407,8 +426,8 @@ mod tests {
         let timers = Timers::new();
         let log = Arc::new(Mutex::new(Vec::new()));
         let base = Instant::now();
-        let key = timers.insert(base, &recorder(1, &log)).0;
-        assert!(timers.poll(&key, &recorder(2, &log)).is_pending());
+        let key = timers.insert(base, &recorder(1, &log)).expect("running").0;
+        assert!(timers.poll(&key, &recorder(2, &log)).expect("running").is_pending());
         fire(&timers, base);
         assert_eq!(*log.lock().unwrap(), vec![2]);
         timers.remove(key);
@@ -427,7 +446,7 @@ mod tests {
         let waker = Waker::from(Arc::new(Count(count.clone())));
         let base = Instant::now();
         let keys: Vec<TimerKey> = (0..100_000u64)
-            .map(|i| timers.insert(base + Duration::from_nanos(i), &waker).0)
+            .map(|i| timers.insert(base + Duration::from_nanos(i), &waker).expect("running").0)
             .collect();
         for key in keys {
             timers.remove(key);
@@ -445,12 +464,14 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let task = Arc::new(Recorder { id: 1, log });
         let waker = Waker::from(task.clone());
-        let key = timers.insert(Instant::now(), &waker).0;
+        let key = timers.insert(Instant::now(), &waker).expect("running").0;
         assert_eq!(Arc::strong_count(&task), 3, "`task`, `waker` and the stored clone");
         timers.shutdown();
         assert_eq!(Arc::strong_count(&task), 2);
-        assert!(timers.poll(&key, &waker).is_pending());
+        assert!(timers.poll(&key, &waker).is_err(), "an unfired timer never fires now");
         assert_eq!(Arc::strong_count(&task), 2, "no waker is stored after shutdown");
+        assert!(timers.insert(Instant::now(), &waker).is_err());
+        assert_eq!(Arc::strong_count(&task), 2, "nor by a new timer");
         timers.remove(key);
     }
 }
