@@ -403,3 +403,59 @@ fn a_wake_during_thread_exit_still_reaches_the_runtime() {
     let got = rt.block_on(must_complete("the task woken during thread exit", task));
     assert_eq!(got.expect("task"), "woken");
 }
+
+/// `shutdown_timeout` from a task on one of the runtime's own workers (the task held the last
+/// `Arc<Runtime>`): the worker cannot hand its core back while it waits for the cores, so the
+/// shutdown takes that core itself and returns; the calling task is cancelled after its poll.
+/// (Hung before: the shutdown waited forever for the calling worker's core.)
+#[test]
+fn shutdown_timeout_from_a_task_on_its_own_worker_returns() {
+    let _watchdog = watchdog("shutdown_timeout_from_a_task_on_its_own_worker_returns");
+    for workers in [1, 2] {
+        let rt = Arc::new(
+            Builder::new_multi_thread().worker_threads(workers).build().expect("build a runtime"),
+        );
+        let (done, finished) = mpsc::channel();
+        let mine = rt.clone();
+        rt.spawn(async move {
+            let mut rt = mine;
+            // The test thread drops its handle right after spawning this task.
+            let rt = loop {
+                match Arc::try_unwrap(rt) {
+                    Ok(rt) => break rt,
+                    Err(again) => rt = again,
+                }
+                minirt::task::yield_now().await;
+            };
+            rt.shutdown_timeout(Duration::MAX);
+            done.send(()).expect("the test waits");
+        });
+        drop(rt);
+        finished
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("shutdown_timeout on its own worker ({workers}) hung"));
+    }
+}
+
+/// The last handle to a runtime dropped in one of its own `spawn_blocking` closures: the drop
+/// waits for the blocking threads, except the one it runs on. (Hung before: it waited for its
+/// own thread to exit.)
+#[test]
+fn a_runtime_dropped_on_its_own_blocking_thread_shuts_down() {
+    let _watchdog = watchdog("a_runtime_dropped_on_its_own_blocking_thread_shuts_down");
+    let flavors = [Builder::new_current_thread(), Builder::new_multi_thread()];
+    for mut builder in flavors {
+        let rt = builder.build().expect("build a runtime");
+        let (give, take) = mpsc::channel::<Runtime>();
+        let (done, finished) = mpsc::channel();
+        let idle = rt.spawn(async { std::future::pending::<()>().await });
+        rt.spawn_blocking(move || {
+            let rt = take.recv().expect("the runtime is handed over");
+            drop(rt);
+            done.send(()).expect("the test waits");
+        });
+        give.send(rt).expect("the closure waits");
+        finished.recv_timeout(Duration::from_secs(10)).expect("the drop returned");
+        drop(idle);
+    }
+}

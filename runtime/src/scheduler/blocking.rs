@@ -24,6 +24,7 @@
 //! Every pool thread enters the runtime (so `Handle::current()` and `minirt::spawn` work in the
 //! closure) and runs the builder's `on_thread_start`/`on_thread_stop` hooks.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -35,6 +36,11 @@ use std::time::{Duration, Instant};
 use super::Handle;
 use crate::context;
 use crate::task::{JoinHandle, Schedule, Task, TaskRef};
+
+thread_local! {
+    /// On a pool thread, the pool it belongs to (see `wait_for_threads`).
+    static POOL_THREAD: Cell<*const Inner> = const { Cell::new(std::ptr::null()) };
+}
 
 /// A hook run on every runtime thread as it starts or stops.
 pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
@@ -214,9 +220,15 @@ impl BlockingPool {
     }
 
     fn wait_for_threads(&self, timeout: Option<Duration>) -> bool {
+        // A closure on one of this pool's threads that drops the last handle to its runtime
+        // shuts the pool down from inside: that thread exits only after the shutdown returns,
+        // so it must not wait for itself.
+        let own = POOL_THREAD
+            .try_with(|pool| std::ptr::eq(pool.get(), Arc::as_ptr(&self.inner)))
+            .unwrap_or(false);
         let deadline = timeout.map(|t| Instant::now().checked_add(t));
         let mut state = lock(&self.inner.state);
-        while state.num_threads > 0 {
+        while state.num_threads > usize::from(own) {
             state = match deadline {
                 None | Some(None) => {
                     self.inner.exited.wait(state).unwrap_or_else(|p| p.into_inner())
@@ -287,15 +299,14 @@ impl Inner {
         struct Exit<'a>(&'a Inner);
         impl Drop for Exit<'_> {
             fn drop(&mut self) {
-                let mut state = lock(&self.0.state);
-                state.num_threads -= 1;
-                let last = state.num_threads == 0;
-                drop(state);
-                if last {
-                    self.0.exited.notify_all();
-                }
+                let _ = POOL_THREAD.try_with(|pool| pool.set(std::ptr::null()));
+                lock(&self.0.state).num_threads -= 1;
+                // Every exit, not only the last: a shutdown waiting on a pool thread of its
+                // own waits for all but one.
+                self.0.exited.notify_all();
             }
         }
+        POOL_THREAD.with(|pool| pool.set(Arc::as_ptr(&self)));
         let _exit = Exit(&self);
         let _enter = context::enter(handle);
         self.thread.run_hooked(|| self.work_loop());

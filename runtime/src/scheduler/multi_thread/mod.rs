@@ -335,8 +335,11 @@ impl MultiThread {
             remote.unpark.unpark(|| shared.reactor.unpark());
         }
         // Every worker stops between two polls and hands its core back. Workers that failed
-        // to start never had a core to return: their cores were dropped with the error.
-        let expected = shared.remotes.len();
+        // to start never had a core to return: their cores were dropped with the error. Called
+        // from a task on one of the workers, that worker's core is taken here instead.
+        let own = worker::take_own_core(shared);
+        let own_thread = usize::from(own.is_some());
+        let expected = shared.remotes.len() - own_thread;
         let mut cores = {
             let mut returned = lock(&shared.shutdown_cores);
             while returned.len() < expected && *lock(&shared.live_threads) > 0 {
@@ -348,6 +351,7 @@ impl MultiThread {
             }
             std::mem::take(&mut *returned)
         };
+        cores.extend(own);
         // No worker runs any more: the queued tasks are ours to cancel.
         for task in queued {
             task.shutdown();
@@ -376,7 +380,8 @@ impl MultiThread {
         // their `on_thread_stop` hooks have run (bounded by `timeout`).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut live = lock(&shared.live_threads);
-        while *live > 0 {
+        // The calling worker's thread ends only after this returns.
+        while *live > own_thread {
             let wait = match deadline {
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => left.min(Duration::from_millis(10)),

@@ -470,3 +470,19 @@ pub(crate) fn hand_off_core() -> bool {
     }
     true
 }
+
+/// `Runtime::shutdown_timeout` called from a task on one of `shared`'s workers: that worker
+/// cannot hand its core back while the shutdown waits for the cores, so the shutdown takes it
+/// here. After the current poll the worker finds its core gone and its thread ends, as after
+/// `block_in_place`.
+pub(super) fn take_own_core(shared: &Shared) -> Option<Box<Core>> {
+    WORKER
+        .try_with(|cx| {
+            if !ptr::eq(cx.shared.get(), shared) {
+                return None;
+            }
+            cx.core.try_borrow_mut().ok().and_then(|mut slot| slot.take())
+        })
+        .ok()
+        .flatten()
+}
