@@ -1,6 +1,7 @@
 //! Signals: a handler installed *without* `SA_RESTART` makes every blocking syscall the
 //! signal interrupts fail with `EINTR`. A helper thread sends such a signal to the runtime's
-//! thread thousands of times a second, while the loop is parked in `epoll_wait` and while
+//! threads thousands of times a second (the `block_on` thread, and on the multi-thread runtime
+//! every worker in turn), while the loops are parked in `epoll_wait` or on a condvar and while
 //! sockets connect, accept, read and write: nothing may fail, hang or lose a byte.
 //!
 //! The handler is process-wide, so this binary holds this one test only.
@@ -9,7 +10,7 @@ mod common;
 
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -45,14 +46,14 @@ fn thread_id() -> libc::pid_t {
     unsafe { libc::syscall(libc::SYS_gettid) as libc::pid_t }
 }
 
-/// Sends SIGUSR1 to one thread in a loop until dropped.
+/// Sends SIGUSR1 to the threads in `targets`, one after the other, in a loop until dropped.
 struct Signaller {
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<usize>>,
 }
 
 impl Signaller {
-    fn start(target: libc::pid_t) -> Signaller {
+    fn start(targets: Arc<Mutex<Vec<libc::pid_t>>>) -> Signaller {
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let stop = stop.clone();
@@ -61,8 +62,12 @@ impl Signaller {
             thread::spawn(move || {
                 let mut sent = 0;
                 while !stop.load(Ordering::SeqCst) {
-                    // SAFETY: tgkill with our own pid and a live thread of ours (the target
-                    // outlives the signaller: it stops it before it returns).
+                    let target = {
+                        let targets = targets.lock().unwrap_or_else(|p| p.into_inner());
+                        targets[sent % targets.len()]
+                    };
+                    // SAFETY: tgkill with our own pid and a live thread of ours (the targets
+                    // outlive the signaller: the test stops it before the runtime drops).
                     let ret = unsafe { libc::tgkill(pid, target, libc::SIGUSR1) };
                     assert_eq!(ret, 0, "tgkill: {}", io::Error::last_os_error());
                     sent += 1;
@@ -93,77 +98,94 @@ impl Drop for Signaller {
 fn signals_without_sa_restart_break_nothing() {
     let _watchdog = watchdog("signals_without_sa_restart_break_nothing");
     install_handler();
-    let rt = Builder::new_current_thread().build().expect("runtime");
-    let signaller = Signaller::start(thread_id());
-    rt.block_on(async {
-        // 1. Parked: nothing to do but wait for a wake from another thread, or for a socket.
-        for _ in 0..5 {
-            must_complete("a delay while parked", delay(Duration::from_millis(40))).await;
-        }
-        // A read that waits, parked, for bytes a plain thread sends later.
-        let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        let mut server = TcpStream::connect(std_listener.local_addr()?).await?;
-        let (mut raw_peer, _) = std_listener.accept()?; // already queued: does not block
-        let reader = minirt::spawn(async move {
-            let mut buf = [0u8; 5];
-            server.read_exact(&mut buf).await.map(|_| buf)
-        });
-        delay(Duration::from_millis(100)).await;
-        assert!(!reader.is_finished(), "nothing was sent yet");
-        let std_peer = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
-            io::Write::write_all(&mut raw_peer, b"hello")
-        });
-        let got = must_complete("a read that waits while parked", reader).await.expect("task")?;
-        assert_eq!(&got, b"hello");
-        std_peer.join().expect("std peer")?;
+    for multi_thread in [false, true] {
+        // This thread, then every worker as it starts.
+        let targets = Arc::new(Mutex::new(vec![thread_id()]));
+        let rt = if multi_thread {
+            let workers = targets.clone();
+            Builder::new_multi_thread()
+                .worker_threads(2)
+                .on_thread_start(move || {
+                    workers.lock().unwrap_or_else(|p| p.into_inner()).push(thread_id())
+                })
+                .build()
+                .expect("runtime")
+        } else {
+            Builder::new_current_thread().build().expect("runtime")
+        };
+        let before = DELIVERED.load(Ordering::Relaxed);
+        let signaller = Signaller::start(targets);
+        rt.block_on(work_under_signals()).expect("the runtime's work under signals");
+        let sent = signaller.stop();
+        let delivered = DELIVERED.load(Ordering::Relaxed) - before;
+        println!("multi_thread: {multi_thread}: {sent} signals sent, {delivered} delivered");
+        assert!(delivered > 0, "no signal reached the runtime's threads ({sent} sent)");
+    }
+}
 
-        // 2. Connect and accept, many times over.
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let acceptor = minirt::spawn(async move {
-            let mut streams = Vec::new();
-            for _ in 0..200 {
-                streams.push(listener.accept().await?.0);
-            }
-            Ok::<_, io::Error>(streams)
-        });
-        let mut clients = Vec::new();
+async fn work_under_signals() -> io::Result<()> {
+    // 1. Parked: nothing to do but wait for a wake from another thread, or for a socket.
+    for _ in 0..5 {
+        must_complete("a delay while parked", delay(Duration::from_millis(40))).await;
+    }
+    // A read that waits, parked, for bytes a plain thread sends later.
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let mut server = TcpStream::connect(std_listener.local_addr()?).await?;
+    let (mut raw_peer, _) = std_listener.accept()?; // already queued: does not block
+    let reader = minirt::spawn(async move {
+        let mut buf = [0u8; 5];
+        server.read_exact(&mut buf).await.map(|_| buf)
+    });
+    delay(Duration::from_millis(100)).await;
+    assert!(!reader.is_finished(), "nothing was sent yet");
+    let std_peer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        io::Write::write_all(&mut raw_peer, b"hello")
+    });
+    let got = must_complete("a read that waits while parked", reader).await.expect("task")?;
+    assert_eq!(&got, b"hello");
+    std_peer.join().expect("std peer")?;
+
+    // 2. Connect and accept, many times over.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let acceptor = minirt::spawn(async move {
+        let mut streams = Vec::new();
         for _ in 0..200 {
-            clients.push(must_complete("connect", TcpStream::connect(addr)).await?);
+            streams.push(listener.accept().await?.0);
         }
-        let accepted = must_complete("accept", acceptor).await.expect("task")?;
-        assert_eq!(accepted.len(), 200);
-        drop((clients, accepted));
+        Ok::<_, io::Error>(streams)
+    });
+    let mut clients = Vec::new();
+    for _ in 0..200 {
+        clients.push(must_complete("connect", TcpStream::connect(addr)).await?);
+    }
+    let accepted = must_complete("accept", acceptor).await.expect("task")?;
+    assert_eq!(accepted.len(), 200);
+    drop((clients, accepted));
 
-        // 3. 2 MiB echoed through small buffers: the tasks wait for readiness all the time.
-        const LEN: usize = 2 << 20;
-        let (client, server) = connected_pair().await?;
-        for stream in [&client, &server] {
-            common::set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_SNDBUF, 32 * 1024);
-            common::set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_RCVBUF, 32 * 1024);
-        }
-        let echo = minirt::spawn(async move {
-            let (mut read, mut write) = server.into_split();
-            minirt::io::copy(&mut read, &mut write).await
-        });
-        let data = pattern(0x51, LEN);
-        let (mut read, mut write) = client.into_split();
-        let to_send = data.clone();
-        let sender = minirt::spawn(async move {
-            write.write_all(&to_send).await?;
-            write.shutdown().await
-        });
-        let mut got = Vec::with_capacity(LEN);
-        must_complete("echo 2 MiB", read.read_to_end(&mut got)).await?;
-        assert_bytes_eq(&got, &data, "echoed through signals");
-        must_complete("sender", sender).await.expect("task")?;
-        assert_eq!(must_complete("echo", echo).await.expect("task")?, LEN as u64);
-        Ok::<_, io::Error>(())
-    })
-    .expect("the runtime's work under signals");
-    let sent = signaller.stop();
-    let delivered = DELIVERED.load(Ordering::Relaxed);
-    println!("{sent} signals sent, {delivered} delivered");
-    assert!(delivered > 0, "no signal reached the runtime's thread ({sent} sent)");
+    // 3. 2 MiB echoed through small buffers: the tasks wait for readiness all the time.
+    const LEN: usize = 2 << 20;
+    let (client, server) = connected_pair().await?;
+    for stream in [&client, &server] {
+        common::set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_SNDBUF, 32 * 1024);
+        common::set_sock_opt(stream, libc::SOL_SOCKET, libc::SO_RCVBUF, 32 * 1024);
+    }
+    let echo = minirt::spawn(async move {
+        let (mut read, mut write) = server.into_split();
+        minirt::io::copy(&mut read, &mut write).await
+    });
+    let data = pattern(0x51, LEN);
+    let (mut read, mut write) = client.into_split();
+    let to_send = data.clone();
+    let sender = minirt::spawn(async move {
+        write.write_all(&to_send).await?;
+        write.shutdown().await
+    });
+    let mut got = Vec::with_capacity(LEN);
+    must_complete("echo 2 MiB", read.read_to_end(&mut got)).await?;
+    assert_bytes_eq(&got, &data, "echoed through signals");
+    must_complete("sender", sender).await.expect("task")?;
+    assert_eq!(must_complete("echo", echo).await.expect("task")?, LEN as u64);
+    Ok(())
 }

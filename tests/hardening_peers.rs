@@ -62,7 +62,7 @@ async fn until_stalled(progress: &WriteProgress) -> usize {
 /// arrives intact.
 #[test]
 fn a_writer_waits_for_a_peer_that_stops_reading_and_resumes() {
-    serial("a_writer_waits_for_a_peer_that_stops_reading_and_resumes", async {
+    serial("a_writer_waits_for_a_peer_that_stops_reading_and_resumes", || async {
         const LEN: usize = 8 << 20;
         /// Far above what the small buffers (and loopback's in-flight bytes) can hold.
         const BOUND: usize = 2 << 20;
@@ -121,7 +121,7 @@ fn reset(stream: TcpStream) -> io::Result<()> {
 /// socket is closed when dropped.
 #[test]
 fn a_peer_reset_in_the_middle_of_a_write_is_an_error() {
-    serial("a_peer_reset_in_the_middle_of_a_write_is_an_error", async {
+    serial("a_peer_reset_in_the_middle_of_a_write_is_an_error", || async {
         let (client, server) = connected_pair().await?;
         small_buffers(&client);
         small_buffers(&server);
@@ -171,7 +171,7 @@ fn a_peer_reset_in_the_middle_of_a_write_is_an_error() {
 /// clean EOF; reading the same socket again does not hang.
 #[test]
 fn a_peer_reset_in_the_middle_of_a_read_is_an_error() {
-    serial("a_peer_reset_in_the_middle_of_a_read_is_an_error", async {
+    serial("a_peer_reset_in_the_middle_of_a_read_is_an_error", || async {
         const LEN: usize = 1 << 20;
         let data = Arc::new(pattern(2, LEN));
         let (mut client, server) = connected_pair().await?;
@@ -252,7 +252,7 @@ impl minirt::io::AsyncRead for Trickle {
 /// times capacity. (It offered the whole capacity, 16 MiB zeroed per byte, before.)
 #[test]
 fn read_to_end_from_a_trickling_peer_costs_no_more_than_its_bytes() {
-    serial("read_to_end_from_a_trickling_peer_costs_no_more_than_its_bytes", async {
+    serial("read_to_end_from_a_trickling_peer_costs_no_more_than_its_bytes", || async {
         let mut trickle = Trickle { left: 100, ready: false, largest_offer: 0 };
         let mut buf = Vec::with_capacity(16 << 20);
         let n = must_complete("read_to_end", trickle.read_to_end(&mut buf)).await?;
@@ -272,7 +272,7 @@ fn read_to_end_from_a_trickling_peer_costs_no_more_than_its_bytes() {
 /// the abandoned write followed by everything written after, byte for byte.
 #[test]
 fn a_timeout_around_a_stalled_write_cancels_it_cleanly() {
-    serial("a_timeout_around_a_stalled_write_cancels_it_cleanly", async {
+    serial("a_timeout_around_a_stalled_write_cancels_it_cleanly", || async {
         const LEN: usize = 8 << 20;
         let limit = Duration::from_millis(100);
         let (mut client, mut server) = connected_pair().await?;

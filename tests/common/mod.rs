@@ -224,17 +224,30 @@ pub fn serial_lock() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Runs `body` on a fresh current-thread runtime, alone among this binary's `serial` tests
-/// (they count the entries of `/proc/self/fd`, which is process-wide), and checks that every
-/// fd it opened was closed by the time the runtime is dropped.
-pub fn serial(name: &'static str, body: impl Future<Output = io::Result<()>>) {
+/// Runs the future `body` makes on a fresh current-thread runtime, then on a fresh
+/// multi-thread runtime (2 workers: its tasks run on the workers, the body on this thread),
+/// alone among this binary's `serial` tests (they count the entries of `/proc/self/fd`, which
+/// is process-wide), and checks that every fd each run opened was closed by the time its
+/// runtime is dropped.
+pub fn serial<F, Fut>(name: &'static str, body: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = io::Result<()>>,
+{
     let _serial = serial_lock();
     let _watchdog = watchdog(name);
-    let before = open_fd_count();
-    let rt = minirt::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(body).expect("the test body");
-    drop(rt);
-    assert_eq!(open_fd_count(), before, "{name}: fds leaked");
+    for flavor in ["current_thread", "multi_thread"] {
+        let mut builder = match flavor {
+            "current_thread" => minirt::runtime::Builder::new_current_thread(),
+            _ => minirt::runtime::Builder::new_multi_thread(),
+        };
+        builder.worker_threads(2);
+        let before = open_fd_count();
+        let rt = builder.build().expect("runtime");
+        rt.block_on(body()).unwrap_or_else(|e| panic!("{name} ({flavor}): {e}"));
+        drop(rt);
+        assert_eq!(open_fd_count(), before, "{name} ({flavor}): fds leaked");
+    }
 }
 
 /// CPU time used so far by what `clock` measures: `libc::CLOCK_PROCESS_CPUTIME_ID` (the whole
