@@ -153,3 +153,22 @@ fn main_expansion_runs_the_body() {
     let err = main_error().unwrap_err();
     assert!(err.to_string().contains("invalid digit"), "{err}");
 }
+
+/// The attributes inside a `macro_rules!` macro: the fragments it passes on (`$name:ident`,
+/// `$ret:ty`, `$body:block`) reach them wrapped in invisible groups, as with tokio's.
+macro_rules! test_on_both_flavors {
+    ($name:ident() -> $ret:ty $body:block) => {
+        mod $name {
+            #[minirt::test]
+            async fn current_thread() -> $ret $body
+
+            #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn multi_thread() -> $ret $body
+        }
+    };
+}
+
+test_on_both_flavors!(fragments_from_macro_rules() -> Result<(), String> {
+    let answer = minirt::spawn(async { 6 * 7 }).await.map_err(|e| e.to_string())?;
+    if answer == 42 { Ok(()) } else { Err(format!("spawned task returned {answer}")) }
+});

@@ -103,67 +103,79 @@ fn current_thread() -> Runtime {
     Builder::new_current_thread().build().expect("runtime")
 }
 
+/// A current-thread runtime, then a multi-thread one (2 workers): on the second the tasks are
+/// polled and dropped on worker threads, and aborted or woken from the `block_on` thread.
+fn both_flavors() -> [Runtime; 2] {
+    [current_thread(), Builder::new_multi_thread().worker_threads(2).build().expect("runtime")]
+}
+
 #[test]
 fn an_aborted_future_is_dropped_where_it_was_polled() {
     let _watchdog = watchdog("an_aborted_future_is_dropped_where_it_was_polled");
-    let rt = current_thread();
-    let (future, report) = address_check(Then::Pending);
-    rt.block_on(async {
-        let handle = minirt::spawn(future);
-        settle_until(100, || report.polled_at.load(Ordering::SeqCst) != 0).await;
-        handle.abort();
-        assert!(handle.await.expect_err("aborted").is_cancelled());
-    });
-    report.assert_dropped_where_polled("abort");
+    for rt in both_flavors() {
+        let (future, report) = address_check(Then::Pending);
+        rt.block_on(async {
+            let handle = minirt::spawn(future);
+            settle_until(100, || report.polled_at.load(Ordering::SeqCst) != 0).await;
+            handle.abort();
+            assert!(handle.await.expect_err("aborted").is_cancelled());
+        });
+        report.assert_dropped_where_polled("abort");
+    }
 }
 
 #[test]
 fn a_future_cancelled_by_shutdown_is_dropped_where_it_was_polled() {
     let _watchdog = watchdog("a_future_cancelled_by_shutdown_is_dropped_where_it_was_polled");
-    let rt = current_thread();
-    let (future, report) = address_check(Then::Pending);
-    rt.block_on(async {
-        drop(minirt::spawn(future));
-        settle_until(100, || report.polled_at.load(Ordering::SeqCst) != 0).await;
-    });
-    drop(rt);
-    report.assert_dropped_where_polled("shutdown");
+    for rt in both_flavors() {
+        let (future, report) = address_check(Then::Pending);
+        rt.block_on(async {
+            drop(minirt::spawn(future));
+            settle_until(100, || report.polled_at.load(Ordering::SeqCst) != 0).await;
+        });
+        drop(rt);
+        report.assert_dropped_where_polled("shutdown");
+    }
 }
 
 #[test]
 fn a_panicking_future_is_dropped_where_it_was_polled_while_unwinding() {
     let _watchdog = watchdog("a_panicking_future_is_dropped_where_it_was_polled_while_unwinding");
-    let rt = current_thread();
-    let (future, report) = address_check(Then::Panic);
-    let err = rt.block_on(async { minirt::spawn(future).await }).expect_err("the task panicked");
-    assert!(err.is_panic());
-    report.assert_dropped_where_polled("panic");
-    assert!(
-        report.dropped_while_panicking.load(Ordering::SeqCst),
-        "a panicking task's future is dropped while the panic unwinds (as tokio does)"
-    );
+    for rt in both_flavors() {
+        let (future, report) = address_check(Then::Panic);
+        let err =
+            rt.block_on(async { minirt::spawn(future).await }).expect_err("the task panicked");
+        assert!(err.is_panic());
+        report.assert_dropped_where_polled("panic");
+        assert!(
+            report.dropped_while_panicking.load(Ordering::SeqCst),
+            "a panicking task's future is dropped while the panic unwinds (as tokio does)"
+        );
+    }
 }
 
 #[test]
 fn a_detached_future_is_dropped_where_it_was_polled_when_it_completes() {
     let _watchdog = watchdog("a_detached_future_is_dropped_where_it_was_polled_when_it_completes");
-    let rt = current_thread();
-    let (future, report) = address_check(Then::ReadyOnSecondPoll);
-    rt.block_on(async {
-        drop(minirt::spawn(future));
-        settle_until(100, || report.dropped_at.load(Ordering::SeqCst) != 0).await;
-    });
-    report.assert_dropped_where_polled("completion after the JoinHandle was dropped");
-    assert!(!report.dropped_while_panicking.load(Ordering::SeqCst));
+    for rt in both_flavors() {
+        let (future, report) = address_check(Then::ReadyOnSecondPoll);
+        rt.block_on(async {
+            drop(minirt::spawn(future));
+            settle_until(100, || report.dropped_at.load(Ordering::SeqCst) != 0).await;
+        });
+        report.assert_dropped_where_polled("completion after the JoinHandle was dropped");
+        assert!(!report.dropped_while_panicking.load(Ordering::SeqCst));
+    }
 }
 
 #[test]
 fn a_completed_future_is_dropped_where_it_was_polled() {
     let _watchdog = watchdog("a_completed_future_is_dropped_where_it_was_polled");
-    let rt = current_thread();
-    let (future, report) = address_check(Then::ReadyOnSecondPoll);
-    assert_eq!(rt.block_on(async { minirt::spawn(future).await }).expect("completes"), 7);
-    report.assert_dropped_where_polled("completion");
+    for rt in both_flavors() {
+        let (future, report) = address_check(Then::ReadyOnSecondPoll);
+        assert_eq!(rt.block_on(async { minirt::spawn(future).await }).expect("completes"), 7);
+        report.assert_dropped_where_polled("completion");
+    }
 }
 
 /// A tiny deterministic PRNG, so a failing order can be replayed from its seed.
@@ -193,59 +205,60 @@ fn tokio_sync_waiters_aborted_in_random_order_leave_the_primitives_working() {
     let _watchdog = watchdog("tokio_sync_waiters_aborted_in_random_order");
     const PER_KIND: usize = 50;
     for seed in [1u64, 0x9e37_79b9_7f4a_7c15, 12345] {
-        let rt = current_thread();
-        rt.block_on(async move {
-            let notify = Arc::new(tokio::sync::Notify::new());
-            let mutex = Arc::new(tokio::sync::Mutex::new(0u32));
-            let semaphore = Arc::new(tokio::sync::Semaphore::new(0));
-            let (broadcast, _) = tokio::sync::broadcast::channel::<u32>(4);
-            let held = mutex.clone().lock_owned().await;
+        for rt in both_flavors() {
+            rt.block_on(async move {
+                let notify = Arc::new(tokio::sync::Notify::new());
+                let mutex = Arc::new(tokio::sync::Mutex::new(0u32));
+                let semaphore = Arc::new(tokio::sync::Semaphore::new(0));
+                let (broadcast, _) = tokio::sync::broadcast::channel::<u32>(4);
+                let held = mutex.clone().lock_owned().await;
 
-            let mut handles: Vec<JoinHandle<()>> = Vec::new();
-            for _ in 0..PER_KIND {
-                let notify = notify.clone();
-                handles.push(minirt::spawn(async move { notify.notified().await }));
-                let mutex = mutex.clone();
-                handles.push(minirt::spawn(async move { *mutex.lock().await += 1 }));
-                let semaphore = semaphore.clone();
-                handles.push(minirt::spawn(async move {
-                    semaphore.acquire().await.expect("open").forget();
-                }));
-                let mut receiver = broadcast.subscribe();
-                handles.push(minirt::spawn(async move {
-                    receiver.recv().await.expect("a value");
-                }));
-            }
-            settle().await;
-            let mut rng = XorShift(seed);
-            rng.shuffle(&mut handles);
-            // Abort three quarters of them, in random order, letting each abort take effect.
-            let keep = handles.split_off(handles.len() * 3 / 4);
-            for handle in handles {
-                handle.abort();
-                if rng.next() % 4 == 0 {
-                    minirt::task::yield_now().await;
+                let mut handles: Vec<JoinHandle<()>> = Vec::new();
+                for _ in 0..PER_KIND {
+                    let notify = notify.clone();
+                    handles.push(minirt::spawn(async move { notify.notified().await }));
+                    let mutex = mutex.clone();
+                    handles.push(minirt::spawn(async move { *mutex.lock().await += 1 }));
+                    let semaphore = semaphore.clone();
+                    handles.push(minirt::spawn(async move {
+                        semaphore.acquire().await.expect("open").forget();
+                    }));
+                    let mut receiver = broadcast.subscribe();
+                    handles.push(minirt::spawn(async move {
+                        receiver.recv().await.expect("a value");
+                    }));
                 }
-                assert!(handle.await.expect_err("aborted").is_cancelled());
-            }
+                settle().await;
+                let mut rng = XorShift(seed);
+                rng.shuffle(&mut handles);
+                // Abort three quarters of them, in random order, letting each abort take effect.
+                let keep = handles.split_off(handles.len() * 3 / 4);
+                for handle in handles {
+                    handle.abort();
+                    if rng.next() % 4 == 0 {
+                        minirt::task::yield_now().await;
+                    }
+                    assert!(handle.await.expect_err("aborted").is_cancelled());
+                }
 
-            // Wake everything that is left, and check the primitives still work.
-            notify.notify_waiters();
-            drop(held);
-            semaphore.add_permits(PER_KIND);
-            broadcast.send(1).expect("receivers left");
-            for handle in keep {
-                common::must_complete("a surviving waiter", handle).await.expect("completes");
-            }
-            let notified = notify.notified();
-            notify.notify_one();
-            notified.await;
-            *mutex.lock().await += 1;
-            let _permit = semaphore.acquire().await.expect("permits left");
-            let mut receiver = broadcast.subscribe();
-            broadcast.send(2).expect("one receiver");
-            assert_eq!(receiver.recv().await.expect("a value"), 2);
-        });
+                // Wake everything that is left, and check the primitives still work.
+                notify.notify_waiters();
+                drop(held);
+                semaphore.add_permits(PER_KIND);
+                broadcast.send(1).expect("receivers left");
+                for handle in keep {
+                    common::must_complete("a surviving waiter", handle).await.expect("completes");
+                }
+                let notified = notify.notified();
+                notify.notify_one();
+                notified.await;
+                *mutex.lock().await += 1;
+                let _permit = semaphore.acquire().await.expect("permits left");
+                let mut receiver = broadcast.subscribe();
+                broadcast.send(2).expect("one receiver");
+                assert_eq!(receiver.recv().await.expect("a value"), 2);
+            });
+        }
     }
 }
 

@@ -28,6 +28,24 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
 }
 
+/// Defines the test `$name` twice, in a module of that name: `current_thread` on the
+/// current-thread runtime and `multi_thread` on the multi-thread one (2 workers: the waiters
+/// run on the workers and are woken from whichever thread polls the reactor).
+macro_rules! on_both_flavors {
+    ($(#[doc = $doc:literal])* async fn $name:ident() -> $ret:ty $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            use super::*;
+
+            #[minirt::test]
+            async fn current_thread() -> $ret $body
+
+            #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn multi_thread() -> $ret $body
+        }
+    };
+}
+
 fn read_fd(fd: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {
     let file = std::fs::File::from(fd.as_fd().try_clone_to_owned()?);
     (&file).read(buf)
@@ -68,9 +86,9 @@ impl XorShift {
     }
 }
 
+on_both_flavors! {
 /// 50 tasks await `accept()` on one `Arc<TcpListener>`; 50 clients connect; every acceptor
 /// gets a connection. With one waker per direction, 49 of them were never woken.
-#[minirt::test]
 async fn fifty_acceptors_on_one_listener_are_all_served() -> io::Result<()> {
     let _watchdog = watchdog("fifty_acceptors_on_one_listener_are_all_served");
     const TASKS: usize = 50;
@@ -104,9 +122,10 @@ async fn fifty_acceptors_on_one_listener_are_all_served() -> io::Result<()> {
     drop(clients);
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// 20 tasks await `readable()` on one fd; one write wakes every one of them.
-#[minirt::test]
 async fn twenty_tasks_readable_on_one_fd_all_wake() -> io::Result<()> {
     let _watchdog = watchdog("twenty_tasks_readable_on_one_fd_all_wake");
     let (read_end, write_end) = pipe();
@@ -132,11 +151,12 @@ async fn twenty_tasks_readable_on_one_fd_all_wake() -> io::Result<()> {
     assert_eq!(woken.load(Ordering::SeqCst), 20);
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// Waiters on a listener and on a pipe are cancelled (aborted) in a random order, some before
 /// and some after an event woke them; the survivors are all served, and the resources keep
 /// working for new waiters afterwards.
-#[minirt::test]
 async fn waiters_cancelled_in_random_order_leave_the_resource_working() -> io::Result<()> {
     let _watchdog = watchdog("waiters_cancelled_in_random_order_leave_the_resource_working");
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
@@ -209,6 +229,7 @@ async fn waiters_cancelled_in_random_order_leave_the_resource_working() -> io::R
         must_complete("readable after the cancellations", late_reader).await.expect("no panic")?;
     }
     Ok(())
+}
 }
 
 struct NoopWaker;
@@ -294,9 +315,9 @@ fn a_waker_whose_drop_reenters_the_reactor_does_not_deadlock() {
     }
 }
 
+on_both_flavors! {
 /// 20 tasks await `recv_from` on one `Arc<UdpSocket>`; 20 datagrams arrive; each task gets
 /// one. With one waker per direction, only the last task to wait was ever woken.
-#[minirt::test]
 async fn twenty_tasks_receiving_on_one_udp_socket_are_all_served() -> io::Result<()> {
     let _watchdog = watchdog("twenty_tasks_receiving_on_one_udp_socket_are_all_served");
     const TASKS: usize = 20;
@@ -326,11 +347,12 @@ async fn twenty_tasks_receiving_on_one_udp_socket_are_all_served() -> io::Result
     assert_eq!(got, (0..TASKS as u8).collect::<Vec<_>>());
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// A thousand tasks wait in `recv_from` on one UDP socket; 900 are aborted in random order
 /// (some while others are being woken); the 100 left each get one of 100 datagrams, and the
 /// socket serves a new receiver afterwards.
-#[minirt::test]
 async fn a_thousand_receivers_most_cancelled_at_random() -> io::Result<()> {
     let _watchdog = watchdog("a_thousand_receivers_most_cancelled_at_random");
     const TASKS: usize = 1000;
@@ -372,4 +394,5 @@ async fn a_thousand_receivers_most_cancelled_at_random() -> io::Result<()> {
     sender.send_to(b"e", addr).await?;
     assert_eq!(must_complete("a late receiver", late).await.expect("no panic")?, 1);
     Ok(())
+}
 }

@@ -426,8 +426,19 @@ struct Function {
 }
 
 /// Parses the item as a function. `None` when it is not one, with the reason in `errors`.
+/// A fragment a `macro_rules!` macro passed on (`$body:block`, `$name:ident`) arrives wrapped
+/// in an invisible group (`Delimiter::None`); its tokens are what the function is made of.
+fn unwrap_invisible(token: TokenTree) -> Vec<TokenTree> {
+    match token {
+        TokenTree::Group(group) if group.delimiter() == Delimiter::None => {
+            group.stream().into_iter().flat_map(unwrap_invisible).collect()
+        }
+        token => vec![token],
+    }
+}
+
 fn parse_fn(kind: Kind, item: TokenStream, errors: &mut Vec<Error>) -> Option<Function> {
-    let tokens: Vec<TokenTree> = item.into_iter().collect();
+    let tokens: Vec<TokenTree> = item.into_iter().flat_map(unwrap_invisible).collect();
     let not_a_fn = |span: Span| {
         Error::new(
             span,
