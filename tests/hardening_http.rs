@@ -6,6 +6,7 @@
 //! and its `run` accept loop is spawned on the test's runtime. That works on a fresh clone with
 //! any `cargo test` invocation (no example binary to build or find first).
 
+#[macro_use]
 mod common;
 
 use std::io;
@@ -77,9 +78,9 @@ fn assert_status(response: &[u8], status: &[u8], what: &str) {
     );
 }
 
+on_both_flavors! {
 /// Garbage of many kinds gets `400 Bad Request` and a close; a good client on a kept-alive
 /// connection is served before, between and after.
-#[minirt::test]
 async fn garbage_gets_400_and_a_close() -> io::Result<()> {
     let _watchdog = watchdog("garbage_gets_400_and_a_close");
     let (addr, server) = start_server().await?;
@@ -113,10 +114,11 @@ async fn garbage_gets_400_and_a_close() -> io::Result<()> {
     assert!(!server.is_finished(), "the accept loop is still running");
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// A head over 8 KiB, in one line or in many headers, gets `431` and a close; a head just
 /// under the limit is served.
-#[minirt::test]
 async fn oversized_heads_get_431_and_a_close() -> io::Result<()> {
     let _watchdog = watchdog("oversized_heads_get_431_and_a_close");
     let (addr, server) = start_server().await?;
@@ -156,11 +158,12 @@ async fn oversized_heads_get_431_and_a_close() -> io::Result<()> {
     assert!(!server.is_finished(), "the accept loop is still running");
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// Slowloris: 50 clients trickle their heads a byte at a time. The server keeps serving a good
 /// client between every step; a trickler that completes its head is answered; the others,
 /// once past 8 KiB, get `431` and a close.
-#[minirt::test]
 async fn a_slowloris_trickle_does_not_stop_other_clients() -> io::Result<()> {
     let _watchdog = watchdog("a_slowloris_trickle_does_not_stop_other_clients");
     const TRICKLERS: usize = 50;
@@ -212,10 +215,11 @@ async fn a_slowloris_trickle_does_not_stop_other_clients() -> io::Result<()> {
     assert!(!server.is_finished(), "the accept loop is still running");
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// Clients that reset or half-close in the middle of a request end their own connection and
 /// nothing else.
-#[minirt::test]
 async fn clients_that_vanish_mid_request_harm_nobody() -> io::Result<()> {
     let _watchdog = watchdog("clients_that_vanish_mid_request_harm_nobody");
     let (addr, server) = start_server().await?;
@@ -256,6 +260,7 @@ async fn clients_that_vanish_mid_request_harm_nobody() -> io::Result<()> {
     assert!(!server.is_finished(), "the accept loop is still running");
     Ok(())
 }
+}
 
 const SHORT_LIMITS: Timeouts = Timeouts {
     request: Duration::from_millis(300),
@@ -263,10 +268,10 @@ const SHORT_LIMITS: Timeouts = Timeouts {
     close: Duration::from_millis(300),
 };
 
+on_both_flavors! {
 /// Slowloris with a clock: clients that keep trickling a byte every 20 ms, never finishing
 /// their head, get `408 Request Timeout` and a close once the request limit passes (not
 /// before), while a good client is served all along.
-#[minirt::test]
 async fn a_request_trickled_past_its_time_limit_gets_408_and_a_close() -> io::Result<()> {
     let _watchdog = watchdog("a_request_trickled_past_its_time_limit_gets_408_and_a_close");
     let (addr, server) = start_server_with(SHORT_LIMITS).await?;
@@ -315,10 +320,11 @@ async fn a_request_trickled_past_its_time_limit_gets_408_and_a_close() -> io::Re
     assert!(!server.is_finished(), "the accept loop is still running");
     Ok(())
 }
+}
 
+on_both_flavors! {
 /// A connection that sends nothing is closed after the idle limit (without a response); one
 /// that sends a request now and then, each within the limit, stays open far longer.
-#[minirt::test]
 async fn an_idle_connection_is_closed_and_a_busy_one_is_not() -> io::Result<()> {
     let _watchdog = watchdog("an_idle_connection_is_closed_and_a_busy_one_is_not");
     let (addr, _server) = start_server_with(SHORT_LIMITS).await?;
@@ -336,4 +342,5 @@ async fn an_idle_connection_is_closed_and_a_busy_one_is_not() -> io::Result<()> 
     assert!(response.is_empty(), "{:?}", String::from_utf8_lossy(&response));
     assert!(opened.elapsed() >= SHORT_LIMITS.idle);
     Ok(())
+}
 }

@@ -2,6 +2,7 @@
 //! woken, a cancelled waiter frees its place, and the reactor never runs a waker's code
 //! (clone, wake, drop) while it holds one of its locks (issue 9 item 2).
 
+#[macro_use]
 mod common;
 
 use std::future::Future;
@@ -26,24 +27,6 @@ fn pipe() -> (OwnedFd, OwnedFd) {
     assert_eq!(ret, 0, "pipe2: {}", io::Error::last_os_error());
     // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
     unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) }
-}
-
-/// Defines the test `$name` twice, in a module of that name: `current_thread` on the
-/// current-thread runtime and `multi_thread` on the multi-thread one (2 workers: the waiters
-/// run on the workers and are woken from whichever thread polls the reactor).
-macro_rules! on_both_flavors {
-    ($(#[doc = $doc:literal])* async fn $name:ident() -> $ret:ty $body:block) => {
-        $(#[doc = $doc])*
-        mod $name {
-            use super::*;
-
-            #[minirt::test]
-            async fn current_thread() -> $ret $body
-
-            #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn multi_thread() -> $ret $body
-        }
-    };
 }
 
 fn read_fd(fd: &impl AsFd, buf: &mut [u8]) -> io::Result<usize> {

@@ -21,6 +21,25 @@ use futures_util::future::{select, Either};
 use minirt::io::AsyncWrite;
 use minirt::net::{TcpListener, TcpStream};
 
+/// Defines the test `$name` twice, in a module of that name: `current_thread` on the
+/// current-thread runtime and `multi_thread` on the multi-thread one (2 workers: the
+/// tasks run on the workers and are woken from whichever thread polls the reactor).
+#[allow(unused_macros)] // each test binary uses a part of common
+macro_rules! on_both_flavors {
+    ($(#[doc = $doc:literal])* async fn $name:ident() -> $ret:ty $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            use super::*;
+
+            #[minirt::test]
+            async fn current_thread() -> $ret $body
+
+            #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn multi_thread() -> $ret $body
+        }
+    };
+}
+
 /// How long any single test may take before the watchdog kills the test binary.
 pub const WATCHDOG_LIMIT: Duration = Duration::from_secs(60);
 
