@@ -119,103 +119,112 @@ fn ten_thousand_concurrent_connections() {
         return;
     }
 
-    let rt = Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let echoed = Arc::new(AtomicUsize::new(0));
-        let accepted = Arc::new(AtomicUsize::new(0));
-        // The baseline: the runtime, the listener, nothing connected.
-        let rss_before = rss();
+    // The server on each flavor; the clients, in a child process, on a current-thread runtime.
+    for multi_thread in [false, true] {
+        let rt = if multi_thread {
+            Builder::new_multi_thread().worker_threads(2).build().expect("runtime")
+        } else {
+            Builder::new_current_thread().build().expect("runtime")
+        };
+        rt.block_on(serve_ten_thousand(multi_thread)).expect("the server");
+    }
+}
 
-        let server = {
-            let (echoed, accepted) = (echoed.clone(), accepted.clone());
-            minirt::spawn(async move {
-                let mut handlers = Vec::with_capacity(CONNECTIONS);
-                for _ in 0..CONNECTIONS {
-                    let (mut stream, _) = listener.accept().await?;
-                    accepted.fetch_add(1, Ordering::SeqCst);
-                    let echoed = echoed.clone();
-                    handlers.push(minirt::spawn(async move {
-                        let mut buf = [0u8; MESSAGE];
-                        loop {
-                            let n = stream.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, io::Error>(());
-                            }
-                            stream.write_all(&buf[..n]).await?;
-                            echoed.fetch_add(n, Ordering::SeqCst);
+async fn serve_ten_thousand(multi_thread: bool) -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let echoed = Arc::new(AtomicUsize::new(0));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    // The baseline: the runtime, the listener, nothing connected.
+    let rss_before = rss();
+
+    let server = {
+        let (echoed, accepted) = (echoed.clone(), accepted.clone());
+        minirt::spawn(async move {
+            let mut handlers = Vec::with_capacity(CONNECTIONS);
+            for _ in 0..CONNECTIONS {
+                let (mut stream, _) = listener.accept().await?;
+                accepted.fetch_add(1, Ordering::SeqCst);
+                let echoed = echoed.clone();
+                handlers.push(minirt::spawn(async move {
+                    let mut buf = [0u8; MESSAGE];
+                    loop {
+                        let n = stream.read(&mut buf).await?;
+                        if n == 0 {
+                            return Ok::<_, io::Error>(());
                         }
-                    }));
-                }
-                Ok::<_, io::Error>(handlers)
-            })
-        };
-
-        let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .args(["ten_thousand_concurrent_connections", "--exact", "--nocapture"])
-            .env(CHILD_ENV, addr.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (ready_tx, ready_rx) = futures_channel::oneshot::channel::<String>();
-        let reader = thread::spawn(move || {
-            let mut ready_tx = Some(ready_tx);
-            let mut all = String::new();
-            for line in io::BufReader::new(stdout).lines().map_while(Result::ok) {
-                if line.starts_with("READY") {
-                    if let Some(tx) = ready_tx.take() {
-                        let _ = tx.send(line.clone());
+                        stream.write_all(&buf[..n]).await?;
+                        echoed.fetch_add(n, Ordering::SeqCst);
                     }
+                }));
+            }
+            Ok::<_, io::Error>(handlers)
+        })
+    };
+
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args(["ten_thousand_concurrent_connections", "--exact", "--nocapture"])
+        .env(CHILD_ENV, addr.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (ready_tx, ready_rx) = futures_channel::oneshot::channel::<String>();
+    let reader = thread::spawn(move || {
+        let mut ready_tx = Some(ready_tx);
+        let mut all = String::new();
+        for line in io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.starts_with("READY") {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(line.clone());
                 }
-                all.push_str(&line);
-                all.push('\n');
             }
-            all
-        });
-
-        let ready = timeout(LIMIT, ready_rx).await;
-        let ready = match ready {
-            Ok(Ok(line)) => line,
-            other => {
-                let _ = child.kill();
-                let status = child.wait();
-                let out = reader.join().unwrap_or_default();
-                panic!("the clients did not get ready ({other:?}, {status:?}):\n{out}");
-            }
-        };
-        assert_eq!(ready, format!("READY {CONNECTIONS}"));
-        // Every connection has done its round trips and is idle, its server task in `read`.
-        assert_eq!(accepted.load(Ordering::SeqCst), CONNECTIONS);
-        common::settle().await;
-        let rss_idle = rss();
-        let per_connection = rss_idle.saturating_sub(rss_before) / CONNECTIONS;
-        println!(
-            "memory per idle connection: {per_connection} bytes (RSS {} KiB before, {} KiB \
-             with {CONNECTIONS} idle connections; server side: task, buffer, registration)",
-            rss_before / 1024,
-            rss_idle / 1024
-        );
-
-        drop(child.stdin.take()); // the clients close every connection
-        let (exit_tx, exit_rx) = futures_channel::oneshot::channel();
-        let waiter = thread::spawn(move || {
-            let _ = exit_tx.send(child.wait());
-        });
-        let status = timeout(LIMIT, exit_rx).await.expect("the clients exit").expect("status")?;
-        waiter.join().expect("waiter");
-        let out = reader.join().expect("reader");
-        assert!(status.success(), "the client process failed ({status}):\n{out}");
-
-        let handlers = timeout(LIMIT, server).await.expect("server").expect("no panic")?;
-        for handler in handlers {
-            timeout(LIMIT, handler).await.expect("handler").expect("no panic")?;
+            all.push_str(&line);
+            all.push('\n');
         }
-        assert_eq!(echoed.load(Ordering::SeqCst), CONNECTIONS * ROUND_TRIPS * MESSAGE);
-        Ok::<_, io::Error>(())
-    })
-    .expect("the server");
+        all
+    });
+
+    let ready = timeout(LIMIT, ready_rx).await;
+    let ready = match ready {
+        Ok(Ok(line)) => line,
+        other => {
+            let _ = child.kill();
+            let status = child.wait();
+            let out = reader.join().unwrap_or_default();
+            panic!("the clients did not get ready ({other:?}, {status:?}):\n{out}");
+        }
+    };
+    assert_eq!(ready, format!("READY {CONNECTIONS}"));
+    // Every connection has done its round trips and is idle, its server task in `read`.
+    assert_eq!(accepted.load(Ordering::SeqCst), CONNECTIONS);
+    common::settle().await;
+    let rss_idle = rss();
+    let per_connection = rss_idle.saturating_sub(rss_before) / CONNECTIONS;
+    println!(
+        "multi_thread: {multi_thread}: memory per idle connection: {per_connection} bytes \
+         (RSS {} KiB before, {} KiB with {CONNECTIONS} idle connections; server side: \
+         task, buffer, registration)",
+        rss_before / 1024,
+        rss_idle / 1024
+    );
+
+    drop(child.stdin.take()); // the clients close every connection
+    let (exit_tx, exit_rx) = futures_channel::oneshot::channel();
+    let waiter = thread::spawn(move || {
+        let _ = exit_tx.send(child.wait());
+    });
+    let status = timeout(LIMIT, exit_rx).await.expect("the clients exit").expect("status")?;
+    waiter.join().expect("waiter");
+    let out = reader.join().expect("reader");
+    assert!(status.success(), "the client process failed ({status}):\n{out}");
+
+    let handlers = timeout(LIMIT, server).await.expect("server").expect("no panic")?;
+    for handler in handlers {
+        timeout(LIMIT, handler).await.expect("handler").expect("no panic")?;
+    }
+    assert_eq!(echoed.load(Ordering::SeqCst), CONNECTIONS * ROUND_TRIPS * MESSAGE);
+    Ok(())
 }
