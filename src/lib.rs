@@ -95,7 +95,7 @@ pub mod porting {}
 /// What the macros call at run time; not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use minirt_runtime::macros_support::{thread_rng_n, MaybeDone};
+    pub use minirt_runtime::macros_support::{poll_budget_available, thread_rng_n, MaybeDone};
 }
 
 /// Async I/O: the traits, readiness over any fd ([`io::AsyncFd`]), and the standard streams

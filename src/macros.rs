@@ -276,6 +276,11 @@ macro_rules! __select_expand {
                 let mut $id = ::core::pin::pin!(::core::future::IntoFuture::into_future($id));
             )+
             ::core::future::poll_fn(|__cx| {
+                // A task whose budget is spent yields here: its budget-aware branches would
+                // yield anyway, and the others must not run on without cooperating (tokio).
+                if $crate::__private::poll_budget_available(__cx).is_pending() {
+                    return ::core::task::Poll::Pending;
+                }
                 let __start: u32 = if $biased { 0 } else { $crate::__private::thread_rng_n(__branches) };
                 let mut __pending = false;
                 for __i in 0..__branches {

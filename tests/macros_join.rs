@@ -1,7 +1,7 @@
 //! join!, try_join! and pin!, ported from tokio's tests/macros_join.rs, macros_try_join.rs and
 //! macros_pin.rs (`tokio` renamed to `minirt`, tokio's oneshot replaced by futures-channel's).
-//! Left out: the struct-size tests (our layout differs) and the coop-budget starvation tests
-//! (they need tokio's Semaphore; minirt::sync is built on another branch).
+//! Left out: the struct-size tests (our layout differs). The coop-budget starvation tests run
+//! on `minirt::sync::Semaphore`.
 
 #![allow(clippy::disallowed_names)]
 
@@ -490,4 +490,58 @@ async fn join_many_and_across_tasks() {
     let (a, b, c) = minirt::join!(rx, async { 2 }, sender);
     assert_eq!((a.unwrap(), b), (5, 2));
     c.unwrap();
+}
+
+/// tokio's `join_does_not_allow_tasks_to_starve` and `try_join_does_not_allow_tasks_to_starve`:
+/// a future that acquires permits in a tight loop spends its task's budget and yields, so the
+/// other future of the join gets to run.
+mod starvation {
+    use std::sync::Arc;
+
+    use minirt::sync::Semaphore;
+
+    async fn non_cooperative_task(permits: Arc<Semaphore>) -> usize {
+        let mut exceeded_budget = 0;
+        for _ in 0..5 {
+            // Another task should run after this task uses its whole budget
+            for _ in 0..128 {
+                let _permit = permits.clone().acquire_owned().await.unwrap();
+            }
+            exceeded_budget += 1;
+        }
+        exceeded_budget
+    }
+
+    async fn poor_little_task(permits: Arc<Semaphore>) -> usize {
+        let mut how_many_times_i_got_to_run = 0;
+        for _ in 0..5 {
+            let _permit = permits.clone().acquire_owned().await.unwrap();
+            how_many_times_i_got_to_run += 1;
+        }
+        how_many_times_i_got_to_run
+    }
+
+    #[minirt::test]
+    async fn join_does_not_allow_tasks_to_starve() {
+        let permits = Arc::new(Semaphore::new(1));
+        // non_cooperative_task should yield after its budget is exceeded and then
+        // poor_little_task should run.
+        let (non_cooperative_result, little_task_result) =
+            minirt::join!(non_cooperative_task(Arc::clone(&permits)), poor_little_task(permits));
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+    }
+
+    #[minirt::test]
+    async fn try_join_does_not_allow_tasks_to_starve() {
+        let permits = Arc::new(Semaphore::new(10));
+        let mine = Arc::clone(&permits);
+        let result = minirt::try_join!(
+            async move { Ok::<_, String>(non_cooperative_task(mine).await) },
+            async move { Ok::<_, String>(poor_little_task(permits).await) }
+        );
+        let (non_cooperative_result, little_task_result) = result.unwrap();
+        assert_eq!(5, non_cooperative_result);
+        assert_eq!(5, little_task_result);
+    }
 }

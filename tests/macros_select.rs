@@ -1,7 +1,6 @@
 //! select!, ported from tokio's tests/macros_select.rs (`tokio` renamed to `minirt`; tokio's
 //! oneshot/mpsc replaced by futures-channel's, tokio-test's mock task by a small one below).
-//! Left out: the struct-size tests (our layout differs), the RNG-seed tests (no seeded RNG) and
-//! `select_is_budget_aware` (no public `consume_budget` yet).
+//! Left out: the struct-size tests (our layout differs) and the RNG-seed tests (no seeded RNG).
 
 #![allow(clippy::disallowed_names)]
 
@@ -780,4 +779,37 @@ async fn sleep_and_timeout_branches() {
         _ = minirt::time::sleep(Duration::from_millis(5)) => true,
     };
     assert!(woke);
+}
+
+/// tokio's `select_is_budget_aware`: once the task's budget is spent, `select!` yields before
+/// polling its branches, even one that is always ready.
+#[minirt::test]
+async fn select_is_budget_aware() {
+    const BUDGET: usize = 128;
+
+    let task = || {
+        Box::pin(async move {
+            minirt::select! {
+                biased;
+
+                () = minirt::task::coop::consume_budget() => {},
+                () = std::future::ready(()) => {}
+            }
+        })
+    };
+
+    // `futures::poll!`: one poll with this task's context.
+    async fn poll_once<F: std::future::Future + Unpin>(
+        future: &mut F,
+    ) -> std::task::Poll<F::Output> {
+        poll_fn(|cx| Ready(std::pin::Pin::new(&mut *future).as_mut().poll(cx))).await
+    }
+
+    for _ in 0..BUDGET {
+        let poll = poll_once(&mut task()).await;
+        assert!(poll.is_ready());
+    }
+
+    let poll = poll_once(&mut task()).await;
+    assert!(poll.is_pending());
 }

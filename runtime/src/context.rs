@@ -229,6 +229,13 @@ pub(crate) fn current_task_id() -> Option<Id> {
     HOT.try_with(|cx| cx.task_id.get()).ok().flatten()
 }
 
+/// Whether the running task has budget left (always outside a task's poll, and in an
+/// `unconstrained` future).
+#[inline]
+pub(crate) fn has_budget_remaining() -> bool {
+    HOT.try_with(|tls| tls.budget.get() != 0).unwrap_or(true)
+}
+
 /// Spends one unit of the running task's budget. `Pending` (after arranging to be polled
 /// again) once the budget is spent, so a task whose sockets are always ready still yields.
 /// Outside a task's poll nothing is enforced.

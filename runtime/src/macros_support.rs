@@ -1,6 +1,7 @@
 //! What the facade's declarative macros (`select!`, `join!`, `try_join!`) call at run time:
-//! a cheap per-thread random number for `select!`'s fair start, and [`MaybeDone`], the slot
-//! that holds one `join!` future and then its output. Not a public API: the macros name it
+//! a cheap per-thread random number for `select!`'s fair start, [`poll_budget_available`] for
+//! its cooperative check, and [`MaybeDone`], the slot that holds one `join!` future and then
+//! its output. Not a public API: the macros name it
 //! through `$crate::__private`.
 
 use std::cell::Cell;
@@ -103,6 +104,19 @@ impl<F: Future> Future for MaybeDone<F> {
         // Overwrites the finished future in place (it is dropped where it was pinned).
         self.set(MaybeDone::Done { output });
         Poll::Ready(())
+    }
+}
+
+/// `Ready` while the current task has budget left; once it is spent, wakes the task and
+/// returns `Pending`, so `select!` yields instead of polling its branches (tokio's
+/// `poll_budget_available`). Spends nothing.
+#[doc(hidden)]
+pub fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
+    if crate::context::has_budget_remaining() {
+        Poll::Ready(())
+    } else {
+        cx.waker().wake_by_ref();
+        Poll::Pending
     }
 }
 

@@ -1,9 +1,12 @@
-//! Cooperative scheduling from the task's side: [`consume_budget`] and [`unconstrained`].
+//! Cooperative scheduling from the task's side: [`consume_budget`], [`has_budget_remaining`]
+//! and [`unconstrained`] (tokio's `task::coop`).
 //!
 //! Every poll of a task starts with a budget (see `crate::context`); each operation that
 //! completes (an I/O readiness, a timer, a `JoinHandle`) spends one unit, and once it is spent
 //! they return `Pending` after waking the task, so it goes to the back of the run queue. These
-//! two functions let a task take part in that explicitly, or opt out of it.
+//! functions let a task take part in that explicitly, or opt out of it. `select!` checks the
+//! budget before it polls its branches, as tokio's does: once it is spent, budget-aware
+//! branches would yield anyway, and the others would run on without cooperating.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -16,6 +19,13 @@ use crate::context;
 /// would yield on its own.
 pub async fn consume_budget() {
     poll_fn(context::poll_budget).await
+}
+
+/// Whether the current task has budget left: `false` once it has spent it in this poll, so
+/// that the next budget-aware operation will yield. Always `true` outside a task, and inside an
+/// [`unconstrained`] future.
+pub fn has_budget_remaining() -> bool {
+    context::has_budget_remaining()
 }
 
 /// Runs `future` without a budget: nothing it awaits yields because of the budget. Tokio's

@@ -28,7 +28,7 @@
 //! forget a completed one), and the task calls nothing else.
 
 mod cell;
-mod coop;
+pub mod coop;
 mod error;
 mod id;
 mod join;
@@ -42,7 +42,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pub(crate) use cell::Task;
-pub use coop::{consume_budget, unconstrained, Unconstrained};
+pub use coop::{consume_budget, has_budget_remaining, unconstrained, Unconstrained};
 pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
