@@ -371,6 +371,29 @@ fn outside_any_runtime_block_in_place_just_runs() {
     assert_eq!(task::block_in_place(|| 3), 3);
 }
 
+/// tokio's task_id_block_in_place_block_on_spawn: a task inside another runtime's `block_on`
+/// in `block_in_place` has its own id, and the outer task has its own back afterwards.
+#[test]
+fn block_in_place_keeps_the_task_id() {
+    let _watchdog = watchdog("block_in_place_keeps_the_task_id");
+    let outer = Runtime::new().expect("runtime");
+    outer.block_on(async {
+        minirt::spawn(async {
+            let parent_id = task::id();
+            task::block_in_place(move || {
+                let rt = current_thread();
+                rt.block_on(rt.spawn(async move {
+                    assert_ne!(parent_id, task::id());
+                }))
+                .expect("the inner task");
+            });
+            assert_eq!(parent_id, task::id());
+        })
+        .await
+        .expect("the outer task");
+    });
+}
+
 #[test]
 fn can_enter_current_thread_rt_from_within_block_in_place() {
     let _watchdog = watchdog("can_enter_current_thread_rt_from_within_block_in_place");

@@ -158,22 +158,25 @@ impl Drop for DrivingGuard {
 }
 
 /// Leaves the "driving" state, and lifts the budget, until the guard drops (which restores
-/// both): `block_in_place` runs blocking code — which may `block_on` another runtime — in the
-/// middle of a task's poll.
+/// both, and the task id): `block_in_place` runs blocking code — which may `block_on` another
+/// runtime, whose tasks set and clear the id — in the middle of a task's poll.
 pub(crate) fn suspend_driving() -> SuspendGuard {
-    let saved = HOT.try_with(|cx| (cx.driving.replace(false), cx.budget.replace(UNCONSTRAINED)));
+    let saved = HOT.try_with(|cx| {
+        (cx.driving.replace(false), cx.budget.replace(UNCONSTRAINED), cx.task_id.get())
+    });
     SuspendGuard(saved.ok())
 }
 
 /// Returned by [`suspend_driving`].
-pub(crate) struct SuspendGuard(Option<(bool, u32)>);
+pub(crate) struct SuspendGuard(Option<(bool, u32, Option<Id>)>);
 
 impl Drop for SuspendGuard {
     fn drop(&mut self) {
-        if let Some((driving, budget)) = self.0 {
+        if let Some((driving, budget, task_id)) = self.0 {
             let _ = HOT.try_with(|cx| {
                 cx.driving.set(driving);
                 cx.budget.set(budget);
+                cx.task_id.set(task_id);
             });
         }
     }
