@@ -656,3 +656,67 @@ async fn a_busy_block_on_future_does_not_starve_tasks() -> io::Result<()> {
     must_complete("ticker", ticker).await?;
     Ok(())
 }
+
+/// tokio's `try_read_vectored`, `try_read_buf` (into a `Vec<u8>`), `set_zero_linger`,
+/// `TryFrom<std::net::TcpStream>` and the borrowed read half's `peek`.
+#[minirt::test]
+async fn vectored_and_vec_reads_zero_linger_try_from_and_half_peek() -> io::Result<()> {
+    let _watchdog = watchdog("vectored_and_vec_reads_zero_linger_try_from_and_half_peek");
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let std_client = std::net::TcpStream::connect(listener.local_addr()?)?;
+    std_client.set_nonblocking(true)?;
+    let mut client: TcpStream = std_client.try_into()?;
+    let (mut server, _) = listener.accept().await?;
+
+    // Nothing sent yet: both reads would block.
+    let mut vec = Vec::new();
+    let err = server.try_read_buf(&mut vec).expect_err("nothing to read");
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+
+    client.write_all(b"hello world").await?;
+    server.readable().await?;
+    let (mut head, mut tail) = ([0u8; 5], [0u8; 3]);
+    let n = {
+        let mut bufs = [io::IoSliceMut::new(&mut head), io::IoSliceMut::new(&mut tail)];
+        server.try_read_vectored(&mut bufs)?
+    };
+    assert_eq!(n, 8);
+    assert_eq!((&head, &tail), (b"hello", b" wo"));
+
+    // The rest lands after what the vector already holds; a full vector grows first.
+    let mut vec = b"<".to_vec();
+    vec.shrink_to_fit();
+    assert_eq!(vec.len(), vec.capacity());
+    assert_eq!(server.try_read_buf(&mut vec)?, 3);
+    assert_eq!(vec, b"<rld");
+
+    // The borrowed read half peeks without consuming.
+    client.write_all(b"peek").await?;
+    let (mut read_half, _write_half) = server.split();
+    let mut buf = [0u8; 4];
+    assert_eq!(read_half.peek(&mut buf).await?, 4);
+    assert_eq!(&buf, b"peek");
+    assert_eq!(read_half.read(&mut buf).await?, 4, "peek left the bytes in place");
+
+    // Zero linger: dropping the stream resets the connection.
+    server.set_zero_linger()?;
+    assert_eq!(server.linger()?, Some(Duration::ZERO));
+    drop(server);
+    let err = must_complete("the reset", client.read(&mut buf)).await.expect_err("RST");
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+    // Shutting down a reset connection is not an error (tokio maps `NotConnected` to Ok).
+    client.shutdown().await?;
+    Ok(())
+}
+
+/// `TryFrom<std::net::TcpListener>`.
+#[minirt::test]
+async fn a_std_listener_converts_with_try_from() -> io::Result<()> {
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let listener = TcpListener::try_from(std_listener)?;
+    let (client, accepted) = join(TcpStream::connect(addr), listener.accept()).await;
+    assert_eq!(accepted?.0.peer_addr()?, client?.local_addr()?);
+    Ok(())
+}

@@ -525,3 +525,37 @@ async fn from_std_and_into_std() -> io::Result<()> {
     assert!(timeout(Duration::from_secs(20), again.recv(&mut buf)).await.is_ok());
     Ok(())
 }
+
+/// tokio's `recv_buf`/`recv_buf_from` and their `try_` forms (into a `Vec<u8>`),
+/// `TryFrom<std::net::UdpSocket>`, and the `IP_TOS` option.
+#[minirt::test]
+async fn vec_receives_try_from_and_tos() -> io::Result<()> {
+    let _watchdog = watchdog("vec_receives_try_from_and_tos");
+    let std_socket = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    std_socket.set_nonblocking(true)?;
+    let a: UdpSocket = std_socket.try_into()?;
+    let b = UdpSocket::bind("127.0.0.1:0").await?;
+    b.connect(a.local_addr()?).await?;
+
+    let mut buf = Vec::with_capacity(64);
+    let err = a.try_recv_buf(&mut buf).expect_err("nothing queued");
+    assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
+
+    b.send(b"one").await?;
+    let (n, from) = a.recv_buf_from(&mut buf).await?;
+    assert_eq!((n, from, &buf[..]), (3, b.local_addr()?, &b"one"[..]));
+    b.send(b"two").await?;
+    a.readable().await?;
+    let (n, _) = a.try_recv_buf_from(&mut buf)?;
+    assert_eq!((n, &buf[..]), (3, &b"onetwo"[..]), "appended after what was there");
+
+    a.connect(b.local_addr()?).await?;
+    a.send(b"back").await?;
+    let mut full = Vec::new(); // no capacity at all: grows before receiving
+    assert_eq!(b.recv_buf(&mut full).await?, 4);
+    assert_eq!(full, b"back");
+
+    a.set_tos_v4(0x10)?;
+    assert_eq!(a.tos_v4()?, 0x10);
+    Ok(())
+}

@@ -629,3 +629,35 @@ async fn datagram_peer_closed() -> io::Result<()> {
     a.shutdown(std::net::Shutdown::Both)?;
     Ok(())
 }
+
+/// tokio's `try_read_vectored`/`try_read_buf` on a `UnixStream`, `recv_buf`/`recv_buf_from`
+/// on a `UnixDatagram`, and `TryFrom` from the std types.
+#[minirt::test]
+async fn vec_and_vectored_reads_and_try_from() -> io::Result<()> {
+    let _watchdog = watchdog("vec_and_vectored_reads_and_try_from");
+    let (std_a, std_b) = std::os::unix::net::UnixStream::pair()?;
+    std_a.set_nonblocking(true)?;
+    std_b.set_nonblocking(true)?;
+    let (mut a, b) = (UnixStream::try_from(std_a)?, UnixStream::try_from(std_b)?);
+    a.write_all(b"abcdef").await?;
+    b.readable().await?;
+    let (mut x, mut y) = ([0u8; 2], [0u8; 2]);
+    let n = b.try_read_vectored(&mut [io::IoSliceMut::new(&mut x), io::IoSliceMut::new(&mut y)])?;
+    assert_eq!((n, &x, &y), (4, b"ab", b"cd"));
+    let mut rest = Vec::new();
+    assert_eq!(b.try_read_buf(&mut rest)?, 2);
+    assert_eq!(rest, b"ef");
+
+    let (std_c, std_d) = std::os::unix::net::UnixDatagram::pair()?;
+    std_c.set_nonblocking(true)?;
+    std_d.set_nonblocking(true)?;
+    let (c, d) = (UnixDatagram::try_from(std_c)?, UnixDatagram::try_from(std_d)?);
+    c.send(b"dgram").await?;
+    let mut buf = Vec::new();
+    assert_eq!(d.recv_buf(&mut buf).await?, 5);
+    c.send(b"!").await?;
+    let (n, from) = d.recv_buf_from(&mut buf).await?;
+    assert_eq!((n, &buf[..]), (1, &b"dgram!"[..]));
+    assert!(from.is_unnamed());
+    Ok(())
+}

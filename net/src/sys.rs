@@ -164,6 +164,84 @@ impl Socket {
         .map(|n| n as usize)
     }
 
+    /// Receives into the spare capacity of `buf` and appends what arrived: the `Vec` form of
+    /// tokio's `BufMut` reads. A full vector first grows by 64 bytes, as `BufMut` for `Vec`
+    /// does, so `Ok(0)` still means end of stream (or an empty datagram).
+    pub(crate) fn recv_into_spare(
+        &self,
+        buf: &mut Vec<u8>,
+        flags: libc::c_int,
+    ) -> io::Result<usize> {
+        self.recv_spare(buf, flags, None)
+    }
+
+    /// [`Socket::recv_into_spare`] that also says who sent the datagram (inet).
+    pub(crate) fn recv_from_into_spare(
+        &self,
+        buf: &mut Vec<u8>,
+        flags: libc::c_int,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self.recv_from_raw_into_spare(buf, flags)?;
+        Ok((n, addr.inet()?))
+    }
+
+    /// [`Socket::recv_from_into_spare`] for any family.
+    pub(crate) fn recv_from_raw_into_spare(
+        &self,
+        buf: &mut Vec<u8>,
+        flags: libc::c_int,
+    ) -> io::Result<(usize, RawAddr)> {
+        let mut addr = RawAddr::empty();
+        let n = self.recv_spare(buf, flags, Some(&mut addr))?;
+        Ok((n, addr))
+    }
+
+    fn recv_spare(
+        &self,
+        buf: &mut Vec<u8>,
+        flags: libc::c_int,
+        mut from: Option<&mut RawAddr>,
+    ) -> io::Result<usize> {
+        if buf.len() == buf.capacity() {
+            buf.reserve(64);
+        }
+        let spare = buf.spare_capacity_mut();
+        let n = cvt_r(|| {
+            let (addr, len) = match from.as_deref_mut() {
+                Some(addr) => {
+                    addr.len = RawAddr::CAPACITY;
+                    (addr.as_mut_ptr(), &mut addr.len as *mut libc::socklen_t)
+                }
+                None => (std::ptr::null_mut(), std::ptr::null_mut()),
+            };
+            // SAFETY: the kernel writes at most `spare.len()` bytes into the spare capacity
+            // (uninitialised memory it only writes), and, with an address, at most `addr.len`
+            // bytes of it into the address storage.
+            unsafe {
+                libc::recvfrom(self.raw(), spare.as_mut_ptr().cast(), spare.len(), flags, addr, len)
+            }
+        })? as usize;
+        // SAFETY: recvfrom initialised the first `n` bytes of the spare capacity (and reports
+        // at most the `spare.len()` it was given, even for a longer, truncated datagram).
+        unsafe { buf.set_len(buf.len() + n) };
+        Ok(n)
+    }
+
+    /// Scatters what arrives over `bufs`, in one `recvmsg`.
+    pub(crate) fn recv_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        // SAFETY: an all-zero msghdr is valid (no name, no control data).
+        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
+        // IoSliceMut is guaranteed ABI-compatible with iovec on Unix.
+        msg.msg_iov = bufs.as_mut_ptr().cast::<libc::iovec>();
+        msg.msg_iovlen = bufs.len().min(libc::UIO_MAXIOV as usize) as _;
+        cvt_r(|| {
+            // SAFETY: `msg` points at `bufs`, which outlive the call; the kernel writes at most
+            // each slice's length into it.
+            unsafe { libc::recvmsg(self.raw(), &mut msg, 0) }
+        })
+        .map(|n| n as usize)
+    }
+
     /// Sends with `MSG_NOSIGNAL`: a peer that closed gives `EPIPE`, never `SIGPIPE`.
     pub(crate) fn send(&self, buf: &[u8]) -> io::Result<usize> {
         cvt_r(|| {
@@ -405,6 +483,24 @@ impl Socket {
         Ok(value)
     }
 
+    /// `IP_TOS`, the type-of-service byte of the socket's IPv4 packets.
+    pub(crate) fn tos_v4(&self) -> io::Result<u32> {
+        Ok(self.get_opt(libc::IPPROTO_IP, libc::IP_TOS)? as u32)
+    }
+
+    pub(crate) fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.set_opt(libc::IPPROTO_IP, libc::IP_TOS, c_int_opt(tos, "IP_TOS")?)
+    }
+
+    /// `IPV6_TCLASS`, the traffic class of the socket's IPv6 packets.
+    pub(crate) fn tclass_v6(&self) -> io::Result<u32> {
+        Ok(self.get_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS)? as u32)
+    }
+
+    pub(crate) fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.set_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, c_int_opt(tclass, "IPV6_TCLASS")?)
+    }
+
     /// `SO_LINGER`: `Some(0)` makes close send RST instead of FIN.
     pub(crate) fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         let value = libc::linger {
@@ -623,4 +719,12 @@ fn raw_to_socket_addr(
             format!("unexpected socket address family {family} ({len} bytes)"),
         )),
     }
+}
+
+/// A `u32` option value as the `c_int` setsockopt takes; `InvalidInput` naming the option if it
+/// does not fit.
+fn c_int_opt(value: u32, option: &str) -> io::Result<libc::c_int> {
+    libc::c_int::try_from(value).map_err(|_| {
+        io::Error::new(io::ErrorKind::InvalidInput, format!("{option} value {value} out of range"))
+    })
 }

@@ -156,6 +156,18 @@ impl UdpSocket {
         self.io.try_io(Interest::READABLE, |socket| socket.recv(buf, 0))
     }
 
+    /// Receives one datagram from the connected peer into the spare capacity of `buf`,
+    /// appending it (a full vector grows by 64 bytes first; a longer datagram is truncated to
+    /// the spare capacity). Tokio's `recv_buf`, with a `Vec<u8>` for its `BufMut`.
+    pub async fn recv_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.async_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0)).await
+    }
+
+    /// [`UdpSocket::recv_buf`] without waiting: `WouldBlock` if no datagram is queued.
+    pub fn try_recv_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
+    }
+
     /// Sends one datagram to `target` (the first address it resolves to).
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         // The first address: a `SocketAddr` in place, with no allocation (this is on every
@@ -196,6 +208,17 @@ impl UdpSocket {
     /// Receives a datagram and its sender without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.try_io(Interest::READABLE, |socket| socket.recv_from(buf, 0))
+    }
+
+    /// [`UdpSocket::recv_from`] into the spare capacity of `buf` (see
+    /// [`UdpSocket::recv_buf`]).
+    pub async fn recv_buf_from(&self, buf: &mut Vec<u8>) -> io::Result<(usize, SocketAddr)> {
+        self.io.async_io(Interest::READABLE, |socket| socket.recv_from_into_spare(buf, 0)).await
+    }
+
+    /// [`UdpSocket::recv_buf_from`] without waiting.
+    pub fn try_recv_buf_from(&self, buf: &mut Vec<u8>) -> io::Result<(usize, SocketAddr)> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_from_into_spare(buf, 0))
     }
 
     /// Reads the next datagram without removing it from the queue.
@@ -314,6 +337,26 @@ impl UdpSocket {
     /// Sets `IP_TTL`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, to_c_int(ttl)?)
+    }
+
+    /// `IP_TOS`: the type-of-service byte of this socket's IPv4 packets.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.io.get_ref().tos_v4()
+    }
+
+    /// Sets `IP_TOS` (IPv4).
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.io.get_ref().set_tos_v4(tos)
+    }
+
+    /// `IPV6_TCLASS`: the traffic class of this socket's IPv6 packets.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.io.get_ref().tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` (IPv6).
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.io.get_ref().set_tclass_v6(tclass)
     }
 
     /// The device bound with [`UdpSocket::bind_device`], if any.

@@ -232,6 +232,16 @@ pub(crate) fn current_task_id() -> Option<Id> {
     HOT.try_with(|cx| cx.task_id.get()).ok().flatten()
 }
 
+/// Gives back the unit a [`poll_budget`] just spent, for an operation that turned out not to
+/// make progress (its resource was not ready after all: tokio's `RestoreOnPending`).
+#[inline]
+pub(crate) fn refund_budget() {
+    let _ = HOT.try_with(|tls| match tls.budget.get() {
+        UNCONSTRAINED => {}
+        left => tls.budget.set((left + 1).min(COOP_BUDGET)),
+    });
+}
+
 /// Whether the running task has budget left (always outside a task's poll, and in an
 /// `unconstrained` future).
 #[inline]

@@ -820,17 +820,23 @@ impl Registration {
     /// `Ready` once `interest` is ready; otherwise stores the task's waker in the poll API's
     /// slot(s) for that interest (one per direction: a later poller of the same direction
     /// replaces the earlier one) and returns `Pending`.
+    ///
+    /// Readiness found spends a unit of the task's budget (so a task whose sockets are always
+    /// ready still gives the others a turn); readiness not found gives it back, as tokio's
+    /// `poll_read_ready` does.
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvent>> {
-        // Every wait for readiness spends the task's budget, so a task whose sockets are always
-        // ready still gives the others a turn.
         if crate::context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        self.io.poll_ready(cx, interest, WaiterKey::Poll)
+        let poll = self.io.poll_ready(cx, interest, WaiterKey::Poll);
+        if poll.is_pending() {
+            crate::context::refund_budget();
+        }
+        poll
     }
 
     /// A place of its own among this registration's waiters, for one future.
@@ -851,7 +857,7 @@ impl Registration {
         interest: Interest,
         op: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        poll_io_with(self, |cx| self.poll_ready(cx, interest), cx, op)
+        poll_io_with(self, |cx| self.io.poll_ready(cx, interest, WaiterKey::Poll), cx, op)
     }
 
     /// Runs `op` once if the cached readiness says `interest` is ready, and `WouldBlock`
@@ -874,7 +880,10 @@ impl Registration {
     }
 }
 
-/// The loop of `poll_io`, for either kind of waiter (`ready` polls readiness).
+/// The loop of `poll_io`, for either kind of waiter (`ready` polls readiness). An operation
+/// that gets past `WouldBlock` spends a unit of the task's budget (tokio's `async_io`), so a
+/// task whose socket always has data still yields; one that finds the readiness stale gets
+/// its unit back.
 fn poll_io_with<R>(
     registration: &Registration,
     mut ready: impl FnMut(&mut Context<'_>) -> Poll<io::Result<ReadyEvent>>,
@@ -887,8 +896,14 @@ fn poll_io_with<R>(
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
+        if crate::context::poll_budget(cx).is_pending() {
+            return Poll::Pending;
+        }
         match op() {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => registration.clear_readiness(event),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                crate::context::refund_budget();
+                registration.clear_readiness(event);
+            }
             result => return Poll::Ready(result),
         }
     }
@@ -911,15 +926,14 @@ pub(crate) struct Waiter<'a> {
 
 impl Waiter<'_> {
     /// `Ready` once `interest` is ready; otherwise stores the task's waker in this waiter's
-    /// own entry and returns `Pending`.
+    /// own entry and returns `Pending`. Spends no budget: waiting for readiness is not
+    /// progress (tokio's `readable`/`writable`/`ready` do not spend it either); the operation
+    /// that follows does.
     pub(crate) fn poll_ready(
         &mut self,
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvent>> {
-        if crate::context::poll_budget(cx).is_pending() {
-            return Poll::Pending;
-        }
         let poll = self.registration.io.poll_ready(cx, interest, WaiterKey::Entry(&mut self.key));
         if self.key.is_some() && self.io.is_none() {
             self.io = Some(self.registration.io.clone());

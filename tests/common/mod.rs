@@ -265,7 +265,7 @@ where
         let rt = builder.build().expect("runtime");
         rt.block_on(body()).unwrap_or_else(|e| panic!("{name} ({flavor}): {e}"));
         drop(rt);
-        assert_eq!(open_fd_count(), before, "{name} ({flavor}): fds leaked");
+        assert_eq!(open_fd_count(), before, "{name} ({flavor}): fds leaked: {}", open_fds());
     }
 }
 
@@ -282,6 +282,21 @@ pub fn cpu_time(clock: libc::clockid_t) -> Duration {
 /// The number of open file descriptors of this process.
 pub fn open_fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("read /proc/self/fd").count()
+}
+
+/// What each open fd of this process is (`/proc/self/fd/N` -> `socket:[...]`, `anon_inode:
+/// [eventpoll]`, ...), for the message of a failed fd count.
+pub fn open_fds() -> String {
+    let mut fds: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .expect("read /proc/self/fd")
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some(format!("{} -> {}", entry.file_name().to_string_lossy(), target.display()))
+        })
+        .collect();
+    fds.sort();
+    fds.join(", ")
 }
 
 /// The panic message carried by a panic payload, if it is a string.

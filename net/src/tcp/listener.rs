@@ -125,3 +125,12 @@ impl fmt::Debug for TcpListener {
         d.field("fd", &self.as_raw_fd()).finish()
     }
 }
+
+/// [`TcpListener::from_std`], for `?` and `.try_into()` (as tokio).
+impl TryFrom<std::net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    fn try_from(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(listener)
+    }
+}

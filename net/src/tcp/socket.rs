@@ -113,6 +113,26 @@ impl TcpSocket {
         self.inner.linger()
     }
 
+    /// `IP_TOS`: the type-of-service byte of this socket's IPv4 packets.
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        self.inner.tos_v4()
+    }
+
+    /// Sets `IP_TOS` (IPv4).
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        self.inner.set_tos_v4(tos)
+    }
+
+    /// `IPV6_TCLASS`: the traffic class of this socket's IPv6 packets.
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        self.inner.tclass_v6()
+    }
+
+    /// Sets `IPV6_TCLASS` (IPv6).
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        self.inner.set_tclass_v6(tclass)
+    }
+
     /// `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle).
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.set_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay)

@@ -28,6 +28,18 @@ pub(crate) fn split(stream: &mut TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
     (ReadHalf(stream), WriteHalf(stream))
 }
 
+impl ReadHalf<'_> {
+    /// Reads without consuming (see [`TcpStream::peek`]).
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.peek(buf).await
+    }
+
+    /// Poll form of [`ReadHalf::peek`] (see [`TcpStream::poll_peek`]).
+    pub fn poll_peek(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.0.poll_peek(cx, buf)
+    }
+}
+
 /// The read half of [`TcpStream::into_split`]; can move to another task.
 #[derive(Debug)]
 pub struct OwnedReadHalf {
@@ -90,6 +102,11 @@ impl OwnedReadHalf {
     /// Reads without consuming (see [`TcpStream::peek`]).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.inner.peek(buf).await
+    }
+
+    /// Poll form of [`OwnedReadHalf::peek`] (see [`TcpStream::poll_peek`]).
+    pub fn poll_peek(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        self.inner.poll_peek(cx, buf)
     }
 }
 

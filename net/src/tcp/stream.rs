@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
@@ -131,6 +131,12 @@ impl TcpStream {
         self.io.get_ref().linger()
     }
 
+    /// `SO_LINGER` with a zero timeout: dropping the stream resets the connection (RST)
+    /// instead of closing it gracefully (FIN). Tokio's `set_zero_linger`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.set_linger(Some(Duration::ZERO))
+    }
+
     /// Sets `IP_TTL`, the hops this connection's packets may make.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         let ttl = libc::c_int::try_from(ttl)
@@ -177,6 +183,18 @@ impl TcpStream {
     /// Reads without waiting: `WouldBlock` if no data is ready. `Ok(0)` is EOF.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.try_io(Interest::READABLE, |socket| socket.recv(buf, 0))
+    }
+
+    /// Reads into several buffers in one syscall, without waiting. `Ok(0)` is EOF.
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_vectored(bufs))
+    }
+
+    /// Reads without waiting into the spare capacity of `buf`, appending what arrived (a full
+    /// vector grows first, so `Ok(0)` is still EOF). Tokio's `try_read_buf`, with a `Vec<u8>`
+    /// for its `BufMut` (see PORTING.md).
+    pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
@@ -246,8 +264,13 @@ impl TcpStream {
 
     /// Shuts down one or both halves (`shutdown(2)`). Shutting down the write half sends FIN:
     /// the peer reads EOF, and this side can keep reading.
+    /// `shutdown(2)`, with `NotConnected` taken as done, as tokio does: the connection is
+    /// already shut (by a TCP reset), and whether the kernel says so depends on a race with it.
     pub(crate) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match self.io.get_ref().shutdown(how) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
     }
 
     /// Borrowed halves, usable at the same time within one task (for example in a `join`).
@@ -358,5 +381,14 @@ impl fmt::Debug for TcpStream {
             d.field("peer", &addr);
         }
         d.field("fd", &self.as_raw_fd()).finish()
+    }
+}
+
+/// [`TcpStream::from_std`], for `?` and `.try_into()` (as tokio).
+impl TryFrom<std::net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    fn try_from(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(stream)
     }
 }

@@ -149,6 +149,17 @@ impl UnixDatagram {
         self.io.try_io(Interest::READABLE, |socket| socket.recv(buf, 0))
     }
 
+    /// Receives one message from the connected peer into the spare capacity of `buf`,
+    /// appending it (see `UdpSocket::recv_buf`). Tokio's `recv_buf`, with a `Vec<u8>`.
+    pub async fn recv_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.async_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0)).await
+    }
+
+    /// [`UnixDatagram::recv_buf`] without waiting.
+    pub fn try_recv_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
+    }
+
     /// Sends one message to the socket at `path`.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let addr = raw_addr(path.as_ref())?;
@@ -197,6 +208,22 @@ impl UnixDatagram {
         Ok((n, SocketAddr::from_raw(addr)))
     }
 
+    /// [`UnixDatagram::recv_from`] into the spare capacity of `buf`.
+    pub async fn recv_buf_from(&self, buf: &mut Vec<u8>) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) = self
+            .io
+            .async_io(Interest::READABLE, |socket| socket.recv_from_raw_into_spare(buf, 0))
+            .await?;
+        Ok((n, SocketAddr::from_raw(addr)))
+    }
+
+    /// [`UnixDatagram::recv_buf_from`] without waiting.
+    pub fn try_recv_buf_from(&self, buf: &mut Vec<u8>) -> io::Result<(usize, SocketAddr)> {
+        let (n, addr) =
+            self.io.try_io(Interest::READABLE, |socket| socket.recv_from_raw_into_spare(buf, 0))?;
+        Ok((n, SocketAddr::from_raw(addr)))
+    }
+
     /// Runs `op` (non-blocking I/O on this socket) if `interest` is ready, clearing the
     /// readiness if it returns `WouldBlock`.
     pub fn try_io<R>(
@@ -239,5 +266,14 @@ impl fmt::Debug for UnixDatagram {
             d.field("peer", &addr);
         }
         d.field("fd", &self.as_raw_fd()).finish()
+    }
+}
+
+/// [`UnixDatagram::from_std`], for `?` and `.try_into()` (as tokio).
+impl TryFrom<std::os::unix::net::UnixDatagram> for UnixDatagram {
+    type Error = io::Error;
+
+    fn try_from(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(socket)
     }
 }

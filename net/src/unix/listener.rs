@@ -106,3 +106,12 @@ impl fmt::Debug for UnixListener {
         d.field("fd", &self.as_raw_fd()).finish()
     }
 }
+
+/// [`UnixListener::from_std`], for `?` and `.try_into()` (as tokio).
+impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        UnixListener::from_std(listener)
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -142,6 +142,17 @@ impl UnixStream {
         self.io.try_io(Interest::READABLE, |socket| socket.recv(buf, 0))
     }
 
+    /// Reads into several buffers in one syscall, without waiting. `Ok(0)` is EOF.
+    pub fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_vectored(bufs))
+    }
+
+    /// Reads without waiting into the spare capacity of `buf`, appending what arrived (see
+    /// `TcpStream::try_read_buf`).
+    pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
+    }
+
     /// Writes without waiting: `WouldBlock` if the send buffer is full; `EPIPE` if the peer
     /// closed (never `SIGPIPE`).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -209,8 +220,13 @@ impl UnixStream {
     }
 
     /// `shutdown(2)` one or both halves.
+    /// `shutdown(2)`, with `NotConnected` taken as done, as tokio does: the connection is
+    /// already shut (by the peer closing), and whether the kernel says so depends on a race with it.
     pub(crate) fn shutdown_std(&self, how: Shutdown) -> io::Result<()> {
-        self.io.get_ref().shutdown(how)
+        match self.io.get_ref().shutdown(how) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
     }
 }
 
@@ -281,5 +297,14 @@ impl fmt::Debug for UnixStream {
             d.field("peer", &addr);
         }
         d.field("fd", &self.as_raw_fd()).finish()
+    }
+}
+
+/// [`UnixStream::from_std`], for `?` and `.try_into()` (as tokio).
+impl TryFrom<std::os::unix::net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    fn try_from(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(stream)
     }
 }

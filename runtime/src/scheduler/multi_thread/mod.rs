@@ -98,6 +98,13 @@ struct Remote {
     unpark: Unparker,
 }
 
+/// How many worker threads are running, and the condvar a shutdown waits on for them.
+#[derive(Default)]
+struct LiveThreads {
+    count: Mutex<usize>,
+    exited: Condvar,
+}
+
 /// The state of a multi-thread runtime that every worker, waker and handle shares.
 pub(crate) struct Shared {
     reactor: Arc<Reactor>,
@@ -122,8 +129,9 @@ pub(crate) struct Shared {
     shutdown_cores: Mutex<Vec<Box<Core>>>,
     shutdown_cond: Condvar,
     /// Worker threads alive (including one that gave its core away in `block_in_place` and
-    /// still finishes its task's poll).
-    live_threads: Mutex<usize>,
+    /// still finishes its task's poll). Not inside `Shared`'s own allocation: a thread counts
+    /// itself out after it dropped its reference to `Shared` (see `launch`).
+    live: Arc<LiveThreads>,
     config: Config,
     blocking: BlockingPool,
 }
@@ -243,26 +251,32 @@ impl Shared {
 
     /// Starts a worker thread that runs `core`.
     fn launch(self: &Arc<Self>, core: Box<Core>) -> io::Result<()> {
-        *lock(&self.live_threads) += 1;
+        *lock(&self.live.count) += 1;
+        let live = self.live.clone();
         let shared = self.clone();
         let spawned = self.config.thread.builder().spawn(move || {
             /// Counts the thread out even if it unwinds (a panicking `on_thread_start` hook),
             /// so that shutdown does not wait for it forever.
-            struct Exit(Arc<Shared>);
+            struct Exit(Arc<LiveThreads>);
             impl Drop for Exit {
                 fn drop(&mut self) {
-                    *lock(&self.0.live_threads) -= 1;
-                    self.0.shutdown_cond.notify_all();
+                    *lock(&self.0.count) -= 1;
+                    self.0.exited.notify_all();
                 }
             }
-            let exit = Exit(shared);
-            let config = exit.0.config.thread.clone();
-            config.run_hooked(|| worker::run(&exit.0, core));
+            let _exit = Exit(live);
+            // Declared after `_exit`, so dropped before it, unwinding or not: once shutdown
+            // sees this thread counted out, the thread holds no reference to the runtime. (It
+            // may have been the last one, whose drop closes the reactor's fds: a runtime's
+            // drop must have closed them when it returns.)
+            let shared = shared;
+            let config = shared.config.thread.clone();
+            config.run_hooked(|| worker::run(&shared, core));
         });
         match spawned {
             Ok(_) => Ok(()),
             Err(e) => {
-                *lock(&self.live_threads) -= 1;
+                *lock(&self.live.count) -= 1;
                 Err(e)
             }
         }
@@ -302,7 +316,7 @@ impl MultiThread {
             driver_parked: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cond: Condvar::new(),
-            live_threads: Mutex::new(0),
+            live: Arc::default(),
             config,
             blocking,
         });
@@ -342,7 +356,7 @@ impl MultiThread {
         let expected = shared.remotes.len() - own_thread;
         let mut cores = {
             let mut returned = lock(&shared.shutdown_cores);
-            while returned.len() < expected && *lock(&shared.live_threads) > 0 {
+            while returned.len() < expected && *lock(&shared.live.count) > 0 {
                 returned = shared
                     .shutdown_cond
                     .wait_timeout(returned, Duration::from_millis(10))
@@ -379,20 +393,23 @@ impl MultiThread {
         // The worker threads exit right after handing their cores back; wait for them so that
         // their `on_thread_stop` hooks have run (bounded by `timeout`).
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let mut live = lock(&shared.live_threads);
+        let mut live = lock(&shared.live.count);
         // The calling worker's thread ends only after this returns.
         while *live > own_thread {
-            let wait = match deadline {
+            live = match deadline {
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left.min(Duration::from_millis(10)),
+                    Some(left) if !left.is_zero() => {
+                        shared
+                            .live
+                            .exited
+                            .wait_timeout(live, left)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0
+                    }
                     _ => break,
                 },
-                None => Duration::from_millis(10),
+                None => shared.live.exited.wait(live).unwrap_or_else(|p| p.into_inner()),
             };
-            drop(live);
-            let cores = lock(&shared.shutdown_cores);
-            drop(shared.shutdown_cond.wait_timeout(cores, wait).unwrap_or_else(|p| p.into_inner()));
-            live = lock(&shared.live_threads);
         }
     }
 }
