@@ -1,11 +1,15 @@
 //! An echo server: every byte a client sends comes back.
 //!
 //! ```text
-//! cargo run --release --example echo -- 127.0.0.1:7000 [--threads N]
+//! cargo run --release --example echo -- [ADDR] [--threads N | --current-thread]
 //! ```
 //!
-//! On Ctrl-C or SIGTERM it stops accepting, lets the open connections finish (for up to 5 s;
-//! see `support/shutdown.rs`), and exits with status 0.
+//! ADDR comes from the argument, else the `ADDR` environment variable, else `127.0.0.1:7000`;
+//! the runtime is current-thread unless `--threads N` (`support/args.rs`). The first line on
+//! stdout is `echo: listening on 127.0.0.1:7000 (current-thread)`, with the address actually
+//! bound (port 0 picks a free one). On Ctrl-C or SIGTERM it stops accepting, lets the open
+//! connections finish (for up to 5 s; see `support/shutdown.rs`), prints
+//! `echo: shut down (N connections cut)` and exits with status 0.
 
 use std::time::Duration;
 
@@ -24,23 +28,23 @@ pub mod shutdown;
 use shutdown::{StopSignals, Tracker};
 
 fn main() -> std::io::Result<()> {
-    let args = Args::parse("127.0.0.1:7000")?;
-    let mut builder = match args.threads {
-        None => minirt::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = minirt::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    builder.enable_all().build()?.block_on(run_main(args))
+    run_program(std::env::args().skip(1))
+}
+
+/// The whole program, from its arguments to its end (`tests/examples.rs` runs it in a child
+/// process).
+pub fn run_program(argv: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let args = Args::from_argv(argv, "127.0.0.1:7000", 0)?;
+    args.minirt_runtime()?.block_on(run_main(args))
 }
 
 async fn run_main(args: Args) -> std::io::Result<()> {
-    let addr = args.addr.clone();
-    let listener = TcpListener::bind(&addr).await?;
+    // Listen for the signals before saying we are up: a client that reads the start-up line
+    // may signal at once.
+    let stop = StopSignals::listen()?;
+    let listener = TcpListener::bind(&args.addr).await?;
     println!("echo: listening on {} ({})", listener.local_addr()?, args.flavor());
-    let cut = serve(listener, shutdown::GRACE).await?;
+    let cut = serve_with(listener, stop, shutdown::GRACE).await;
     println!("echo: shut down ({cut} connections cut)");
     Ok(())
 }
@@ -48,7 +52,11 @@ async fn run_main(args: Args) -> std::io::Result<()> {
 /// Serves until SIGINT or SIGTERM, then waits up to `grace` for the open connections; returns
 /// how many were still open. (`tests/signal.rs` runs it in-process and sends the signal.)
 pub async fn serve(listener: TcpListener, grace: Duration) -> std::io::Result<usize> {
-    let mut stop = StopSignals::listen()?;
+    Ok(serve_with(listener, StopSignals::listen()?, grace).await)
+}
+
+/// [`serve`], stopped by signals listened for already.
+async fn serve_with(listener: TcpListener, mut stop: StopSignals, grace: Duration) -> usize {
     let tracker = Tracker::default();
     let signal = match stop.run_until(accept_loop(listener, tracker.clone())).await {
         Ok(never) => match never {},
@@ -56,7 +64,7 @@ pub async fn serve(listener: TcpListener, grace: Duration) -> std::io::Result<us
     };
     // The accept loop, and with it the listener, is gone: new connections are refused.
     println!("echo: {signal}: stopped accepting; {} connections open", tracker.active());
-    Ok(tracker.shut_down(grace).await)
+    tracker.shut_down(grace).await
 }
 
 /// Accepts connections forever, each echoed by its own task.

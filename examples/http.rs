@@ -1,9 +1,14 @@
 //! A small HTTP/1.1 server: every request gets `200 OK` and `Hello, World!`.
 //!
 //! ```text
-//! cargo run --release --example http -- 127.0.0.1:8080 [--threads N]
+//! cargo run --release --example http -- [ADDR] [--threads N | --current-thread]
 //! curl -i http://127.0.0.1:8080/
 //! ```
+//!
+//! ADDR comes from the argument, else the `ADDR` environment variable, else `127.0.0.1:8080`;
+//! the runtime is current-thread unless `--threads N` (`support/args.rs`). The first line on
+//! stdout is `http: listening on 127.0.0.1:8080 (current-thread)`, with the address actually
+//! bound.
 //!
 //! It keeps connections alive (HTTP/1.1 by default, HTTP/1.0 when asked with
 //! `Connection: keep-alive`), answers pipelined requests in order with one write per read,
@@ -16,8 +21,10 @@
 //! serving the open connections meanwhile.
 //!
 //! On Ctrl-C or SIGTERM it stops accepting, finishes the requests in flight (a kept-alive
-//! connection closes after its current response instead of waiting for another), waits up to
-//! 5 s for the connections to close, and exits with status 0 (see `support/shutdown.rs`).
+//! connection closes after its current response instead of waiting for another, unless the
+//! next request has begun to arrive: that one is in flight too), waits up to
+//! 5 s for the connections to close, prints `http: shut down (N connections cut)` and exits with
+//! status 0 (see `support/shutdown.rs`).
 //!
 //! `examples/tokio_http.rs` is this same program on tokio, line for line, for load comparisons.
 
@@ -32,7 +39,7 @@ use minirt::time::{sleep, timeout, timeout_at, Instant};
 mod accept;
 
 #[path = "support/args.rs"]
-mod args;
+pub mod args;
 use accept::{is_out_of_resources, ACCEPT_BACKOFF};
 use args::Args;
 
@@ -45,23 +52,23 @@ pub mod http_proto;
 use http_proto::*;
 
 fn main() -> std::io::Result<()> {
-    let args = Args::parse("127.0.0.1:8080")?;
-    let mut builder = match args.threads {
-        None => minirt::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = minirt::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    builder.enable_all().build()?.block_on(run_main(args))
+    run_program(std::env::args().skip(1))
+}
+
+/// The whole program, from its arguments to its end (`tests/examples.rs` runs it in a child
+/// process).
+pub fn run_program(argv: impl Iterator<Item = String>) -> std::io::Result<()> {
+    let args = Args::from_argv(argv, "127.0.0.1:8080", 0)?;
+    args.minirt_runtime()?.block_on(run_main(args))
 }
 
 async fn run_main(args: Args) -> std::io::Result<()> {
-    let addr = args.addr.clone();
-    let listener = TcpListener::bind(&addr).await?;
+    // Listen for the signals before saying we are up: a client that reads the start-up line
+    // may signal at once.
+    let stop = StopSignals::listen()?;
+    let listener = TcpListener::bind(&args.addr).await?;
     println!("http: listening on {} ({})", listener.local_addr()?, args.flavor());
-    let cut = serve_until_signal(listener, Timeouts::default(), shutdown::GRACE).await?;
+    let cut = serve_until(listener, Timeouts::default(), shutdown::GRACE, stop).await?;
     println!("http: shut down ({cut} connections cut)");
     Ok(())
 }
@@ -74,7 +81,17 @@ pub async fn serve_until_signal(
     timeouts: Timeouts,
     grace: Duration,
 ) -> std::io::Result<usize> {
-    let mut stop = StopSignals::listen()?;
+    serve_until(listener, timeouts, grace, StopSignals::listen()?).await
+}
+
+/// [`serve_until_signal`], stopped by signals listened for already (`reuseport` listens in
+/// every thread before it prints its start-up line).
+pub async fn serve_until(
+    listener: TcpListener,
+    timeouts: Timeouts,
+    grace: Duration,
+    mut stop: StopSignals,
+) -> std::io::Result<usize> {
     let tracker = Tracker::default();
     let served = stop.run_until(run_tracked(listener, timeouts, tracker.clone())).await;
     // On a signal the accept loop, and with it the listener, is gone: new connections are
@@ -139,17 +156,24 @@ async fn serve(
     // When the current wait ends: the idle limit while no request has begun, the request
     // limit from a request's first byte.
     let mut deadline = Instant::now() + timeouts.idle;
+    // Bytes already read into `buf[..pending]` by the shutdown check below, to parse before
+    // reading again.
+    let mut pending = 0;
     loop {
         if filled == buf.len() {
             buf.resize(buf.len() * 2, 0);
         }
-        let n = match timeout_at(deadline, stream.read(&mut buf[filled..])).await {
-            Ok(read) => read?,
-            Err(_elapsed) if filled == 0 => return Ok(()), // idle too long: just close
-            Err(_elapsed) => {
-                stream.write_all(REQUEST_TIMEOUT).await?;
-                close_gracefully(&mut stream, &mut buf, timeouts.close).await;
-                return Ok(());
+        let n = if pending > 0 {
+            std::mem::take(&mut pending)
+        } else {
+            match timeout_at(deadline, stream.read(&mut buf[filled..])).await {
+                Ok(read) => read?,
+                Err(_elapsed) if filled == 0 => return Ok(()), // idle too long: just close
+                Err(_elapsed) => {
+                    stream.write_all(REQUEST_TIMEOUT).await?;
+                    close_gracefully(&mut stream, &mut buf, timeouts.close).await;
+                    return Ok(());
+                }
             }
         };
         if n == 0 {
@@ -183,15 +207,31 @@ async fn serve(
             stream.write_all(&out).await?;
             out.clear();
         }
-        // Shutting down: once every complete request is answered, close instead of waiting
-        // for the next one.
-        if !keep_open || (tracker.is_closing() && start == filled) {
+        if !keep_open {
             close_gracefully(&mut stream, &mut buf, timeouts.close).await;
             return Ok(());
         }
         // Keep the unanswered tail (the start of the next request) at the front.
         buf.copy_within(start..filled, 0);
         filled -= start;
+        // Shutting down: once every request that has arrived is answered, close instead of
+        // waiting for the next one. One that is already here (its bytes may have come while
+        // the last answer was written) is in flight too: serve it first.
+        if filled == 0 && tracker.is_closing() {
+            match stream.try_read(&mut buf) {
+                Ok(0) => return Ok(()), // the client closed
+                Ok(n) => {
+                    pending = n;
+                    deadline = Instant::now() + timeouts.request;
+                    continue;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    close_gracefully(&mut stream, &mut buf, timeouts.close).await;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            }
+        }
         // A new wait begins when the buffer empties (idle) or a new request starts in it; a
         // request still arriving keeps the deadline it had.
         if filled == 0 {

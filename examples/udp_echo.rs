@@ -6,15 +6,31 @@
 //! a QUIC endpoint), where handling one datagram may wait on something else.
 //!
 //! ```text
-//! cargo run --release --example udp_echo -- 127.0.0.1:7002
+//! cargo run --release --example udp_echo -- [ADDR] [--threads N | --current-thread]
 //! # another terminal:
 //! nc -u 127.0.0.1 7002
 //! ```
+//!
+//! ADDR comes from the argument, else the `ADDR` environment variable, else `127.0.0.1:7002`
+//! (`support/args.rs`). The first line on stdout is
+//! `udp_echo: listening on 127.0.0.1:7002 with 4 tasks (current-thread)`, with the address
+//! actually bound. On Ctrl-C or SIGTERM the tasks stop receiving (a datagram already received
+//! still gets its reply), the program prints `udp_echo: shut down (0 tasks cut)` and exits
+//! with status 0.
 
 use std::io;
 use std::sync::Arc;
 
 use minirt::net::UdpSocket;
+use minirt::task::JoinSet;
+
+#[path = "support/args.rs"]
+mod args;
+use args::Args;
+
+#[path = "support/shutdown.rs"]
+pub mod shutdown;
+use shutdown::{StopSignals, Tracker};
 
 /// Tasks receiving on the one socket.
 const WORKERS: usize = 4;
@@ -22,24 +38,62 @@ const WORKERS: usize = 4;
 /// The largest UDP payload over IPv4; a longer datagram cannot exist.
 const MAX_DATAGRAM: usize = 65_507;
 
-#[minirt::main(flavor = "current_thread")]
-async fn main() -> io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:7002".to_string());
-    let socket = Arc::new(UdpSocket::bind(&addr).await?);
-    println!("udp_echo: listening on {} with {WORKERS} tasks", socket.local_addr()?);
-    let workers: Vec<_> = (0..WORKERS).map(|_| minirt::spawn(serve(socket.clone()))).collect();
-    for worker in workers {
-        // A worker only ends on an error it cannot serve past.
-        worker.await.map_err(io::Error::other)??;
+fn main() -> io::Result<()> {
+    run_program(std::env::args().skip(1))
+}
+
+/// The whole program, from its arguments to its end (`tests/examples.rs` runs it in a child
+/// process).
+pub fn run_program(argv: impl Iterator<Item = String>) -> io::Result<()> {
+    let args = Args::from_argv(argv, "127.0.0.1:7002", 0)?;
+    args.minirt_runtime()?.block_on(run_main(args))
+}
+
+async fn run_main(args: Args) -> io::Result<()> {
+    // Listen for the signals before saying we are up: a client that reads the start-up line
+    // may signal at once.
+    let mut stop = StopSignals::listen()?;
+    let socket = Arc::new(UdpSocket::bind(&args.addr).await?);
+    println!(
+        "udp_echo: listening on {} with {WORKERS} tasks ({})",
+        socket.local_addr()?,
+        args.flavor()
+    );
+    let tracker = Tracker::default();
+    let mut workers = JoinSet::new();
+    for _ in 0..WORKERS {
+        let (socket, tracker) = (socket.clone(), tracker.clone());
+        let in_flight = tracker.enter();
+        workers.spawn(async move {
+            let _in_flight = in_flight;
+            serve(socket, &tracker).await
+        });
     }
+    let signal = match stop.run_until(workers.join_next()).await {
+        // Before a signal, a worker only ends on an error it cannot serve past.
+        Ok(Some(Ok(Err(e)))) => return Err(e),
+        Ok(Some(Err(e))) => return Err(io::Error::other(e)),
+        Ok(_) => return Err(io::Error::other("a worker stopped")),
+        Err(signal) => signal,
+    };
+    println!("udp_echo: {signal}: stopped receiving");
+    let cut = tracker.shut_down(shutdown::GRACE).await;
+    println!("udp_echo: shut down ({cut} tasks cut)");
     Ok(())
 }
 
-/// Receives datagrams and sends each back to where it came from.
-async fn serve(socket: Arc<UdpSocket>) -> io::Result<()> {
+/// Receives datagrams and sends each back to where it came from, until the server closes.
+async fn serve(socket: Arc<UdpSocket>, tracker: &Tracker) -> io::Result<()> {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
-        let (n, peer) = match socket.recv_from(&mut buf).await {
+        // Dropping a `recv_from` that has not completed loses nothing: a datagram leaves the
+        // kernel's queue only in the `recvfrom` that returns it.
+        let received = minirt::select! {
+            biased;
+            _ = tracker.closing() => return Ok(()),
+            received = socket.recv_from(&mut buf) => received,
+        };
+        let (n, peer) = match received {
             Ok(received) => received,
             // A pending ICMP error from an earlier reply (the peer went away): it concerns
             // that peer only, the socket keeps serving everyone else.

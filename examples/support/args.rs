@@ -1,10 +1,20 @@
-//! The command line of the server examples: `[ADDR] [--threads N | --current-thread]`.
+//! The command line of the server examples: `[ADDR] [OPERAND...] [--threads N | --current-thread]`.
 //!
 //! The address comes from the first argument, else from the `ADDR` environment variable, else
-//! from the example's default. The runtime is current-thread unless `--threads N` asks for the
-//! multi-thread runtime with `N` workers (`benches/load.sh` runs both). Shared by the minirt
-//! and tokio versions of a server, so that both read the same command line; each `main` builds
-//! its own runtime from [`Args::threads`].
+//! from the example's default (for `unix_echo` it is a socket path, or `@name` in Linux's
+//! abstract namespace). A few examples take more positional arguments after it, their
+//! *operands* (`proxy`'s upstream, `reuseport`'s thread count); the others refuse any. The
+//! runtime is current-thread unless `--threads N` asks for the multi-thread runtime with `N`
+//! workers (`benches/load.sh` runs both). Shared by the minirt and tokio versions of a server,
+//! so that both read the same command line; a minirt example builds its runtime with
+//! [`Args::minirt_runtime`], a tokio one builds tokio's from [`Args::threads`].
+//!
+//! Each example's `main` is `run(std::env::args().skip(1))`, and `run` calls [`Args::from_argv`]:
+//! `tests/examples.rs` calls the same `run` with its own argument list in a child process.
+
+// Each example uses a part of this (the tokio twins `parse` and `threads`, the minirt servers
+// `from_argv` and `minirt_runtime`, two of them `operands`).
+#![allow(dead_code)]
 
 use std::io;
 
@@ -15,21 +25,37 @@ pub struct Args {
     pub addr: String,
     /// `Some(n)`: the multi-thread runtime with `n` workers; `None`: current-thread.
     pub threads: Option<usize>,
+    /// The positional arguments after the address (at most as many as the example takes).
+    pub operands: Vec<String>,
 }
 
 impl Args {
-    /// Reads the process's arguments and `ADDR`, falling back to `default_addr`.
+    /// Reads the process's arguments and `ADDR`, falling back to `default_addr`; no operands.
     pub fn parse(default_addr: &str) -> io::Result<Args> {
-        Args::from_iter(std::env::args().skip(1), std::env::var("ADDR").ok(), default_addr)
+        Args::from_argv(std::env::args().skip(1), default_addr, 0)
     }
 
-    fn from_iter(
-        mut args: impl Iterator<Item = String>,
+    /// Reads `argv` (the arguments after the program's name) and `ADDR`, falling back to
+    /// `default_addr`; up to `max_operands` positional arguments may follow the address.
+    pub fn from_argv(
+        argv: impl IntoIterator<Item = String>,
+        default_addr: &str,
+        max_operands: usize,
+    ) -> io::Result<Args> {
+        Args::from_parts(argv, std::env::var("ADDR").ok(), default_addr, max_operands)
+    }
+
+    /// [`Args::from_argv`] with the value of `ADDR` given (`tests/example_args.rs` tests this).
+    pub fn from_parts(
+        argv: impl IntoIterator<Item = String>,
         env_addr: Option<String>,
         default_addr: &str,
+        max_operands: usize,
     ) -> io::Result<Args> {
         let mut addr = None;
         let mut threads = None;
+        let mut operands = Vec::new();
+        let mut args = argv.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--threads" => {
@@ -48,11 +74,12 @@ impl Args {
                     )))
                 }
                 _ if addr.is_none() => addr = Some(arg),
+                _ if operands.len() < max_operands => operands.push(arg),
                 _ => return Err(invalid(&format!("unexpected argument {arg}"))),
             }
         }
         let addr = addr.or(env_addr).unwrap_or_else(|| default_addr.to_string());
-        Ok(Args { addr, threads })
+        Ok(Args { addr, threads, operands })
     }
 
     /// How the start-up line names the runtime: `current-thread` or `2 worker threads`.
@@ -62,36 +89,21 @@ impl Args {
             Some(n) => format!("{n} worker threads"),
         }
     }
+
+    /// The minirt runtime asked for: current-thread, or multi-thread with `threads` workers.
+    pub fn minirt_runtime(&self) -> io::Result<minirt::runtime::Runtime> {
+        let mut builder = match self.threads {
+            None => minirt::runtime::Builder::new_current_thread(),
+            Some(n) => {
+                let mut builder = minirt::runtime::Builder::new_multi_thread();
+                builder.worker_threads(n);
+                builder
+            }
+        };
+        builder.enable_all().build()
+    }
 }
 
 fn invalid(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, message.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Args;
-
-    fn parse(args: &[&str], env: Option<&str>) -> std::io::Result<Args> {
-        Args::from_iter(args.iter().map(|s| s.to_string()), env.map(String::from), "default:1")
-    }
-
-    #[test]
-    fn the_argument_wins_over_the_environment_and_the_default() {
-        assert_eq!(parse(&["a:1"], Some("b:2")).unwrap().addr, "a:1");
-        assert_eq!(parse(&[], Some("b:2")).unwrap().addr, "b:2");
-        assert_eq!(parse(&[], None).unwrap().addr, "default:1");
-    }
-
-    #[test]
-    fn threads_select_the_multi_thread_runtime() {
-        assert_eq!(parse(&["a:1", "--threads", "3"], None).unwrap().threads, Some(3));
-        assert_eq!(parse(&["--threads", "2", "a:1"], None).unwrap().addr, "a:1");
-        assert_eq!(parse(&["--threads", "2", "--current-thread"], None).unwrap().threads, None);
-        assert!(parse(&["--threads"], None).is_err());
-        assert!(parse(&["--threads", "x"], None).is_err());
-        assert!(parse(&["--threads", "0"], None).is_err());
-        assert!(parse(&["--bogus"], None).is_err());
-        assert!(parse(&["a:1", "b:2"], None).is_err());
-    }
 }

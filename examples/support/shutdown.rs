@@ -4,11 +4,13 @@
 //! drops their tasks.
 //!
 //! ```text
-//!  StopSignals::listen()       SIGINT + SIGTERM listeners, made before the first accept
+//!  StopSignals::listen()       SIGINT + SIGTERM listeners, made before the start-up line is
+//!                              printed: whoever reads that line may signal at once
 //!  stop.run_until(accept loop) the accept loop runs until a signal: then it is dropped (and
 //!                              with it the listener: new connections are refused)
 //!  tracker.enter()             one guard per connection task: counts what is in flight
-//!  tracker.shut_down(GRACE)    marks "closing" (servers stop keeping connections alive) and
+//!  tracker.shut_down(GRACE)    marks "closing" (servers stop keeping connections alive, and
+//!                              `tracker.closing()` completes for those that wait on it) and
 //!                              waits until the count is 0, or the grace period ends
 //! ```
 //!
@@ -17,12 +19,13 @@
 use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use minirt::signal::unix::{signal, Signal, SignalKind};
+use minirt::sync::watch;
 
 /// How long the connections in flight get to finish after a stop signal.
 pub const GRACE: Duration = Duration::from_secs(5);
@@ -68,12 +71,22 @@ pub struct Tracker {
     inner: Arc<Inner>,
 }
 
-#[derive(Default)]
 struct Inner {
     active: AtomicUsize,
-    closing: AtomicBool,
+    /// `true` once `shut_down` has begun; `closing()` waits for it.
+    closing: watch::Sender<bool>,
     /// The task waiting in `shut_down`, woken when `active` drops to 0.
     drained: Mutex<Option<Waker>>,
+}
+
+impl Default for Inner {
+    fn default() -> Inner {
+        Inner {
+            active: AtomicUsize::new(0),
+            closing: watch::Sender::new(false),
+            drained: Mutex::new(None),
+        }
+    }
 }
 
 /// Held by a connection task while it runs.
@@ -96,13 +109,24 @@ impl Tracker {
     /// Whether `shut_down` has begun: a connection should finish its current request, then
     /// close instead of waiting for another.
     pub fn is_closing(&self) -> bool {
-        self.inner.closing.load(Ordering::SeqCst)
+        *self.inner.closing.borrow()
+    }
+
+    /// Completes once `shut_down` has begun (at once if it has): for a task that waits on
+    /// something else between requests (a chat client, a datagram socket, a hyper connection)
+    /// and must hear of the shutdown while it waits.
+    pub async fn closing(&self) {
+        // `wait_for` looks at the current value before it waits, so a shutdown that began
+        // before this call is seen.
+        let mut closing = self.inner.closing.subscribe();
+        let _ = closing.wait_for(|closing| *closing).await;
     }
 
     /// Marks the server closing and waits until no connection is in flight, for at most
     /// `grace`. Returns how many were still in flight (0: all finished).
     pub async fn shut_down(&self, grace: Duration) -> usize {
-        self.inner.closing.store(true, Ordering::SeqCst);
+        // `send_replace` stores the value even when nobody is subscribed yet.
+        self.inner.closing.send_replace(true);
         let drained = poll_fn(|cx| {
             // Store the waker before checking the count: a guard dropping after the check
             // finds it and wakes us.
