@@ -17,15 +17,7 @@ use args::Args;
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse("127.0.0.1:7001")?;
-    let mut builder = match args.threads {
-        None => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    builder.enable_all().build()?.block_on(run_main(args))
+    args.tokio_runtime()?.block_on(run_main(args))
 }
 
 async fn run_main(args: Args) -> std::io::Result<()> {

@@ -30,15 +30,7 @@ use http_proto::*;
 
 fn main() -> std::io::Result<()> {
     let args = Args::parse("127.0.0.1:8081")?;
-    let mut builder = match args.threads {
-        None => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-    };
-    builder.enable_all().build()?.block_on(run_main(args))
+    args.tokio_runtime()?.block_on(run_main(args))
 }
 
 async fn run_main(args: Args) -> std::io::Result<()> {

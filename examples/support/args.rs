@@ -12,7 +12,7 @@
 //! Each example's `main` is `run(std::env::args().skip(1))`, and `run` calls [`Args::from_argv`]:
 //! `tests/examples.rs` calls the same `run` with its own argument list in a child process.
 
-// Each example uses a part of this (the tokio twins `parse` and `threads`, the minirt servers
+// Each example uses a part of this (the tokio twins `parse` and `tokio_runtime`, the minirt servers
 // `from_argv` and `minirt_runtime`, two of them `operands`).
 #![allow(dead_code)]
 
@@ -96,6 +96,21 @@ impl Args {
             None => minirt::runtime::Builder::new_current_thread(),
             Some(n) => {
                 let mut builder = minirt::runtime::Builder::new_multi_thread();
+                builder.worker_threads(n);
+                builder
+            }
+        };
+        builder.enable_all().build()
+    }
+
+    /// The same for tokio, for the load-test twins (`tokio_echo`, `tokio_http`): the two
+    /// runtimes are built from one command line the same way, so a load run compares them and
+    /// nothing else.
+    pub fn tokio_runtime(&self) -> io::Result<tokio::runtime::Runtime> {
+        let mut builder = match self.threads {
+            None => tokio::runtime::Builder::new_current_thread(),
+            Some(n) => {
+                let mut builder = tokio::runtime::Builder::new_multi_thread();
                 builder.worker_threads(n);
                 builder
             }
