@@ -178,7 +178,24 @@ rt_test! {
         let _enter = rt.enter();
         rt.shutdown_timeout(Duration::from_secs(1000));
         let bound = Handle::current().block_on(minirt::net::TcpListener::bind("127.0.0.1:0"));
-        assert!(bound.is_err(), "the reactor is shut down");
+        let err = bound.expect_err("the reactor is shut down");
+        assert!(minirt::runtime::is_rt_shutdown_err(&err), "{err}");
+        assert!(!minirt::runtime::is_rt_shutdown_err(&std::io::Error::other("other")));
+    }
+
+    /// tokio's `is_rt_shutdown_err` doc example: a listener whose runtime was dropped fails
+    /// its `accept` in another runtime with the shutdown error.
+    #[test]
+    fn io_of_a_dropped_runtime_fails_with_the_shutdown_error() {
+        let _watchdog = watchdog("io_of_a_dropped_runtime_fails_with_the_shutdown_error");
+        let rt1 = rt();
+        let rt2 = rt();
+        let listener = rt1.block_on(minirt::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        drop(rt1);
+        rt2.block_on(async {
+            let err = listener.accept().await.expect_err("its runtime is gone");
+            assert!(minirt::runtime::is_rt_shutdown_err(&err), "{err}");
+        });
     }
 
     #[test]

@@ -73,7 +73,11 @@ pub(crate) fn try_current() -> Option<Handle> {
 /// Outside a runtime, with a message that says how to get into one.
 #[track_caller]
 pub(crate) fn current() -> Handle {
-    try_current().unwrap_or_else(|| panic!("{NO_RUNTIME}"))
+    // A `match`, not `unwrap_or_else`: `#[track_caller]` does not reach into a closure.
+    match try_current() {
+        Some(handle) => handle,
+        None => panic!("{NO_RUNTIME}"),
+    }
 }
 
 /// The reactor of the runtime this thread is in.

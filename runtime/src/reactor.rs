@@ -575,7 +575,7 @@ impl ScheduledIo {
     fn check(&self, mask: Ready) -> Option<io::Result<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN_BIT != 0 {
-            return Some(Err(io::Error::other(
+            return Some(Err(crate::runtime::RuntimeShutDown::error(
                 "the minirt runtime that drove this I/O resource has shut down",
             )));
         }
@@ -799,7 +799,7 @@ impl Registration {
         interest: Interest,
     ) -> io::Result<Registration> {
         if reactor.is_shutdown.load(Ordering::Acquire) {
-            return Err(io::Error::other(
+            return Err(crate::runtime::RuntimeShutDown::error(
                 "cannot register an fd: the minirt runtime has shut down",
             ));
         }

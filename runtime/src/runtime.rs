@@ -260,6 +260,7 @@ impl Runtime {
     ///
     /// # Panics
     /// When called from inside a runtime (from a task, or inside another `block_on`).
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.scheduler {
             Kind::CurrentThread(scheduler) => scheduler.block_on(future),
@@ -508,13 +509,41 @@ impl fmt::Display for TryCurrentError {
 
 impl std::error::Error for TryCurrentError {}
 
+/// Whether `err` is the error of an I/O operation refused because its runtime has shut down
+/// (registering a socket with a runtime that shut down, or using one whose runtime did): tokio's
+/// `runtime::is_rt_shutdown_err`, to tell that case from the network's errors.
+pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<RuntimeShutDown>())
+}
+
+/// What an [`io::Error`] of [`is_rt_shutdown_err`] carries: which operation the shutdown
+/// refused.
+#[derive(Debug)]
+pub(crate) struct RuntimeShutDown(pub(crate) &'static str);
+
+impl RuntimeShutDown {
+    pub(crate) fn error(what: &'static str) -> io::Error {
+        io::Error::other(RuntimeShutDown(what))
+    }
+}
+
+impl fmt::Display for RuntimeShutDown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for RuntimeShutDown {}
+
 /// Spawns a task on the current runtime and returns a handle to await its output.
 ///
 /// The task starts running at the runtime's next scheduling point; dropping the handle
 /// detaches it.
 ///
 /// # Panics
-/// Outside a runtime: call it from a task, inside `block_on`, or after `Runtime::enter`.
+/// Outside a runtime: call it from a task, inside `block_on`, or after `Runtime::enter`. The
+/// panic names the caller's line (`#[track_caller]`), as tokio's.
+#[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,

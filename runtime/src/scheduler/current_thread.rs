@@ -299,12 +299,10 @@ impl Scheduler {
     }
 
     /// Runs the loop until `future` completes.
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let Some(_driving) = context::start_driving() else {
-            panic!(
-                "cannot start a minirt runtime from within a runtime: `block_on` was called \
-                 from a task or from inside another `block_on`; `.await` the future instead"
-            );
+            panic!("{}", super::NESTED_BLOCK_ON);
         };
         let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
         let core = lock(&self.core).take();

@@ -133,15 +133,19 @@ impl std::fmt::Debug for Handle {
 ///
 /// # Panics
 /// On a thread that is already running a runtime (inside a task or another `block_on`).
+/// The panic of a `block_on` inside a runtime, on either flavor: tokio's words (tests ported
+/// from tokio match them), then what to do instead.
+pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
+     happens because a function (like `block_on`) attempted to block the current thread while \
+     the thread is being used to drive asynchronous tasks: `.await` the future instead, or run \
+     the blocking code in `spawn_blocking` or `block_in_place`.";
+
+#[track_caller]
 pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
     use std::task::{Context, Poll, Waker};
 
     let Some(_driving) = crate::context::start_driving() else {
-        panic!(
-            "Cannot start a runtime from within a runtime. This happens because a function \
-             (like `block_on`) attempted to block the current thread while the thread is being \
-             used to drive asynchronous tasks."
-        );
+        panic!("{NESTED_BLOCK_ON}");
     };
     let _enter = crate::context::enter(handle.clone());
     let waker_state = ThreadWaker::new();

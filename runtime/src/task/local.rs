@@ -225,6 +225,7 @@ impl LocalSet {
 
     /// Runs `future` on `runtime`, with this set's tasks running beside it. Tokio's
     /// `LocalSet::block_on`.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, runtime: &crate::runtime::Runtime, future: F) -> F::Output {
         runtime.block_on(self.run_until(future))
     }
