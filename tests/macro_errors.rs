@@ -12,6 +12,12 @@ use std::process::Command;
 /// (what, source, the line the error must point at, the message).
 const CASES: &[(&str, &str, u32, &str)] = &[
     (
+        "empty runtime name",
+        "#[minirt::main(name = \"  \")]\nasync fn main() {}\n",
+        1,
+        "`name` must not be empty",
+    ),
+    (
         "main not async",
         "#[minirt::main]\nfn main() {}\n",
         2,
@@ -63,13 +69,13 @@ const CASES: &[(&str, &str, u32, &str)] = &[
         "unknown option",
         "#[minirt::main(foo = 1)]\nasync fn main() {}\n",
         1,
-        "unknown option `foo`; expected one of `flavor`, `worker_threads`, `crate`",
+        "unknown option `foo`; expected one of `flavor`, `worker_threads`, `name`, `crate`",
     ),
     (
         "tokio-only option",
         "#[minirt::test(start_paused = true)]\nasync fn tokio_only_option() {}\n",
         1,
-        "unknown option `start_paused`; expected one of `flavor`, `worker_threads`, `crate`",
+        "unknown option `start_paused`; expected one of `flavor`, `worker_threads`, `name`, `crate`",
     ),
     (
         "unknown flavor",

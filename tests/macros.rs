@@ -172,3 +172,10 @@ test_on_both_flavors!(fragments_from_macro_rules() -> Result<(), String> {
     let answer = minirt::spawn(async { 6 * 7 }).await.map_err(|e| e.to_string())?;
     if answer == 42 { Ok(()) } else { Err(format!("spawned task returned {answer}")) }
 });
+
+/// tokio's `test_macro_should_handle_the_name_if_provided`.
+#[minirt::test(name = "a valid runtime name")]
+async fn test_macro_should_handle_the_name_if_provided() {
+    let handle = minirt::runtime::Handle::current();
+    assert_eq!("a valid runtime name", handle.name().unwrap());
+}

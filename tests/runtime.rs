@@ -459,3 +459,24 @@ fn a_runtime_dropped_on_its_own_blocking_thread_shuts_down() {
         drop(idle);
     }
 }
+
+/// tokio's `Builder::name` / `Handle::name`, on both flavors, and from inside the runtime.
+#[test]
+fn a_runtime_name_is_given_back_by_its_handle() {
+    let unnamed = Builder::new_current_thread().build().expect("runtime");
+    assert!(unnamed.handle().name().is_none());
+    for mut builder in [Builder::new_current_thread(), Builder::new_multi_thread()] {
+        let rt = builder.name("test-runtime").build().expect("runtime");
+        assert_eq!(rt.handle().name(), Some("test-runtime"));
+        let inside = rt.block_on(async {
+            minirt::spawn(async { Handle::current().name().map(str::to_owned) }).await
+        });
+        assert_eq!(inside.expect("the task").as_deref(), Some("test-runtime"));
+    }
+}
+
+#[test]
+#[should_panic(expected = "runtime name shouldn't be empty")]
+fn an_empty_runtime_name_panics() {
+    let _ = Builder::new_multi_thread().name(" ").build();
+}

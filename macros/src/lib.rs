@@ -51,6 +51,8 @@
 //! - `worker_threads = N`: the number of workers asked for, an integer literal greater than 0;
 //!   only valid with the multi_thread flavor (so `#[minirt::test]` needs
 //!   `flavor = "multi_thread"` beside it).
+//! - `name = "..."`: the runtime's name (`Builder::name`, read back with `Handle::name`); not
+//!   empty.
 //! - `crate = "path"`: where the runtime lives when it is not `::minirt`, e.g. after a rename
 //!   in `Cargo.toml` or from inside minirt itself (`crate = "crate"`).
 //!
@@ -169,6 +171,8 @@ struct Options {
     flavor: Flavor,
     /// The value, spanned at the user's literal so a type error would point there.
     worker_threads: Option<Literal>,
+    /// `name = "..."`: the runtime's name, the user's string literal as written.
+    name: Option<Literal>,
     /// The path the runtime is reached through, `::minirt` unless `crate = "..."` says otherwise,
     /// and the span of the user's literal for it, which the path to `Builder` borrows so that
     /// "could not find `runtime`" underlines that literal rather than the whole attribute.
@@ -178,6 +182,7 @@ struct Options {
 fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Options {
     let mut flavor = None;
     let mut worker_threads: Option<(Literal, Span)> = None;
+    let mut runtime_name: Option<Literal> = None;
     let mut krate = None;
     let mut seen: Vec<String> = Vec::new();
 
@@ -196,11 +201,12 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
             None => continue,
         };
         let key = name.to_string();
-        if !["flavor", "worker_threads", "crate"].contains(&key.as_str()) {
+        if !["flavor", "worker_threads", "name", "crate"].contains(&key.as_str()) {
             errors.push(Error::new(
                 name.span(),
                 format!(
-                    "unknown option `{key}`; expected one of `flavor`, `worker_threads`, `crate`"
+                    "unknown option `{key}`; expected one of `flavor`, `worker_threads`, \
+                     `name`, `crate`"
                 ),
             ));
             continue;
@@ -256,6 +262,13 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
                     "`worker_threads` expects a positive integer literal, like `worker_threads = 4`",
                 )),
             },
+            "name" => match (value.as_ref().and_then(string_value), &value) {
+                (Some(text), _) if text.trim().is_empty() => {
+                    errors.push(bad_value("`name` must not be empty"))
+                }
+                (Some(_), Some(TokenTree::Literal(literal))) => runtime_name = Some(literal.clone()),
+                _ => errors.push(bad_value("`name` expects a string, like `name = \"my-runtime\"`")),
+            },
             _ => match value.as_ref().and_then(string_value).and_then(|s| parse_path(&s, start)) {
                 Some(path) => krate = Some((path, start)),
                 None => errors.push(bad_value(
@@ -285,6 +298,7 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
     Options {
         flavor,
         worker_threads: worker_threads.map(|(literal, _)| literal),
+        name: runtime_name,
         krate: krate.unwrap_or_else(|| {
             let path = path_tokens(&["", "minirt"], Span::call_site());
             (path.into_iter().collect(), Span::call_site())
@@ -719,6 +733,13 @@ impl Function {
                 body.extend(TokenStream::from(TokenTree::from(Group::new(
                     Delimiter::Parenthesis,
                     TokenStream::from(TokenTree::from(n.clone())),
+                ))));
+            }
+            if let Some(name) = &options.name {
+                body.extend(parse(".name"));
+                body.extend(TokenStream::from(TokenTree::from(Group::new(
+                    Delimiter::Parenthesis,
+                    TokenStream::from(TokenTree::from(name.clone())),
                 ))));
             }
             body.extend(parse(&format!(

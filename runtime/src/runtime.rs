@@ -62,6 +62,7 @@ impl Builder {
             flavor,
             worker_threads: None,
             thread: ThreadConfig {
+                runtime_name: None,
                 name: Arc::new(|| "minirt-runtime-worker".to_owned()),
                 stack_size: None,
                 on_start: None,
@@ -99,6 +100,21 @@ impl Builder {
     /// How long an idle blocking-pool thread waits for work before it exits (default 10 s).
     pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
         self.thread_keep_alive = duration;
+        self
+    }
+
+    /// Names the runtime (tokio's `Builder::name`): [`Handle::name`] gives it back, so code
+    /// running on several runtimes can tell them apart. Thread names are [`thread_name`]'s.
+    ///
+    /// # Panics
+    /// If `name` is empty or white space only.
+    ///
+    /// [`thread_name`]: Builder::thread_name
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
+        self.thread.runtime_name = Some(name.into());
         self
     }
 
@@ -478,6 +494,11 @@ impl Handle {
     /// An identifier of this runtime, unique among the runtimes alive.
     pub fn id(&self) -> Id {
         Id(self.inner.id())
+    }
+
+    /// The name given with [`Builder::name`], if any (tokio's `Handle::name`).
+    pub fn name(&self) -> Option<&str> {
+        self.inner.blocking().runtime_name()
     }
 }
 

@@ -47,9 +47,11 @@ pub(crate) type Callback = Arc<dyn Fn() + Send + Sync>;
 /// Makes the name of the next runtime thread.
 pub(crate) type ThreadNameFn = Arc<dyn Fn() -> String + Send + Sync>;
 
-/// The settings every thread the runtime spawns (workers and pool threads) is made with.
+/// The settings every thread the runtime spawns (workers and pool threads) is made with, and
+/// the runtime's own name (`Builder::name`), which travels with them to every scheduler.
 #[derive(Clone)]
 pub(crate) struct ThreadConfig {
+    pub(crate) runtime_name: Option<Arc<str>>,
     pub(crate) name: ThreadNameFn,
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_start: Option<Callback>,
@@ -190,6 +192,11 @@ impl BlockingPool {
     }
 
     /// Threads alive in the pool.
+    /// The name given with `Builder::name`, if any.
+    pub(crate) fn runtime_name(&self) -> Option<&str> {
+        self.inner.thread.runtime_name.as_deref()
+    }
+
     pub(crate) fn num_threads(&self) -> usize {
         lock(&self.inner.state).num_threads
     }
