@@ -137,7 +137,7 @@ impl std::fmt::Debug for Handle {
 /// from tokio match them), then what to do instead.
 pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
      happens because a function (like `block_on`) attempted to block the current thread while \
-     the thread is being used to drive asynchronous tasks: `.await` the future instead, or run \
+     the thread is being used to drive asynchronous tasks. Instead, `.await` the future, or run \
      the blocking code in `spawn_blocking` or `block_in_place`.";
 
 #[track_caller]
