@@ -55,7 +55,7 @@
 //! | [`oneshot`] | one waker slot per side | an atomic state word; the lock only to park a waker |
 //! | [`Notify`] | `WaitList<notified?>` | its own lock |
 //! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
-//! | [`broadcast`] | `WaitList<()>` of receivers | its own lock over the ring |
+//! | [`broadcast`] | `WaitList<()>` of receivers | a ring of blocks of values under its own lock; a receiver holds its block and reads without the lock |
 //! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
 //!
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
