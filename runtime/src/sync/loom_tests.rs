@@ -20,7 +20,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
-use super::{broadcast, mpsc, oneshot, Notify, Semaphore};
+use super::{broadcast, mpsc, oneshot, Notify, Semaphore, SetOnce};
 
 /// Polls `future` once with a no-op waker.
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -341,5 +341,24 @@ fn loom_broadcast_sends_wake_a_waiting_receiver() {
         assert_eq!(block_on(rx.recv()), Ok(2));
         assert_eq!(block_on(rx.recv()), Err(broadcast::error::RecvError::Closed));
         sender.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_set_once_one_set_wins_and_wakes_the_waiter() {
+    loom::model(|| {
+        // Two racing `set`s: exactly one writes (the other gets its value back), and a task
+        // waiting meanwhile sees the winner's value, whenever it started to wait.
+        let once = Arc::new(SetOnce::<usize>::new());
+        let setters: Vec<_> = (1..=2)
+            .map(|i| {
+                let once = once.clone();
+                thread::spawn(move || once.set(i).is_ok())
+            })
+            .collect();
+        let got = *block_on(once.wait());
+        let wins: Vec<bool> = setters.into_iter().map(|s| s.join().unwrap()).collect();
+        assert_eq!(wins.iter().filter(|won| **won).count(), 1);
+        assert!(wins[got - 1], "the value seen is the winner's");
     });
 }
