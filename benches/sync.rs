@@ -1,6 +1,14 @@
-//! `minirt::sync` beside `tokio::sync`: each workload written once (a macro expands it with
-//! `minirt` and with `tokio` as the crate path), each on its own runtime's current-thread flavor,
-//! in one run. minirt has no multi-thread runtime yet, so there is no multi-thread column.
+//! `minirt::sync` beside `tokio::sync`, each on its own runtime, in both flavors, in one run.
+//!
+//! Each workload is written once: the [`compare!`] macro expands its body with `minirt` and
+//! with `tokio` as the crate path (`rt::sync::...`, `rt::spawn`, `rt::task::yield_now`), so
+//! `minirt::sync` runs on a minirt runtime and `tokio::sync` on a tokio runtime. Every workload
+//! is one criterion group with four functions, as in `benches/runtime.rs`: `minirt` and `tokio`
+//! (current-thread), `minirt_mt` and `tokio_mt` (multi-thread, 2 workers). Each runtime is
+//! built on first use, outside the timed loop, and dropped at the end of its function (so the
+//! idle workers of one do not share the cores with the next); one iteration is a `block_on`
+//! of the workload spawned as a task, so in both flavors it runs on a runtime thread (a worker
+//! of the multi-thread runtime, not the thread that called `block_on`).
 //!
 //! | group                   | what one iteration does                                          |
 //! |-------------------------|------------------------------------------------------------------|
@@ -18,10 +26,13 @@
 //!
 //! ```text
 //! cargo bench --bench sync -- --warm-up-time 1 --measurement-time 3
-//! cargo bench --bench sync -- mutex            # the groups whose name contains "mutex"
+//! cargo bench --bench sync -- mutex              # the groups whose name contains "mutex"
+//! cargo bench --bench sync -- '^oneshot/minirt$' # one function (criterion's filter is a regex)
 //! ```
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
@@ -30,16 +41,38 @@ const MESSAGES: usize = 10_000;
 const SENDERS: usize = 4;
 const TASKS: usize = 50;
 const ROUNDS: usize = 100;
+/// Receivers of `broadcast_1to8`, and its ring and burst sizes.
+const BROADCAST_RECEIVERS: usize = 8;
+const BROADCAST_CAPACITY: usize = 1024;
+const BROADCAST_BURST: usize = 256;
+/// Worker threads of the multi-thread flavors.
+const MT_WORKERS: usize = 2;
 
-fn minirt_rt() -> minirt::runtime::Runtime {
+fn minirt_current_thread() -> minirt::runtime::Runtime {
     minirt::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("build a minirt runtime")
 }
 
-fn tokio_rt() -> tokio::runtime::Runtime {
+fn minirt_multi_thread() -> minirt::runtime::Runtime {
+    minirt::runtime::Builder::new_multi_thread()
+        .worker_threads(MT_WORKERS)
+        .enable_all()
+        .build()
+        .expect("build a minirt runtime")
+}
+
+fn tokio_current_thread() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("build a tokio runtime")
+}
+
+fn tokio_multi_thread() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(MT_WORKERS)
         .enable_all()
         .build()
         .expect("build a tokio runtime")
@@ -53,23 +86,49 @@ fn configure(group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
         .measurement_time(Duration::from_secs(3));
 }
 
+/// Benchmarks `iterate` as function `name` of `group`, on a runtime that `build` makes on first
+/// use (so a run filtered to one function builds, and under callgrind counts, only its
+/// runtime) and that is dropped when the function is done.
+fn bench_on<R>(
+    group: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    build: fn() -> R,
+    iterate: impl Fn(&R),
+) {
+    let mut rt = None;
+    group.bench_function(name, |b| {
+        let rt = rt.get_or_insert_with(build);
+        b.iter(|| iterate(rt))
+    });
+}
+
 /// Benchmarks `body` (an async block using `$rt::sync`, `$rt::spawn`, `$rt::task`) as group
-/// `$name`, once with `$rt = minirt` on a minirt runtime and once with `$rt = tokio` on a tokio
-/// runtime.
+/// `$name`: with `$rt = minirt` on minirt's current-thread and multi-thread runtimes, and with
+/// `$rt = tokio` on tokio's. The body runs as a spawned task; `block_on` awaits it.
 macro_rules! compare {
     ($c:expr, $name:literal, |$rt:ident| $body:block) => {{
         let mut group = $c.benchmark_group($name);
         configure(&mut group);
-        {
+        let minirt_iterate = {
             use minirt as $rt;
-            let runtime = minirt_rt();
-            group.bench_function("minirt", |b| b.iter(|| runtime.block_on(async $body)));
-        }
-        {
+            |runtime: &minirt::runtime::Runtime| {
+                runtime.block_on(async {
+                    $rt::spawn(async move $body).await.expect("the workload task failed")
+                })
+            }
+        };
+        let tokio_iterate = {
             use tokio as $rt;
-            let runtime = tokio_rt();
-            group.bench_function("tokio", |b| b.iter(|| runtime.block_on(async $body)));
-        }
+            |runtime: &tokio::runtime::Runtime| {
+                runtime.block_on(async {
+                    $rt::spawn(async move $body).await.expect("the workload task failed")
+                })
+            }
+        };
+        bench_on(&mut group, "minirt", minirt_current_thread, &minirt_iterate);
+        bench_on(&mut group, "tokio", tokio_current_thread, &tokio_iterate);
+        bench_on(&mut group, "minirt_mt", minirt_multi_thread, &minirt_iterate);
+        bench_on(&mut group, "tokio_mt", tokio_multi_thread, &tokio_iterate);
         group.finish();
     }};
 }
@@ -174,7 +233,7 @@ fn oneshot(c: &mut Criterion) {
 
 fn locks(c: &mut Criterion) {
     compare!(c, "mutex_contended", |rt| {
-        let mutex = std::sync::Arc::new(rt::sync::Mutex::new(0usize));
+        let mutex = Arc::new(rt::sync::Mutex::new(0usize));
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {
                 let mutex = mutex.clone();
@@ -199,7 +258,7 @@ fn locks(c: &mut Criterion) {
         }
     });
     compare!(c, "semaphore_contended", |rt| {
-        let sem = std::sync::Arc::new(rt::sync::Semaphore::new(5));
+        let sem = Arc::new(rt::sync::Semaphore::new(5));
         let tasks: Vec<_> = (0..TASKS)
             .map(|_| {
                 let sem = sem.clone();
@@ -219,8 +278,8 @@ fn locks(c: &mut Criterion) {
 
 fn notify_and_broadcast(c: &mut Criterion) {
     compare!(c, "notify_ping_pong", |rt| {
-        let ping = std::sync::Arc::new(rt::sync::Notify::new());
-        let pong = std::sync::Arc::new(rt::sync::Notify::new());
+        let ping = Arc::new(rt::sync::Notify::new());
+        let pong = Arc::new(rt::sync::Notify::new());
         let ponger = {
             let (ping, pong) = (ping.clone(), pong.clone());
             rt::spawn(async move {
@@ -237,16 +296,29 @@ fn notify_and_broadcast(c: &mut Criterion) {
         ponger.await.unwrap();
     });
     compare!(c, "broadcast_1to8", |rt| {
-        let (tx, _) = rt::sync::broadcast::channel::<usize>(1024);
-        let receivers: Vec<_> = (0..8)
-            .map(|_| {
+        let (tx, _) = rt::sync::broadcast::channel::<usize>(BROADCAST_CAPACITY);
+        // How many values each receiver has taken, published once per burst (a plain store,
+        // not a read-modify-write, so it weighs nothing beside the channel's own work).
+        let progress: Arc<Vec<AtomicUsize>> =
+            Arc::new((0..BROADCAST_RECEIVERS).map(|_| AtomicUsize::new(0)).collect());
+        let receivers: Vec<_> = (0..BROADCAST_RECEIVERS)
+            .map(|r| {
                 let mut rx = tx.subscribe();
+                let progress = progress.clone();
                 rt::spawn(async move {
                     let mut n = 0usize;
                     loop {
                         match rx.recv().await {
-                            Ok(v) => n += black_box(v) & 1,
-                            Err(rt::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Ok(v) => {
+                                n += 1;
+                                black_box(v);
+                                if n % BROADCAST_BURST == 0 {
+                                    progress[r].store(n, Relaxed);
+                                }
+                            }
+                            Err(rt::sync::broadcast::error::RecvError::Lagged(_)) => {
+                                panic!("the sender waits: no lag")
+                            }
                             Err(rt::sync::broadcast::error::RecvError::Closed) => return n,
                         }
                     }
@@ -255,14 +327,23 @@ fn notify_and_broadcast(c: &mut Criterion) {
             .collect();
         for i in 0..MESSAGES {
             tx.send(i).unwrap();
-            // Bursts of 256 into a ring of 1,024: the receivers keep up, nobody lags.
-            if i % 256 == 255 {
+            let sent = i + 1;
+            if sent % BROADCAST_BURST == 0 {
+                // After each burst of 256, yield; and before the next burst, wait until every
+                // receiver is within 1,024 - 256 values of the tail, so nobody lags (on the
+                // multi-thread flavor the sender could otherwise outrun the receivers) and
+                // every iteration moves all 80,000 values.
                 rt::task::yield_now().await;
+                let behind =
+                    |p: &AtomicUsize| p.load(Relaxed) + BROADCAST_CAPACITY - BROADCAST_BURST < sent;
+                while progress.iter().any(behind) {
+                    rt::task::yield_now().await;
+                }
             }
         }
         drop(tx);
         for rx in receivers {
-            black_box(rx.await.unwrap());
+            assert_eq!(rx.await.unwrap(), MESSAGES);
         }
     });
 }

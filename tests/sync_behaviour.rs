@@ -415,3 +415,59 @@ fn wakers_run_outside_the_primitives_locks() {
     assert!(flag.woken.load(Ordering::SeqCst));
     assert_eq!(rx.try_recv(), Ok(3));
 }
+
+/// `broadcast` keeps its values in blocks of 32 (a ring of 3 blocks for a capacity of 64,
+/// `runtime/src/sync/broadcast.rs`), and receivers read them without the lock. Across block
+/// boundaries, lagging is counted exactly, and a value is released as soon as every receiver
+/// has it (or is gone), as tokio does.
+#[test]
+fn broadcast_lag_and_release_across_blocks() {
+    use minirt::sync::broadcast::error::TryRecvError;
+    let _dog = watchdog("broadcast_lag_and_release_across_blocks");
+    let (tx, mut fast) = broadcast::channel::<Arc<usize>>(64);
+    let mut slow = tx.subscribe();
+    let values: Vec<Arc<usize>> = (0..130).map(Arc::new).collect();
+    // Copies of a value that exist outside `values`.
+    let held = |range: std::ops::Range<usize>| -> Vec<usize> {
+        values[range].iter().map(|v| Arc::strong_count(v) - 1).collect()
+    };
+    for v in &values[..40] {
+        tx.send(v.clone()).unwrap();
+    }
+    for i in 0..40 {
+        assert_eq!(*fast.try_recv().unwrap(), i);
+    }
+    // `slow` has yet to read them: the channel holds each one.
+    assert_eq!(held(0..40), vec![1; 40]);
+    assert_eq!(tx.len(), 40);
+    for i in 0..20 {
+        assert_eq!(*slow.try_recv().unwrap(), i);
+    }
+    // Read by both: released at once.
+    assert_eq!(held(0..20), vec![0; 20]);
+    assert_eq!(tx.len(), 20);
+
+    // 130 sent, 64 held: positions below 66 are overwritten.
+    for v in &values[40..130] {
+        tx.send(v.clone()).unwrap();
+    }
+    assert_eq!(fast.try_recv().unwrap_err(), TryRecvError::Lagged(26));
+    assert_eq!(*fast.try_recv().unwrap(), 66);
+    assert_eq!(slow.try_recv().unwrap_err(), TryRecvError::Lagged(46));
+    assert_eq!(*slow.try_recv().unwrap(), 66);
+    // Both receivers moved on from the blocks of positions 0..64, which the ring no longer
+    // holds either: every value in them is released, read or not.
+    assert_eq!(held(0..64), vec![0; 64]);
+    assert_eq!(held(66..67), vec![0]);
+
+    // A receiver dropped releases what only it had left to read.
+    for i in 67..130 {
+        assert_eq!(*fast.try_recv().unwrap(), i);
+    }
+    assert_eq!(tx.len(), 63);
+    drop(slow);
+    assert_eq!(held(66..130), vec![0; 64]);
+    assert_eq!(tx.len(), 0);
+    drop((tx, fast));
+    assert_eq!(held(0..130), vec![0; 130]);
+}

@@ -2,17 +2,39 @@
 //! falls more than the capacity behind: then it is told how many it missed). tokio's
 //! `broadcast`.
 //!
-//! Data flow: one lock guards a ring of `capacity` (rounded up to a power of two) slots, the
-//! tail position, the receiver count and a `WaitList` of receivers waiting for a value. A
-//! slot holds its position, the value (as an `Arc<T>`) and how many receivers have yet to read
-//! it. `send` writes the slot at `tail`, overwriting the oldest value, and wakes every waiting
-//! receiver. A receiver keeps its own `next` position: if its slot still holds `next`, it takes
-//! an `Arc` of the value under the lock and clones `T` *after* the lock (the last reader of a
-//! value gets it without a clone); if the slot was overwritten, it jumps to the oldest value
-//! still held and reports [`Lagged(n)`](error::RecvError::Lagged).
+//! Values live in *blocks* of up to 32 cells, and the channel keeps a ring of the blocks
+//! that hold the last `capacity` positions (one block more than the capacity needs, so a
+//! position still within the capacity always has its block in the ring):
 //!
-//! Holding values as `Arc<T>` costs one allocation per send; in exchange `T::clone` and
-//! `T::drop` (user code) never run under our lock.
+//! ```text
+//!   ring (under the lock)          Arc<Block>: index k, cells for positions 32k .. 32k+31
+//!   [0] ─► block 4  ◄──────────────────── receiver A holds an Arc of block 4, reads 131
+//!   [1] ─► block 5  ◄──────────────────── receiver B holds an Arc of block 5, reads 165
+//!   [2] ─► block 3 (old, released when the sender starts block 6; freed when nobody holds it)
+//!   tail (atomic) = 166: the next position to be sent
+//!   cell = { rem: receivers that have yet to read it (atomic), value: Option<T> }
+//! ```
+//!
+//! - **send** (under the lock): writes the value into its cell (starting a new block when the
+//!   position is the first of one, which replaces the oldest block in the ring), sets the
+//!   cell's `rem` to the receiver count, then publishes the new `tail` (release) and wakes
+//!   every waiting receiver.
+//! - **recv**, fast path (no lock): if `tail` (acquire) is past the receiver's `next`, the
+//!   value is not overwritten (`tail - next <= capacity`), and the receiver already holds
+//!   `next`'s block, it reads the cell directly: it clones the value and then decrements `rem`
+//!   (the receiver whose decrement is the last one drops the value: tokio releases a value once
+//!   every receiver has it), or, if `rem` is already 1 (everybody else has read it), moves the
+//!   value out without a clone. No lock and one atomic decrement per value (none for the
+//!   last reader).
+//! - **recv**, slow path (under the lock, once per block, and when there is nothing to read):
+//!   takes an `Arc` of the block that holds `next`, or reports `Lagged(n)` (and jumps to the
+//!   oldest value within the capacity) or `Closed`, or joins the [`WaitList`] of receivers.
+//!
+//! So `T::clone` and `T::drop` (user code) never run under the lock, and the steady state costs
+//! one atomic operation per received value, where a lock around every receive costs two (see
+//! BENCHMARKS.md). A block is freed (with any value a lagging receiver never read) when the
+//! ring has moved past it and no receiver holds it; memory stays bounded by the capacity plus
+//! one block per receiver.
 
 use std::fmt;
 use std::future::Future;
@@ -20,8 +42,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, WaitList, WakeList};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire};
+use crate::loom::sync::atomic::{
+    AtomicU64, AtomicUsize,
+    Ordering::{AcqRel, Acquire, Relaxed, Release},
+};
 use crate::loom::sync::{Arc, Mutex};
+use crate::loom::UnsafeCell;
 use crate::sync::Notify;
 
 /// The errors of [`broadcast`](self).
@@ -87,9 +113,18 @@ pub mod error {
 
 use error::{RecvError, SendError, TryRecvError};
 
+/// Cells per block (fewer when the capacity is smaller).
+const BLOCK_LEN: u64 = 32;
+
 struct Shared<T> {
     state: Mutex<State<T>>,
-    mask: usize,
+    /// The position of the next value to send. Written only under `state`'s lock, after the
+    /// value's cell (release); read by receivers without the lock (acquire).
+    tail: AtomicU64,
+    /// The capacity, a power of two.
+    cap: u64,
+    /// Cells per block, a power of two no larger than `cap`.
+    block_len: u64,
     tx_count: AtomicUsize,
     tx_weak_count: AtomicUsize,
     /// Woken when the last receiver goes, for `Sender::closed`.
@@ -97,19 +132,89 @@ struct Shared<T> {
 }
 
 struct State<T> {
-    buffer: Box<[Slot<T>]>,
-    /// Position of the next value to be sent.
-    tail: u64,
+    /// Block `k` (positions `k * block_len ..`) sits at `ring[k % ring.len()]`; the ring has
+    /// one block more than `cap / block_len`, so every position in `tail - cap .. tail` has
+    /// its block here.
+    ring: Box<[Option<Arc<Block<T>>>]>,
     rx_count: usize,
     closed: bool,
     waiters: WaitList<()>,
 }
 
-struct Slot<T> {
-    pos: u64,
-    /// Receivers that have yet to read this value.
-    rem: usize,
-    value: Option<Arc<T>>,
+/// `block_len` consecutive positions of the stream.
+struct Block<T> {
+    /// This block holds positions `index * block_len .. (index + 1) * block_len`.
+    index: u64,
+    cells: Box<[Cell<T>]>,
+}
+
+/// One value and how many receivers have yet to read it.
+struct Cell<T> {
+    /// Receivers that have yet to read the value (set before the value is published). A
+    /// receiver decrements it only *after* it is done reading the value.
+    rem: AtomicUsize,
+    /// Written once, by the sender that holds the lock, before `tail` passes this position;
+    /// from then on only read (`&T`), by the receivers counted in `rem`, until the one whose
+    /// decrement is the last (or that finds `rem == 1`: only itself left) takes it out.
+    value: UnsafeCell<Option<T>>,
+}
+
+// SAFETY: the value is read through `&T` by several receivers at once, possibly on several
+// threads (so `T: Sync`), and taken out by one of them, on any thread (so `T: Send`); the
+// `rem` protocol above (a write before the release of `tail`, reads only by counted
+// receivers, the take only by the last) keeps a write or take from overlapping any read.
+unsafe impl<T: Send + Sync> Sync for Cell<T> {}
+
+impl<T> Block<T> {
+    fn new(index: u64, len: u64) -> Block<T> {
+        let cells = (0..len)
+            .map(|_| Cell { rem: AtomicUsize::new(0), value: UnsafeCell::new(None) })
+            .collect();
+        Block { index, cells }
+    }
+}
+
+impl<T> Cell<T> {
+    /// Takes the value out. Only for a receiver that no other receiver can be reading
+    /// beside: the one whose `rem` decrement was the last.
+    fn take(&self) -> Option<T> {
+        // SAFETY: every other counted receiver has decremented `rem`, so is done with the
+        // value (its decrement, AcqRel, happened after its read), and uncounted receivers
+        // never look at this position: nobody reads the value while it is taken.
+        self.value.with_mut(|value| unsafe { (*value).take() })
+    }
+}
+
+impl<T: Clone> Cell<T> {
+    /// This receiver's copy of the value, after which it no longer counts as a reader. The
+    /// caller is counted in `rem` (it has not read this position yet). If `T::clone` panics,
+    /// the receiver still stops counting (as tokio's, it has moved past the value).
+    fn read(&self) -> T {
+        if self.rem.load(Acquire) == 1 {
+            // Everybody else has read it: move it out, no clone.
+            self.rem.store(0, Relaxed);
+            return self.take().expect("a value not yet read by everyone is in its cell");
+        }
+        let done = ReadDone(self);
+        // SAFETY: we are counted in `rem` and decrement it only when `done` drops, after this
+        // read, so nobody takes the value meanwhile; its write happened before the `tail` we
+        // saw (acquire).
+        let value = self.value.with(|value| unsafe { (*value).as_ref().cloned() });
+        drop(done);
+        value.expect("a value not yet read by everyone is in its cell")
+    }
+}
+
+/// Stops a reader counting in `rem` once it is done with the value (also when its clone
+/// panics); the reader whose decrement is the last releases the value (no lock is held).
+struct ReadDone<'a, T>(&'a Cell<T>);
+
+impl<T> Drop for ReadDone<'_, T> {
+    fn drop(&mut self) {
+        if self.0.rem.fetch_sub(1, AcqRel) == 1 {
+            drop(self.0.take());
+        }
+    }
 }
 
 /// Sends values to every receiver; cloneable. tokio's `broadcast::Sender`.
@@ -125,7 +230,10 @@ pub struct WeakSender<T> {
 /// Receives every value sent after it subscribed. tokio's `broadcast::Receiver`.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
+    /// The position of the next value to receive.
     next: u64,
+    /// The block holding `next` (or an earlier one), taken on the slow path.
+    block: Option<Arc<Block<T>>>,
 }
 
 /// A broadcast channel holding at most `capacity` values (rounded up to a power of two).
@@ -140,33 +248,47 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Shared<T> {
-    /// Takes the next value for a receiver at `next`, under the lock. The `Option<Arc<T>>`
-    /// beside it is a value whose last reader this was, to drop after the lock.
-    fn try_recv_locked(state: &mut State<T>, next: &mut u64) -> Result<Arc<T>, TryRecvError> {
-        if *next == state.tail {
+    /// The cell of `pos`, which must be within `tail - cap .. tail`.
+    fn cell<'s>(&self, state: &'s State<T>, pos: u64) -> &'s Cell<T> {
+        let index = pos / self.block_len;
+        let block = state.ring[(index % state.ring.len() as u64) as usize]
+            .as_ref()
+            .expect("a position within the capacity has its block in the ring");
+        debug_assert_eq!(block.index, index);
+        &block.cells[(pos % self.block_len) as usize]
+    }
+
+    /// Under the lock, for a receiver at `next` that could not read without it: why there is
+    /// nothing to read (`Empty`, `Closed`, or `Lagged`, after which `next` is the oldest
+    /// position still held), or `Ok` once `block` holds `next`'s block; the block it held
+    /// before comes back, to drop after the lock.
+    fn prepare_locked(
+        &self,
+        state: &State<T>,
+        next: &mut u64,
+        block: &mut Option<Arc<Block<T>>>,
+    ) -> Result<Option<Arc<Block<T>>>, TryRecvError> {
+        let tail = self.tail.load(Relaxed);
+        if *next == tail {
             return Err(if state.closed { TryRecvError::Closed } else { TryRecvError::Empty });
         }
-        let cap = state.buffer.len() as u64;
-        let idx = (*next & (cap - 1)) as usize;
-        let slot = &mut state.buffer[idx];
-        if slot.pos != *next {
+        if tail - *next > self.cap {
             // Overwritten: jump to the oldest value still held.
-            let oldest = state.tail - cap;
+            let oldest = tail - self.cap;
             let missed = oldest - *next;
             *next = oldest;
             return Err(TryRecvError::Lagged(missed));
         }
-        *next += 1;
-        slot.rem -= 1;
-        let value = if slot.rem == 0 { slot.value.take() } else { slot.value.clone() };
-        Ok(value.expect("a slot not yet read by everyone holds its value"))
+        let index = *next / self.block_len;
+        if block.as_ref().is_some_and(|block| block.index == index) {
+            return Ok(None);
+        }
+        let wanted = state.ring[(index % state.ring.len() as u64) as usize]
+            .clone()
+            .expect("a position within the capacity has its block in the ring");
+        debug_assert_eq!(wanted.index, index);
+        Ok(block.replace(wanted))
     }
-}
-
-/// The value out of its `Arc`: moved if this was its last holder, cloned (outside any lock)
-/// otherwise.
-fn unwrap_or_clone<T: Clone>(value: Arc<T>) -> T {
-    Arc::try_unwrap(value).unwrap_or_else(|value| (*value).clone())
 }
 
 impl<T> Sender<T> {
@@ -181,25 +303,20 @@ impl<T> Sender<T> {
             capacity <= usize::MAX >> 1,
             "broadcast channel capacity exceeded `usize::MAX / 2`"
         );
-        let capacity = capacity.next_power_of_two();
-        let buffer = (0..capacity)
-            .map(|i| Slot {
-                // A position no receiver will ever look for in this slot.
-                pos: (i as u64).wrapping_sub(capacity as u64),
-                rem: 0,
-                value: None,
-            })
-            .collect();
+        let cap = capacity.next_power_of_two() as u64;
+        let block_len = cap.min(BLOCK_LEN);
+        let ring = (0..=cap / block_len).map(|_| None).collect();
         Sender {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
-                    buffer,
-                    tail: 0,
+                    ring,
                     rx_count: 0,
                     closed: false,
                     waiters: WaitList::new(),
                 }),
-                mask: capacity - 1,
+                tail: AtomicU64::new(0),
+                cap,
+                block_len,
                 tx_count: AtomicUsize::new(1),
                 tx_weak_count: AtomicUsize::new(0),
                 notify_tx: Notify::new(),
@@ -210,23 +327,34 @@ impl<T> Sender<T> {
     /// Sends `value` to every current receiver; returns how many there are. Fails, giving the
     /// value back, if there are none. Overwrites the oldest value if the ring is full.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        let value = Arc::new(value);
+        let shared = &*self.shared;
         let mut wakers = WakeList::new();
-        let mut state = lock(&self.shared.state);
+        let mut state = lock(&shared.state);
         let rx_count = state.rx_count;
         if rx_count == 0 {
             drop(state);
-            let value = Arc::try_unwrap(value)
-                .unwrap_or_else(|_| unreachable!("the value was never shared"));
             return Err(SendError(value));
         }
-        let pos = state.tail;
-        let idx = (pos as usize) & self.shared.mask;
-        let slot = &mut state.buffer[idx];
-        slot.pos = pos;
-        slot.rem = rx_count;
-        let old = slot.value.replace(value);
-        state.tail += 1;
+        let pos = shared.tail.load(Relaxed);
+        let index = pos / shared.block_len;
+        let ring_len = state.ring.len() as u64;
+        let entry = &mut state.ring[(index % ring_len) as usize];
+        // The first position of a block starts it, in place of the oldest block (whose values
+        // are all beyond the capacity now); that one is freed when no receiver holds it.
+        let started = entry.as_ref().is_some_and(|block| block.index == index);
+        let old = if started {
+            None
+        } else {
+            entry.replace(Arc::new(Block::new(index, shared.block_len)))
+        };
+        let block = entry.as_ref().expect("the block was just put in place");
+        let cell = &block.cells[(pos % shared.block_len) as usize];
+        cell.rem.store(rx_count, Relaxed);
+        // SAFETY: no receiver looks at this cell before `tail` passes `pos` (just below, with
+        // release), and each position is written once: `tail` only grows, under the lock.
+        // The cell held `None`, so nothing is dropped here.
+        cell.value.with_mut(|slot| unsafe { *slot = Some(value) });
+        shared.tail.store(pos + 1, Release);
         while let Some(key) = state.waiters.front() {
             wakers.push(state.waiters.unlink(key));
         }
@@ -249,14 +377,11 @@ impl<T> Sender<T> {
 
     /// How many values are held that some receiver (alive when they were sent) has not read.
     pub fn len(&self) -> usize {
-        let state = lock(&self.shared.state);
-        let cap = state.buffer.len() as u64;
-        let first = state.tail.saturating_sub(cap);
-        (first..state.tail)
-            .filter(|&pos| {
-                let slot = &state.buffer[(pos as usize) & self.shared.mask];
-                slot.pos == pos && slot.rem > 0
-            })
+        let shared = &*self.shared;
+        let state = lock(&shared.state);
+        let tail = shared.tail.load(Relaxed);
+        (tail.saturating_sub(shared.cap)..tail)
+            .filter(|&pos| shared.cell(&state, pos).rem.load(Acquire) > 0)
             .count()
     }
 
@@ -303,9 +428,10 @@ impl<T> Sender<T> {
 fn new_receiver<T>(shared: &Arc<Shared<T>>) -> Receiver<T> {
     let mut state = lock(&shared.state);
     state.rx_count += 1;
-    let next = state.tail;
+    // Under the lock, so every value sent from now on counts this receiver in its `rem`.
+    let next = shared.tail.load(Relaxed);
     drop(state);
-    Receiver { shared: shared.clone(), next }
+    Receiver { shared: shared.clone(), next, block: None }
 }
 
 impl<T> Clone for Sender<T> {
@@ -373,7 +499,7 @@ impl<T> Drop for WeakSender<T> {
 impl<T> Receiver<T> {
     /// How many values sent since this receiver's last read it has yet to receive.
     pub fn len(&self) -> usize {
-        (lock(&self.shared.state).tail - self.next) as usize
+        (self.shared.tail.load(Acquire) - self.next) as usize
     }
 
     /// Whether [`len`](Receiver::len) is 0.
@@ -415,12 +541,37 @@ impl<T: Clone> Receiver<T> {
         Recv { rx: self, key: None }.await
     }
 
+    /// The next value, if it can be read without the lock: a value is there, it is not
+    /// overwritten, and this receiver holds its block.
+    fn try_recv_fast(&mut self) -> Option<T> {
+        let shared = &*self.shared;
+        let tail = shared.tail.load(Acquire);
+        if self.next >= tail || tail - self.next > shared.cap {
+            return None;
+        }
+        let block = self.block.as_ref()?;
+        let offset = self.next.wrapping_sub(block.index * shared.block_len);
+        if offset >= shared.block_len {
+            return None;
+        }
+        // Past it before reading, as tokio: a `T::clone` that panics skips the value.
+        self.next += 1;
+        Some(block.cells[offset as usize].read())
+    }
+
     /// The next value if one is there now.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut state = lock(&self.shared.state);
-        let value = Shared::try_recv_locked(&mut state, &mut self.next);
-        drop(state);
-        value.map(unwrap_or_clone)
+        loop {
+            if let Some(value) = self.try_recv_fast() {
+                return Ok(value);
+            }
+            let shared = &*self.shared;
+            let state = lock(&shared.state);
+            let prepared = shared.prepare_locked(&state, &mut self.next, &mut self.block);
+            drop(state);
+            // The block held before (dropped after the lock), then read without the lock.
+            drop(prepared?);
+        }
     }
 
     /// [`recv`](Receiver::recv) from a thread outside any runtime, parking it.
@@ -435,25 +586,25 @@ impl<T: Clone> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
+        let shared = &*self.shared;
         let mut dropped = Vec::new();
-        let mut state = lock(&self.shared.state);
+        let mut state = lock(&shared.state);
         state.rx_count -= 1;
         let last = state.rx_count == 0;
-        // This receiver no longer counts as a reader of what it had not read.
-        let cap = state.buffer.len() as u64;
-        for pos in self.next.max(state.tail.saturating_sub(cap))..state.tail {
-            let slot = &mut state.buffer[(pos as usize) & self.shared.mask];
-            if slot.pos == pos && slot.rem > 0 {
-                slot.rem -= 1;
-                if slot.rem == 0 {
-                    dropped.extend(slot.value.take());
-                }
+        // This receiver no longer counts as a reader of what it had not read; a value it was
+        // the last reader of is released (after the lock).
+        let tail = shared.tail.load(Relaxed);
+        for pos in self.next.max(tail.saturating_sub(shared.cap))..tail {
+            let cell = shared.cell(&state, pos);
+            if cell.rem.fetch_sub(1, AcqRel) == 1 {
+                dropped.extend(cell.take());
             }
         }
         drop(state);
         drop(dropped);
+        drop(self.block.take());
         if last {
-            self.shared.notify_tx.notify_waiters();
+            shared.notify_tx.notify_waiters();
         }
     }
 }
@@ -473,12 +624,25 @@ impl<T: Clone> Future for Recv<'_, T> {
         if crate::context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        let shared = &*this.rx.shared;
         let mut new_waker: Option<Waker> = None;
         loop {
+            if let Some(value) = this.rx.try_recv_fast() {
+                if let Some(key) = this.key.take() {
+                    let node = lock(&this.rx.shared.state).waiters.remove(key);
+                    drop(node);
+                }
+                return Poll::Ready(Ok(value));
+            }
+            let shared = &*this.rx.shared;
             let mut state = lock(&shared.state);
-            let result = match Shared::try_recv_locked(&mut state, &mut this.rx.next) {
-                Ok(value) => Ok(value),
+            let result = match shared.prepare_locked(&state, &mut this.rx.next, &mut this.rx.block)
+            {
+                Ok(old) => {
+                    // Now holding `next`'s block: read it without the lock.
+                    drop(state);
+                    drop(old);
+                    continue;
+                }
                 Err(TryRecvError::Closed) => Err(RecvError::Closed),
                 Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
                 Err(TryRecvError::Empty) => {
@@ -505,7 +669,7 @@ impl<T: Clone> Future for Recv<'_, T> {
             let old = this.key.take().map(|key| state.waiters.remove(key));
             drop(state);
             drop(old);
-            return Poll::Ready(result.map(unwrap_or_clone));
+            return Poll::Ready(result);
         }
     }
 }

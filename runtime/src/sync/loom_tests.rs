@@ -20,7 +20,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
-use super::{mpsc, oneshot, Notify, Semaphore};
+use super::{broadcast, mpsc, oneshot, Notify, Semaphore, SetOnce};
 
 /// Polls `future` once with a no-op waker.
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -266,5 +266,99 @@ fn loom_bounded_mpsc_close_wakes_a_full_sender() {
         assert_eq!(block_on(rx.recv()), Some(1));
         let sent = sender.join().unwrap();
         assert_eq!(block_on(rx.recv()), sent.ok().map(|()| 2));
+    });
+}
+
+/// A value that counts how many copies of it are alive.
+struct Tracked(Arc<AtomicUsize>);
+
+impl Tracked {
+    fn new(live: &Arc<AtomicUsize>) -> Tracked {
+        live.fetch_add(1, SeqCst);
+        Tracked(live.clone())
+    }
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        Tracked::new(&self.0)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, SeqCst);
+    }
+}
+
+#[test]
+fn loom_broadcast_two_readers_release_the_value() {
+    loom::model(|| {
+        // Two receivers read one value on two threads, without the lock: one clones it, the
+        // last one moves it out (or releases it after its clone); never while the other reads
+        // it (loom's cell tracking would report that). Once both have it, the channel holds
+        // no copy, though the sender is alive.
+        let live = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx1) = broadcast::channel::<Tracked>(1);
+        let mut rx2 = tx.subscribe();
+        assert!(tx.send(Tracked::new(&live)).is_ok());
+        let reader = thread::spawn(move || drop(rx1.try_recv().ok().unwrap()));
+        drop(rx2.try_recv().ok().unwrap());
+        reader.join().unwrap();
+        assert_eq!(live.load(SeqCst), 0);
+        drop(tx);
+    });
+}
+
+#[test]
+fn loom_broadcast_receiver_drop_races_with_a_reader() {
+    loom::model(|| {
+        // A receiver dropped with the value unread no longer counts as its reader, while the
+        // other reads it: whichever finishes last releases it, exactly once.
+        let live = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx1) = broadcast::channel::<Tracked>(1);
+        let rx2 = tx.subscribe();
+        assert!(tx.send(Tracked::new(&live)).is_ok());
+        let dropper = thread::spawn(move || drop(rx2));
+        drop(rx1.try_recv().ok().unwrap());
+        dropper.join().unwrap();
+        assert_eq!(live.load(SeqCst), 0);
+        drop(tx);
+    });
+}
+
+#[test]
+fn loom_broadcast_sends_wake_a_waiting_receiver() {
+    loom::model(|| {
+        // Values published by another thread (tail with release, the cell before it) are
+        // read in order, a waiting receiver is woken, and the close comes after the values.
+        let (tx, mut rx) = broadcast::channel::<usize>(2);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        assert_eq!(block_on(rx.recv()), Ok(1));
+        assert_eq!(block_on(rx.recv()), Ok(2));
+        assert_eq!(block_on(rx.recv()), Err(broadcast::error::RecvError::Closed));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_set_once_one_set_wins_and_wakes_the_waiter() {
+    loom::model(|| {
+        // Two racing `set`s: exactly one writes (the other gets its value back), and a task
+        // waiting meanwhile sees the winner's value, whenever it started to wait.
+        let once = Arc::new(SetOnce::<usize>::new());
+        let setters: Vec<_> = (1..=2)
+            .map(|i| {
+                let once = once.clone();
+                thread::spawn(move || once.set(i).is_ok())
+            })
+            .collect();
+        let got = *block_on(once.wait());
+        let wins: Vec<bool> = setters.into_iter().map(|s| s.join().unwrap()).collect();
+        assert_eq!(wins.iter().filter(|won| **won).count(), 1);
+        assert!(wins[got - 1], "the value seen is the winner's");
     });
 }

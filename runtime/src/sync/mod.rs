@@ -1,5 +1,5 @@
 //! Channels and locks with tokio's API: [`mpsc`], [`oneshot`], [`watch`], [`broadcast`],
-//! [`Notify`], [`Mutex`], [`RwLock`], [`Semaphore`], [`Barrier`], [`OnceCell`].
+//! [`Notify`], [`Mutex`], [`RwLock`], [`Semaphore`], [`Barrier`], [`OnceCell`], [`SetOnce`].
 //!
 //! They work on any runtime and from plain threads (`blocking_*` park the thread), are
 //! `Send + Sync`, and every waiting future spends the task's coop budget first, so a task that
@@ -55,8 +55,9 @@
 //! | [`oneshot`] | one waker slot per side | an atomic state word; the lock only to park a waker |
 //! | [`Notify`] | `WaitList<notified?>` | its own lock |
 //! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
-//! | [`broadcast`] | `WaitList<()>` of receivers | its own lock over the ring |
+//! | [`broadcast`] | `WaitList<()>` of receivers | a ring of blocks of values under its own lock; a receiver holds its block and reads without the lock |
 //! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
+//! | [`SetOnce`] | the `Notify`'s | a flag claimed by one compare-and-swap, then `notify_waiters` |
 //!
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
@@ -81,6 +82,7 @@ mod once_cell;
 pub mod oneshot;
 mod rwlock;
 pub(crate) mod semaphore;
+mod set_once;
 pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
@@ -94,6 +96,7 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use set_once::{SetOnce, SetOnceError};
 
 use crate::loom::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
 

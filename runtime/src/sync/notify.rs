@@ -19,7 +19,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, WaitList, WakeList};
-use crate::loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use crate::loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed, Ordering::SeqCst};
 use crate::loom::sync::Mutex;
 // std's Arc even under loom: `notified_owned` takes the caller's (std) Arc.
 use std::sync::Arc;
@@ -33,6 +33,10 @@ pub struct Notify {
     state: Mutex<State>,
     /// How many times `notify_waiters` has run; only written under `state`'s lock.
     waiters_calls: AtomicUsize,
+    /// A copy of `state.permit`, written under the lock. Read without it only as a guess of
+    /// whether a first poll will have to wait: then the waker is cloned before the lock is
+    /// taken, so the lock is taken once, not twice (the decision is still made under it).
+    permit_hint: AtomicBool,
 }
 
 struct State {
@@ -59,6 +63,7 @@ impl Notify {
         Notify {
             state: Mutex::new(State { permit: false, waiters: WaitList::new() }),
             waiters_calls: AtomicUsize::new(0),
+            permit_hint: AtomicBool::new(false),
         }
     }
 
@@ -67,6 +72,7 @@ impl Notify {
         Notify {
             state: Mutex::new(State { permit: false, waiters: WaitList::new() }),
             waiters_calls: AtomicUsize::new(0),
+            permit_hint: AtomicBool::new(false),
         }
     }
 
@@ -96,7 +102,7 @@ impl Notify {
 
     fn notify_one_from(&self, last: bool) {
         let mut state = lock(&self.state);
-        let waker = notify_locked(&mut state, last);
+        let waker = notify_locked(self, &mut state, last);
         drop(state);
         if let Some(waker) = waker {
             waker.wake();
@@ -119,7 +125,7 @@ impl Notify {
 }
 
 /// Gives one notification: to the front (or back) waiter, or to the permit.
-fn notify_locked(state: &mut State, last: bool) -> Option<Waker> {
+fn notify_locked(notify: &Notify, state: &mut State, last: bool) -> Option<Waker> {
     let key = if last { state.waiters.back() } else { state.waiters.front() };
     match key {
         Some(key) => {
@@ -129,6 +135,7 @@ fn notify_locked(state: &mut State, last: bool) -> Option<Waker> {
         }
         None => {
             state.permit = true;
+            notify.permit_hint.store(true, Relaxed);
             None
         }
     }
@@ -182,8 +189,16 @@ impl Wait {
     }
 
     fn poll(&mut self, notify: &Notify, waker: Option<&Waker>) -> Poll<()> {
-        // Cloned outside the lock, on a second pass, only if we really have to wait.
+        // Cloned outside the lock: before taking it if a first poll looks like it will wait
+        // (no permit, no `notify_waiters` since creation), else on a second pass if it must.
         let mut new_waker: Option<Waker> = None;
+        if let (WaitState::Init, Some(waker)) = (self.state, waker) {
+            let notified = notify.permit_hint.load(Relaxed)
+                || notify.waiters_calls.load(SeqCst) != self.waiters_calls;
+            if !notified {
+                new_waker = Some(waker.clone());
+            }
+        }
         loop {
             let mut state = lock(&notify.state);
             match self.state {
@@ -194,6 +209,7 @@ impl Wait {
                     if by_all || state.permit {
                         if !by_all {
                             state.permit = false;
+                            notify.permit_hint.store(false, Relaxed);
                         }
                         drop(state);
                         self.state = WaitState::Done;
@@ -253,7 +269,7 @@ impl Wait {
         let node = state.waiters.remove(key);
         // Picked by notify_one/notify_last but never seen: pass it on, not lose it.
         let forwarded = match node.data {
-            Mark::One { last } => notify_locked(&mut state, last),
+            Mark::One { last } => notify_locked(notify, &mut state, last),
             Mark::Waiting | Mark::All => None,
         };
         drop(state);

@@ -245,16 +245,24 @@ impl<T> Sender<T> {
 }
 
 impl<T> Drop for Sender<T> {
+    // Inlined, so that dropping a sender that already sent (the common case: `send` consumes
+    // it) is one test in the caller, not a call.
+    #[inline]
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
-            return;
-        };
-        let state = inner.state.fetch_or(COMPLETE, AcqRel);
-        if state & RX_WAKER != 0 {
-            inner.wake(rx_slot);
+        if let Some(inner) = self.inner.take() {
+            sender_gone(inner);
         }
-        inner.drop_own_waker(state, TX_WAKER, tx_slot);
     }
+}
+
+/// A sender dropped without sending: completes the channel and wakes a waiting receiver.
+#[inline(never)]
+fn sender_gone<T>(inner: Arc<Inner<T>>) {
+    let state = inner.state.fetch_or(COMPLETE, AcqRel);
+    if state & RX_WAKER != 0 {
+        inner.wake(rx_slot);
+    }
+    inner.drop_own_waker(state, TX_WAKER, tx_slot);
 }
 
 impl<T> Receiver<T> {
@@ -342,18 +350,27 @@ impl<T> Future for Receiver<T> {
 }
 
 impl<T> Drop for Receiver<T> {
+    // Inlined, so that dropping a receiver that already has its value (the common case) is
+    // one test in the caller, not a call.
+    #[inline]
     fn drop(&mut self) {
-        let Some(inner) = self.inner.take() else {
-            return;
-        };
-        let state = inner.state.fetch_or(RX_CLOSED, AcqRel);
-        // A value sent and never received is dropped here, not under any lock.
-        let value = if state & VALUE_SENT != 0 { inner.take_value() } else { None };
-        drop(value);
-        inner.drop_own_waker(state, RX_WAKER, rx_slot);
-        if state & TX_WAKER != 0 {
-            inner.wake(tx_slot);
+        if let Some(inner) = self.inner.take() {
+            receiver_gone(inner);
         }
+    }
+}
+
+/// A receiver dropped before it got a value: closes the channel, drops a value that arrived
+/// meanwhile, and wakes a sender waiting in `closed()`.
+#[inline(never)]
+fn receiver_gone<T>(inner: Arc<Inner<T>>) {
+    let state = inner.state.fetch_or(RX_CLOSED, AcqRel);
+    // A value sent and never received is dropped here, not under any lock.
+    let value = if state & VALUE_SENT != 0 { inner.take_value() } else { None };
+    drop(value);
+    inner.drop_own_waker(state, RX_WAKER, rx_slot);
+    if state & TX_WAKER != 0 {
+        inner.wake(tx_slot);
     }
 }
 
