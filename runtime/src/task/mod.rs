@@ -22,7 +22,8 @@
 //!
 //! `state.rs` holds the state word and its transitions, `cell.rs` the task itself, `join.rs`
 //! the handles ([`JoinHandle`], [`AbortHandle`]), `join_set.rs` [`JoinSet`], `error.rs`
-//! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it.
+//! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it; `loom_tests.rs`
+//! model-checks the cross-thread races of the state machine (`cfg(loom)` builds only).
 //!
 //! The task module knows no scheduler: a scheduler implements [`Schedule`] (queue a task,
 //! forget a completed one), and the task calls nothing else.
@@ -35,6 +36,9 @@ mod join;
 mod join_set;
 mod local;
 mod state;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 use std::future::Future;
 use std::pin::Pin;
