@@ -209,8 +209,13 @@ where
             if trace::enabled() {
                 trace::task_woken(self.id);
             }
-            let scheduler = self.scheduler.clone();
-            scheduler.schedule(self);
+            // On a thread running this task's scheduler the task goes straight onto its local
+            // queue, without a reference to the scheduler taken and dropped for it.
+            let key = self.scheduler.local_key();
+            if let Err(task) = S::try_wake_local(key, self, |task| task) {
+                let scheduler = task.scheduler.clone();
+                scheduler.schedule(task);
+            }
         }
     }
 

@@ -90,6 +90,15 @@ pub(crate) trait Schedule: Clone + Send + Sync + 'static {
         let _ = (key, erase);
         Err(task)
     }
+
+    /// Like [`Schedule::try_schedule_local`], for a wake (not a task waking itself during its
+    /// poll): where a scheduler puts a freshly woken task (the multi-thread worker's LIFO slot)
+    /// may differ from where a yielding one goes. The default gives the task back, and the
+    /// caller then goes through [`Schedule::schedule`].
+    fn try_wake_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
+        let _ = (key, erase);
+        Err(task)
+    }
 }
 
 /// Yields to the scheduler: other ready tasks (and I/O) get a turn before this task continues.
