@@ -388,14 +388,14 @@ fn loom_task_join_waker_replaced_while_completing() {
 }
 
 /// (d) The JoinHandle is dropped on one thread while the task completes on another: the
-/// output is dropped exactly once, by whichever of the two owns it last.
+/// output is dropped exactly once, by whichever of the two owns it last — right then, not when
+/// the cell is freed (a waker kept alive here keeps the cell, and must not keep the output).
 #[test]
 fn loom_task_join_handle_dropped_while_completing() {
     loom::model(|| {
         let rt = Rt::new();
         let (script, probes) = script(false, Some(1));
         let (handle, waker) = rt.spawn(script);
-        drop(waker);
         let dropper = thread::spawn(move || drop(handle));
         rt.run_queued();
         dropper.join().expect("dropper");
@@ -403,6 +403,8 @@ fn loom_task_join_handle_dropped_while_completing() {
         assert_eq!(probes.outputs_made.load(SeqCst), 1);
         assert_eq!(probes.output_drops.count(), 1, "the output is dropped exactly once");
         assert_eq!(probes.future_drops.count(), 1);
+        assert_eq!(rt.freed(), 0, "the waker still holds the cell");
+        drop(waker);
         assert_eq!(rt.freed(), 1);
     });
 }
