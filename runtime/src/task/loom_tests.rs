@@ -411,9 +411,9 @@ fn loom_task_join_handle_dropped_while_completing() {
 
 /// (e) References to one task are dropped on three threads at once — a waker the future cloned
 /// during its poll (the poll's own waker borrows the run's reference, so the clone must take a
-/// reference of its own), woken by value on one thread; the JoinHandle on another; the run's
-/// and the owned list's on the thread completing it — and the cell is freed exactly once, by
-/// the last of them.
+/// reference of its own), woken by value on one thread; another waker, woken by value, and the
+/// JoinHandle on another; the run's and the owned list's on the thread completing it — and the
+/// cell is freed exactly once, by the last of them.
 #[test]
 fn loom_task_last_reference_frees_once() {
     loom::model(|| {
@@ -431,7 +431,6 @@ fn loom_task_last_reference_frees_once() {
             })
         };
         let (handle, waker) = rt.spawn(future);
-        drop(waker);
         // The first poll parks the task and leaves a clone of its waker behind.
         rt.run_queued();
         let cloned = lock(&slot).take().expect("the first poll stored its waker");
@@ -440,7 +439,12 @@ fn loom_task_last_reference_frees_once() {
             ready.store(true, SeqCst);
             cloned.wake();
         });
-        let dropper = thread::spawn(move || drop(handle));
+        // A second wake, by value, races the first: one of them queues the task, the other
+        // only drops its reference.
+        let dropper = thread::spawn(move || {
+            waker.wake();
+            drop(handle);
+        });
         rt.run_queued();
         waker_thread.join().expect("waker");
         dropper.join().expect("dropper");
