@@ -27,6 +27,7 @@
 
 mod context;
 mod loom;
+mod loom_shim;
 mod reactor;
 mod scheduler;
 mod sys;

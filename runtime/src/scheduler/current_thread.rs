@@ -170,7 +170,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let task = Task::new(future, self.clone());
+        let task = Task::new(future, super::TaskScheduler::current_thread(self.clone()));
         let handle = JoinHandle::new(task.clone());
         let accepted = {
             // Checked under the `owned` lock: shutdown sets the flag before it empties `owned`,

@@ -16,6 +16,9 @@
 pub(crate) mod blocking;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
+mod task_scheduler;
+
+pub(crate) use task_scheduler::TaskScheduler;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -17,20 +17,24 @@
 //! Foreign code — the future's poll and drop, the output's drop, a waker's clone, wake and
 //! drop — runs only while this task holds no lock: the join waker's mutex guards a swap, and
 //! the old waker is dropped after the guard.
+//!
+//! The state word, the join waker's mutex and the stage's cell come from `crate::loom_shim`:
+//! std's types in a normal build, loom's under `cfg(loom)`, where `loom_tests.rs` checks the
+//! races between a wake, an abort, the JoinHandle and the run that completes the task.
 
-use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::state::{Idle, Run, State};
 use super::{Id, JoinError, Runnable, Schedule};
 use crate::context;
+use crate::loom_shim::{self, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
 use crate::trace;
 
 enum Stage<F: Future> {
@@ -86,41 +90,11 @@ where
         self.owned_key.store(key, Ordering::Relaxed);
     }
 
-    /// Polls the future once (the caller holds RUNNING). The future is dropped in place when it
-    /// completes, and while unwinding when its poll panics (so `std::thread::panicking()` is true
-    /// in its drop, as in tokio).
-    #[inline]
-    fn poll_future(&self, cx: &mut Context<'_>) -> Poll<F::Output> {
-        struct DropOnUnwind<'a, F: Future, S>(&'a Task<F, S>);
-        impl<F: Future, S> Drop for DropOnUnwind<'_, F, S> {
-            fn drop(&mut self) {
-                // SAFETY: only reached while `poll_future`, whose caller owns the stage, unwinds.
-                // If the future's drop panics too, the process aborts (as in tokio).
-                unsafe { self.0.drop_stage() }
-            }
-        }
-        let guard = DropOnUnwind(self);
-        // SAFETY: the caller holds RUNNING, so no one else touches the stage.
-        let stage = unsafe { &mut *self.stage.get() };
-        let Stage::Running(future) = stage else {
-            unreachable!("minirt: a task without a future was polled");
-        };
-        // SAFETY: the task is heap-allocated behind an Arc and the future is never moved out of
-        // the stage: it is dropped in place (`drop_stage`), so pinning it here is sound.
-        let polled = unsafe { Pin::new_unchecked(future) }.poll(cx);
-        mem::forget(guard);
-        if polled.is_ready() {
-            // SAFETY: we still hold RUNNING.
-            unsafe { self.drop_stage() };
-        }
-        polled
-    }
-
     /// Drops the future of a cancelled task (the caller holds RUNNING) and completes it; a panic
     /// in that drop is the task's error.
     fn cancel(&self) {
         // SAFETY: the caller holds RUNNING.
-        let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
         let error = match dropped {
             Ok(()) => JoinError::cancelled(self.id),
             Err(payload) => JoinError::panic(self.id, payload),
@@ -136,12 +110,12 @@ where
         }
         // SAFETY: the caller holds RUNNING and the future was dropped, so the stage is
         // `Consumed`, ours, and written without dropping anything.
-        unsafe { ptr::write(self.stage.get(), Stage::Finished(result)) };
+        self.stage.with_mut(|stage| unsafe { ptr::write(stage, Stage::Finished(result)) });
         let prev = self.state.transition_to_complete();
         if !prev.has_join_interest() {
             // Nobody will take the output. A panic in its drop has nobody to go to.
             // SAFETY: the JoinHandle gave up the output before COMPLETE: it is ours alone.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
         }
         self.scheduler.release(self.owned_key.load(Ordering::Relaxed));
         if prev.has_join_interest() {
@@ -154,7 +128,7 @@ where
 
     fn lock_join_waker(&self) -> MutexGuard<'_, Option<Waker>> {
         // Only swaps happen under this lock, so a poisoned lock still holds a valid Option.
-        self.join_waker.lock().unwrap_or_else(|p| p.into_inner())
+        loom_shim::lock(&self.join_waker)
     }
 
     /// Marks the task NOTIFIED, and queues it if it was idle.
@@ -165,27 +139,63 @@ where
     }
 }
 
-impl<F: Future, S> Task<F, S> {
-    /// Drops whatever the stage holds, where it lies, and leaves `Consumed` behind, also when
-    /// the drop panics (the panic goes on to the caller).
-    ///
-    /// # Safety
-    /// The caller owns the stage (see `state.rs`).
-    unsafe fn drop_stage(&self) {
-        struct Refill<F: Future>(*mut Stage<F>);
-        impl<F: Future> Drop for Refill<F> {
-            fn drop(&mut self) {
-                // SAFETY: the old value was just dropped in place (or its drop unwound, which
-                // still ends its life): the slot is uninitialised and must not be dropped again.
-                unsafe { ptr::write(self.0, Stage::Consumed) }
-            }
+/// Polls the future once. The future is dropped in place when it completes, and while
+/// unwinding when its poll panics (so `std::thread::panicking()` is true in its drop, as in
+/// tokio).
+///
+/// # Safety
+/// The caller holds RUNNING (it owns the stage) and the stage holds the future.
+#[inline]
+unsafe fn poll_future<F: Future>(
+    stage: &UnsafeCell<Stage<F>>,
+    cx: &mut Context<'_>,
+) -> Poll<F::Output> {
+    struct DropOnUnwind<'a, F: Future>(&'a UnsafeCell<Stage<F>>);
+    impl<F: Future> Drop for DropOnUnwind<'_, F> {
+        fn drop(&mut self) {
+            // SAFETY: only reached while `poll_future`, whose caller owns the stage, unwinds.
+            // If the future's drop panics too, the process aborts (as in tokio).
+            unsafe { drop_stage(self.0) }
         }
-        let stage = self.stage.get();
+    }
+    let guard = DropOnUnwind(stage);
+    let polled = stage.with_mut(|stage| {
+        // SAFETY: the caller holds RUNNING, so no one else touches the stage.
+        let Stage::Running(future) = (unsafe { &mut *stage }) else {
+            unreachable!("minirt: a task without a future was polled");
+        };
+        // SAFETY: the task is heap-allocated behind an Arc and the future is never moved out
+        // of the stage: it is dropped in place (`drop_stage`), so pinning it here is sound.
+        unsafe { Pin::new_unchecked(future) }.poll(cx)
+    });
+    mem::forget(guard);
+    if polled.is_ready() {
+        // SAFETY: we still hold RUNNING.
+        unsafe { drop_stage(stage) };
+    }
+    polled
+}
+
+/// Drops whatever the stage holds, where it lies, and leaves `Consumed` behind, also when
+/// the drop panics (the panic goes on to the caller).
+///
+/// # Safety
+/// The caller owns the stage (see `state.rs`).
+unsafe fn drop_stage<F: Future>(stage: &UnsafeCell<Stage<F>>) {
+    struct Refill<F: Future>(*mut Stage<F>);
+    impl<F: Future> Drop for Refill<F> {
+        fn drop(&mut self) {
+            // SAFETY: the old value was just dropped in place (or its drop unwound, which
+            // still ends its life): the slot is uninitialised and must not be dropped again.
+            unsafe { ptr::write(self.0, Stage::Consumed) }
+        }
+    }
+    stage.with_mut(|stage| {
         let _refill = Refill(stage);
         // SAFETY: the caller owns the stage, and the value is dropped in place: a pinned
         // future is never moved before its drop.
         unsafe { ptr::drop_in_place(stage) }
-    }
+    })
 }
 
 impl<F, S> Wake for Task<F, S>
@@ -199,8 +209,13 @@ where
             if trace::enabled() {
                 trace::task_woken(self.id);
             }
-            let scheduler = self.scheduler.clone();
-            scheduler.schedule(self);
+            // On a thread running this task's scheduler the task goes straight onto its local
+            // queue, without a reference to the scheduler taken and dropped for it.
+            let key = self.scheduler.local_key();
+            if let Err(task) = S::try_wake_local(key, self, |task| task) {
+                let scheduler = task.scheduler.clone();
+                scheduler.schedule(task);
+            }
         }
     }
 
@@ -232,7 +247,10 @@ where
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         context::start_poll(Some(self.id));
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| self.poll_future(&mut cx)));
+        // SAFETY: we hold RUNNING (transition_to_running said Poll), so the stage is ours and
+        // holds the future.
+        let polled =
+            panic::catch_unwind(AssertUnwindSafe(|| unsafe { poll_future(&self.stage, &mut cx) }));
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {
@@ -334,8 +352,9 @@ where
         // SAFETY: COMPLETE is set and the JoinHandle holds JOIN_INTEREST, so the output is the
         // handle's; the handle is not Clone and is polled through `&mut`, so this is the only
         // access. The output is not pinned: moving it out is fine.
-        let stage = unsafe { &mut *self.stage.get() };
-        match mem::replace(stage, Stage::Consumed) {
+        let taken =
+            self.stage.with_mut(|stage| mem::replace(unsafe { &mut *stage }, Stage::Consumed));
+        match taken {
             Stage::Finished(result) => Poll::Ready(result),
             _ => panic!("JoinHandle polled after it returned the task's output"),
         }
@@ -350,7 +369,7 @@ where
             // Complete, and the output is still ours. Its drop may panic: that must not reach
             // whoever dropped the handle.
             // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the output.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { self.drop_stage() }));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
         }
         let waker = self.lock_join_waker().take();
         drop(waker);
@@ -363,7 +382,9 @@ mod tests {
 
     use super::*;
     use crate::task::{JoinHandle, TaskRef};
-    use std::sync::atomic::AtomicBool;
+    // std's, also in a loom build (these tests run outside any loom model).
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::Mutex;
 
     #[derive(Clone, Default)]
     struct Recorder {

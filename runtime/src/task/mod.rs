@@ -22,7 +22,8 @@
 //!
 //! `state.rs` holds the state word and its transitions, `cell.rs` the task itself, `join.rs`
 //! the handles ([`JoinHandle`], [`AbortHandle`]), `join_set.rs` [`JoinSet`], `error.rs`
-//! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it.
+//! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it; `loom_tests.rs`
+//! model-checks the cross-thread races of the state machine (`cfg(loom)` builds only).
 //!
 //! The task module knows no scheduler: a scheduler implements [`Schedule`] (queue a task,
 //! forget a completed one), and the task calls nothing else.
@@ -35,6 +36,9 @@ mod join;
 mod join_set;
 mod local;
 mod state;
+
+#[cfg(all(test, loom))]
+mod loom_tests;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -83,6 +87,15 @@ pub(crate) trait Schedule: Clone + Send + Sync + 'static {
     /// otherwise. Generic (with `erase` to make a `TaskRef` of it) so the caller has its task
     /// back, concrete type and all, without having taken a reference to the scheduler.
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
+        let _ = (key, erase);
+        Err(task)
+    }
+
+    /// Like [`Schedule::try_schedule_local`], for a wake (not a task waking itself during its
+    /// poll): where a scheduler puts a freshly woken task (the multi-thread worker's LIFO slot)
+    /// may differ from where a yielding one goes. The default gives the task back, and the
+    /// caller then goes through [`Schedule::schedule`].
+    fn try_wake_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
         let _ = (key, erase);
         Err(task)
     }

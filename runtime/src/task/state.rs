@@ -12,8 +12,13 @@
 //! own the stage: the scheduler owns it while it holds RUNNING; after COMPLETE the output
 //! belongs to whichever of the JoinHandle and the completing task sees the other gone (the
 //! JOIN_INTEREST bit, cleared by the handle's drop, decides it).
+//!
+//! The word is `crate::loom_shim`'s `AtomicUsize` (std's, or loom's under `cfg(loom)`):
+//! `loom_tests.rs` model-checks these transitions racing each other through the real task cell.
 
-use std::sync::atomic::{AtomicUsize, Ordering::AcqRel};
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
+use crate::loom_shim::AtomicUsize;
 
 const NOTIFIED: usize = 1;
 const RUNNING: usize = 1 << 1;
@@ -80,15 +85,12 @@ impl State {
 
     #[inline]
     pub(super) fn load(&self) -> Snapshot {
-        Snapshot(self.0.load(std::sync::atomic::Ordering::Acquire))
+        Snapshot(self.0.load(Acquire))
     }
 
     #[inline]
     fn update(&self, mut f: impl FnMut(Snapshot) -> Option<usize>) -> Result<Snapshot, Snapshot> {
-        self.0
-            .fetch_update(AcqRel, std::sync::atomic::Ordering::Acquire, |s| f(Snapshot(s)))
-            .map(Snapshot)
-            .map_err(Snapshot)
+        self.0.fetch_update(AcqRel, Acquire, |s| f(Snapshot(s))).map(Snapshot).map_err(Snapshot)
     }
 
     /// A wake: true if the caller must put the task on a run queue.

@@ -224,7 +224,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let task = Task::new(future, self.clone());
+        let task = Task::new(future, super::TaskScheduler::multi_thread(self.clone()));
         let handle = JoinHandle::new(task.clone());
         // The shard: from the task's address, which spreads tasks spawned by one thread.
         let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;

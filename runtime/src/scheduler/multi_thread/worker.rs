@@ -230,10 +230,31 @@ pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
 /// The task woken during its own poll (`Schedule::try_schedule_local`): to the back of this
 /// worker's ring, if this thread is a worker of the runtime `shared` points to.
 #[inline]
-pub(super) fn schedule_yield_local<T>(
+pub(crate) fn schedule_yield_local<T>(
     shared: *const Shared,
     task: T,
     erase: fn(T) -> TaskRef,
+) -> Result<(), T> {
+    schedule_local_by_key(shared, task, erase, true)
+}
+
+/// A task woken on this thread (`Schedule::try_wake_local`): into this worker's LIFO slot, if
+/// this thread is a worker of the runtime `shared` points to.
+#[inline]
+pub(crate) fn schedule_wake_local<T>(
+    shared: *const Shared,
+    task: T,
+    erase: fn(T) -> TaskRef,
+) -> Result<(), T> {
+    schedule_local_by_key(shared, task, erase, false)
+}
+
+#[inline(always)]
+fn schedule_local_by_key<T>(
+    shared: *const Shared,
+    task: T,
+    erase: fn(T) -> TaskRef,
+    is_yield: bool,
 ) -> Result<(), T> {
     let mut task = Some(task);
     let _ = WORKER.try_with(|cx| {
@@ -246,7 +267,7 @@ pub(super) fn schedule_yield_local<T>(
             // holds an `Arc<Shared>` to this very runtime for that whole time.
             let shared = unsafe { &*shared };
             if let Some(task) = task.take() {
-                schedule_local(shared, core, erase(task), true);
+                schedule_local(shared, core, erase(task), is_yield);
             }
         }
     });
