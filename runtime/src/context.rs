@@ -217,6 +217,22 @@ pub(crate) fn nested_polls<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` as task `id` (so `task::id()` works in it), restoring the thread's current task
+/// after it, also when it panics: a future or output dropped outside the task's poll (abort,
+/// a `JoinHandle` dropped after completion) sees its own id, as tokio's do.
+pub(crate) fn as_task<R>(id: Id, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Option<Id>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(previous) = self.0 {
+                let _ = HOT.try_with(|cx| cx.task_id.set(previous));
+            }
+        }
+    }
+    let _restore = Restore(HOT.try_with(|cx| cx.task_id.replace(Some(id))).ok());
+    f()
+}
+
 /// Runs `f` with no budget enforced, restoring the budget after it (also when it panics).
 pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
     struct Restore(Option<u32>);

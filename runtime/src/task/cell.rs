@@ -94,7 +94,10 @@ where
     /// in that drop is the task's error.
     fn cancel(&self) {
         // SAFETY: the caller holds RUNNING.
-        let dropped = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
+        let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: as above.
+            context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+        }));
         let error = match dropped {
             Ok(()) => JoinError::cancelled(self.id),
             Err(payload) => JoinError::panic(self.id, payload),
@@ -115,7 +118,10 @@ where
         if !prev.has_join_interest() {
             // Nobody will take the output. A panic in its drop has nobody to go to.
             // SAFETY: the JoinHandle gave up the output before COMPLETE: it is ours alone.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: as above.
+                context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+            }));
         }
         self.scheduler.release(self.owned_key.load(Ordering::Relaxed));
         if prev.has_join_interest() {
@@ -369,7 +375,10 @@ where
             // Complete, and the output is still ours. Its drop may panic: that must not reach
             // whoever dropped the handle.
             // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the output.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| unsafe { drop_stage(&self.stage) }));
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: as above.
+                context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+            }));
         }
         let waker = self.lock_join_waker().take();
         drop(waker);
