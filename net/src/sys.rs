@@ -489,7 +489,7 @@ impl Socket {
     }
 
     pub(crate) fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.set_opt(libc::IPPROTO_IP, libc::IP_TOS, c_int_opt(tos, "IP_TOS")?)
+        self.set_u32_opt(libc::IPPROTO_IP, libc::IP_TOS, tos, "IP_TOS")
     }
 
     /// `IPV6_TCLASS`, the traffic class of the socket's IPv6 packets.
@@ -498,7 +498,25 @@ impl Socket {
     }
 
     pub(crate) fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.set_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, c_int_opt(tclass, "IPV6_TCLASS")?)
+        self.set_u32_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tclass, "IPV6_TCLASS")
+    }
+
+    /// `setsockopt` of a `u32` value (a TTL, a buffer size, ...), which the kernel takes as a
+    /// `c_int`: `InvalidInput` naming `option` if it does not fit, instead of a wrapped value.
+    pub(crate) fn set_u32_opt(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: u32,
+        option: &str,
+    ) -> io::Result<()> {
+        let value = libc::c_int::try_from(value).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{option} value {value} out of range"),
+            )
+        })?;
+        self.set_opt(level, name, value)
     }
 
     /// `SO_LINGER`: `Some(0)` makes close send RST instead of FIN.
@@ -719,12 +737,4 @@ fn raw_to_socket_addr(
             format!("unexpected socket address family {family} ({len} bytes)"),
         )),
     }
-}
-
-/// A `u32` option value as the `c_int` setsockopt takes; `InvalidInput` naming the option if it
-/// does not fit.
-fn c_int_opt(value: u32, option: &str) -> io::Result<libc::c_int> {
-    libc::c_int::try_from(value).map_err(|_| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("{option} value {value} out of range"))
-    })
 }

@@ -316,7 +316,12 @@ impl UdpSocket {
 
     /// Sets `IP_MULTICAST_TTL`.
     pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, to_c_int(ttl)?)
+        self.io.get_ref().set_u32_opt(
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_TTL,
+            ttl,
+            "IP_MULTICAST_TTL",
+        )
     }
 
     /// `IPV6_MULTICAST_LOOP`.
@@ -336,7 +341,7 @@ impl UdpSocket {
 
     /// Sets `IP_TTL`.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, to_c_int(ttl)?)
+        self.io.get_ref().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
     }
 
     /// `IP_TOS`: the type-of-service byte of this socket's IPv4 packets.
@@ -408,11 +413,6 @@ impl UdpSocket {
 /// `recvfrom(MSG_PEEK)` into an empty buffer: the sender's address, the datagram stays queued.
 fn peek_sender(socket: &Socket) -> io::Result<SocketAddr> {
     socket.recv_from(&mut [], libc::MSG_PEEK).map(|(_, addr)| addr)
-}
-
-fn to_c_int(value: u32) -> io::Result<libc::c_int> {
-    libc::c_int::try_from(value)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "value out of range"))
 }
 
 fn ip_mreq(multiaddr: Ipv4Addr, interface: Ipv4Addr) -> libc::ip_mreq {

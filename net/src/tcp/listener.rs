@@ -93,9 +93,7 @@ impl TcpListener {
 
     /// Sets `IP_TTL` for the accepted connections' packets.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let ttl = libc::c_int::try_from(ttl)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ttl out of range"))?;
-        self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
+        self.io.get_ref().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
     }
 
     /// `IP_TTL`.

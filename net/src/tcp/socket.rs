@@ -78,7 +78,7 @@ impl TcpSocket {
 
     /// `SO_SNDBUF`. Linux doubles the value (for its own bookkeeping) and reports the double.
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
-        self.inner.set_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, to_c_int(size)?)
+        self.inner.set_u32_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, size, "SO_SNDBUF")
     }
 
     /// `SO_SNDBUF` as the kernel reports it.
@@ -89,7 +89,7 @@ impl TcpSocket {
     /// `SO_RCVBUF` (doubled by Linux, as `SO_SNDBUF`). Set before `connect`/`listen` for it to
     /// shape the TCP window.
     pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
-        self.inner.set_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, to_c_int(size)?)
+        self.inner.set_u32_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, size, "SO_RCVBUF")
     }
 
     /// `SO_RCVBUF` as the kernel reports it.
@@ -202,11 +202,6 @@ impl TcpSocket {
     fn get_bool(&self, level: libc::c_int, name: libc::c_int) -> io::Result<bool> {
         Ok(self.inner.get_opt(level, name)? != 0)
     }
-}
-
-fn to_c_int(value: u32) -> io::Result<libc::c_int> {
-    libc::c_int::try_from(value)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "value out of range"))
 }
 
 impl AsRawFd for TcpSocket {

@@ -139,9 +139,7 @@ impl TcpStream {
 
     /// Sets `IP_TTL`, the hops this connection's packets may make.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        let ttl = libc::c_int::try_from(ttl)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "ttl out of range"))?;
-        self.io.get_ref().set_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl)
+        self.io.get_ref().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
     }
 
     /// `IP_TTL`.
