@@ -1,7 +1,8 @@
 //! The concurrency primitives that loom model-checks, behind one path.
 //!
-//! Code that must be checked by loom (today `sync`) imports its atomics, `Mutex`, `Arc`,
-//! `UnsafeCell` and `thread` from here instead of `std`. A normal build re-exports std's; a
+//! Code that must be checked by loom (`sync`, and through `crate::loom_shim` the task cell and
+//! the multi-thread scheduler) imports its atomics, `Mutex`, `Arc`, `UnsafeCell` and `thread`
+//! from here instead of `std`. A normal build re-exports std's; a
 //! `RUSTFLAGS="--cfg loom"` build re-exports loom's, whose every load, store and lock is a
 //! point where loom's scheduler may switch threads, so a model explores every interleaving.
 //!
@@ -18,15 +19,19 @@ pub(crate) use ::loom::cell::UnsafeCell;
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
-    pub(crate) use std::sync::{atomic, Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, Weak};
+    pub(crate) use std::sync::{
+        atomic, Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, Weak,
+    };
 }
 
 #[cfg(not(loom))]
 pub(crate) use std::thread;
 
-/// `std::cell::UnsafeCell` with loom's closure API, so the same code builds both ways.
+/// `std::cell::UnsafeCell` with loom's closure API, so the same code builds both ways; a
+/// transparent wrapper with always-inlined methods, so it compiles to the bare cell.
 #[cfg(not(loom))]
 #[derive(Debug)]
+#[repr(transparent)]
 pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
 
 #[cfg(not(loom))]
@@ -43,11 +48,13 @@ impl<T> UnsafeCell<T> {
 #[cfg(not(loom))]
 impl<T: ?Sized> UnsafeCell<T> {
     /// Runs `f` with a shared raw pointer to the value.
+    #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())
     }
 
     /// Runs `f` with a mutable raw pointer to the value.
+    #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
     }

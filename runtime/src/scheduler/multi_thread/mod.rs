@@ -49,7 +49,6 @@
 
 pub(crate) mod idle;
 pub(crate) mod inject;
-pub(crate) mod loom_shim;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
