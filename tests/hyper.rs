@@ -87,6 +87,10 @@ async fn client_h1(addr: SocketAddr) {
     for i in 0..3 {
         // keep-alive: three requests on one connection
         let big = if i == 2 { "x".repeat(100_000).leak() as &'static str } else { "hello" };
+        // The connection task (on another worker here) must have finished the previous
+        // exchange before the next request goes out: hyper answers "connection was not
+        // ready" otherwise, on tokio too. `ready()` is how hyper's own clients wait for it.
+        sender.ready().await.unwrap();
         let resp = sender.send_request(request(addr, &format!("/h1/{i}"), big)).await.unwrap();
         assert_eq!(resp.status(), 200);
         assert_eq!(resp.version(), hyper::Version::HTTP_11);
