@@ -107,7 +107,7 @@ async fn new_socket_on_the_same_fd_works(
     });
     // Its first poll (on a multi-thread runtime, on a worker, maybe not at once): nothing to
     // read yet, so it waits.
-    settle_until(100, || polls.load(Ordering::SeqCst) >= 1).await;
+    assert!(settle_until(100, || polls.load(Ordering::SeqCst) >= 1).await, "the reader ran");
     // The old socket's peer misbehaves: sends, then closes. None of it may reach the reader.
     if let Some(mut old_peer) = old_peer {
         let _ = old_peer.write_all(b"stale data").await;

@@ -132,14 +132,22 @@ pub async fn settle() {
     helper.await.expect("the settle helper task completes");
 }
 
-/// Lets tasks run (see [`settle`]) until `cond` holds, at most `max_rounds` times. Returns
-/// whether it held.
-pub async fn settle_until(max_rounds: usize, mut cond: impl FnMut() -> bool) -> bool {
-    for _ in 0..max_rounds {
+/// Lets tasks run (see [`settle`]) until `cond` holds, for at least `min_rounds` rounds and
+/// then until [`HANG_LIMIT`] has passed. Returns whether it held.
+///
+/// The rounds alone are no bound on a multi-thread runtime: on a loaded machine the worker
+/// holding the awaited task can be off the CPU for many rounds of the one running `settle`'s
+/// helper, so what only has to happen *eventually* gets the hang limit (CI flaked on a
+/// 100-round bound with two busy loops beside it).
+pub async fn settle_until(min_rounds: usize, mut cond: impl FnMut() -> bool) -> bool {
+    let start = std::time::Instant::now();
+    let mut rounds = 0;
+    while rounds < min_rounds || start.elapsed() < HANG_LIMIT {
         if cond() {
             return true;
         }
         settle().await;
+        rounds += 1;
     }
     cond()
 }
