@@ -273,10 +273,6 @@ impl<T: AsRawFd> Blocking<T> {
     }
 }
 
-fn task_failed(err: minirt_runtime::task::JoinError) -> io::Error {
-    io::Error::other(format!("background task failed: {err}"))
-}
-
 impl<T: Send + 'static> Blocking<T> {
     /// Waits for the job in flight and takes back the stream and buffer.
     fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<BOp>> {
@@ -288,7 +284,7 @@ impl<T: Send + 'static> Blocking<T> {
                 self.state = BState::Idle(Some(parts));
                 Poll::Ready(Ok(op))
             }
-            Err(err) => Poll::Ready(Err(task_failed(err))),
+            Err(err) => Poll::Ready(Err(crate::fs::background_task_failed(err))),
         }
     }
 

@@ -139,10 +139,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn task_failed(err: minirt_runtime::task::JoinError) -> io::Error {
-    io::Error::other(format!("background task failed: {err}"))
-}
-
 /// Moves the file position back over read-ahead that was not consumed.
 fn seek_back(std: &std::fs::File, ahead: i64) -> io::Result<()> {
     if ahead != 0 {
@@ -386,7 +382,7 @@ impl Inner {
             }
             Err(err) => {
                 self.state = State::Idle(Some(Buf::default()));
-                let err = task_failed(err);
+                let err = super::background_task_failed(err);
                 Operation::Write(Err(err))
             }
         }

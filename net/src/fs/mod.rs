@@ -40,8 +40,15 @@ where
 {
     match spawn_blocking(f).await {
         Ok(result) => result,
-        Err(err) => Err(io::Error::other(format!("background task failed: {err}"))),
+        Err(err) => Err(background_task_failed(err)),
     }
+}
+
+/// The error of a file or stdio operation whose pool job panicked or was cancelled (the
+/// runtime shut down under it): tokio's "background task failed", with the cause appended.
+/// One place for the wording, shared by `fs` and `stdio`.
+pub(crate) fn background_task_failed(err: minirt_runtime::task::JoinError) -> io::Error {
+    io::Error::other(format!("background task failed: {err}"))
 }
 
 /// Reads the whole file at `path` into a `Vec`, in one pool round trip. Tokio's `fs::read`.

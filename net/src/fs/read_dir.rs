@@ -112,9 +112,7 @@ impl ReadDir {
                         Ok(batch) => self.state = State::Idle(Some(batch)),
                         Err(err) => {
                             self.state = State::Idle(None);
-                            return Poll::Ready(Err(io::Error::other(format!(
-                                "background task failed: {err}"
-                            ))));
+                            return Poll::Ready(Err(super::background_task_failed(err)));
                         }
                     }
                 }
