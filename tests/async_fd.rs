@@ -63,9 +63,13 @@ async fn pipe_read_readiness_clear_ready_and_eof() -> io::Result<()> {
     let reader = AsyncFd::new(read_end)?;
     let mut buf = [0u8; 64];
 
-    // A fresh registration is optimistically readable, but the read says EAGAIN. A guard
-    // dropped without `clear_ready` keeps that (stale) readiness: the documented contract.
-    let guard = must_complete("initial readable", reader.readable()).await?;
+    // A fresh registration knows nothing until the reactor's first event: with nothing
+    // written, `readable()` waits.
+    assert!(reader.readable().now_or_never().is_none(), "fresh and empty: readable() waits");
+    // Assumed readiness is tried like any other, and the read says EAGAIN. A guard dropped
+    // without `clear_ready` keeps that (stale) readiness: the documented contract.
+    reader.assume_ready(Ready::READABLE);
+    let guard = must_complete("assumed readable", reader.readable()).await?;
     let err = read_fd(guard.get_inner(), &mut buf).expect_err("nothing written yet");
     assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
     let mut guard = reader.readable().now_or_never().expect("stale readiness kept")?;
@@ -283,11 +287,6 @@ async fn initially_writable() -> io::Result<()> {
     let afd_b = AsyncFd::new(b)?;
     afd_a.writable().await?.clear_ready();
     afd_b.writable().await?.clear_ready();
-    // The optimistic initial readiness says readable; the first read tells the truth.
-    for fd in [&afd_a, &afd_b] {
-        let mut guard = fd.readable().await?;
-        assert!(guard.try_io(|fd| fd.get_ref().read(&mut [0])).is_err(), "nothing to read");
-    }
     drop(stays_pending(afd_a.readable()).await);
     drop(stays_pending(afd_b.readable()).await);
     Ok(())
@@ -298,7 +297,6 @@ async fn reset_readable() -> io::Result<()> {
     let _watchdog = watchdog("reset_readable");
     let (a, mut b) = socketpair();
     let afd_a = AsyncFd::new(a)?;
-    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
     let readable = stays_pending(afd_a.readable()).await;
     b.write_all(b"0")?;
     let mut guard = must_complete("readable", readable).await?;
@@ -389,8 +387,6 @@ async fn guard_try_io() -> io::Result<()> {
 async fn try_io_readable() -> io::Result<()> {
     let (a, mut b) = socketpair();
     let mut afd_a = AsyncFd::new(a)?;
-    // The optimistic initial readiness: one EAGAIN through try_io clears it.
-    let _ = afd_a.try_io(Interest::READABLE, |fd| (&*fd).read(&mut [0]));
     {
         let mut called = false;
         let _ = afd_a.try_io_mut(Interest::READABLE, |_| {
@@ -460,7 +456,6 @@ async fn multiple_waiters() -> io::Result<()> {
     let _watchdog = watchdog("multiple_waiters");
     let (a, mut b) = socketpair();
     let afd_a = Arc::new(AsyncFd::new(a)?);
-    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
     let mut tasks = Vec::new();
     for _ in 0..10 {
         let afd_a = afd_a.clone();
@@ -487,7 +482,6 @@ async fn poll_fns() -> io::Result<()> {
     let (a, b) = socketpair();
     let afd_a = Arc::new(AsyncFd::new(a)?);
     let afd_b = Arc::new(AsyncFd::new(b)?);
-    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
     // Fill up the write side of A.
     let mut bytes = 0;
     let mut guard = afd_a.writable().await?;
@@ -734,19 +728,17 @@ async fn drop_after_closing_raw_fd_with_live_duplicate() -> io::Result<()> {
 }
 
 /// `with_interest` is honoured: an fd registered for `READABLE` only is never reported
-/// writable by an event (only the optimistic start says so), and one registered for
+/// writable, and one registered for
 /// `WRITABLE` only is not woken by incoming data.
 #[minirt::test]
 async fn with_interest_registers_only_that_interest() -> io::Result<()> {
     let _watchdog = watchdog("with_interest_registers_only_that_interest");
     let (a, mut b) = socketpair();
     let afd_a = AsyncFd::with_interest(a, Interest::WRITABLE)?;
-    afd_a.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
     b.write_all(b"data")?;
     drop(stays_pending(afd_a.readable()).await);
     let (c, mut d) = socketpair();
     let afd_c = AsyncFd::with_interest(c, Interest::READABLE)?;
-    afd_c.readable().await?.try_io(|fd| fd.get_ref().read(&mut [0])).expect_err("empty");
     d.write_all(b"x")?;
     let guard = must_complete("readable", afd_c.readable()).await?;
     assert!(guard.ready().is_readable());

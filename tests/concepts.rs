@@ -126,8 +126,8 @@ fn start_nonblocking_connect(addr: SocketAddr) -> (OwnedFd, i32) {
     (socket, errno)
 }
 
-/// minirt starts every registration optimistic (readable and writable: the first syscall
-/// tells the truth, `ScheduledIo::new`), so a test that wants to see `readable()` wait first
+/// An accepted stream starts assumed readable and writable (its first syscall tells the
+/// truth: `TcpStream::from_accepted`), so a test that wants to see `readable()` wait first
 /// lets a read say `EAGAIN`, which clears the cached readiness, as any real reader does.
 fn read_until_wouldblock(stream: &TcpStream) {
     let mut buf = [0; 64];

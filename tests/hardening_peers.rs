@@ -44,6 +44,9 @@ fn spawn_writer(
 
 /// Lets the runtime run until the writer's byte count stops moving, and returns it.
 async fn until_stalled(progress: &WriteProgress) -> usize {
+    // First the writer must have started (on a multi-thread runtime it runs on a worker,
+    // after a wait for its socket's first event): no movement before that is no stall.
+    settle_until(1, || progress.written.load(Ordering::SeqCst) > 0).await;
     let mut last = usize::MAX;
     for _ in 0..200 {
         settle().await;

@@ -473,8 +473,8 @@ async fn try_read_try_write_readiness_and_peek() -> io::Result<()> {
     let (client, server) = connected_pair().await?;
     let mut buf = [0u8; 32];
 
-    // Nothing sent yet: try_read would block (possibly after one real syscall clearing the
-    // optimistic initial readiness), and keeps saying so.
+    // Nothing sent yet: try_read would block (a connected stream is not readable until the
+    // reactor reports it), and keeps saying so.
     for _ in 0..2 {
         let err = client.try_read(&mut buf).expect_err("no data yet");
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
@@ -718,5 +718,46 @@ async fn a_std_listener_converts_with_try_from() -> io::Result<()> {
     let listener = TcpListener::try_from(std_listener)?;
     let (client, accepted) = join(TcpStream::connect(addr), listener.accept()).await;
     assert_eq!(accepted?.0.peer_addr()?, client?.local_addr()?);
+    Ok(())
+}
+
+/// Polls `fut` once with a waker that does nothing.
+fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(futures_util::task::noop_waker_ref());
+    std::pin::Pin::new(fut).poll(&mut cx)
+}
+
+/// tokio's `tcp_stream::read_closed`: a connected (not accepted) stream knows nothing about
+/// its readiness until the reactor says so, so `ready(READABLE)` waits for the peer's bytes,
+/// and then reports a readable, not a read-closed, stream.
+#[minirt::test]
+async fn a_connected_stream_is_not_readable_until_the_peer_writes() -> io::Result<()> {
+    let (client, mut server) = connected_pair().await?;
+    let mut ready = Box::pin(client.ready(Interest::READABLE));
+    assert!(poll_once(&mut ready).is_pending(), "nothing was sent yet");
+    server.write_all(b"ping").await?;
+    let event = must_complete("readable after the write", ready).await?;
+    assert!(event.is_readable() && !event.is_read_closed(), "{event:?}");
+    Ok(())
+}
+
+/// An accepted stream is assumed readable and writable: its first read tries the socket at
+/// once (the request that made the client connect is usually there already).
+#[minirt::test]
+async fn an_accepted_stream_reads_at_once() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let mut client = TcpStream::connect(listener.local_addr()?).await?;
+    client.write_all(b"GET").await?;
+    let (server, _) = listener.accept().await?;
+    let mut ready = Box::pin(server.ready(Interest::READABLE | Interest::WRITABLE));
+    match poll_once(&mut ready) {
+        std::task::Poll::Ready(event) => assert!(event?.is_readable()),
+        std::task::Poll::Pending => panic!("an accepted stream starts ready"),
+    }
+    drop(ready);
+    let mut buf = [0u8; 3];
+    let mut server = server;
+    must_complete("read", server.read_exact(&mut buf)).await?;
+    assert_eq!(&buf, b"GET");
     Ok(())
 }

@@ -368,7 +368,7 @@ async fn a_datagram_arriving_makes_the_socket_readable() -> io::Result<()> {
     let _watchdog = watchdog("a_datagram_arriving_makes_the_socket_readable");
     let receiver = Arc::new(UdpSocket::bind("127.0.0.1:0").await?);
     let sender = UdpSocket::bind("127.0.0.1:0").await?;
-    // The optimistic initial readiness is corrected by one empty try.
+    // A fresh socket is not readable until the reactor reports it: no syscall, WouldBlock.
     let err = receiver.try_recv(&mut [0u8; 8]).expect_err("empty");
     assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
     let waiting = minirt::spawn({

@@ -661,3 +661,31 @@ async fn vec_and_vectored_reads_and_try_from() -> io::Result<()> {
     assert!(from.is_unnamed());
     Ok(())
 }
+
+/// tokio's `uds_stream::pair_starts_writable`: a fresh pair is writable before the reactor has
+/// run (empty buffers), and not readable until the peer writes.
+#[minirt::test]
+async fn a_fresh_pair_starts_writable_not_readable() -> io::Result<()> {
+    use minirt::io::AsyncWriteExt;
+    use std::future::Future;
+    let noop = futures_util::task::noop_waker_ref();
+    let mut cx = std::task::Context::from_waker(noop);
+
+    let (a, mut b) = UnixStream::pair()?;
+    let mut writable = Box::pin(a.writable());
+    assert!(matches!(writable.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    assert_eq!(a.try_write(b"hi")?, 2);
+    let mut write = Box::pin(b.write_all(b"yo"));
+    assert!(matches!(write.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+    drop(write);
+
+    let (c, _d) = UnixStream::pair()?;
+    let mut readable = Box::pin(c.readable());
+    assert!(readable.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(c.try_read(&mut [0u8; 1]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+
+    // The peer's bytes still arrive through the normal event path.
+    must_complete("readable", a.readable()).await?;
+    assert_eq!(a.try_read(&mut [0u8; 8])?, 2);
+    Ok(())
+}

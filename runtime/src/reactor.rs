@@ -21,9 +21,12 @@
 //! Each fd is registered exactly once, edge-triggered, for the directions its owner asked for
 //! (both, by default). Edge-triggered means the kernel reports a *change* of readiness once, so
 //! the reactor has to remember it: every registration keeps a cached readiness word
-//! (`ScheduledIo::readiness`). The word starts as "readable and writable", so the first
-//! operation simply tries the syscall; a readiness bit is cleared only when a syscall returns
-//! `EAGAIN`, and never re-armed with `epoll_ctl`.
+//! (`ScheduledIo::readiness`). The word starts empty: `EPOLL_CTL_ADD` itself queues an event
+//! for whatever the fd is ready for at that moment, so the first `epoll_wait` fills it in. An
+//! owner that knows better says so with `assume_ready` (an accepted stream is assumed readable
+//! and writable, so its first read simply tries the syscall; a fresh pair writable). A
+//! readiness bit is cleared only when a syscall returns `EAGAIN`, and never re-armed with
+//! `epoll_ctl`.
 //!
 //! The *tick* in the readiness word closes a race: an event may arrive between a syscall
 //! returning `EAGAIN` and the clearing of the bit. Every event bumps the tick, and
@@ -451,8 +454,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl ScheduledIo {
     fn new() -> ScheduledIo {
         ScheduledIo {
-            // Optimistic start: the first operation tries its syscall, which tells the truth.
-            readiness: AtomicUsize::new((Ready::READABLE | Ready::WRITABLE).0 as usize),
+            // Nothing is known until the reactor's first event: `EPOLL_CTL_ADD` queues one
+            // for whatever the fd is ready for at registration, so a fresh fd that is ready
+            // is reported at the next `epoll_wait`. Owners that know better (an accepted
+            // stream, a fresh pair) say so with `assume_ready`.
+            readiness: AtomicUsize::new(0),
             waiters: Mutex::new(Waiters::default()),
         }
     }
@@ -586,6 +592,14 @@ impl ScheduledIo {
     /// Removes a future's waiter entry; its waker is returned so that it drops after the lock.
     fn remove_waiter(&self, key: usize) -> Option<Entry> {
         lock(&self.waiters).list.try_remove(key)
+    }
+
+    /// Marks `ready` without an event from epoll, leaving the tick alone (so an operation's
+    /// `clear_readiness` on `EAGAIN` still applies); nothing after shutdown.
+    fn assume_ready(&self, ready: Ready) {
+        let _ = self.readiness.fetch_update(Ordering::AcqRel, Ordering::Acquire, |current| {
+            (current & SHUTDOWN_BIT == 0).then_some(current | ready.0 as usize)
+        });
     }
 
     /// Clears the bits of `event`, unless an event arrived after it was observed. Closed bits
@@ -844,6 +858,11 @@ impl Registration {
         Waiter { registration: self, key: None, io: None }
     }
 
+    /// Marks `ready` as if epoll had reported it (see [`crate::io::AsyncFd::assume_ready`]).
+    pub(crate) fn assume_ready(&self, ready: Ready) {
+        self.io.assume_ready(ready);
+    }
+
     /// Forgets readiness that turned out stale (the syscall said `EAGAIN`).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         self.io.clear_readiness(event);
@@ -1049,12 +1068,7 @@ mod tests {
         // Make B wait for readability.
         let (counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        let event = match b.poll_ready(&mut cx, Interest::READABLE) {
-            Poll::Ready(Ok(event)) => event,
-            other => panic!("fresh registration starts readable, got {other:?}"),
-        };
-        b.clear_readiness(event);
-        assert!(b.poll_ready(&mut cx, Interest::READABLE).is_pending());
+        assert!(b.poll_ready(&mut cx, Interest::READABLE).is_pending(), "nothing known yet");
 
         let mut wake_list = Vec::new();
         lock(&reactor.slots).dispatch(stale_token, libc::EPOLLIN as u32, &mut wake_list);
@@ -1092,8 +1106,10 @@ mod tests {
         let io = ScheduledIo::new();
         let (_counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
+        assert!(io.poll_ready(&mut cx, READ, reader()).is_pending(), "nothing known yet");
+        io.assume_ready(Ready::READABLE);
         let Poll::Ready(Ok(observed)) = io.poll_ready(&mut cx, READ, reader()) else {
-            panic!("starts readable");
+            panic!("assumed readable");
         };
         io.set_readiness(Ready::READABLE, 0, &mut Vec::new()); // the event lands
         io.clear_readiness(observed); // the EAGAIN of the older observation
@@ -1112,10 +1128,6 @@ mod tests {
         let (counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         for direction in [READ, WRITE] {
-            let Poll::Ready(Ok(event)) = io.poll_ready(&mut cx, direction, slot(direction)) else {
-                panic!("starts ready");
-            };
-            io.clear_readiness(event);
             assert!(io.poll_ready(&mut cx, direction, slot(direction)).is_pending());
         }
         let mut wake_list = Vec::new();
@@ -1161,10 +1173,7 @@ mod tests {
         let reg = Registration::with_reactor(reactor.clone(), read.as_raw_fd(), RW).expect("reg");
         let (counter, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
-        let Poll::Ready(Ok(event)) = reg.io.poll_ready(&mut cx, READ, reader()) else {
-            panic!("starts readable");
-        };
-        reg.clear_readiness(event);
+        reg.assume_ready(Ready::WRITABLE);
 
         let mut readers: Vec<Waiter<'_>> = (0..10).map(|_| reg.waiter()).collect();
         let mut writer = reg.waiter();

@@ -118,7 +118,7 @@ impl Process {
                         let std = &mut self.std;
                         pidfd.poll_io(cx, Interest::READABLE, || match std.try_wait()? {
                             Some(status) => Ok(status),
-                            // Not exited: the readiness was the initial, optimistic one.
+                            // Not exited: a stale readiness (a pidfd turns readable only at exit).
                             None => Err(io::ErrorKind::WouldBlock.into()),
                         })
                     }

@@ -74,7 +74,7 @@ impl TcpListener {
     /// waits in its own place, and every one is woken when connections arrive.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (socket, addr) = self.io.async_io(Interest::READABLE, |socket| socket.accept()).await?;
-        Ok((TcpStream::from_socket(socket)?, addr))
+        Ok((TcpStream::from_accepted(socket)?, addr))
     }
 
     /// Poll form of [`TcpListener::accept`]. As every `poll_*` method, it keeps one waker per
@@ -82,7 +82,7 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().accept()).map(|result| {
             let (socket, addr) = result?;
-            Ok((TcpStream::from_socket(socket)?, addr))
+            Ok((TcpStream::from_accepted(socket)?, addr))
         })
     }
 

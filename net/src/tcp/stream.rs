@@ -74,8 +74,8 @@ impl TcpStream {
             if let Some(err) = socket.take_error()? {
                 return Err(err);
             }
-            // Writable with no error but no peer yet means the readiness was the optimistic
-            // initial one, not the handshake's: wait for the real edge.
+            // Writable with no error but no peer yet means the readiness was not the
+            // handshake's (a stale or assumed one): wait for the real edge.
             match socket.peer_addr() {
                 Ok(_) => Ok(()),
                 Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {
@@ -88,6 +88,15 @@ impl TcpStream {
 
     pub(crate) fn from_socket(socket: Socket) -> io::Result<TcpStream> {
         Ok(TcpStream { io: AsyncFd::new(socket)? })
+    }
+
+    /// A stream `accept` returned: assumed readable and writable, so its first read tries the
+    /// socket (the client's request is usually there already) instead of waiting a loop turn
+    /// for the event epoll would report. tokio 1.54 does the same.
+    pub(crate) fn from_accepted(socket: Socket) -> io::Result<TcpStream> {
+        let stream = TcpStream::from_socket(socket)?;
+        stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+        Ok(stream)
     }
 
     /// Takes a connected std stream (it is switched to non-blocking mode) and registers it.

@@ -48,7 +48,11 @@ impl UnixDatagram {
     /// Outside a minirt runtime.
     pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
         let (a, b) = Socket::pair(libc::AF_UNIX, libc::SOCK_DGRAM)?;
-        Ok((UnixDatagram::from_socket(a)?, UnixDatagram::from_socket(b)?))
+        let (a, b) = (UnixDatagram::from_socket(a)?, UnixDatagram::from_socket(b)?);
+        // Empty buffers: writable now, readable only once the peer sends (as tokio's pair).
+        a.io.assume_ready(Ready::WRITABLE);
+        b.io.assume_ready(Ready::WRITABLE);
+        Ok((a, b))
     }
 
     fn from_socket(socket: Socket) -> io::Result<UnixDatagram> {

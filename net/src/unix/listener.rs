@@ -63,14 +63,14 @@ impl UnixListener {
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (socket, addr) =
             self.io.async_io(Interest::READABLE, |socket| socket.accept_raw()).await?;
-        Ok((UnixStream::from_socket(socket)?, SocketAddr::from_raw(addr)))
+        Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
     }
 
     /// Poll form of [`UnixListener::accept`] (one waker: for a single accepting task).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().accept_raw()).map(|result| {
             let (socket, addr) = result?;
-            Ok((UnixStream::from_socket(socket)?, SocketAddr::from_raw(addr)))
+            Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
         })
     }
 

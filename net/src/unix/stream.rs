@@ -72,11 +72,23 @@ impl UnixStream {
     /// Outside a minirt runtime.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = Socket::pair(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        Ok((UnixStream::from_socket(a)?, UnixStream::from_socket(b)?))
+        let (a, b) = (UnixStream::from_socket(a)?, UnixStream::from_socket(b)?);
+        // Empty buffers: writable now, readable only once the peer writes (as tokio's pair).
+        a.io.assume_ready(Ready::WRITABLE);
+        b.io.assume_ready(Ready::WRITABLE);
+        Ok((a, b))
     }
 
     pub(crate) fn from_socket(socket: Socket) -> io::Result<UnixStream> {
         Ok(UnixStream { io: AsyncFd::new(socket)? })
+    }
+
+    /// A stream `accept` returned, assumed readable and writable (see
+    /// `TcpStream::from_accepted`).
+    pub(crate) fn from_accepted(socket: Socket) -> io::Result<UnixStream> {
+        let stream = UnixStream::from_socket(socket)?;
+        stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+        Ok(stream)
     }
 
     /// Takes a std stream (switched to non-blocking mode) and registers it.

@@ -104,6 +104,20 @@ impl<T: AsRawFd> AsyncFd<T> {
         }
     }
 
+    /// Marks the fd ready for `ready` without waiting for the reactor's first event, so the
+    /// next operation tries its syscall at once instead of waiting a loop turn for an event
+    /// epoll would report anyway. For an owner that knows the state: a stream just returned
+    /// by `accept` (its request is usually there already) is assumed readable and writable, a
+    /// fresh socket pair writable, which is what minirt's and tokio's sockets do. A guess
+    /// that is wrong costs one `EAGAIN`: the operation clears the readiness and waits.
+    ///
+    /// Without it a new `AsyncFd` knows nothing until its first event (tokio's behaviour):
+    /// `readable()` on a fresh socket with no data waits, as it should. Not in tokio's
+    /// public API (tokio's sockets do this internally).
+    pub fn assume_ready(&self, ready: Ready) {
+        self.registration.assume_ready(ready);
+    }
+
     /// The wrapped object.
     #[inline]
     pub fn get_ref(&self) -> &T {
