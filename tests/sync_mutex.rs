@@ -174,3 +174,46 @@ async fn mutex_debug() {
     let _guard = m.lock().await;
     assert_eq!(format!("{m:?}"), r#"Mutex { data: <locked> }"#)
 }
+
+// The permit is taken before the budget is spent (tokio's `Acquire`): a task out of budget
+// keeps its place in line and is the one woken when the lock is freed.
+#[cfg(not(target_family = "wasm"))]
+#[maybe_tokio_test]
+async fn mutex_fifo_with_coop_budget() {
+    use futures::FutureExt;
+    let m = Arc::new(Mutex::new(()));
+
+    let mut t0 = spawn(m.clone().lock_owned());
+    let g0 = assert_ready!(t0.poll());
+
+    let m_a = Arc::clone(&m);
+    let mut t_a = spawn(async move {
+        while minirt::task::coop::consume_budget().now_or_never().is_some() {}
+        m_a.lock_owned().await
+    });
+    assert_pending!(t_a.poll());
+
+    let mut t_b = spawn(m.clone().lock_owned());
+    assert_pending!(t_b.poll());
+
+    drop(g0);
+
+    assert!(t_a.is_woken());
+    assert!(!t_b.is_woken());
+}
+
+// A lock taken but not handed over (out of budget) is given back when the future drops.
+#[cfg(not(target_family = "wasm"))]
+#[maybe_tokio_test]
+async fn mutex_coop_drop_after_take_permit() {
+    use futures::FutureExt;
+    let m = Arc::new(Mutex::new(()));
+    let m_a = Arc::clone(&m);
+    let mut t_a = spawn(async move {
+        while minirt::task::coop::consume_budget().now_or_never().is_some() {}
+        m_a.lock_owned().await
+    });
+    assert_pending!(t_a.poll());
+    drop(t_a);
+    assert!(m.try_lock().is_ok());
+}

@@ -2,8 +2,10 @@
 //! [`Notify`], [`Mutex`], [`RwLock`], [`Semaphore`], [`Barrier`], [`OnceCell`], [`SetOnce`].
 //!
 //! They work on any runtime and from plain threads (`blocking_*` park the thread), are
-//! `Send + Sync`, and every waiting future spends the task's coop budget first, so a task that
-//! drains an always-full channel still yields to the others.
+//! `Send + Sync`, and every waiting future spends the task's coop budget, so a task that drains
+//! an always-full channel still yields to the others. The semaphore's acquire (under `Mutex`,
+//! `RwLock`, bounded `mpsc` senders) spends it once the permits are its own, as tokio's: a task
+//! out of budget keeps its place in line and yields holding them.
 //!
 //! # The waiter queue
 //!

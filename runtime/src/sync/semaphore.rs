@@ -366,12 +366,15 @@ pub(crate) struct Acquire<'a> {
     sem: &'a Semaphore,
     n: usize,
     key: Option<usize>,
+    /// The permits are ours, but the task's budget was spent: they are handed over at the
+    /// next poll, or given back if the future is dropped first.
+    holding: bool,
     done: bool,
 }
 
 impl<'a> Acquire<'a> {
     pub(crate) fn new(sem: &'a Semaphore, n: usize) -> Acquire<'a> {
-        Acquire { sem, n, key: None, done: false }
+        Acquire { sem, n, key: None, holding: false, done: false }
     }
 }
 
@@ -381,28 +384,46 @@ impl Future for Acquire<'_> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`Acquire` polled after completion");
+        if !this.holding {
+            match this.poll_acquire(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(closed)) => {
+                    this.done = true;
+                    return Poll::Ready(Err(closed));
+                }
+                Poll::Ready(Ok(())) => this.holding = true,
+            }
+        }
+        // The budget is spent once the permits are ours, as tokio's: a task out of budget
+        // still takes its turn in line (FIFO holds under coop) and yields holding them.
         if crate::context::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        let sem = this.sem;
-        let Some(key) = this.key else {
+        this.done = true;
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Acquire<'_> {
+    /// Takes the permits, or joins (or keeps its place in) the line.
+    fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
+        let sem = self.sem;
+        let Some(key) = self.key else {
             // Not in line yet: the lock-free fast path first.
-            let fast = if this.n == 0 {
+            let fast = if self.n == 0 {
                 if sem.is_closed() {
                     Err(TryAcquireError::Closed)
                 } else {
                     Ok(())
                 }
             } else {
-                sem.try_take(this.n)
+                sem.try_take(self.n)
             };
             match fast {
                 Ok(()) => {
-                    this.done = true;
                     return Poll::Ready(Ok(()));
                 }
                 Err(TryAcquireError::Closed) => {
-                    this.done = true;
                     return Poll::Ready(Err(AcquireError(())));
                 }
                 Err(TryAcquireError::NoPermits) => {}
@@ -414,21 +435,19 @@ impl Future for Acquire<'_> {
             let taken = loop {
                 if word & CLOSED != 0 {
                     drop(waiters);
-                    this.done = true;
                     return Poll::Ready(Err(AcquireError(())));
                 }
                 let free = word >> SHIFT;
-                if word & WAITERS == 0 && free >= this.n {
+                if word & WAITERS == 0 && free >= self.n {
                     // Released since the fast path looked.
                     match sem.word.compare_exchange(
                         word,
-                        word - (this.n << SHIFT),
+                        word - (self.n << SHIFT),
                         Ordering::AcqRel,
                         Ordering::Acquire,
                     ) {
                         Ok(_) => {
                             drop(waiters);
-                            this.done = true;
                             return Poll::Ready(Ok(()));
                         }
                         Err(actual) => {
@@ -449,7 +468,7 @@ impl Future for Acquire<'_> {
                     Err(actual) => word = actual,
                 }
             };
-            this.key = Some(waiters.push_back(this.n - taken, Some(waker)));
+            self.key = Some(waiters.push_back(self.n - taken, Some(waker)));
             return Poll::Pending;
         };
         // In line: served (unlinked), or still waiting.
@@ -461,12 +480,11 @@ impl Future for Acquire<'_> {
                 // Closed (before or after it was served): what it had been handed becomes
                 // free again (close cleared WAITERS), and it fails, as tokio's does.
                 let closed = sem.is_closed();
-                if closed && this.n > node.data {
-                    sem.word.fetch_add((this.n - node.data) << SHIFT, Ordering::AcqRel);
+                if closed && self.n > node.data {
+                    sem.word.fetch_add((self.n - node.data) << SHIFT, Ordering::AcqRel);
                 }
                 drop(waiters);
-                this.key = None;
-                this.done = true;
+                self.key = None;
                 drop(node.waker);
                 return Poll::Ready(if closed { Err(AcquireError(())) } else { Ok(()) });
             }
@@ -488,6 +506,11 @@ impl Future for Acquire<'_> {
 
 impl Drop for Acquire<'_> {
     fn drop(&mut self) {
+        if self.holding && !self.done {
+            // Acquired, but dropped before it could hand them over: they go back.
+            self.sem.release(self.n);
+            return;
+        }
         let Some(key) = self.key else {
             return;
         };
