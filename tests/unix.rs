@@ -689,3 +689,26 @@ async fn a_fresh_pair_starts_writable_not_readable() -> io::Result<()> {
     assert_eq!(a.try_read(&mut [0u8; 8])?, 2);
     Ok(())
 }
+
+/// tokio's `uds_stream::epollhup`: a connect still waiting for the reactor when the listener
+/// closes without accepting fails (refused or reset), rather than giving a dead stream.
+#[minirt::test]
+async fn a_listener_closed_before_accepting_fails_the_pending_connect() -> io::Result<()> {
+    use std::future::Future;
+    let dir = TempDir::new();
+    let sock_path = dir.path().join("connect.sock");
+    let listener = UnixListener::bind(&sock_path)?;
+    let mut connect = Box::pin(UnixStream::connect(&sock_path));
+    poll_fn(|cx| {
+        assert!(connect.as_mut().poll(cx).is_pending(), "the first poll waits for the reactor");
+        Poll::Ready(())
+    })
+    .await;
+    drop(listener);
+    let err = must_complete("connect", connect).await.expect_err("the listener is gone");
+    assert!(
+        matches!(err.kind(), io::ErrorKind::ConnectionRefused | io::ErrorKind::ConnectionReset),
+        "{err:?}"
+    );
+    Ok(())
+}

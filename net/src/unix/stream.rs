@@ -15,7 +15,7 @@ use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use super::{raw_addr, raw_from_std, SocketAddr, UCred};
-use crate::sys::{Connect, RawAddr, Socket};
+use crate::sys::{RawAddr, Socket};
 use crate::transfer::poll_transfer;
 
 /// A Unix stream connection. Tokio's `UnixStream`.
@@ -49,19 +49,20 @@ impl UnixStream {
 
     async fn connect_raw(addr: RawAddr) -> io::Result<UnixStream> {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        let in_progress = matches!(socket.connect_raw(&addr)?, Connect::InProgress);
+        // Even a connect that completed at once (the usual case on Unix sockets) waits for
+        // the reactor's writable event and checks `SO_ERROR`, as tokio's does: a listener
+        // that closes before accepting makes the connect fail, not the first read.
+        socket.connect_raw(&addr)?;
         let stream = UnixStream::from_socket(socket)?;
-        if in_progress {
-            poll_fn(|cx| {
-                stream.io.poll_io(cx, Interest::WRITABLE, || {
-                    match stream.io.get_ref().take_error()? {
-                        Some(err) => Err(err),
-                        None => Ok(()),
-                    }
-                })
+        poll_fn(|cx| {
+            stream.io.poll_io(cx, Interest::WRITABLE, || {
+                match stream.io.get_ref().take_error()? {
+                    Some(err) => Err(err),
+                    None => Ok(()),
+                }
             })
-            .await?;
-        }
+        })
+        .await?;
         Ok(stream)
     }
 
