@@ -460,16 +460,16 @@ impl<'a> Driver<'a> {
         // Read after `parked` is published, so a timer registered from another thread is either
         // seen here or sees `parked` and wakes us (see `Shared::unpark`).
         let shared = self.shared;
-        let timeout = (shared.timers.next_deadline())
-            .map(|deadline| deadline.saturating_duration_since(shared.timers.now()));
-        match shared.timers.clock().park(timeout, &shared.blocking) {
+        let timers = &shared.timers;
+        let timeout = timers.next_deadline().map(|d| d.saturating_duration_since(timers.now()));
+        match timers.clock().park(timeout, &shared.blocking) {
             Park::Sleep(timeout) => self.poll_reactor(timeout),
             // Paused time (time/clock.rs): only a timer can wake us, so jump to it, unless
             // I/O is ready.
             Park::AutoAdvance => {
                 self.poll_reactor(Some(Duration::ZERO));
                 if self.is_idle() {
-                    shared.timers.auto_advance();
+                    timers.auto_advance();
                     self.poll_reactor(Some(Duration::ZERO));
                 }
             }
