@@ -69,13 +69,28 @@ const CASES: &[(&str, &str, u32, &str)] = &[
         "unknown option",
         "#[minirt::main(foo = 1)]\nasync fn main() {}\n",
         1,
-        "unknown option `foo`; expected one of `flavor`, `worker_threads`, `name`, `crate`",
+        "unknown option `foo`; expected one of `flavor`, `worker_threads`, `start_paused`, \
+         `name`, `crate`",
     ),
     (
-        "tokio-only option",
-        "#[minirt::test(start_paused = true)]\nasync fn tokio_only_option() {}\n",
+        "start_paused on a default main",
+        "#[minirt::main(start_paused = true)]\nasync fn main() {}\n",
         1,
-        "unknown option `start_paused`; expected one of `flavor`, `worker_threads`, `name`, `crate`",
+        "`start_paused` requires the current_thread flavor, and `#[minirt::main]` defaults to \
+         multi_thread; add `flavor = \"current_thread\"`",
+    ),
+    (
+        "start_paused on multi_thread",
+        "#[minirt::test(flavor = \"multi_thread\", start_paused = true)]\nasync fn t() {}\n",
+        1,
+        "`start_paused` requires the current_thread flavor: time can be paused only where one \
+         thread runs every task; use `flavor = \"current_thread\"`",
+    ),
+    (
+        "start_paused not a boolean",
+        "#[minirt::test(start_paused = \"yes\")]\nasync fn t() {}\n",
+        1,
+        "`start_paused` expects a boolean, like `start_paused = true`",
     ),
     (
         "unknown flavor",

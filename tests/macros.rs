@@ -90,6 +90,39 @@ async fn multi_thread_default_workers() {
     yield_once().await;
 }
 
+/// `start_paused = true`: the runtime's clock is frozen from the start, and an hour's sleep
+/// takes no real time but shows an hour passed.
+#[minirt::test(start_paused = true)]
+async fn start_paused_freezes_the_clock() {
+    use minirt::time::{sleep, Duration, Instant};
+    let start = Instant::now();
+    thread::sleep(Duration::from_millis(2));
+    assert_eq!(Instant::now(), start, "the clock moved while paused");
+    let real = std::time::Instant::now();
+    sleep(Duration::from_secs(3600)).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(3600));
+    assert!(real.elapsed() < Duration::from_secs(600), "slept in real time");
+}
+
+#[minirt::test(flavor = "current_thread", start_paused = false)]
+async fn start_paused_false_leaves_the_clock_running() {
+    let start = minirt::time::Instant::now();
+    thread::sleep(std::time::Duration::from_millis(2));
+    assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+}
+
+#[minirt::main(flavor = "current_thread", start_paused = true)]
+async fn main_start_paused() -> std::time::Duration {
+    let start = minirt::time::Instant::now();
+    minirt::time::sleep(std::time::Duration::from_secs(60)).await;
+    start.elapsed()
+}
+
+#[test]
+fn main_with_start_paused() {
+    assert_eq!(main_start_paused(), std::time::Duration::from_secs(60));
+}
+
 #[minirt::test]
 #[should_panic(expected = "boom")]
 async fn should_panic_is_preserved() {

@@ -7,13 +7,14 @@
 
 mod common;
 
+use minirt::time::Instant;
 use std::future::{poll_fn, Future};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{must_complete, panic_message, watchdog};
 use futures_core::Stream;

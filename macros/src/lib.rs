@@ -51,6 +51,9 @@
 //! - `worker_threads = N`: the number of workers asked for, an integer literal greater than 0;
 //!   only valid with the multi_thread flavor (so `#[minirt::test]` needs
 //!   `flavor = "multi_thread"` beside it).
+//! - `start_paused = true`: the runtime starts with its clock paused (`Builder::start_paused`,
+//!   `minirt::time::pause`): sleeps and timeouts take no real time. Only valid with the
+//!   current_thread flavor (so `#[minirt::main]` needs `flavor = "current_thread"` beside it).
 //! - `name = "..."`: the runtime's name (`Builder::name`, read back with `Handle::name`); not
 //!   empty.
 //! - `crate = "path"`: where the runtime lives when it is not `::minirt`, e.g. after a rename
@@ -173,6 +176,8 @@ struct Options {
     worker_threads: Option<Literal>,
     /// `name = "..."`: the runtime's name, the user's string literal as written.
     name: Option<Literal>,
+    /// `start_paused = true`: the runtime's clock starts paused.
+    start_paused: bool,
     /// The path the runtime is reached through, `::minirt` unless `crate = "..."` says otherwise,
     /// and the span of the user's literal for it, which the path to `Builder` borrows so that
     /// "could not find `runtime`" underlines that literal rather than the whole attribute.
@@ -183,6 +188,7 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
     let mut flavor = None;
     let mut worker_threads: Option<(Literal, Span)> = None;
     let mut runtime_name: Option<Literal> = None;
+    let mut start_paused: Option<(bool, Span, Span)> = None;
     let mut krate = None;
     let mut seen: Vec<String> = Vec::new();
 
@@ -201,12 +207,12 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
             None => continue,
         };
         let key = name.to_string();
-        if !["flavor", "worker_threads", "name", "crate"].contains(&key.as_str()) {
+        if !["flavor", "worker_threads", "start_paused", "name", "crate"].contains(&key.as_str()) {
             errors.push(Error::new(
                 name.span(),
                 format!(
                     "unknown option `{key}`; expected one of `flavor`, `worker_threads`, \
-                     `name`, `crate`"
+                     `start_paused`, `name`, `crate`"
                 ),
             ));
             continue;
@@ -262,6 +268,12 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
                     "`worker_threads` expects a positive integer literal, like `worker_threads = 4`",
                 )),
             },
+            "start_paused" => match value.as_ref().and_then(bool_value) {
+                Some(paused) => start_paused = Some((paused, name.span(), end)),
+                None => errors.push(bad_value(
+                    "`start_paused` expects a boolean, like `start_paused = true`",
+                )),
+            },
             "name" => match (value.as_ref().and_then(string_value), &value) {
                 (Some(text), _) if text.trim().is_empty() => {
                     errors.push(bad_value("`name` must not be empty"))
@@ -294,11 +306,26 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
         };
         errors.push(Error::spanning(*name_span, literal.span(), message));
     }
+    if let (Flavor::MultiThread, Some((true, name_span, end))) = (flavor, start_paused) {
+        let message = if flavor_given {
+            "`start_paused` requires the current_thread flavor: time can be paused only where \
+             one thread runs every task; use `flavor = \"current_thread\"`"
+                .to_string()
+        } else {
+            format!(
+                "`start_paused` requires the current_thread flavor, and `#[minirt::{}]` \
+                 defaults to multi_thread; add `flavor = \"current_thread\"`",
+                kind.name()
+            )
+        };
+        errors.push(Error::spanning(name_span, end, message));
+    }
 
     Options {
         flavor,
         worker_threads: worker_threads.map(|(literal, _)| literal),
         name: runtime_name,
+        start_paused: start_paused.is_some_and(|(paused, _, _)| paused),
         krate: krate.unwrap_or_else(|| {
             let path = path_tokens(&["", "minirt"], Span::call_site());
             (path.into_iter().collect(), Span::call_site())
@@ -349,6 +376,15 @@ fn string_value(token: &TokenTree) -> Option<String> {
     let quoted = unprefixed.get(hashes..unprefixed.len().checked_sub(hashes)?)?;
     let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
     Some(inner.to_string())
+}
+
+/// `true` or `false`.
+fn bool_value(token: &TokenTree) -> Option<bool> {
+    match token {
+        TokenTree::Ident(ident) if ident.to_string() == "true" => Some(true),
+        TokenTree::Ident(ident) if ident.to_string() == "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// A decimal integer literal, with `_` separators and an optional `usize` suffix.
@@ -734,6 +770,9 @@ impl Function {
                     Delimiter::Parenthesis,
                     TokenStream::from(TokenTree::from(n.clone())),
                 ))));
+            }
+            if options.start_paused {
+                body.extend(parse(".start_paused(true)"));
             }
             if let Some(name) = &options.name {
                 body.extend(parse(".name"));

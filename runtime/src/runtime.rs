@@ -42,6 +42,7 @@ pub struct Builder {
     thread_keep_alive: Duration,
     event_interval: u32,
     global_queue_interval: Option<u32>,
+    start_paused: bool,
 }
 
 impl Builder {
@@ -72,6 +73,7 @@ impl Builder {
             thread_keep_alive: Duration::from_secs(10),
             event_interval: 61,
             global_queue_interval: None,
+            start_paused: false,
         }
     }
 
@@ -195,9 +197,43 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused, as if [`time::pause`](crate::time::pause)
+    /// were the first thing it ran: for tests of timeouts and intervals that should take no
+    /// real time. Tokio's `Builder::start_paused` (which needs its `test-util` feature;
+    /// minirt's is always there). Only for the current-thread runtime.
+    ///
+    /// ```
+    /// use minirt::time::{Duration, Instant};
+    /// let rt = minirt::runtime::Builder::new_current_thread().start_paused(true).build()?;
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     minirt::time::sleep(Duration::from_secs(60)).await; // returns at once
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(60));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// `build` panics if this is set on a multi-thread builder (as tokio's does).
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Builder {
+        self.start_paused = start_paused;
+        self
+    }
+
     /// Creates the runtime: an epoll instance and an eventfd (and, for the multi-thread
     /// flavor, its worker threads). Fails if the process is out of file descriptors or threads.
+    ///
+    /// # Panics
+    /// With [`Builder::start_paused`] on a multi-thread builder.
+    #[track_caller]
     pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.start_paused && self.flavor == Flavor::MultiThread {
+            panic!(
+                "`start_paused` requires the `current_thread` minirt runtime: time can be \
+                 paused only where one thread runs every task (use \
+                 `Builder::new_current_thread`)"
+            );
+        }
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
             self.thread_keep_alive,
@@ -218,6 +254,14 @@ impl Builder {
                 Kind::MultiThread(MultiThread::new(config, blocking.clone())?)
             }
         };
+        if let Kind::CurrentThread(scheduler) = &scheduler {
+            let clock = scheduler.shared().timers().clock();
+            clock.allow_pausing();
+            if self.start_paused {
+                // Cannot fail: a new current-thread clock is pausable and running.
+                let _ = clock.pause();
+            }
+        }
         let handle = Handle { inner: inner_handle(&scheduler) };
         Ok(Runtime { scheduler, handle, flavor: self.flavor, blocking, is_shut_down: false })
     }
@@ -230,6 +274,7 @@ impl fmt::Debug for Builder {
             .field("worker_threads", &self.worker_threads)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("start_paused", &self.start_paused)
             .finish_non_exhaustive()
     }
 }

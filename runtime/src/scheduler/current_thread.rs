@@ -10,6 +10,7 @@
 //!           injection queue — tasks woken from other threads — onto it)
 //!      work left?  reactor.poll(timeout 0)       so a busy task cannot starve the network
 //!      idle?       parked = true; reactor.poll(until the earliest timer)   sleep in the kernel
+//!                  (paused clock: reactor.poll(0), still idle? clock := earliest deadline)
 //!      fire the timers that are due               their tasks join the run queue
 //!  }
 //! ```
@@ -36,7 +37,7 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use slab::Slab;
 
@@ -45,6 +46,7 @@ use super::Handle;
 use crate::context;
 use crate::reactor::Reactor;
 use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::time::clock::Park;
 use crate::time::timers::Timers;
 
 /// Tasks run between two looks at the reactor.
@@ -414,10 +416,7 @@ impl<'a> Driver<'a> {
                 let Some(task) = self.next_task(tick) else { break };
                 task.run();
             }
-            let idle = !self.shared.block_on_woken.load(Ordering::SeqCst)
-                && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
-                && self.shared.injection_len.load(Ordering::SeqCst) == 0;
-            if idle {
+            if self.is_idle() {
                 self.park();
             } else {
                 self.poll_reactor(Some(Duration::ZERO));
@@ -460,13 +459,29 @@ impl<'a> Driver<'a> {
         }
         // Read after `parked` is published, so a timer registered from another thread is either
         // seen here or sees `parked` and wakes us (see `Shared::unpark`).
-        let timeout = self
-            .shared
-            .timers
-            .next_deadline()
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-        self.poll_reactor(timeout);
+        let shared = self.shared;
+        let timers = &shared.timers;
+        let timeout = timers.next_deadline().map(|d| d.saturating_duration_since(timers.now()));
+        match timers.clock().park(timeout, &shared.blocking) {
+            Park::Sleep(timeout) => self.poll_reactor(timeout),
+            // Paused time (time/clock.rs): only a timer can wake us, so jump to it, unless
+            // I/O is ready.
+            Park::AutoAdvance => {
+                self.poll_reactor(Some(Duration::ZERO));
+                if self.is_idle() {
+                    timers.auto_advance();
+                    self.poll_reactor(Some(Duration::ZERO));
+                }
+            }
+        }
         self.shared.parked.store(false, Ordering::SeqCst);
+    }
+
+    /// Nothing to run: no task queued here or from outside, and the `block_on` future not woken.
+    fn is_idle(&self) -> bool {
+        !self.shared.block_on_woken.load(Ordering::SeqCst)
+            && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
+            && self.shared.injection_len.load(Ordering::SeqCst) == 0
     }
 
     /// Polls the reactor (waking the tasks of ready sockets), then fires the due timers.
@@ -483,7 +498,7 @@ impl<'a> Driver<'a> {
         if self.shared.timers.next_deadline().is_none() {
             return;
         }
-        self.shared.timers.fire_due(Instant::now(), wake_list);
+        self.shared.timers.fire_due(self.shared.timers.now(), wake_list);
         // Outside the timers' lock: a woken task may register or drop timers.
         for waker in wake_list.drain(..) {
             waker.wake();

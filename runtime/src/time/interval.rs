@@ -3,11 +3,12 @@
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_core::Stream;
 
 use super::sleep::{deadline_after, Sleep};
+use super::Instant;
 
 /// A tick this much later than scheduled counts as missed and is handled by the
 /// [`MissedTickBehavior`]. Below it, lateness is scheduling jitter and the schedule holds
@@ -18,7 +19,7 @@ const MISSED_TICK_TOLERANCE: Duration = Duration::from_millis(5);
 ///
 /// ```
 /// # minirt::runtime::Runtime::new().unwrap().block_on(async {
-/// use std::time::Duration;
+/// use minirt::time::Duration;
 /// let mut interval = minirt::time::interval(Duration::from_millis(1));
 /// let first = interval.tick().await; // at once
 /// let second = interval.tick().await; // 1 ms after the first
@@ -70,15 +71,18 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    /// The deadline after a tick that was due at `due` and completed late, at `now`.
+    /// The deadline after a tick that was due at `due` and completed late, at `now`. A
+    /// deadline past what `Instant` can hold is the far future (a period of `Duration::MAX`
+    /// ticks once).
     fn next_deadline(self, due: Instant, now: Instant, period: Duration) -> Instant {
         match self {
-            MissedTickBehavior::Burst => due + period,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Burst => due.saturating_add(period),
+            MissedTickBehavior::Delay => now.saturating_add(period),
             MissedTickBehavior::Skip => {
                 let late = (now - due).as_nanos() % period.as_nanos();
                 // `late < period`, so it fits in the u64 nanoseconds of a Duration.
-                now + period - Duration::from_nanos(late as u64)
+                let until_next = period - Duration::from_nanos(late as u64);
+                now.saturating_add(until_next)
             }
         }
     }
@@ -108,11 +112,14 @@ impl Interval {
         }
         let due = self.delay.deadline();
         let now = Instant::now();
-        let next = if now > due + MISSED_TICK_TOLERANCE {
+        let next = if now > due.saturating_add(MISSED_TICK_TOLERANCE) {
             self.missed_tick_behavior.next_deadline(due, now, self.period)
         } else {
-            due + self.period
+            due.saturating_add(self.period)
         };
+        // The sleep just completed and dropped its timer, so this only records the deadline
+        // (tokio's `reset_without_reregister`): a tick returned `Ready` wakes no one, and the
+        // next poll registers the timer, or finds the deadline passed.
         Pin::new(&mut self.delay).reset(next);
         Poll::Ready(due)
     }

@@ -4,20 +4,23 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::timers::{ShutDown, TimerKey};
+use super::Instant;
 use crate::context;
 use crate::scheduler::Handle;
 
 /// Waits until `duration` has elapsed. Tokio's `time::sleep`.
 ///
 /// The sleep wakes as close after its deadline as the kernel allows (tens of microseconds on
-/// an idle machine), never before it. A zero duration completes on the first poll.
+/// an idle machine), never before it. A zero duration completes on the first poll. The
+/// deadline is on the runtime's clock ([`Instant::now`]), so in paused time
+/// ([`pause`](super::pause)) a sleep ends when that clock gets there.
 ///
 /// ```
 /// # minirt::runtime::Runtime::new().unwrap().block_on(async {
-/// use std::time::{Duration, Instant};
+/// use minirt::time::{Duration, Instant};
 /// let start = Instant::now();
 /// minirt::time::sleep(Duration::from_millis(2)).await;
 /// assert!(start.elapsed() >= Duration::from_millis(2));
@@ -44,13 +47,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// `now + duration`, or a deadline about thirty years away when that overflows `Instant`
 /// (tokio's "far future"): a sleep that long is a sleep forever.
 pub(crate) fn deadline_after(duration: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(duration).unwrap_or_else(|| far_future(now))
-}
-
-pub(crate) fn far_future(now: Instant) -> Instant {
-    let thirty_years = Duration::from_secs(60 * 60 * 24 * 365 * 30);
-    now.checked_add(thirty_years).unwrap_or(now)
+    Instant::now().saturating_add(duration)
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -97,19 +94,25 @@ impl Sleep {
         self.deadline
     }
 
-    /// Whether the deadline has been reached (by the clock, whether or not it was polled).
+    /// Whether the sleep has completed, or its timer has fired (tokio's meaning: a sleep
+    /// never polled, or not since its deadline passed, is not elapsed yet, even if the clock
+    /// is past its deadline).
     pub fn is_elapsed(&self) -> bool {
-        self.elapsed || Instant::now() >= self.deadline
+        self.elapsed
+            || self.timer.as_ref().is_some_and(|(shared, timer)| shared.timers().has_fired(timer))
     }
 
     /// Moves the deadline, earlier or later, whether or not the sleep has completed: it then
-    /// completes at the new deadline, and the task that last polled it is woken then.
+    /// completes at the new deadline, and the task that last polled it is woken then (at
+    /// once if the new deadline has passed).
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
         this.elapsed = false;
+        // Unregistered (never polled, or completed): the next poll registers the new deadline.
         if let Some((shared, timer)) = &this.timer {
-            if shared.timers().reset(timer, deadline) {
+            let timers = shared.timers();
+            if timers.reset(timer, deadline.into_std(), timers.now()) {
                 shared.unpark();
             }
         }
@@ -132,7 +135,8 @@ impl Sleep {
                 } else {
                     let shared =
                         context::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
-                    let Ok((timer, earliest)) = shared.timers().insert(self.deadline, cx.waker())
+                    let Ok((timer, earliest)) =
+                        shared.timers().insert(self.deadline.into_std(), cx.waker())
                     else {
                         panic!("{SHUT_DOWN}")
                     };

@@ -3,12 +3,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
 use super::error::Elapsed;
 use super::sleep::{deadline_after, Sleep};
+use super::Instant;
 
 /// Runs `future`, giving up after `duration`. Tokio's `time::timeout`.
 ///

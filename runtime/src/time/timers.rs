@@ -17,6 +17,11 @@
 //! never chases a key into the slab; the slab entry only learns its new position. `seq` is a
 //! registration counter: timers with equal deadlines fire in the order they were registered.
 //!
+//! "Now" is the runtime's [`Clock`]'s (`Timers::now`), which a test may have paused: the loop
+//! computes its `epoll_wait` timeout and fires timers against it, and a paused loop with nothing
+//! else to do moves it to the earliest deadline (`Timers::auto_advance`) instead of sleeping.
+//! Deadlines are stored as `std::time::Instant`s on that clock.
+//!
 //! Everything sits behind one mutex. On the current-thread runtime only the loop's thread takes
 //! it, uncontended; it is there so that a timer registered from another thread (a future
 //! multi-thread scheduler, or a future polled under `Runtime::enter` elsewhere) stays correct.
@@ -27,6 +32,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use super::clock::Clock;
 use crate::trace::trace;
 
 /// `Entry::pos` of a timer that has fired and is no longer in the heap.
@@ -46,6 +52,8 @@ pub(crate) struct ShutDown;
 /// All timers of one runtime.
 pub(crate) struct Timers {
     inner: Mutex<Inner>,
+    /// The runtime's clock, which deadlines are measured on.
+    clock: Clock,
 }
 
 struct Inner {
@@ -85,6 +93,26 @@ impl Timers {
                 next_seq: 0,
                 is_shutdown: false,
             }),
+            clock: Clock::new(),
+        }
+    }
+
+    /// The runtime's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The time on the runtime's clock: what deadlines are compared with.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Paused time only: moves the clock to the earliest deadline, so that the next
+    /// [`Timers::fire_due`] fires it. The loop calls this instead of sleeping until it.
+    pub(crate) fn auto_advance(&self) {
+        if let Some(deadline) = self.next_deadline() {
+            self.clock.advance_to(deadline);
         }
     }
 
@@ -152,15 +180,33 @@ impl Timers {
         result
     }
 
-    /// Moves a timer to a new deadline, re-arming it if it had fired. Returns whether it is now
-    /// the earliest timer (see [`Timers::insert`]).
-    pub(crate) fn reset(&self, key: &TimerKey, deadline: Instant) -> bool {
+    /// Moves a timer to a new deadline, re-arming it if it had fired. A deadline already reached
+    /// at `now` fires at once, waking the stored waker (as tokio's reset does), so the owner's
+    /// next poll is ready without waiting for the loop. Returns whether the timer is now the
+    /// earliest (see [`Timers::insert`]).
+    pub(crate) fn reset(&self, key: &TimerKey, deadline: Instant, now: Instant) -> bool {
         let mut inner = self.lock();
         let pos = inner.entries[key.0].pos;
         if pos != FIRED {
             inner.remove_node(pos);
         }
+        if deadline <= now {
+            let entry = &mut inner.entries[key.0];
+            entry.pos = FIRED;
+            let waker = entry.waker.take();
+            drop(inner);
+            // Outside the lock: waking may run foreign code.
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+            return false;
+        }
         inner.push(deadline, key.0)
+    }
+
+    /// Whether the timer has fired (and not been reset since).
+    pub(crate) fn has_fired(&self, key: &TimerKey) -> bool {
+        self.lock().entries[key.0].pos == FIRED
     }
 
     /// Forgets a timer, fired or not.
@@ -408,17 +454,32 @@ mod tests {
             timers.insert(base + Duration::from_millis(1), &recorder(1, &log)).expect("running").0;
         let b =
             timers.insert(base + Duration::from_millis(2), &recorder(2, &log)).expect("running").0;
-        assert!(timers.reset(&b, base), "b moved before a, so it is the earliest");
+        let earlier = base - Duration::from_millis(1);
+        assert!(timers.reset(&b, base, earlier), "b moved before a, so it is the earliest");
         check(&timers);
         fire(&timers, base);
         assert_eq!(*log.lock().unwrap(), vec![2]);
         // Re-arm the fired `b` later than `a`; it keeps no waker until polled again.
-        assert!(!timers.reset(&b, base + Duration::from_millis(5)));
+        assert!(!timers.reset(&b, base + Duration::from_millis(5), earlier));
         assert!(timers.poll(&b, &recorder(3, &log)).expect("running").is_pending());
         fire(&timers, base + Duration::from_millis(10));
         assert_eq!(*log.lock().unwrap(), vec![2, 1, 3]);
         timers.remove(a);
         timers.remove(b);
+    }
+
+    #[test]
+    fn reset_to_a_deadline_already_reached_fires_at_once() {
+        let timers = Timers::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let base = Instant::now();
+        let later = base + Duration::from_secs(60);
+        let key = timers.insert(later, &recorder(1, &log)).expect("running").0;
+        assert!(!timers.reset(&key, base, base), "fired, so not in the heap at all");
+        assert_eq!(*log.lock().unwrap(), vec![1], "the stored waker is woken");
+        assert_eq!(timers.next_deadline(), None);
+        assert!(timers.poll(&key, &recorder(2, &log)).expect("running").is_ready());
+        timers.remove(key);
     }
 
     #[test]
