@@ -480,3 +480,14 @@ fn a_runtime_name_is_given_back_by_its_handle() {
 fn an_empty_runtime_name_panics() {
     let _ = Builder::new_multi_thread().name(" ").build();
 }
+
+/// As tokio's: the runtime, its handle and the task handles can be used inside
+/// `catch_unwind` (tokio's time_panic tests capture `&Runtime` there).
+#[test]
+fn handles_are_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<minirt::runtime::Runtime>();
+    unwind_safe::<minirt::runtime::Handle>();
+    unwind_safe::<minirt::task::JoinHandle<()>>();
+    unwind_safe::<minirt::task::AbortHandle>();
+}

@@ -402,6 +402,14 @@ impl Runtime {
     }
 }
 
+// Shared state behind these handles is kept consistent across panics (a panicking task is
+// caught and reported through its JoinHandle; locks are taken poison-tolerant), so a
+// `catch_unwind` closure may hold them, as with tokio's.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         if self.is_shut_down {

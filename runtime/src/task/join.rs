@@ -74,6 +74,13 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
+// A task's shared state stays consistent across panics (a panic in the task is caught and
+// becomes its JoinError), so the handles may be held across `catch_unwind`, as tokio's.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}
+
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         self.task.drop_join_handle();
