@@ -24,7 +24,8 @@
 //! (`ScheduledIo::readiness`). The word starts empty: `EPOLL_CTL_ADD` itself queues an event
 //! for whatever the fd is ready for at that moment, so the first `epoll_wait` fills it in. An
 //! owner that knows better says so with `assume_ready` (an accepted stream is assumed readable
-//! and writable, so its first read simply tries the syscall; a fresh pair writable). A
+//! and writable, so its first read simply tries the syscall; a listener readable; a fresh pair
+//! writable). A
 //! readiness bit is cleared only when a syscall returns `EAGAIN`, and never re-armed with
 //! `epoll_ctl`.
 //!

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
-use minirt_runtime::io::{AsyncFd, Interest};
+use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::{resolve, TcpStream};
 use crate::lookup::ToSocketAddrs;
@@ -46,19 +46,24 @@ impl TcpListener {
         socket.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;
         socket.bind(addr)?;
         socket.listen(BACKLOG)?;
-        Ok(TcpListener { io: AsyncFd::new(socket)? })
+        TcpListener::from_socket(socket)
     }
 
     /// Registers a listening (non-blocking) socket, for
     /// [`TcpSocket::listen`](super::TcpSocket::listen).
     pub(crate) fn from_socket(socket: Socket) -> io::Result<TcpListener> {
-        Ok(TcpListener { io: AsyncFd::new(socket)? })
+        let io = AsyncFd::new(socket)?;
+        // Assumed readable: the first `accept` tries `accept4` at once, so a connection that
+        // is already queued is taken without waiting for the reactor's first event (a task
+        // that yields while it waits for one need not depend on when the loop next polls
+        // epoll). A wrong guess costs one `EAGAIN`.
+        io.assume_ready(Ready::READABLE);
+        Ok(TcpListener { io })
     }
 
     /// Takes a std listener (it is switched to non-blocking mode) and registers it.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        let socket = Socket::from_owned(OwnedFd::from(listener))?;
-        Ok(TcpListener { io: AsyncFd::new(socket)? })
+        TcpListener::from_socket(Socket::from_owned(OwnedFd::from(listener))?)
     }
 
     /// Gives the socket back as a std listener (still non-blocking).

@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use minirt_runtime::io::{AsyncFd, Interest};
+use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::{raw_addr, raw_from_std, SocketAddr, UnixStream};
 use crate::sys::Socket;
@@ -30,7 +30,7 @@ impl UnixListener {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
         socket.bind_raw(&raw_addr(path.as_ref())?)?;
         socket.listen(BACKLOG)?;
-        Ok(UnixListener { io: AsyncFd::new(socket)? })
+        UnixListener::from_socket(socket)
     }
 
     /// [`UnixListener::bind`] to a std `SocketAddr` (a path, or an abstract name built with
@@ -42,7 +42,7 @@ impl UnixListener {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
         socket.bind_raw(&raw_from_std(addr)?)?;
         socket.listen(BACKLOG)?;
-        Ok(UnixListener { io: AsyncFd::new(socket)? })
+        UnixListener::from_socket(socket)
     }
 
     /// Takes a std listener (switched to non-blocking mode) and registers it.
@@ -50,8 +50,14 @@ impl UnixListener {
     /// # Panics
     /// Outside a minirt runtime.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
-        let socket = Socket::from_owned(OwnedFd::from(listener))?;
-        Ok(UnixListener { io: AsyncFd::new(socket)? })
+        UnixListener::from_socket(Socket::from_owned(OwnedFd::from(listener))?)
+    }
+
+    /// Registers a listening socket, assumed readable (see `TcpListener::from_socket`).
+    fn from_socket(socket: Socket) -> io::Result<UnixListener> {
+        let io = AsyncFd::new(socket)?;
+        io.assume_ready(Ready::READABLE);
+        Ok(UnixListener { io })
     }
 
     /// Gives the socket back as a std listener (still non-blocking).
