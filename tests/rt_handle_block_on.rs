@@ -113,6 +113,50 @@ rt_test! {
         assert_eq!(answer, 42);
     }
 
+    /// tokio's `fs_shutdown_before_started`: a file operation after shutdown fails with
+    /// "background task failed".
+    #[test]
+    fn fs_shutdown_before_started() {
+        let _watchdog = watchdog("fs_shutdown_before_started");
+        let rt = rt();
+        let _enter = rt.enter();
+        rt.shutdown_timeout(Duration::from_secs(1000));
+        let err: std::io::Error = Handle::current()
+            .block_on(minirt::fs::read_to_string("Cargo.toml"))
+            .unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::Other);
+        let inner_err = err.get_ref().expect("no inner error");
+        assert_eq!(inner_err.to_string(), "background task failed");
+    }
+
+    /// tokio's `stdout_shutdown_before_started`, but at the flush: stdout/stderr after shutdown
+    /// fail with the runtime-shutdown error. (tokio's write already fails: its pool refuses the
+    /// job; minirt's hands the write to the pool and learns of the refusal when it waits.)
+    #[test]
+    fn stdout_shutdown_before_started() {
+        use minirt::io::AsyncWriteExt;
+        let _watchdog = watchdog("stdout_shutdown_before_started");
+        let rt = rt();
+        let _enter = rt.enter();
+        rt.shutdown_timeout(Duration::from_secs(1000));
+        let err = Handle::current()
+            .block_on(async {
+                let mut out = minirt::io::stdout();
+                out.write_all(b"x").await?;
+                out.flush().await
+            })
+            .unwrap_err();
+        assert!(minirt::runtime::is_rt_shutdown_err(&err), "{err}");
+        let err = Handle::current()
+            .block_on(async {
+                let mut out = minirt::io::stderr();
+                out.write_all(b"x").await?;
+                out.flush().await
+            })
+            .unwrap_err();
+        assert!(minirt::runtime::is_rt_shutdown_err(&err), "{err}");
+    }
+
     #[test]
     fn spawn_blocking_after_shutdown_fails() {
         let _watchdog = watchdog("spawn_blocking_after_shutdown_fails");

@@ -284,6 +284,11 @@ impl<T: Send + 'static> Blocking<T> {
                 self.state = BState::Idle(Some(parts));
                 Poll::Ready(Ok(op))
             }
+            // stdio never aborts its jobs: a cancelled one is the pool's shutdown, which tokio
+            // reports as `is_rt_shutdown_err`.
+            Err(err) if err.is_cancelled() => Poll::Ready(Err(
+                minirt_runtime::runtime::shutdown_error("stdio: the minirt runtime has shut down"),
+            )),
             Err(err) => Poll::Ready(Err(crate::fs::background_task_failed(err))),
         }
     }

@@ -44,11 +44,26 @@ where
     }
 }
 
-/// The error of a file or stdio operation whose pool job panicked or was cancelled (the
-/// runtime shut down under it): tokio's "background task failed", with the cause appended.
-/// One place for the wording, shared by `fs` and `stdio`.
+/// The error of a file operation whose pool job panicked or was cancelled (the runtime shut
+/// down under it): tokio's, whose message is "background task failed"; the `JoinError` is its
+/// `source()`.
 pub(crate) fn background_task_failed(err: minirt_runtime::task::JoinError) -> io::Error {
-    io::Error::other(format!("background task failed: {err}"))
+    io::Error::other(BackgroundTaskFailed(err))
+}
+
+#[derive(Debug)]
+struct BackgroundTaskFailed(minirt_runtime::task::JoinError);
+
+impl std::fmt::Display for BackgroundTaskFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("background task failed")
+    }
+}
+
+impl std::error::Error for BackgroundTaskFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
 }
 
 /// Reads the whole file at `path` into a `Vec`, in one pool round trip. Tokio's `fs::read`.
