@@ -260,7 +260,6 @@ macro_rules! __select_expand {
             $($id($id),)+
             Disabled,
         }
-        let __branches: u32 = [$($n),+].len() as u32;
         let mut __disabled: u64 = 0;
         $(
             if !$cond {
@@ -275,17 +274,21 @@ macro_rules! __select_expand {
             $(
                 let mut $id = ::core::pin::pin!(::core::future::IntoFuture::into_future($id));
             )+
-            ::core::future::poll_fn(|__cx| {
+            // `move`: the closure owns the pinned references and the mask, and the branch count
+            // is a constant, so the future holds each branch once plus a pointer to it, not
+            // pointers to the locals as well (tokio's sizes for one branch).
+            ::core::future::poll_fn(move |__cx| {
+                const __BRANCHES: u32 = [$($n),+].len() as u32;
                 // A task whose budget is spent yields here: its budget-aware branches would
                 // yield anyway, and the others must not run on without cooperating (tokio).
                 if $crate::__private::poll_budget_available(__cx).is_pending() {
                     return ::core::task::Poll::Pending;
                 }
-                let __start: u32 = if $biased { 0 } else { $crate::__private::thread_rng_n(__branches) };
+                let __start: u32 = if $biased { 0 } else { $crate::__private::thread_rng_n(__BRANCHES) };
                 let mut __pending = false;
-                for __i in 0..__branches {
+                for __i in 0..__BRANCHES {
                     #[allow(clippy::modulo_one)]
-                    let __branch = (__start + __i) % __branches;
+                    let __branch = (__start + __i) % __BRANCHES;
                     match __branch {
                         $(
                             #[allow(unreachable_code)]
@@ -403,17 +406,19 @@ macro_rules! __join_parse {
                 ::core::future::IntoFuture::into_future($id),
             ));
         )+
-        let __count: u32 = [$($n),+].len() as u32;
         let mut __next_start: u32 = 0;
+        // `move`, with the count a constant: the closure owns the pinned references and the
+        // rotation, so the future holds no pointers to its own locals (see `select!`).
         #[allow(unreachable_code, clippy::modulo_one)]
-        let __joined = ::core::future::poll_fn(|__cx| {
+        let __joined = ::core::future::poll_fn(move |__cx| {
+            const __COUNT: u32 = [$($n),+].len() as u32;
             let __start = __next_start;
             if !$biased {
-                __next_start = (__next_start + 1) % __count;
+                __next_start = (__next_start + 1) % __COUNT;
             }
             let mut __done = true;
-            for __i in 0..__count {
-                match (__start + __i) % __count {
+            for __i in 0..__COUNT {
+                match (__start + __i) % __COUNT {
                     $(
                         $n => {
                             if ::core::future::Future::poll($id.as_mut(), __cx).is_pending() {

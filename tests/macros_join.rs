@@ -545,3 +545,25 @@ mod starvation {
         assert_eq!(5, little_task_result);
     }
 }
+
+/// tokio's `join_size`: a `join!` future holds its futures, one pointer each and the rotation,
+/// nothing more (the sizes are tokio's).
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn join_size() {
+    use futures_util::future;
+    use std::mem;
+
+    let fut = async {
+        let ready = future::ready(0i32);
+        minirt::join!(ready)
+    };
+    assert_eq!(mem::size_of_val(&fut), 32);
+
+    let fut = async {
+        let ready1 = future::ready(0i32);
+        let ready2 = future::ready(0i32);
+        minirt::join!(ready1, ready2)
+    };
+    assert_eq!(mem::size_of_val(&fut), 48);
+}

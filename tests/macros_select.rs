@@ -813,3 +813,34 @@ async fn select_is_budget_aware() {
     let poll = poll_once(&mut task()).await;
     assert!(poll.is_pending());
 }
+
+/// tokio's `struct_size_1`; with more branches minirt's `select!` holds one pointer per
+/// branch more than tokio's (it pins each branch in place instead of projecting a pinned
+/// tuple with `unsafe`): 48 and 64 bytes where tokio's are 40 and 48.
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn struct_size() {
+    use futures_util::future;
+    use std::mem;
+
+    let fut = async {
+        let ready = future::ready(0i32);
+        minirt::select! { _ = ready => {}, }
+    };
+    assert_eq!(mem::size_of_val(&fut), 32);
+
+    let fut = async {
+        let ready1 = future::ready(0i32);
+        let ready2 = future::ready(0i32);
+        minirt::select! { _ = ready1 => {}, _ = ready2 => {}, }
+    };
+    assert_eq!(mem::size_of_val(&fut), 48);
+
+    let fut = async {
+        let ready1 = future::ready(0i32);
+        let ready2 = future::ready(0i32);
+        let ready3 = future::ready(0i32);
+        minirt::select! { _ = ready1 => {}, _ = ready2 => {}, _ = ready3 => {}, }
+    };
+    assert_eq!(mem::size_of_val(&fut), 64);
+}
