@@ -1,21 +1,73 @@
-//! tokio's tests/task_join_set.rs (tokio 1.54), ported by renaming `tokio` to `minirt`.
-//!
-//! Changes beyond the rename: tokio's paused clock (`start_paused`) is not in minirt, so the
-//! tests that slept for seconds of virtual time sleep for 5 ms per second of it (except where
-//! the order of two sleeps decides the outcome: `task_panics`); the
-//! `spawn_local` tests wait for `LocalSet`. tokio::sync's channels stay (they are
-//! runtime-neutral and are what these tests are about: the set, not the channels).
+//! tokio's tests/task_join_set.rs (tokio 1.54), ported by renaming `tokio` to `minirt`; the
+//! `local_runtime` modules (tokio's `LocalRuntime`, `flavor = "local"`) are left out: minirt
+//! has no `LocalRuntime`. Everything else is tokio's, paused clock included.
 
-use futures_util::future::FutureExt;
-use minirt::task::JoinSet;
-use std::time::Duration;
-use tokio::sync::oneshot;
+use futures::future::{pending, FutureExt};
+use minirt::sync::oneshot;
+use minirt::task::{JoinSet, LocalSet};
+use minirt::time::Duration;
+use std::panic;
 
 fn rt() -> minirt::runtime::Runtime {
     minirt::runtime::Builder::new_current_thread().build().unwrap()
 }
 
-#[minirt::test]
+// Spawn `N` tasks that return their index (`i`).
+fn spawn_index_tasks(set: &mut JoinSet<usize>, n: usize, on: Option<&LocalSet>) {
+    for i in 0..n {
+        let rc = std::rc::Rc::new(i);
+        match on {
+            None => set.spawn_local(async move { *rc }),
+            Some(local) => set.spawn_local_on(async move { *rc }, local),
+        };
+    }
+}
+
+// Spawn `N` “pending” tasks that own a `oneshot::Sender`.
+// When the task is aborted the sender is dropped, which is observed
+// via the returned `Receiver`s.
+fn spawn_pending_tasks(
+    set: &mut JoinSet<()>,
+    receivers: &mut Vec<oneshot::Receiver<()>>,
+    n: usize,
+    on: Option<&LocalSet>,
+) {
+    for _ in 0..n {
+        let (tx, rx) = oneshot::channel::<()>();
+        receivers.push(rx);
+
+        let fut = async move {
+            pending::<()>().await;
+            drop(tx);
+        };
+
+        match on {
+            None => set.spawn_local(fut),
+            Some(local) => set.spawn_local_on(fut, local),
+        };
+    }
+}
+
+// Await every task in a JoinSet and assert every task returns its own index.
+async fn drain_joinset_and_assert(mut set: JoinSet<usize>, n: usize) {
+    let mut seen = vec![false; n];
+    while let Some(res) = set.join_next().await {
+        let idx = res.expect("task panicked");
+        seen[idx] = true;
+    }
+    assert!(seen.into_iter().all(|b| b));
+    assert!(set.is_empty());
+}
+
+// Await every receiver and assert they all return `Err` because the
+// corresponding sender (inside an aborted task) was dropped.
+async fn await_receivers_and_assert(receivers: Vec<oneshot::Receiver<()>>) {
+    for rx in receivers {
+        assert!(rx.await.is_err(), "the task should have been aborted and the sender dropped");
+    }
+}
+
+#[minirt::test(start_paused = true)]
 async fn test_with_sleep() {
     let mut set = JoinSet::new();
 
@@ -30,7 +82,7 @@ async fn test_with_sleep() {
 
     for i in 0..10 {
         set.spawn(async move {
-            minirt::time::sleep(Duration::from_millis(5 * i as u64)).await;
+            minirt::time::sleep(Duration::from_secs(i as u64)).await;
             i
         });
         assert_eq!(set.len(), 1 + i);
@@ -49,7 +101,7 @@ async fn test_with_sleep() {
     // Do it again.
     for i in 0..10 {
         set.spawn(async move {
-            minirt::time::sleep(Duration::from_millis(5 * i as u64)).await;
+            minirt::time::sleep(Duration::from_secs(i as u64)).await;
             i
         });
     }
@@ -77,7 +129,7 @@ async fn test_abort_on_drop() {
 
         set.spawn(async {
             // This task will never complete on its own.
-            std::future::pending::<()>().await;
+            futures::future::pending::<()>().await;
             drop(send);
         });
     }
@@ -108,14 +160,14 @@ async fn alternating() {
     }
 }
 
-#[minirt::test]
+#[minirt::test(start_paused = true)]
 async fn abort_tasks() {
     let mut set = JoinSet::new();
     let mut num_canceled = 0;
     let mut num_completed = 0;
     for i in 0..16 {
         let abort = set.spawn(async move {
-            minirt::time::sleep(Duration::from_millis(5 * i as u64)).await;
+            minirt::time::sleep(Duration::from_secs(i as u64)).await;
             i
         });
 
@@ -169,7 +221,8 @@ async fn join_all() {
     }
 }
 
-#[minirt::test]
+#[cfg(panic = "unwind")]
+#[minirt::test(start_paused = true)]
 async fn task_panics() {
     let mut set: JoinSet<()> = JoinSet::new();
 
@@ -177,15 +230,13 @@ async fn task_panics() {
     assert_eq!(set.len(), 0);
 
     set.spawn(async move {
-        // tokio's paused clock makes 2 s vs 1 s deterministic; on a real clock under load a
-        // 5 ms margin is not, so this one waits far longer than the other (it is aborted).
-        minirt::time::sleep(Duration::from_secs(60)).await;
+        minirt::time::sleep(Duration::from_secs(2)).await;
         tx.send(()).unwrap();
     });
     assert_eq!(set.len(), 1);
 
     set.spawn(async {
-        minirt::time::sleep(Duration::from_millis(5)).await;
+        minirt::time::sleep(Duration::from_secs(1)).await;
         panic!();
     });
     assert_eq!(set.len(), 2);
@@ -195,21 +246,21 @@ async fn task_panics() {
     assert!(panic.is_panic());
 }
 
-#[minirt::test]
+#[minirt::test(start_paused = true)]
 async fn abort_all() {
     let mut set: JoinSet<()> = JoinSet::new();
 
     for _ in 0..5 {
-        set.spawn(std::future::pending());
+        set.spawn(futures::future::pending());
     }
     for _ in 0..5 {
         set.spawn(async {
-            minirt::time::sleep(Duration::from_millis(5)).await;
+            minirt::time::sleep(Duration::from_secs(1)).await;
         });
     }
 
     // The join set will now have 5 pending tasks and 5 ready tasks.
-    minirt::time::sleep(Duration::from_millis(5 * 2)).await;
+    minirt::time::sleep(Duration::from_secs(2)).await;
 
     set.abort_all();
     assert_eq!(set.len(), 10);
@@ -232,7 +283,7 @@ async fn join_set_coop() {
     // Large enough to trigger coop.
     const TASK_NUM: u32 = 1000;
 
-    static SEM: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(0);
+    static SEM: minirt::sync::Semaphore = minirt::sync::Semaphore::const_new(0);
 
     let mut set = JoinSet::new();
 
@@ -272,7 +323,7 @@ async fn join_set_coop() {
 async fn try_join_next() {
     const TASK_NUM: u32 = 1000;
 
-    let (send, recv) = tokio::sync::watch::channel(());
+    let (send, recv) = minirt::sync::watch::channel(());
 
     let mut set = JoinSet::new();
 
@@ -303,11 +354,12 @@ async fn try_join_next() {
     assert_eq!(count, TASK_NUM);
 }
 
+// (tokio_unstable in tokio: task ids are stable in minirt)
 #[minirt::test(flavor = "current_thread")]
 async fn try_join_next_with_id() {
     const TASK_NUM: u32 = 1000;
 
-    let (send, recv) = tokio::sync::watch::channel(());
+    let (send, recv) = minirt::sync::watch::channel(());
 
     let mut set = JoinSet::new();
     let mut spawned = std::collections::HashSet::with_capacity(TASK_NUM as usize);
@@ -359,6 +411,205 @@ async fn extend() {
     for s in &seen {
         assert!(s);
     }
+}
+
+mod spawn_local {
+    use super::*;
+
+    #[test]
+    #[should_panic(
+        expected = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"
+    )]
+    fn panic_outside_any_runtime() {
+        let mut set = JoinSet::new();
+        set.spawn_local(async {});
+    }
+
+    #[cfg(not(target_family = "wasm"))]
+    #[minirt::test(flavor = "multi_thread")]
+    #[should_panic(
+        expected = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"
+    )]
+    async fn panic_in_multi_thread_runtime() {
+        let mut set = JoinSet::new();
+        set.spawn_local(async {});
+    }
+
+    mod local_set {
+        use super::*;
+
+        /// Spawn several tasks, and then join all tasks.
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_join_next() {
+            const N: usize = 8;
+            let local = LocalSet::new();
+
+            local
+                .run_until(async move {
+                    let mut set = JoinSet::new();
+                    spawn_index_tasks(&mut set, N, None);
+                    drain_joinset_and_assert(set, N).await;
+                })
+                .await;
+        }
+
+        /// Spawn several pending-forever tasks, and then shutdown the [`JoinSet`].
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_shutdown() {
+            const N: usize = 8;
+            let local = LocalSet::new();
+
+            local
+                .run_until(async {
+                    let mut set = JoinSet::new();
+                    let mut receivers = Vec::new();
+
+                    spawn_pending_tasks(&mut set, &mut receivers, N, None);
+                    assert!(set.try_join_next().is_none());
+
+                    set.shutdown().await;
+                    assert!(set.is_empty());
+
+                    await_receivers_and_assert(receivers).await;
+                })
+                .await;
+        }
+
+        /// Spawn several pending-forever tasks, and then drop the [`JoinSet`].
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_drop() {
+            const N: usize = 8;
+            let local = LocalSet::new();
+
+            local
+                .run_until(async {
+                    let mut set = JoinSet::new();
+                    let mut receivers = Vec::new();
+
+                    spawn_pending_tasks(&mut set, &mut receivers, N, None);
+                    assert!(set.try_join_next().is_none());
+
+                    drop(set);
+                    await_receivers_and_assert(receivers).await;
+                })
+                .await;
+        }
+    }
+}
+
+mod spawn_local_on {
+    use super::*;
+
+    mod local_set {
+        use super::*;
+
+        /// Spawn several tasks, and then join all tasks.
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_join_next() {
+            const N: usize = 8;
+            let local = LocalSet::new();
+            let mut pending_set = JoinSet::new();
+
+            spawn_index_tasks(&mut pending_set, N, Some(&local));
+            assert!(pending_set.try_join_next().is_none());
+
+            local
+                .run_until(async move {
+                    drain_joinset_and_assert(pending_set, N).await;
+                })
+                .await;
+        }
+
+        /// Spawn several pending-forever tasks, and then shutdown the [`JoinSet`].
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_shutdown() {
+            const N: usize = 8;
+            let local = LocalSet::new();
+            let mut set = JoinSet::new();
+            let mut receivers = Vec::new();
+
+            spawn_pending_tasks(&mut set, &mut receivers, N, Some(&local));
+            assert!(set.try_join_next().is_none());
+
+            local
+                .run_until(async move {
+                    set.shutdown().await;
+                    assert!(set.is_empty());
+                    await_receivers_and_assert(receivers).await;
+                })
+                .await;
+        }
+
+        /// Spawn several pending-forever tasks and then drop the [`JoinSet`]
+        /// before the `LocalSet` is driven and while the `LocalSet` is already driven.
+        #[minirt::test(flavor = "current_thread")]
+        async fn spawn_then_drop() {
+            const N: usize = 8;
+
+            {
+                let local = LocalSet::new();
+                let mut set = JoinSet::new();
+                let mut receivers = Vec::new();
+
+                spawn_pending_tasks(&mut set, &mut receivers, N, Some(&local));
+                assert!(set.try_join_next().is_none());
+
+                drop(set);
+
+                local
+                    .run_until(async move {
+                        await_receivers_and_assert(receivers).await;
+                    })
+                    .await;
+            }
+
+            {
+                let local = LocalSet::new();
+                let mut set = JoinSet::new();
+                let mut receivers = Vec::new();
+
+                spawn_pending_tasks(&mut set, &mut receivers, N, Some(&local));
+                assert!(set.try_join_next().is_none());
+
+                local
+                    .run_until(async move {
+                        drop(set);
+                        await_receivers_and_assert(receivers).await;
+                    })
+                    .await;
+            }
+        }
+    }
+}
+
+#[test]
+fn replace_parent_waker_drops_outside_lock() {
+    use futures::task::noop_waker_ref;
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    struct DriveOnDrop(minirt::runtime::Runtime);
+
+    impl Wake for DriveOnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for DriveOnDrop {
+        fn drop(&mut self) {
+            self.0.block_on(minirt::task::yield_now());
+        }
+    }
+
+    let rt = rt();
+    let mut set = JoinSet::new();
+    set.spawn_on(async { 42 }, rt.handle());
+
+    let waker = Waker::from(Arc::new(DriveOnDrop(rt)));
+    assert!(set.poll_join_next(&mut Context::from_waker(&waker)).is_pending());
+    drop(waker);
+
+    assert!(set.poll_join_next(&mut Context::from_waker(noop_waker_ref())).is_pending());
+    assert_eq!(set.try_join_next().unwrap().unwrap(), 42);
 }
 
 /// Not in tokio's file: blocking closures join the set like tasks do (minirt's own check).

@@ -234,6 +234,30 @@ impl<T> JoinSet<T> {
     }
 }
 
+impl<T: 'static> JoinSet<T> {
+    /// Spawns a `!Send` future on the [`LocalSet`](super::LocalSet) this thread is running,
+    /// as a task of the set (see [`spawn_local`](super::spawn_local)).
+    ///
+    /// # Panics
+    /// Outside a `LocalSet`, as `spawn_local` does.
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(future))
+    }
+
+    /// Spawns a `!Send` future on `local_set`, as a task of the set; it starts when the
+    /// `LocalSet` is next driven (which need not be now).
+    pub fn spawn_local_on<F>(&mut self, future: F, local_set: &super::LocalSet) -> AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local_set.spawn_local(future))
+    }
+}
+
 impl<T: Send + 'static> JoinSet<T> {
     /// Spawns `future` on the current runtime into the set.
     ///
