@@ -96,13 +96,13 @@ const CASES: &[(&str, &str, u32, &str)] = &[
         "unknown flavor",
         "#[minirt::main(flavor = \"single_thread\")]\nasync fn main() {}\n",
         1,
-        "unknown flavor `single_thread`; expected \"current_thread\" or \"multi_thread\"",
+        "unknown flavor `single_thread`; expected \"current_thread\", \"multi_thread\" or \"local\"",
     ),
     (
         "flavor not a string",
         "#[minirt::main(flavor = current_thread)]\nasync fn main() {}\n",
         1,
-        "`flavor` expects a string: \"current_thread\" or \"multi_thread\"",
+        "`flavor` expects a string: \"current_thread\", \"multi_thread\" or \"local\"",
     ),
     (
         "flavor without a value",
@@ -115,6 +115,12 @@ const CASES: &[(&str, &str, u32, &str)] = &[
         "#[minirt::main(flavor = \"current_thread\", worker_threads = 2)]\nasync fn main() {}\n",
         1,
         "`worker_threads` cannot be used with the current_thread flavor",
+    ),
+    (
+        "worker_threads on local",
+        "#[minirt::main(flavor = \"local\", worker_threads = 2)]\nasync fn main() {}\n",
+        1,
+        "`worker_threads` cannot be used with the local flavor",
     ),
     (
         "worker_threads on a default test",

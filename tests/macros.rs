@@ -212,3 +212,25 @@ async fn test_macro_should_handle_the_name_if_provided() {
     let handle = minirt::runtime::Handle::current();
     assert_eq!("a valid runtime name", handle.name().unwrap());
 }
+
+/// `flavor = "local"` (tokio's): a `LocalRuntime`, where `spawn_local` needs no `LocalSet`.
+#[minirt::test(flavor = "local")]
+async fn local_flavor_runs_spawn_local() {
+    let shared = std::rc::Rc::new(std::cell::Cell::new(0));
+    let task = minirt::task::spawn_local({
+        let shared = shared.clone();
+        async move {
+            minirt::task::yield_now().await;
+            shared.set(7);
+        }
+    });
+    task.await.expect("the local task completes");
+    assert_eq!(shared.get(), 7);
+}
+
+#[minirt::test(flavor = "local", start_paused = true)]
+async fn local_flavor_with_paused_clock() {
+    let start = minirt::time::Instant::now();
+    minirt::time::sleep(std::time::Duration::from_secs(3600)).await;
+    assert!(start.elapsed() >= std::time::Duration::from_secs(3600));
+}

@@ -1,6 +1,5 @@
-//! tokio's tests/task_join_set.rs (tokio 1.54), ported by renaming `tokio` to `minirt`; the
-//! `local_runtime` modules (tokio's `LocalRuntime`, `flavor = "local"`) are left out: minirt
-//! has no `LocalRuntime`. Everything else is tokio's, paused clock included.
+//! tokio's tests/task_join_set.rs (tokio 1.54), ported whole by renaming `tokio` to `minirt`
+//! (paused clock, `LocalRuntime` and `flavor = "local"` included).
 
 use futures::future::{pending, FutureExt};
 use minirt::sync::oneshot;
@@ -435,6 +434,54 @@ mod spawn_local {
         set.spawn_local(async {});
     }
 
+    mod local_runtime {
+        use super::*;
+
+        /// Spawn several tasks, and then join all tasks.
+        #[minirt::test(flavor = "local")]
+        async fn spawn_then_join_next() {
+            const N: usize = 8;
+
+            let mut set = JoinSet::new();
+            spawn_index_tasks(&mut set, N, None);
+
+            assert!(set.try_join_next().is_none());
+            drain_joinset_and_assert(set, N).await;
+        }
+
+        /// Spawn several pending-forever tasks, and then shutdown the [`JoinSet`].
+        #[minirt::test(flavor = "local")]
+        async fn spawn_then_shutdown() {
+            const N: usize = 8;
+
+            let mut set = JoinSet::new();
+            let mut receivers = Vec::new();
+
+            spawn_pending_tasks(&mut set, &mut receivers, N, None);
+
+            assert!(set.try_join_next().is_none());
+            set.shutdown().await;
+            assert!(set.is_empty());
+
+            await_receivers_and_assert(receivers).await;
+        }
+
+        /// Spawn several pending-forever tasks, and then drop the [`JoinSet`].
+        #[minirt::test(flavor = "local")]
+        async fn spawn_then_drop() {
+            const N: usize = 8;
+            let mut set = JoinSet::new();
+            let mut receivers = Vec::new();
+
+            spawn_pending_tasks(&mut set, &mut receivers, N, None);
+
+            assert!(set.try_join_next().is_none());
+            drop(set);
+
+            await_receivers_and_assert(receivers).await;
+        }
+    }
+
     mod local_set {
         use super::*;
 
@@ -499,6 +546,28 @@ mod spawn_local {
 
 mod spawn_local_on {
     use super::*;
+
+    mod local_runtime {
+        use super::*;
+
+        /// Spawn several tasks, and then join all tasks.
+        #[minirt::test(flavor = "local")]
+        async fn spawn_then_join_next() {
+            const N: usize = 8;
+
+            let local = LocalSet::new();
+            let mut set = JoinSet::new();
+
+            spawn_index_tasks(&mut set, N, Some(&local));
+            assert!(set.try_join_next().is_none());
+
+            local
+                .run_until(async move {
+                    drain_joinset_and_assert(set, N).await;
+                })
+                .await;
+        }
+    }
 
     mod local_set {
         use super::*;

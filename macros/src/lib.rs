@@ -48,6 +48,8 @@
 //! - `flavor = "multi_thread"`: the default for `#[minirt::main]`, through
 //!   `Builder::new_multi_thread`: a work-stealing pool of worker threads (one per CPU unless
 //!   `worker_threads` says otherwise).
+//! - `flavor = "local"`: a `LocalRuntime` (`Builder::build_local`): one thread, the caller's,
+//!   where `task::spawn_local` works without a `LocalSet`.
 //! - `worker_threads = N`: the number of workers asked for, an integer literal greater than 0;
 //!   only valid with the multi_thread flavor (so `#[minirt::test]` needs
 //!   `flavor = "multi_thread"` beside it).
@@ -121,6 +123,8 @@ impl Kind {
 enum Flavor {
     CurrentThread,
     MultiThread,
+    /// A `LocalRuntime`: current-thread, with `spawn_local` working without a `LocalSet`.
+    Local,
 }
 
 /// A `compile_error!` to be, covering the tokens from `start` to `end`.
@@ -250,11 +254,13 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
             "flavor" => match value.as_ref().and_then(string_value).as_deref() {
                 Some("current_thread") => flavor = Some(Flavor::CurrentThread),
                 Some("multi_thread") => flavor = Some(Flavor::MultiThread),
+                Some("local") => flavor = Some(Flavor::Local),
                 Some(other) => errors.push(bad_value(&format!(
-                    "unknown flavor `{other}`; expected \"current_thread\" or \"multi_thread\""
+                    "unknown flavor `{other}`; expected \"current_thread\", \"multi_thread\" \
+                     or \"local\""
                 ))),
                 None => errors.push(bad_value(
-                    "`flavor` expects a string: \"current_thread\" or \"multi_thread\"",
+                    "`flavor` expects a string: \"current_thread\", \"multi_thread\" or \"local\"",
                 )),
             },
             "worker_threads" => match value.as_ref().and_then(integer_value) {
@@ -292,11 +298,15 @@ fn parse_options(kind: Kind, args: TokenStream, errors: &mut Vec<Error>) -> Opti
 
     let flavor_given = flavor.is_some();
     let flavor = flavor.unwrap_or(kind.default_flavor());
-    if let (Flavor::CurrentThread, Some((literal, name_span))) = (flavor, &worker_threads) {
+    if let (Flavor::CurrentThread | Flavor::Local, Some((literal, name_span))) =
+        (flavor, &worker_threads)
+    {
         let message = if flavor_given {
-            "`worker_threads` cannot be used with the current_thread flavor, which runs \
-             everything on the calling thread; use `flavor = \"multi_thread\"`"
-                .to_string()
+            let name = if flavor == Flavor::Local { "local" } else { "current_thread" };
+            format!(
+                "`worker_threads` cannot be used with the {name} flavor, which runs everything \
+                 on the calling thread; use `flavor = \"multi_thread\"`"
+            )
         } else {
             format!(
                 "`worker_threads` requires the multi_thread flavor, and `#[minirt::{}]` defaults \
@@ -758,7 +768,7 @@ impl Function {
         } else {
             let (krate, krate_span) = &options.krate;
             let constructor = match options.flavor {
-                Flavor::CurrentThread => "new_current_thread",
+                Flavor::CurrentThread | Flavor::Local => "new_current_thread",
                 Flavor::MultiThread => "new_multi_thread",
             };
             body.extend(krate.clone());
@@ -781,8 +791,21 @@ impl Function {
                     TokenStream::from(TokenTree::from(name.clone())),
                 ))));
             }
+            if options.flavor == Flavor::Local {
+                body.extend(parse(".build_local"));
+                let mut options_path = krate.clone();
+                options_path
+                    .extend(path_tokens(&["", "runtime", "LocalOptions", "default"], *krate_span));
+                options_path.extend(parse("()"));
+                body.extend(TokenStream::from(TokenTree::from(Group::new(
+                    Delimiter::Parenthesis,
+                    options_path,
+                ))));
+            } else {
+                body.extend(parse(".build()"));
+            }
             body.extend(parse(&format!(
-                ".build().expect(\"minirt: failed to build the runtime\").block_on({}())",
+                ".expect(\"minirt: failed to build the runtime\").block_on({}())",
                 kind.inner_fn()
             )));
         }

@@ -20,6 +20,9 @@ use crate::scheduler::multi_thread::{self, MultiThread};
 use crate::scheduler::{self, current_thread::Scheduler};
 use crate::task::JoinHandle;
 
+mod local;
+pub use local::{LocalOptions, LocalRuntime};
+
 /// Which scheduler a [`Builder`] makes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flavor {
@@ -267,6 +270,21 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Creates a [`LocalRuntime`]: a current-thread runtime on which `task::spawn_local`
+    /// works without a `LocalSet`. Tokio's `Builder::build_local`.
+    ///
+    /// # Panics
+    /// On a multi-thread builder, as tokio's.
+    #[track_caller]
+    pub fn build_local(&mut self, _options: LocalOptions) -> io::Result<LocalRuntime> {
+        if self.flavor == Flavor::MultiThread {
+            panic!("multi_thread is not supported for LocalRuntime");
+        }
+        Ok(LocalRuntime::from_runtime(self.build()?))
+    }
+}
+
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
@@ -362,7 +380,7 @@ impl Runtime {
     /// Makes this the current runtime of the thread until the guard drops, so `spawn`,
     /// `Handle::current` and socket constructors work outside `block_on`.
     pub fn enter(&self) -> EnterGuard<'_> {
-        EnterGuard { _guard: context::enter(self.handle.inner.clone()), _runtime: self }
+        self.handle.enter()
     }
 
     /// Counters that describe this runtime's load.
@@ -477,10 +495,11 @@ impl fmt::Debug for RuntimeMetrics {
     }
 }
 
-/// The guard returned by [`Runtime::enter`].
+/// The guard returned by [`Runtime::enter`] and [`Handle::enter`].
 pub struct EnterGuard<'a> {
     _guard: context::EnterGuard,
-    _runtime: &'a Runtime,
+    /// Borrows the runtime or handle it entered, as tokio's.
+    _entered: std::marker::PhantomData<&'a Handle>,
 }
 
 impl fmt::Debug for EnterGuard<'_> {
@@ -528,6 +547,16 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         scheduler::block_on_parked(&self.inner, future)
+    }
+
+    /// Makes this the current runtime of the thread until the guard drops (tokio's
+    /// `Handle::enter`), from any thread: `spawn`, `Handle::current` and socket constructors
+    /// then reach it.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::enter(self.inner.clone()),
+            _entered: std::marker::PhantomData,
+        }
     }
 
     /// Runs `func` on this runtime's blocking pool; callable from any thread.

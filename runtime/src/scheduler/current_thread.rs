@@ -35,7 +35,7 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -73,6 +73,14 @@ pub(crate) struct Shared {
     is_shutdown: AtomicBool,
     /// The runtime's blocking pool (`spawn_blocking`).
     blocking: BlockingPool,
+    /// A `LocalRuntime`'s own set and the thread it belongs to (`task::spawn_local`).
+    local: OnceLock<LocalOwner>,
+}
+
+/// Where `spawn_local` puts a task on a `LocalRuntime` (see `runtime/local.rs`).
+pub(crate) struct LocalOwner {
+    pub(crate) thread: std::thread::ThreadId,
+    pub(crate) set: Arc<crate::task::LocalShared>,
 }
 
 struct Injection {
@@ -128,6 +136,16 @@ impl Shared {
         self.injection_len.store(injection.queue.len(), Ordering::SeqCst);
         drop(injection);
         self.unpark();
+    }
+
+    /// The `LocalRuntime` set of this runtime, if it is one.
+    pub(crate) fn local_owner(&self) -> Option<&LocalOwner> {
+        self.local.get()
+    }
+
+    /// Makes this runtime a `LocalRuntime` whose set is `owner` (once, at build).
+    pub(crate) fn set_local_owner(&self, owner: LocalOwner) {
+        let _ = self.local.set(owner);
     }
 
     pub(crate) fn timers(&self) -> &Timers {
@@ -287,6 +305,7 @@ impl Scheduler {
             block_on_woken: AtomicBool::new(false),
             is_shutdown: AtomicBool::new(false),
             blocking,
+            local: OnceLock::new(),
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),

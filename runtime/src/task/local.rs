@@ -55,7 +55,7 @@ pub struct LocalSet {
     _not_send: PhantomData<*const ()>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     queue: Mutex<Queue>,
     /// Every local task not yet complete, so that dropping the set can cancel them.
     owned: Mutex<Slab<TaskRef>>,
@@ -164,12 +164,24 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let shared = CURRENT.try_with(|current| current.borrow().clone()).ok().flatten();
-    match shared {
-        Some(shared) => spawn_on(&shared, future),
-        None => panic!("{OUTSIDE}"),
+    if let Some(shared) = CURRENT.try_with(|current| current.borrow().clone()).ok().flatten() {
+        return spawn_on(&shared, future);
     }
+    // On a `LocalRuntime` (from any of its tasks, or under its `enter` guard) the runtime's
+    // own set takes it, but only on the runtime's thread: the future is not `Send`.
+    if let Some(crate::scheduler::Handle::CurrentThread(runtime)) = context::try_current() {
+        if let Some(owner) = runtime.local_owner() {
+            if owner.thread != std::thread::current().id() {
+                panic!("{OTHER_THREAD}");
+            }
+            return spawn_on(&owner.set, future);
+        }
+    }
+    panic!("{OUTSIDE}")
 }
+
+const OTHER_THREAD: &str =
+    "Local tasks can only be spawned on a LocalRuntime from the thread the runtime was created on";
 
 fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
 where
@@ -215,6 +227,11 @@ impl LocalSet {
         F::Output: 'static,
     {
         spawn_on(&self.shared, future)
+    }
+
+    /// The state `spawn_local` reaches this set through (for `LocalRuntime`).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
     }
 
     /// Makes this the set `spawn_local` spawns on, until the guard drops.

@@ -51,6 +51,7 @@ pub use error::JoinError;
 pub use id::{id, try_id, Id};
 pub use join::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub(crate) use local::Shared as LocalShared;
 pub use local::{spawn_local, LocalEnterGuard, LocalSet};
 
 /// Spawns a task on the current runtime. See [`crate::spawn`].
