@@ -644,6 +644,49 @@ fn a_self_waking_task_cannot_starve_others() {
     assert_eq!(out.expect("joined"), 5);
 }
 
+/// A task that yields runs after the tasks queued before it, but is not starved by two tasks
+/// that keep waking each other on the same worker (through its LIFO slot and its ring, which
+/// never run dry): the worker's maintenance moves the yielded task to the ring.
+#[test]
+fn a_yielding_task_is_not_starved_by_a_ping_pong_pair() {
+    let _watchdog = watchdog("a_yielding_task_is_not_starved_by_a_ping_pong_pair");
+    let rt = Builder::new_multi_thread().worker_threads(1).build().expect("rt");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (to_pong, mut pong_inbox) = futures_channel::mpsc::unbounded::<()>();
+    let (to_ping, mut ping_inbox) = futures_channel::mpsc::unbounded::<()>();
+    let s = stop.clone();
+    let pong = rt.spawn(async move {
+        use futures_util::StreamExt;
+        while pong_inbox.next().await.is_some() {
+            if to_ping.unbounded_send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let ping = rt.spawn(async move {
+        use futures_util::StreamExt;
+        while !s.load(Relaxed) {
+            to_pong.unbounded_send(()).expect("pong runs");
+            ping_inbox.next().await.expect("pong answers");
+        }
+    });
+    let yields = rt.block_on(must_complete(
+        "the yielding task",
+        rt.spawn(async {
+            for _ in 0..100 {
+                task::yield_now().await;
+            }
+            100
+        }),
+    ));
+    stop.store(true, Relaxed);
+    assert_eq!(yields.expect("joined"), 100);
+    rt.block_on(must_complete("the ping-pong pair", async move {
+        ping.await.expect("ping");
+        pong.await.expect("pong");
+    }));
+}
+
 /// Timers keep working on every worker: many sleeps registered from tasks on any worker fire,
 /// none early.
 #[test]

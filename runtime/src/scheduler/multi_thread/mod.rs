@@ -8,7 +8,8 @@
 //!                                    running one runs next: a message's receiver runs while
 //!                                    the message is hot in cache); the slot's previous task
 //!                                    moves to the back of the local ring (queue.rs)
-//!  self-wake during its own poll ──► back of the local ring (yield_now must let others run)
+//!  self-wake during its own poll ──► that worker's deferred list (yield_now and the coop
+//!                                    budget must let others run; not stealable)
 //!  wake/spawn from anywhere else ──► the injection queue (a mutex), then wake one worker
 //!  local ring full               ──► half of it moves to the injection queue in one batch
 //! ```
@@ -16,8 +17,23 @@
 //! A worker (worker.rs) runs: its LIFO slot (at most `MAX_LIFO_POLLS` times in a row, so two
 //! tasks waking each other cannot starve the ring), its ring, and every
 //! `global_queue_interval` ticks the injection queue first (so remote work is not starved by
-//! local work). Out of work, it *searches*: steals half of another worker's ring, or takes a
-//! batch from the injection queue. Still nothing: it parks (idle.rs has the wake-up rules).
+//! local work); then a batch from the injection queue; then its deferred tasks (also moved to
+//! the ring at every maintenance, so they cannot be starved). Out of work, it *searches*:
+//! steals half of another worker's ring, or takes a batch from the injection queue. Still
+//! nothing: it parks (idle.rs has the wake-up rules).
+//!
+//! # When a worker wakes another
+//!
+//! Every wake-up of a parked worker costs a futex or eventfd write here and a context switch
+//! there, and a worker woken for a task that its queue's owner would have run next anyway
+//! only moves that task away from the tasks it talks to (a channel's sender and receiver on
+//! two workers wake each other across threads for every message). So a worker wakes another
+//! (one, and only if none is searching: idle.rs) when work is queued that it will not get to
+//! at once: a task spawned or woken from outside the workers; a second task queued behind
+//! its LIFO slot; more than one task on its ring after the LIFO slot's cap or after its
+//! deferred tasks were released; more than one task after a park; and, as the last searcher
+//! to find work, to pass the search on. A yielding task (deferred) and a lone task on the
+//! ring wake nobody: their worker is awake and runs them next.
 //!
 //! # One reactor, one timer heap (why)
 //!

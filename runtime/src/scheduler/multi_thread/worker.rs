@@ -5,9 +5,11 @@
 //!  loop {
 //!      tick += 1
 //!      every event_interval ticks: poll the reactor without blocking (if the driver is free),
-//!                                  fire due timers, notice shutdown
+//!                                  fire due timers, notice shutdown, move the deferred
+//!                                  tasks to the ring
 //!      task = [every global_queue_interval ticks: the injection queue]
-//!             or the LIFO slot, or the local ring, or a batch from the injection queue
+//!             or the LIFO slot, or the local ring, or a batch from the injection queue,
+//!             or the deferred tasks (those that woke themselves during their poll)
 //!          ──► run it (then up to MAX_LIFO_POLLS tasks it woke into the LIFO slot)
 //!      none: search — steal half of another worker's ring, or a batch from the injection queue
 //!      none: park — in epoll_wait if the driver is free (timeout: the earliest timer),
@@ -48,6 +50,10 @@ pub(crate) struct Core {
     /// The task woken last by the task that is running: it runs next.
     lifo_slot: Option<TaskRef>,
     run_queue: queue::Local,
+    /// Tasks woken during their own poll (`yield_now`, the coop budget, a wake from another
+    /// thread while they ran): they run once the LIFO slot, the ring and the injection queue
+    /// are empty, or at the next maintenance. Not stealable (see `take_deferred`).
+    deferred: Vec<TaskRef>,
     /// This worker counts among the searching ones (see idle.rs).
     is_searching: bool,
     /// Set while the worker polls the driver from `park`: wakes then must not wake other
@@ -67,6 +73,7 @@ impl Core {
             tick: 0,
             lifo_slot: None,
             run_queue,
+            deferred: Vec::with_capacity(64),
             is_searching: false,
             is_parking: false,
             is_shutdown: false,
@@ -85,10 +92,11 @@ impl Core {
         while let Some(task) = self.run_queue.pop() {
             f(task);
         }
+        self.deferred.drain(..).for_each(f);
     }
 
     fn has_tasks(&self) -> bool {
-        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+        self.lifo_slot.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
     }
 
     fn next_rand(&mut self) -> u32 {
@@ -140,6 +148,56 @@ impl Core {
         drop(tasks);
         self.batch = batch;
         first
+    }
+
+    /// The deferred tasks, once nothing else is queued here: returns the first and queues the
+    /// rest on the ring.
+    ///
+    /// Why deferred at all: a yielding task pushed straight onto the ring is stealable, so
+    /// an idle worker woken for it (or merely searching) took it, and two tasks that feed each
+    /// other (a channel's sender that yields every so often and its receiver) ended up on two
+    /// workers, each waking the other across threads for every message: the multi-thread 1→1
+    /// channel benchmarks ran at 0.6× tokio's speed that way. Deferred, the first runs here
+    /// without ever having been visible to a thief, and a second worker is woken only if more
+    /// than one is left for it to take (as for the LIFO slot's cap in `run_task`).
+    fn take_deferred(&mut self, shared: &Shared) -> Option<TaskRef> {
+        if self.deferred.is_empty() {
+            return None;
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        let mut tasks = deferred.drain(..);
+        let first = tasks.next();
+        for task in tasks.by_ref() {
+            self.push_back(shared, task);
+        }
+        drop(tasks);
+        self.deferred = deferred;
+        self.notify_if_queued_several(shared);
+        first
+    }
+
+    /// Maintenance: the deferred tasks go to the back of the ring, so that tasks that keep
+    /// this worker busy (two tasks waking each other through the LIFO slot and the ring)
+    /// cannot keep them waiting for ever.
+    fn release_deferred(&mut self, shared: &Shared) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for task in deferred.drain(..) {
+            self.push_back(shared, task);
+        }
+        self.deferred = deferred;
+        self.notify_if_queued_several(shared);
+    }
+
+    /// Wakes another worker if this one's ring holds more than one task: with just one, this
+    /// worker runs it next, and a worker woken to steal it would only move it away from the
+    /// tasks it talks to (and cost a futex or eventfd wake-up for nothing).
+    fn notify_if_queued_several(&self, shared: &Shared) {
+        if self.run_queue.len() > 1 {
+            shared.notify_parked();
+        }
     }
 
     /// Becomes a searcher (if allowed) and steals from another worker or the injection queue.
@@ -278,21 +336,18 @@ fn schedule_local_by_key<T>(
 }
 
 fn schedule_local(shared: &Shared, core: &mut Core, task: TaskRef, is_yield: bool) {
-    let notify = if is_yield {
-        core.push_back(shared, task);
-        true
-    } else {
-        match core.lifo_slot.replace(task) {
-            Some(previous) => {
-                core.push_back(shared, previous);
-                true
-            }
-            // The slot's task runs next on this worker: nobody else needs waking for it.
-            None => false,
+    if is_yield {
+        // Not stealable, no wake-up for anyone: see `Core::take_deferred`.
+        core.deferred.push(task);
+        return;
+    }
+    if let Some(previous) = core.lifo_slot.replace(task) {
+        core.push_back(shared, previous);
+        // Two tasks queued here now: another worker may take the one on the ring. (With the
+        // slot empty before, its new task runs next on this worker: nobody needs waking.)
+        if !core.is_parking {
+            shared.notify_parked();
         }
-    };
-    if notify && !core.is_parking {
-        shared.notify_parked();
     }
 }
 
@@ -336,7 +391,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         }
         let task = match core.next_task(shared) {
             Some(task) => task,
-            None => match core.steal_work(shared) {
+            None => match core.take_deferred(shared).or_else(|| core.steal_work(shared)) {
                 Some(task) => task,
                 None => {
                     core = park(shared, core);
@@ -365,7 +420,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
         let Some(task) = core.lifo_slot.take() else { return Some(core) };
         if lifo_polls >= MAX_LIFO_POLLS {
             core.push_back(shared, task);
-            shared.notify_parked();
+            core.notify_if_queued_several(shared);
             return Some(core);
         }
         lifo_polls += 1;
@@ -382,6 +437,7 @@ fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         core.is_shutdown = true;
         return core;
     }
+    core.release_deferred(shared);
     if try_take_driver(shared) {
         core = drive(shared, core, false);
         shared.driver_taken.store(false, Ordering::Release);
