@@ -315,6 +315,104 @@ fn yield_after_block_in_place() {
     });
 }
 
+/// The threads of this process whose name (`/proc/self/task/*/comm`) is `name`.
+fn threads_named(name: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+/// `block_in_place` hands the worker's core to a blocking-pool thread, and the thread that gave
+/// it away goes back to the pool (or takes the core back): 300 calls start a handful of
+/// threads, not 300, and the runtime's threads stay few. Before, each call started a new
+/// worker thread (300 `on_thread_start` calls).
+#[test]
+fn block_in_place_reuses_pool_threads() {
+    let _watchdog = watchdog("block_in_place_reuses_pool_threads");
+    const CALLS: usize = 300;
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bip-reuse")
+        .on_thread_start(move || {
+            counter.fetch_add(1, Relaxed);
+        })
+        .build()
+        .expect("rt");
+    let most_alive = rt.block_on(async {
+        minirt::spawn(async {
+            let mut most_alive = 0;
+            for i in 0..CALLS {
+                // Some calls block long enough for the pool thread to take the core over,
+                // some return before it can (the core is taken back).
+                let pause = if i % 3 == 0 { Duration::from_millis(1) } else { Duration::ZERO };
+                task::block_in_place(|| thread::sleep(pause));
+                most_alive = most_alive.max(threads_named("bip-reuse"));
+                task::yield_now().await;
+            }
+            most_alive
+        })
+        .await
+        .expect("joined")
+    });
+    let started = started.load(Relaxed);
+    assert!(started <= 12, "{started} threads started for {CALLS} block_in_place calls");
+    assert!(most_alive <= 12, "{most_alive} runtime threads alive at once");
+    // The process as a whole (other tests run beside this one): nowhere near one thread per
+    // call either.
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let threads: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads: line");
+    assert!(threads < CALLS, "{threads} threads in the process");
+}
+
+/// The core handed off by `block_in_place` gets a pool thread even when every thread
+/// `max_blocking_threads` allows is busy, and a thread running a handed-off core does not take
+/// `spawn_blocking`'s place (tokio counts its workers apart from that limit too).
+#[test]
+fn block_in_place_is_not_held_up_by_max_blocking_threads() {
+    let _watchdog = watchdog("block_in_place_is_not_held_up_by_max_blocking_threads");
+    let rt = Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .thread_keep_alive(Duration::from_millis(1))
+        .build()
+        .expect("rt");
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    rt.block_on(async move {
+        // The pool's only thread, busy until the end.
+        let busy = task::spawn_blocking(move || release_rx.recv_timeout(Duration::from_secs(20)));
+        // Another task on this worker must run while the task below blocks in place.
+        let (ran_tx, ran_rx) = mpsc::channel::<()>();
+        minirt::spawn(async move {
+            minirt::spawn(async move {
+                ran_tx.send(()).expect("the blocked task waits");
+            });
+            task::block_in_place(|| {
+                ran_rx.recv_timeout(Duration::from_secs(20)).expect("the other task ran");
+                // Long enough for the pool thread to take the core over for good.
+                thread::sleep(Duration::from_millis(20));
+            });
+        })
+        .await
+        .expect("joined");
+        release_tx.send(()).expect("the busy closure waits");
+        busy.await.expect("joined").expect("released");
+        // Its thread, idle now, exits (1 ms keep-alive). The worker runs on a pool thread:
+        // spawn_blocking must still get a thread of its own.
+        minirt::time::sleep(Duration::from_millis(50)).await;
+        let n = must_complete("spawn_blocking", task::spawn_blocking(|| 5)).await;
+        assert_eq!(n.expect("joined"), 5);
+    });
+}
+
 #[test]
 fn max_blocking_threads() {
     let _rt = Builder::new_multi_thread().max_blocking_threads(1).build().expect("rt");

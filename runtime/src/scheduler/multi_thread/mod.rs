@@ -35,6 +35,14 @@
 //! to find work, to pass the search on. A yielding task (deferred) and a lone task on the
 //! ring wake nobody: their worker is awake and runs them next.
 //!
+//! # `block_in_place`
+//!
+//! The worker's core (its queues) goes to a thread of the blocking pool while the closure
+//! blocks, through a handoff slot per worker (`Shared::hand_off`): an idle pool thread if
+//! there is one, so repeated calls reuse threads, and the thread that handed it off takes it
+//! back if its poll ends before the pool thread claimed it (worker.rs). The runtime's first
+//! worker threads are its own; after a handoff, a worker may run on any pool thread.
+//!
 //! # One reactor, one timer heap (why)
 //!
 //! All workers share the reactor and the timers, and whichever worker parks first *takes the
@@ -57,8 +65,9 @@
 //!
 //! `MultiThread::shutdown` closes the injection queue, sets `is_shutdown` (spawn refuses),
 //! wakes every worker, and waits for each worker to hand its core back (a worker only stops
-//! between two polls, so after this no task is running except inside `block_in_place`).
-//! Then, on the dropping thread, it cancels every task in the returned local queues and in the
+//! between two polls, so after this no task is running except inside `block_in_place`); a
+//! core that `block_in_place` handed off and that no pool thread has claimed yet is taken from
+//! its handoff slot. Then, on the dropping thread, it cancels every task in the returned local queues and in the
 //! owned list — `Runnable::shutdown` claims only idle or queued tasks; a task still running in
 //! a `block_in_place` is cancelled by its runner when its poll ends — and shuts down the
 //! timers and the reactor, as the current-thread scheduler does.
@@ -143,9 +152,16 @@ pub(crate) struct Shared {
     #[allow(clippy::vec_box)]
     shutdown_cores: Mutex<Vec<Box<Core>>>,
     shutdown_cond: Condvar,
-    /// Worker threads alive (including one that gave its core away in `block_in_place` and
-    /// still finishes its task's poll). Not inside `Shared`'s own allocation: a thread counts
-    /// itself out after it dropped its reference to `Shared` (see `launch`).
+    /// Cores handed off by `block_in_place` (one slot per worker index), until the pool thread
+    /// started for each takes it — or the thread that handed it off, if its poll ended first
+    /// (`worker::run_task`), or shutdown.
+    #[allow(clippy::type_complexity)]
+    handoff: Box<[Mutex<Option<Box<Core>>>]>,
+    /// Threads that run or may still return a core: worker threads (including one that gave
+    /// its core away in `block_in_place` and still finishes its task's poll) and the pool
+    /// threads' handoff jobs (counted from the moment the core is handed off). Not inside
+    /// `Shared`'s own allocation: a thread counts itself out after it dropped its reference to
+    /// `Shared` (see `launch`).
     live: Arc<LiveThreads>,
     config: Config,
     blocking: BlockingPool,
@@ -270,15 +286,6 @@ impl Shared {
         let live = self.live.clone();
         let shared = self.clone();
         let spawned = self.config.thread.builder().spawn(move || {
-            /// Counts the thread out even if it unwinds (a panicking `on_thread_start` hook),
-            /// so that shutdown does not wait for it forever.
-            struct Exit(Arc<LiveThreads>);
-            impl Drop for Exit {
-                fn drop(&mut self) {
-                    *lock(&self.0.count) -= 1;
-                    self.0.exited.notify_all();
-                }
-            }
             let _exit = Exit(live);
             // Declared after `_exit`, so dropped before it, unwinding or not: once shutdown
             // sees this thread counted out, the thread holds no reference to the runtime. (It
@@ -297,10 +304,58 @@ impl Shared {
         }
     }
 
+    /// `block_in_place`: parks `core` in its handoff slot and has a pool thread run it (tokio
+    /// hands it to the blocking pool the same way). On an error (the pool cannot start a
+    /// thread) the core is handed back.
+    fn hand_off(self: &Arc<Self>, core: Box<Core>) -> Result<(), (Box<Core>, io::Error)> {
+        let index = core.index();
+        *lock(&self.handoff[index]) = Some(core);
+        // Counted before the job exists: from now on either the job or whoever takes the core
+        // back may still return it to shutdown (see `live`).
+        *lock(&self.live.count) += 1;
+        // Counts the job out when it ends, or when it is dropped unrun.
+        let exit = Exit(self.live.clone());
+        let shared = self.clone();
+        let job = move || {
+            let _exit = exit;
+            // After `_exit`, as in `launch`.
+            let shared = shared;
+            let core = lock(&shared.handoff[index]).take();
+            // Empty if the thread that handed it off took it back (or shutdown did).
+            if let Some(core) = core {
+                worker::run(&shared, core);
+            }
+        };
+        match self.blocking.spawn_mandatory(&Handle::MultiThread(self.clone()), job) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The job was dropped unrun (and counted itself out): the core is still here.
+                let core = lock(&self.handoff[index]).take();
+                Err((core.expect("minirt: a handed-off core vanished without a thread"), e))
+            }
+        }
+    }
+
+    /// The core this thread handed off from worker `index`, if no pool thread took it yet.
+    fn take_handed_off(&self, index: usize) -> Option<Box<Core>> {
+        lock(&self.handoff[index]).take()
+    }
+
     /// A worker stopped for shutdown and hands its core back.
     fn return_core(&self, core: Box<Core>) {
         lock(&self.shutdown_cores).push(core);
         self.shutdown_cond.notify_all();
+    }
+}
+
+/// Counts a thread (or a handoff job) out of `LiveThreads` even if it unwinds (a panicking
+/// `on_thread_start` hook), so that shutdown does not wait for it forever.
+struct Exit(Arc<LiveThreads>);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        *lock(&self.0.count) -= 1;
+        self.0.exited.notify_all();
     }
 }
 
@@ -331,6 +386,7 @@ impl MultiThread {
             driver_parked: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cond: Condvar::new(),
+            handoff: (0..n).map(|_| Mutex::new(None)).collect(),
             live: Arc::default(),
             config,
             blocking,
@@ -371,7 +427,13 @@ impl MultiThread {
         let expected = shared.remotes.len() - own_thread;
         let mut cores = {
             let mut returned = lock(&shared.shutdown_cores);
-            while returned.len() < expected && *lock(&shared.live.count) > 0 {
+            loop {
+                // A core handed off by `block_in_place` whose pool thread has not started yet
+                // is taken here (the job then finds its slot empty).
+                returned.extend(shared.handoff.iter().filter_map(|slot| lock(slot).take()));
+                if returned.len() >= expected || *lock(&shared.live.count) == 0 {
+                    break;
+                }
                 returned = shared
                     .shutdown_cond
                     .wait_timeout(returned, Duration::from_millis(10))

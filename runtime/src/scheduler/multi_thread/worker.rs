@@ -22,9 +22,12 @@
 //! Everything only this worker touches (`Core`: its ring's owner end, the LIFO slot, the epoll
 //! buffers) is one box, moved into the thread-local `WORKER` while a task runs (so a wake on
 //! this thread pushes onto this worker's queue, without a lock) and taken back after.
-//! `block_in_place` takes it out of the thread-local and starts a new worker thread with it:
-//! the queue keeps being served while this thread blocks, and this thread, finding no core when
-//! the task's poll ends, exits.
+//! `block_in_place` takes it out of the thread-local and hands it to a thread of the blocking
+//! pool (an idle one if any: `BlockingPool::spawn_mandatory`), through the worker's handoff
+//! slot in `Shared`: the queue keeps being served while this thread blocks. When the task's
+//! poll ends, this thread takes the core back if the pool thread has not claimed it yet (the
+//! blocking closure was short); otherwise it stops being a worker: a worker thread exits, a
+//! pool thread goes back to the pool, where the next `block_in_place` can reuse it.
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -93,6 +96,10 @@ impl Core {
             f(task);
         }
         self.deferred.drain(..).for_each(f);
+    }
+
+    pub(super) fn index(&self) -> usize {
+        self.index
     }
 
     fn has_tasks(&self) -> bool {
@@ -411,12 +418,16 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
 /// Runs `task`, then the tasks it leaves in the LIFO slot (a bounded number of them). `None`
 /// if the core was taken by `block_in_place` meanwhile.
 fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<Core>> {
+    let index = core.index;
     core.transition_from_searching(shared);
     put_core(core);
     task.run();
     let mut lifo_polls = 0;
     loop {
-        let mut core = take_core()?;
+        // No core: `block_in_place` handed it off during the poll. If the pool thread started
+        // for it has not taken it yet (a short blocking closure), this thread takes it back
+        // and saves the switch to that thread; else this thread is done.
+        let mut core = take_core().or_else(|| shared.take_handed_off(index))?;
         let Some(task) = core.lifo_slot.take() else { return Some(core) };
         if lifo_polls >= MAX_LIFO_POLLS {
             core.push_back(shared, task);
@@ -529,7 +540,7 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 }
 
 /// `task::block_in_place` on a worker of a multi-thread runtime: hands this worker's core to
-/// a new worker thread. Returns false if this thread holds no core (not a worker, or its core
+/// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or its core
 /// is already handed off), in which case nothing needs doing.
 pub(crate) fn hand_off_core() -> bool {
     let core = WORKER.try_with(|cx| {
@@ -538,12 +549,21 @@ pub(crate) fn hand_off_core() -> bool {
         }
         cx.core.try_borrow_mut().ok().and_then(|mut slot| slot.take())
     });
-    let Some(core) = core.ok().flatten() else { return false };
+    let Some(mut core) = core.ok().flatten() else { return false };
     let Some(Handle::MultiThread(shared)) = context::try_current() else {
         unreachable!("minirt: a worker thread outside its runtime")
     };
-    if let Err(e) = shared.launch(core) {
-        panic!("minirt: block_in_place could not start a replacement worker thread: {e}");
+    // Until a pool thread runs the core, the other workers can take what it holds only from
+    // its ring: the LIFO slot's task and the deferred ones go there (tokio does the same).
+    if let Some(task) = core.lifo_slot.take() {
+        core.push_back(&shared, task);
+    }
+    core.release_deferred(&shared);
+    if let Err((core, e)) = shared.hand_off(core) {
+        // Back in this thread's hands: the poll that panics here ends, and this thread runs
+        // the core on as before.
+        put_core(core);
+        panic!("minirt: block_in_place could not start a thread to run this worker's tasks: {e}");
     }
     true
 }
