@@ -443,6 +443,124 @@ fn global_queue_interval_set_to_one() {
     assert_eq!(cnt.load(Relaxed), 10);
 }
 
+/// One link of tokio's `test_tuning` chain: while `flag` is set, counts itself and spawns the
+/// next link (on this worker: its LIFO slot); `stall` makes each poll take a while.
+fn tuning_chain(flag: Arc<AtomicBool>, counter: Arc<AtomicUsize>, stall: bool) {
+    if flag.load(Relaxed) {
+        if stall {
+            thread::sleep(Duration::from_micros(5));
+        }
+        counter.fetch_add(1, Relaxed);
+        minirt::spawn(async move { tuning_chain(flag, counter, stall) });
+    }
+}
+
+/// Hammers the injection queue from this thread while a chain of tasks keeps the worker busy;
+/// each injected task records how many links ran since the previous one (the effective global
+/// queue interval). Returns once `good` accepts three values in a row, or the last value seen
+/// after `HANG_LIMIT`.
+fn observe_interval(
+    rt: &Runtime,
+    stall: bool,
+    start: usize,
+    good: impl Fn(usize) -> bool,
+) -> Result<(), usize> {
+    let flag = Arc::new(AtomicBool::new(true));
+    let counter = Arc::new(AtomicUsize::new(start));
+    let interval = Arc::new(AtomicUsize::new(start));
+    {
+        let (flag, counter) = (flag.clone(), counter.clone());
+        rt.spawn(async move { tuning_chain(flag, counter, stall) });
+    }
+    let deadline = Instant::now() + common::HANG_LIMIT;
+    let mut n = 0;
+    let result = loop {
+        let curr = interval.load(Relaxed);
+        n = if good(curr) { n + 1 } else { 0 };
+        // A few good rounds in a row: one could be jitter.
+        if n == 3 {
+            break Ok(());
+        }
+        if Instant::now() > deadline {
+            break Err(curr);
+        }
+        if Arc::strong_count(&interval) < 5_000 {
+            let (counter, interval) = (counter.clone(), interval.clone());
+            rt.spawn(async move {
+                let prev = counter.swap(0, Relaxed);
+                interval.store(prev, Relaxed);
+            });
+        }
+        thread::yield_now();
+    };
+    flag.store(false, Relaxed);
+    // Wait for the injected tasks to drain before the next round.
+    let w = Arc::downgrade(&interval);
+    drop(interval);
+    let deadline = Instant::now() + common::HANG_LIMIT;
+    while w.strong_count() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_micros(500));
+    }
+    result
+}
+
+/// tokio's `test_tuning`: the self-tuned global queue interval drops when polls are slow (a
+/// 5 µs stall each: at most 8 links between two looks at the injection queue), and comes back
+/// up when they are fast (between 33 and 1,000).
+#[test]
+fn test_tuning() {
+    let _watchdog = watchdog("test_tuning");
+    let rt = Builder::new_multi_thread().worker_threads(1).build().expect("rt");
+    observe_interval(&rt, true, 61, |curr| curr <= 8)
+        .unwrap_or_else(|last| panic!("slow polls: the interval stayed at {last}"));
+    // Set high: it should never really be this high.
+    observe_interval(&rt, false, 10_000, |curr| curr <= 1_000 && curr > 32)
+        .unwrap_or_else(|last| panic!("fast polls: the interval ended at {last}"));
+}
+
+/// A worker that never runs dry still polls its timers (maintenance): a chain of tasks
+/// spawning each other, with tasks injected from outside all along, on the only worker. (The
+/// chain's ticks and the injected tasks' once made a cycle of exactly `event_interval` ticks
+/// that a `tick % event_interval` check never hit.)
+#[test]
+fn a_busy_worker_still_fires_timers() {
+    let _watchdog = watchdog("a_busy_worker_still_fires_timers");
+    let rt = Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let flag = Arc::new(AtomicBool::new(true));
+    {
+        let flag = flag.clone();
+        rt.spawn(async move { tuning_chain(flag, Arc::new(AtomicUsize::new(0)), false) });
+    }
+    let slept = rt.spawn(async { minirt::time::sleep(Duration::from_millis(5)).await });
+    // Injected tasks always waiting (as in `test_tuning`): the worker takes one at every look.
+    let outstanding = Arc::new(());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !slept.is_finished() && Instant::now() < deadline {
+        if Arc::strong_count(&outstanding) < 5_000 {
+            let token = outstanding.clone();
+            drop(rt.spawn(async move { drop(token) }));
+        }
+        thread::yield_now();
+    }
+    flag.store(false, Relaxed);
+    assert!(slept.is_finished(), "the timer never fired on the busy worker");
+}
+
+/// `Builder::global_queue_interval` fixes the interval: slow polls do not make it drop.
+#[test]
+fn a_set_global_queue_interval_is_not_tuned() {
+    let _watchdog = watchdog("a_set_global_queue_interval_is_not_tuned");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .global_queue_interval(40)
+        .build()
+        .expect("rt");
+    // Three rounds in a row with more than 30 links between two looks (the LIFO slot's polls
+    // count as ticks, so a little under 40 may show).
+    observe_interval(&rt, true, 0, |curr| curr > 30)
+        .unwrap_or_else(|last| panic!("the set interval changed: {last}"));
+}
+
 #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hang_on_shutdown() {
     let _watchdog = watchdog("hang_on_shutdown");

@@ -46,10 +46,98 @@ use crate::task::TaskRef;
 /// two tasks that keep waking each other cannot starve the rest.
 const MAX_LIFO_POLLS: u32 = 3;
 
+/// The self-tuned global queue interval aims to check the injection queue about this often:
+/// tokio's target (200 µs of polls between two checks).
+const GLOBAL_QUEUE_TARGET_NANOS: f64 = 200_000.0;
+/// Bounds of the self-tuned interval (tokio's): at least 2 (1 would always take the injection
+/// queue first), at most 127 (twice the fixed default of 61).
+const MIN_GLOBAL_QUEUE_INTERVAL: u32 = 2;
+const MAX_GLOBAL_QUEUE_INTERVAL: u32 = 127;
+/// The interval before any poll was measured: the fixed default.
+const DEFAULT_GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Weight of one poll in the moving average of poll times (tokio's).
+const POLL_TIME_EWMA_ALPHA: f64 = 0.1;
+
+/// The global queue interval, fixed (`Builder::global_queue_interval`) or tuned from how long
+/// this worker's polls take, as tokio does: `GLOBAL_QUEUE_TARGET_NANOS` / the average poll
+/// time, so that remote work waits about as long whether the tasks are long or short. The
+/// polls are timed in batches (two clock reads per batch, not per poll): a batch runs from the
+/// first task after a park or a maintenance until the next maintenance or until the worker
+/// runs out of queued work.
+struct QueueInterval {
+    current: u32,
+    /// `None`: self-tuning.
+    fixed: Option<u32>,
+    /// Tick of the last look at the injection queue. (Not `tick % interval`: see the
+    /// maintenance in `run`.)
+    last_check: u32,
+    /// Moving average of poll times, in nanoseconds.
+    poll_time_ewma: f64,
+    batch_start: Option<Instant>,
+    batch_polls: u32,
+}
+
+impl QueueInterval {
+    fn new(fixed: Option<u32>) -> QueueInterval {
+        let current = fixed.unwrap_or(DEFAULT_GLOBAL_QUEUE_INTERVAL);
+        QueueInterval {
+            current,
+            fixed,
+            last_check: 0,
+            poll_time_ewma: GLOBAL_QUEUE_TARGET_NANOS / f64::from(current),
+            batch_start: None,
+            batch_polls: 0,
+        }
+    }
+
+    /// Whether it is time to look at the injection queue first (and, self-tuning, retunes).
+    fn is_due(&mut self, tick: u32) -> bool {
+        if tick.wrapping_sub(self.last_check) < self.current {
+            return false;
+        }
+        self.last_check = tick;
+        if self.fixed.is_none() {
+            let tuned = (GLOBAL_QUEUE_TARGET_NANOS / self.poll_time_ewma) as u32;
+            let tuned = tuned.clamp(MIN_GLOBAL_QUEUE_INTERVAL, MAX_GLOBAL_QUEUE_INTERVAL);
+            // Small changes are jitter, not a change of load.
+            if tuned.abs_diff(self.current) > 2 {
+                self.current = tuned;
+            }
+        }
+        true
+    }
+
+    fn start_batch(&mut self) {
+        if self.fixed.is_none() && self.batch_start.is_none() {
+            self.batch_start = Some(Instant::now());
+            self.batch_polls = 0;
+        }
+    }
+
+    fn count_poll(&mut self) {
+        self.batch_polls += 1;
+    }
+
+    fn end_batch(&mut self) {
+        let Some(start) = self.batch_start.take() else { return };
+        if self.batch_polls == 0 {
+            return;
+        }
+        let polls = f64::from(self.batch_polls);
+        let mean = start.elapsed().as_nanos() as f64 / polls;
+        // The batch's polls weigh as many single updates would.
+        let alpha = 1.0 - (1.0 - POLL_TIME_EWMA_ALPHA).powf(polls);
+        self.poll_time_ewma = alpha * mean + (1.0 - alpha) * self.poll_time_ewma;
+    }
+}
+
 /// What only one worker touches.
 pub(crate) struct Core {
     index: usize,
     tick: u32,
+    /// Tick of the last maintenance (see `run`).
+    last_maintenance: u32,
+    global_queue: QueueInterval,
     /// The task woken last by the task that is running: it runs next.
     lifo_slot: Option<TaskRef>,
     run_queue: queue::Local,
@@ -70,10 +158,16 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(super) fn new(index: usize, run_queue: queue::Local) -> Box<Core> {
+    pub(super) fn new(
+        index: usize,
+        run_queue: queue::Local,
+        global_queue_interval: Option<u32>,
+    ) -> Box<Core> {
         Box::new(Core {
             index,
             tick: 0,
+            last_maintenance: 0,
+            global_queue: QueueInterval::new(global_queue_interval),
             lifo_slot: None,
             run_queue,
             deferred: Vec::with_capacity(64),
@@ -124,10 +218,11 @@ impl Core {
         });
     }
 
-    /// The next task: the injection queue every `global_queue_interval` ticks, else the LIFO
-    /// slot, the ring, or a batch from the injection queue.
+    /// The next task: the injection queue every `global_queue_interval` ticks (fixed or
+    /// tuned: `QueueInterval`), else the LIFO slot, the ring, or a batch from the injection
+    /// queue.
     fn next_task(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if self.tick % shared.config.global_queue_interval == 0 {
+        if self.global_queue.is_due(self.tick) {
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }
@@ -390,7 +485,13 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     let event_interval = shared.config.event_interval;
     while !core.is_shutdown {
         core.tick = core.tick.wrapping_add(1);
-        if core.tick % event_interval == 0 {
+        // Not `tick % event_interval == 0`: ticks advance by more than one per loop (the LIFO
+        // slot's polls count), and a modulo can then miss forever: a chain of tasks spawning
+        // each other (4 ticks a loop) and an injected task every 61 ticks (1 tick) made
+        // exactly 61 ticks a cycle, and this worker never polled the reactor again.
+        if core.tick.wrapping_sub(core.last_maintenance) >= event_interval {
+            core.last_maintenance = core.tick;
+            core.global_queue.end_batch();
             core = maintenance(shared, core);
             if core.is_shutdown {
                 break;
@@ -398,11 +499,18 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         }
         let task = match core.next_task(shared) {
             Some(task) => task,
-            None => match core.take_deferred(shared).or_else(|| core.steal_work(shared)) {
+            None => match core.take_deferred(shared) {
                 Some(task) => task,
                 None => {
-                    core = park(shared, core);
-                    continue;
+                    // Out of local work: the batch of timed polls ends here.
+                    core.global_queue.end_batch();
+                    match core.steal_work(shared) {
+                        Some(task) => task,
+                        None => {
+                            core = park(shared, core);
+                            continue;
+                        }
+                    }
                 }
             },
         };
@@ -420,6 +528,8 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
 fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<Core>> {
     let index = core.index;
     core.transition_from_searching(shared);
+    core.global_queue.start_batch();
+    core.global_queue.count_poll();
     put_core(core);
     task.run();
     let mut lifo_polls = 0;
@@ -436,6 +546,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
         }
         lifo_polls += 1;
         core.tick = core.tick.wrapping_add(1);
+        core.global_queue.count_poll();
         put_core(core);
         task.run();
     }
