@@ -263,3 +263,140 @@ fn loom_idle_remote_spawn_wakes_the_worker() {
         spawner.join().expect("spawner");
     });
 }
+
+/// A task queued alone on its worker's ring wakes nobody (`Core::notify_if_queued_several`,
+/// the LIFO slot's cap, released deferred tasks): its worker runs it next. Meanwhile the other
+/// worker, which just ran dry, searches (it may steal the task) and parks (as the last
+/// searcher it re-checks every queue). The task runs exactly once, and the parked worker is
+/// only ever woken by shutdown or by work that is really there (no lost task, no deadlock).
+#[test]
+fn loom_lone_task_without_notify_runs_once() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(2));
+        let unparker = Arc::new(Unparker::new());
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let (steal, mut local) = queue::local();
+        let thief = {
+            let (idle, unparker, shutdown) = (idle.clone(), unparker.clone(), shutdown.clone());
+            thread::spawn(move || {
+                let (_, mut mine) = queue::local();
+                let mut ran = 0;
+                // Worker 1 ran dry: it searches first.
+                let mut is_searching = idle.transition_worker_to_searching();
+                loop {
+                    // steal_work
+                    if is_searching {
+                        if let Some(_task) = steal.steal_into(&mut mine) {
+                            ran += 1;
+                            while mine.pop().is_some() {
+                                ran += 1;
+                            }
+                            if idle.transition_worker_from_searching() {
+                                // The last searcher found work: it would wake another (none
+                                // is parked here: worker 0 never parks).
+                                assert_eq!(idle.worker_to_notify(), None);
+                            }
+                            is_searching = false;
+                            continue;
+                        }
+                    }
+                    // park
+                    let was_searching = std::mem::replace(&mut is_searching, false);
+                    if idle.transition_worker_to_parked(1, was_searching) && !steal.is_empty() {
+                        // notify_if_work_pending
+                        if let Some(worker) = idle.worker_to_notify() {
+                            assert_eq!(worker, 1, "worker 0 never parks");
+                            unparker.unpark(|| unreachable!("condvar only"));
+                        }
+                    }
+                    loop {
+                        if !unparker.take_notification() {
+                            unparker.park_condvar();
+                        }
+                        if shutdown.load(SeqCst) {
+                            return ran;
+                        }
+                        if !idle.is_parked(1) {
+                            // Notified: it searches again.
+                            is_searching = true;
+                            break;
+                        }
+                    }
+                }
+            })
+        };
+        // Worker 0: the lone task goes on its ring, nobody is notified, and it runs it next.
+        local.push_back(task(), &mut |_| unreachable!("the ring has room"));
+        let mut ran = usize::from(local.pop().is_some());
+        // Shutdown wakes every worker (`MultiThread::shutdown`).
+        shutdown.store(true, SeqCst);
+        unparker.unpark(|| unreachable!("condvar only"));
+        ran += thief.join().expect("thief");
+        assert_eq!(ran, 1);
+    });
+}
+
+/// `block_in_place`'s handoff (`Shared::hand_off`, `worker::run_task`, `MultiThread::shutdown`)
+/// racing a shutdown: the core sits in its handoff slot; the pool thread's job and the thread
+/// that handed it off (at the end of its poll) both try to take it, and shutdown takes it from
+/// the slot too while it waits for the cores. Whoever gets it and runs it sees the shutdown and
+/// returns it. The live count (this thread, plus the job, counted before the job exists) keeps
+/// shutdown waiting until the core is back: it is returned exactly once, never lost.
+#[test]
+fn loom_block_in_place_handoff_vs_shutdown() {
+    struct Core;
+    loom::model(|| {
+        let slot: Arc<Mutex<Option<Core>>> = Arc::new(Mutex::new(None));
+        // Threads that may still return a core: the worker thread itself, to begin with.
+        let live = Arc::new(Mutex::new(1usize));
+        let returned = Arc::new(Mutex::new(0usize));
+        let worker = {
+            let (slot, live, returned) = (slot.clone(), live.clone(), returned.clone());
+            thread::spawn(move || {
+                // hand_off: the core into the slot, the job counted, the job started.
+                *slot.lock().expect("lock") = Some(Core);
+                *live.lock().expect("lock") += 1;
+                let job = {
+                    let (slot, live, returned) = (slot.clone(), live.clone(), returned.clone());
+                    thread::spawn(move || {
+                        // The slot's lock is released before the core is run (as there).
+                        let core = slot.lock().expect("lock").take();
+                        if let Some(Core) = core {
+                            // worker::run: sees the shutdown, hands the core back.
+                            *returned.lock().expect("lock") += 1;
+                        }
+                        *live.lock().expect("lock") -= 1;
+                    })
+                };
+                // The poll ends: take the core back if the job has not.
+                let core = slot.lock().expect("lock").take();
+                if let Some(Core) = core {
+                    *returned.lock().expect("lock") += 1;
+                }
+                *live.lock().expect("lock") -= 1;
+                job.join().expect("job");
+            })
+        };
+        // MultiThread::shutdown's wait for the one core, holding the returned cores' lock
+        // while it looks (its 10 ms timed wait modelled as a yield: loom's timed waits never
+        // time out).
+        let mut cores = returned.lock().expect("lock");
+        loop {
+            let core = slot.lock().expect("lock").take();
+            if let Some(Core) = core {
+                *cores += 1;
+            }
+            if *cores >= 1 || *live.lock().expect("lock") == 0 {
+                break;
+            }
+            drop(cores);
+            thread::yield_now();
+            cores = returned.lock().expect("lock");
+        }
+        // What shutdown drains now must hold the core: nobody can return it later.
+        assert_eq!(*cores, 1, "the core is back when shutdown stops waiting");
+        drop(cores);
+        worker.join().expect("worker");
+        assert_eq!(*returned.lock().expect("lock"), 1, "the core came back once");
+    });
+}
