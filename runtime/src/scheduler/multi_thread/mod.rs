@@ -171,7 +171,7 @@ pub(crate) struct Shared {
 
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: TaskRef) {
-        worker::schedule(self, task, false);
+        worker::schedule(self, task);
     }
 
     fn release(&self, owned_key: usize) {
@@ -181,14 +181,8 @@ impl Schedule for Arc<Shared> {
         drop(removed);
     }
 
-    fn local_key(&self) -> *const () {
-        Arc::as_ptr(self).cast()
-    }
-
-    #[inline]
-    fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
-        worker::schedule_yield_local(key.cast(), task, erase)
-    }
+    // No `local_key` / `try_schedule_local` / `try_wake_local` here: tasks hold a
+    // `TaskScheduler` (task_scheduler.rs), whose own versions reach the worker's queues.
 }
 
 impl Shared {
@@ -275,7 +269,7 @@ impl Shared {
             }
         };
         if accepted {
-            worker::schedule(self, task, false);
+            worker::schedule(self, task);
         } else {
             task.shutdown();
         }

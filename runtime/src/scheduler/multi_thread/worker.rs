@@ -366,9 +366,9 @@ thread_local! {
     };
 }
 
-/// Queues `task` on this thread's worker if it belongs to `shared`'s runtime (the LIFO slot,
-/// or the back of the ring if `is_yield`), else on the injection queue.
-pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
+/// Queues `task` (spawned, or woken by value) on this thread's worker if it belongs to
+/// `shared`'s runtime (the LIFO slot), else on the injection queue.
+pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef) {
     let mut task = Some(task);
     let _ = WORKER.try_with(|cx| {
         if !ptr::eq(cx.shared.get(), Arc::as_ptr(shared)) {
@@ -378,7 +378,7 @@ pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
         // Taken only once a core is known to be here: otherwise it goes to the injection queue.
         if let Some(core) = slot.as_mut() {
             if let Some(task) = task.take() {
-                schedule_local(shared, core, task, is_yield);
+                schedule_local(shared, core, task, false);
             }
         }
     });
