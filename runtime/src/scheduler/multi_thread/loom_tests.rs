@@ -1,23 +1,31 @@
 //! Model checks of the scheduler's cross-thread protocols: loom runs each closure under every
 //! interleaving of its threads (up to `LOOM_MAX_PREEMPTIONS` preemptions), with the atomics,
 //! locks and cells of `loom_shim` swapped for loom's, and fails on a lost task, a data race on
-//! a queue slot, or a deadlock (a lost wake-up leaves a thread parked forever).
+//! a queue slot, or a deadlock (a lost wake-up leaves a thread parked forever). The models:
+//! the local queue (push/pop/overflow against thieves), the injection queue, park/unpark (on
+//! the condvar and in the driver), the idle protocol with a remote spawn, a lone task queued
+//! without a wake-up, `block_in_place`'s core handoff against shutdown, and shutdown against a
+//! remote wake or abort of a real task cell.
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom \
 //!     cargo test -p minirt-runtime --lib --release loom_
 //! ```
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::SeqCst;
+use std::task::{Context, Poll, Wake, Waker};
 
-use loom::sync::atomic::AtomicBool;
+use loom::sync::atomic::{AtomicBool, AtomicUsize};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 use super::idle::{Idle, Unparker};
 use super::inject::Inject;
 use super::queue::{self, CAPACITY};
-use crate::task::{Runnable, TaskRef};
+use crate::loom_shim::lock;
+use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 
 /// A task that does nothing: the models count tasks, they do not run them.
 struct Noop;
@@ -399,4 +407,129 @@ fn loom_block_in_place_handoff_vs_shutdown() {
         worker.join().expect("worker");
         assert_eq!(*returned.lock().expect("lock"), 1, "the core came back once");
     });
+}
+
+/// A future that never completes: it counts its polls and its drop, and fails the model if a
+/// poll starts after the worker stopped.
+struct Probe {
+    stopped: Arc<AtomicBool>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Future for Probe {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        assert!(!self.stopped.load(SeqCst), "a task was polled after its worker stopped");
+        self.polls.fetch_add(1, SeqCst);
+        Poll::Pending
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+    }
+}
+
+/// The model's runtime: the real injection queue and an owned list, scheduled as
+/// `Shared::schedule_remote` does (a wake refused by a closed queue drops its reference).
+#[derive(Clone)]
+struct RemoteSched {
+    inject: Arc<Inject>,
+    owned: Arc<Mutex<Vec<Option<TaskRef>>>>,
+}
+
+impl Schedule for RemoteSched {
+    fn schedule(&self, task: TaskRef) {
+        if let Err(refused) = self.inject.push([task]) {
+            drop(refused);
+        }
+    }
+
+    fn release(&self, owned_key: usize) {
+        // Gone already if shutdown emptied the list (the real one is a slab: `try_remove`).
+        let removed = lock(&self.owned).get_mut(owned_key).and_then(Option::take);
+        drop(removed);
+    }
+}
+
+struct NoopWaker;
+
+impl Wake for NoopWaker {
+    fn wake(self: std::sync::Arc<Self>) {}
+}
+
+/// Runtime shutdown (`MultiThread::shutdown`: close the injection queue, wait for the worker
+/// to stop between two polls, cancel what the queue held, then every task of the owned list)
+/// racing a wake from another thread (`remote_abort` false) or an abort (true) of an idle
+/// task, while the worker may still run one queued task. The future is dropped exactly once,
+/// never polled once the worker stopped, the task is freed (loom reports a leaked scheduler
+/// `Arc` otherwise), and its handle reports it cancelled.
+fn shutdown_vs_remote(remote_abort: bool) {
+    loom::model(move || {
+        let sched = RemoteSched {
+            inject: Arc::new(Inject::new()),
+            owned: Arc::new(Mutex::new(Vec::new())),
+        };
+        let stopped = Arc::new(AtomicBool::new(false));
+        let polls = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let probe = Probe { stopped: stopped.clone(), polls: polls.clone(), drops: drops.clone() };
+        let task = Task::new(probe, sched.clone());
+        task.set_owned_key(0);
+        lock(&sched.owned).push(Some(task.clone() as TaskRef));
+        let mut handle = JoinHandle::new(task.clone());
+        let waker = Waker::from(task.clone());
+        // Spawned, then run once: idle, waiting for a wake.
+        sched.schedule(task);
+        sched.inject.pop().expect("the spawned task").run();
+        let remote = if remote_abort {
+            let abort = handle.abort_handle();
+            drop(waker);
+            thread::spawn(move || abort.abort())
+        } else {
+            thread::spawn(move || waker.wake())
+        };
+        let worker = {
+            let (inject, stopped) = (sched.inject.clone(), stopped.clone());
+            thread::spawn(move || {
+                // Between two polls it notices the shutdown; before, it may run one task.
+                if let Some(task) = inject.pop() {
+                    task.run();
+                }
+                stopped.store(true, SeqCst);
+            })
+        };
+        // MultiThread::shutdown
+        let queued = sched.inject.close().expect("closed once");
+        worker.join().expect("worker");
+        for task in queued {
+            task.shutdown();
+        }
+        let owned: Vec<_> = std::mem::take(&mut *lock(&sched.owned));
+        for task in owned.into_iter().flatten() {
+            task.shutdown();
+        }
+        remote.join().expect("remote");
+        assert_eq!(drops.load(SeqCst), 1, "the future is dropped exactly once");
+        assert!(polls.load(SeqCst) <= 2);
+        let waker = Waker::from(std::sync::Arc::new(NoopWaker));
+        let joined = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+        assert!(matches!(joined, Poll::Ready(Err(e)) if e.is_cancelled()));
+        drop(handle);
+        // A wake refused by the closed queue left no reference behind.
+        assert!(sched.inject.pop().is_none());
+    });
+}
+
+#[test]
+fn loom_shutdown_vs_remote_wake() {
+    shutdown_vs_remote(false);
+}
+
+#[test]
+fn loom_shutdown_vs_remote_abort() {
+    shutdown_vs_remote(true);
 }
