@@ -18,8 +18,9 @@
 //! tasks waking each other cannot starve the ring), its ring, and every
 //! `global_queue_interval` ticks the injection queue first (so remote work is not starved by
 //! local work; unless set with the builder, each worker tunes that interval so that about
-//! 200 µs of polls pass between two looks, as tokio does: worker.rs, `QueueInterval`); then a batch from the injection queue; then its deferred tasks (also moved to
-//! the ring at every maintenance, so they cannot be starved). Out of work, it *searches*:
+//! 200 µs of polls pass between two looks, as tokio does: worker.rs, `QueueInterval`); then
+//! a batch from the injection queue; then its deferred tasks, one at a time (all of them move
+//! to the ring at every maintenance, so they cannot be starved). Out of work, it *searches*:
 //! steals half of another worker's ring, or takes a batch from the injection queue. Still
 //! nothing: it parks (idle.rs has the wake-up rules).
 //!
@@ -31,10 +32,12 @@
 //! two workers wake each other across threads for every message). So a worker wakes another
 //! (one, and only if none is searching: idle.rs) when work is queued that it will not get to
 //! at once: a task spawned or woken from outside the workers; a second task queued behind
-//! its LIFO slot; more than one task on its ring after the LIFO slot's cap or after its
-//! deferred tasks were released; more than one task after a park; and, as the last searcher
-//! to find work, to pass the search on. A yielding task (deferred) and a lone task on the
-//! ring wake nobody: their worker is awake and runs them next.
+//! its LIFO slot; more than one task on its ring after the LIFO slot's cap; more than two
+//! after a maintenance moved its deferred tasks there (two that take turns run best on one
+//! worker); more than one task after a park; and, as the last searcher to find work, to pass
+//! the search on. A yielding task (deferred, run one at a time once the worker's queues are
+//! empty, never stealable before a maintenance) and a lone task on the ring wake nobody:
+//! their worker is awake and runs them next.
 //!
 //! # `block_in_place`
 //!
@@ -68,10 +71,10 @@
 //! wakes every worker, and waits for each worker to hand its core back (a worker only stops
 //! between two polls, so after this no task is running except inside `block_in_place`); a
 //! core that `block_in_place` handed off and that no pool thread has claimed yet is taken from
-//! its handoff slot. Then, on the dropping thread, it cancels every task in the returned local queues and in the
-//! owned list — `Runnable::shutdown` claims only idle or queued tasks; a task still running in
-//! a `block_in_place` is cancelled by its runner when its poll ends — and shuts down the
-//! timers and the reactor, as the current-thread scheduler does.
+//! its handoff slot. Then, on the dropping thread, it cancels every task in the returned local
+//! queues and in the owned list — `Runnable::shutdown` claims only idle or queued tasks; a
+//! task still running in a `block_in_place` is cancelled by its runner when its poll ends —
+//! and shuts down the timers and the reactor, as the current-thread scheduler does.
 
 pub(crate) mod idle;
 pub(crate) mod inject;

@@ -30,6 +30,7 @@
 //! pool thread goes back to the pool, where the next `block_in_place` can reuse it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -144,7 +145,7 @@ pub(crate) struct Core {
     /// Tasks woken during their own poll (`yield_now`, the coop budget, a wake from another
     /// thread while they ran): they run once the LIFO slot, the ring and the injection queue
     /// are empty, or at the next maintenance. Not stealable (see `take_deferred`).
-    deferred: Vec<TaskRef>,
+    deferred: VecDeque<TaskRef>,
     /// This worker counts among the searching ones (see idle.rs).
     is_searching: bool,
     /// Set while the worker polls the driver from `park`: wakes then must not wake other
@@ -170,7 +171,7 @@ impl Core {
             global_queue: QueueInterval::new(global_queue_interval),
             lifo_slot: None,
             run_queue,
-            deferred: Vec::with_capacity(64),
+            deferred: VecDeque::with_capacity(64),
             is_searching: false,
             is_parking: false,
             is_shutdown: false,
@@ -252,45 +253,34 @@ impl Core {
         first
     }
 
-    /// The deferred tasks, once nothing else is queued here: returns the first and queues the
-    /// rest on the ring.
+    /// The oldest deferred task, once nothing else is queued here; the others stay deferred.
     ///
     /// Why deferred at all: a yielding task pushed straight onto the ring is stealable, so
     /// an idle worker woken for it (or merely searching) took it, and two tasks that feed each
-    /// other (a channel's sender that yields every so often and its receiver) ended up on two
-    /// workers, each waking the other across threads for every message: the multi-thread 1→1
-    /// channel benchmarks ran at 0.6× tokio's speed that way. Deferred, the first runs here
-    /// without ever having been visible to a thief, and a second worker is woken only if more
-    /// than one is left for it to take (as for the LIFO slot's cap in `run_task`).
-    fn take_deferred(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if self.deferred.is_empty() {
-            return None;
-        }
-        let mut deferred = std::mem::take(&mut self.deferred);
-        let mut tasks = deferred.drain(..);
-        let first = tasks.next();
-        for task in tasks.by_ref() {
-            self.push_back(shared, task);
-        }
-        drop(tasks);
-        self.deferred = deferred;
-        self.notify_if_queued_several(shared);
-        first
+    /// other (a channel's sender that yields every so often and its receiver, whose coop budget
+    /// runs out as often) ended up on two workers, each waking the other across threads for
+    /// every message: the multi-thread 1→1 channel benchmarks ran at 0.6× tokio's speed that
+    /// way. One at a time, the deferred tasks are never visible to a thief here (a first
+    /// version moved all but the first to the ring: a worker woken at the start of the work,
+    /// still searching, kept stealing the pair's second task from there).
+    fn take_deferred(&mut self) -> Option<TaskRef> {
+        self.deferred.pop_front()
     }
 
-    /// Maintenance: the deferred tasks go to the back of the ring, so that tasks that keep
-    /// this worker busy (two tasks waking each other through the LIFO slot and the ring)
-    /// cannot keep them waiting for ever.
-    fn release_deferred(&mut self, shared: &Shared) {
+    /// Maintenance and `block_in_place`: the deferred tasks go to the back of the ring, so
+    /// that tasks that keep this worker busy (two tasks waking each other through the LIFO
+    /// slot and the ring) cannot keep them waiting for ever, and other workers can take them.
+    /// Returns whether there were any.
+    fn release_deferred(&mut self, shared: &Shared) -> bool {
         if self.deferred.is_empty() {
-            return;
+            return false;
         }
         let mut deferred = std::mem::take(&mut self.deferred);
         for task in deferred.drain(..) {
             self.push_back(shared, task);
         }
         self.deferred = deferred;
-        self.notify_if_queued_several(shared);
+        true
     }
 
     /// Wakes another worker if this one's ring holds more than one task: with just one, this
@@ -440,7 +430,7 @@ fn schedule_local_by_key<T>(
 fn schedule_local(shared: &Shared, core: &mut Core, task: TaskRef, is_yield: bool) {
     if is_yield {
         // Not stealable, no wake-up for anyone: see `Core::take_deferred`.
-        core.deferred.push(task);
+        core.deferred.push_back(task);
         return;
     }
     if let Some(previous) = core.lifo_slot.replace(task) {
@@ -499,7 +489,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         }
         let task = match core.next_task(shared) {
             Some(task) => task,
-            None => match core.take_deferred(shared) {
+            None => match core.take_deferred() {
                 Some(task) => task,
                 None => {
                     // Out of local work: the batch of timed polls ends here.
@@ -559,7 +549,13 @@ fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         core.is_shutdown = true;
         return core;
     }
-    core.release_deferred(shared);
+    // Another worker is woken only for three tasks or more: two that take turns (a yielding
+    // sender beside its receiver) run best here, and waking a worker for them at every
+    // maintenance split the pair again (about one wake-up per 10,000 messages, each one a
+    // split that lasted).
+    if core.release_deferred(shared) && core.run_queue.len() > 2 {
+        shared.notify_parked();
+    }
     if try_take_driver(shared) {
         core = drive(shared, core, false);
         shared.driver_taken.store(false, Ordering::Release);
@@ -651,8 +647,8 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 }
 
 /// `task::block_in_place` on a worker of a multi-thread runtime: hands this worker's core to
-/// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or its core
-/// is already handed off), in which case nothing needs doing.
+/// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or
+/// its core is already handed off), in which case nothing needs doing.
 pub(crate) fn hand_off_core() -> bool {
     let core = WORKER.try_with(|cx| {
         if cx.shared.get().is_null() {
@@ -670,6 +666,7 @@ pub(crate) fn hand_off_core() -> bool {
         core.push_back(&shared, task);
     }
     core.release_deferred(&shared);
+    core.notify_if_queued_several(&shared);
     if let Err((core, e)) = shared.hand_off(core) {
         // Back in this thread's hands: the poll that panics here ends, and this thread runs
         // the core on as before.
