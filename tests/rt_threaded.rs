@@ -315,6 +315,104 @@ fn yield_after_block_in_place() {
     });
 }
 
+/// The threads of this process whose name (`/proc/self/task/*/comm`) is `name`.
+fn threads_named(name: &str) -> usize {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end() == name)
+        .count()
+}
+
+/// `block_in_place` hands the worker's core to a blocking-pool thread, and the thread that gave
+/// it away goes back to the pool (or takes the core back): 300 calls start a handful of
+/// threads, not 300, and the runtime's threads stay few. Before, each call started a new
+/// worker thread (300 `on_thread_start` calls).
+#[test]
+fn block_in_place_reuses_pool_threads() {
+    let _watchdog = watchdog("block_in_place_reuses_pool_threads");
+    const CALLS: usize = 300;
+    let started = Arc::new(AtomicUsize::new(0));
+    let counter = started.clone();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("bip-reuse")
+        .on_thread_start(move || {
+            counter.fetch_add(1, Relaxed);
+        })
+        .build()
+        .expect("rt");
+    let most_alive = rt.block_on(async {
+        minirt::spawn(async {
+            let mut most_alive = 0;
+            for i in 0..CALLS {
+                // Some calls block long enough for the pool thread to take the core over,
+                // some return before it can (the core is taken back).
+                let pause = if i % 3 == 0 { Duration::from_millis(1) } else { Duration::ZERO };
+                task::block_in_place(|| thread::sleep(pause));
+                most_alive = most_alive.max(threads_named("bip-reuse"));
+                task::yield_now().await;
+            }
+            most_alive
+        })
+        .await
+        .expect("joined")
+    });
+    let started = started.load(Relaxed);
+    assert!(started <= 12, "{started} threads started for {CALLS} block_in_place calls");
+    assert!(most_alive <= 12, "{most_alive} runtime threads alive at once");
+    // The process as a whole (other tests run beside this one): nowhere near one thread per
+    // call either.
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let threads: usize = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a Threads: line");
+    assert!(threads < CALLS, "{threads} threads in the process");
+}
+
+/// The core handed off by `block_in_place` gets a pool thread even when every thread
+/// `max_blocking_threads` allows is busy, and a thread running a handed-off core does not take
+/// `spawn_blocking`'s place (tokio counts its workers apart from that limit too).
+#[test]
+fn block_in_place_is_not_held_up_by_max_blocking_threads() {
+    let _watchdog = watchdog("block_in_place_is_not_held_up_by_max_blocking_threads");
+    let rt = Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(1)
+        .max_blocking_threads(1)
+        .thread_keep_alive(Duration::from_millis(1))
+        .build()
+        .expect("rt");
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    rt.block_on(async move {
+        // The pool's only thread, busy until the end.
+        let busy = task::spawn_blocking(move || release_rx.recv_timeout(Duration::from_secs(20)));
+        // Another task on this worker must run while the task below blocks in place.
+        let (ran_tx, ran_rx) = mpsc::channel::<()>();
+        minirt::spawn(async move {
+            minirt::spawn(async move {
+                ran_tx.send(()).expect("the blocked task waits");
+            });
+            task::block_in_place(|| {
+                ran_rx.recv_timeout(Duration::from_secs(20)).expect("the other task ran");
+                // Long enough for the pool thread to take the core over for good.
+                thread::sleep(Duration::from_millis(20));
+            });
+        })
+        .await
+        .expect("joined");
+        release_tx.send(()).expect("the busy closure waits");
+        busy.await.expect("joined").expect("released");
+        // Its thread, idle now, exits (1 ms keep-alive). The worker runs on a pool thread:
+        // spawn_blocking must still get a thread of its own.
+        minirt::time::sleep(Duration::from_millis(50)).await;
+        let n = must_complete("spawn_blocking", task::spawn_blocking(|| 5)).await;
+        assert_eq!(n.expect("joined"), 5);
+    });
+}
+
 #[test]
 fn max_blocking_threads() {
     let _rt = Builder::new_multi_thread().max_blocking_threads(1).build().expect("rt");
@@ -343,6 +441,124 @@ fn global_queue_interval_set_to_one() {
         }
     });
     assert_eq!(cnt.load(Relaxed), 10);
+}
+
+/// One link of tokio's `test_tuning` chain: while `flag` is set, counts itself and spawns the
+/// next link (on this worker: its LIFO slot); `stall` makes each poll take a while.
+fn tuning_chain(flag: Arc<AtomicBool>, counter: Arc<AtomicUsize>, stall: bool) {
+    if flag.load(Relaxed) {
+        if stall {
+            thread::sleep(Duration::from_micros(5));
+        }
+        counter.fetch_add(1, Relaxed);
+        minirt::spawn(async move { tuning_chain(flag, counter, stall) });
+    }
+}
+
+/// Hammers the injection queue from this thread while a chain of tasks keeps the worker busy;
+/// each injected task records how many links ran since the previous one (the effective global
+/// queue interval). Returns once `good` accepts three values in a row, or the last value seen
+/// after `HANG_LIMIT`.
+fn observe_interval(
+    rt: &Runtime,
+    stall: bool,
+    start: usize,
+    good: impl Fn(usize) -> bool,
+) -> Result<(), usize> {
+    let flag = Arc::new(AtomicBool::new(true));
+    let counter = Arc::new(AtomicUsize::new(start));
+    let interval = Arc::new(AtomicUsize::new(start));
+    {
+        let (flag, counter) = (flag.clone(), counter.clone());
+        rt.spawn(async move { tuning_chain(flag, counter, stall) });
+    }
+    let deadline = Instant::now() + common::HANG_LIMIT;
+    let mut n = 0;
+    let result = loop {
+        let curr = interval.load(Relaxed);
+        n = if good(curr) { n + 1 } else { 0 };
+        // A few good rounds in a row: one could be jitter.
+        if n == 3 {
+            break Ok(());
+        }
+        if Instant::now() > deadline {
+            break Err(curr);
+        }
+        if Arc::strong_count(&interval) < 5_000 {
+            let (counter, interval) = (counter.clone(), interval.clone());
+            rt.spawn(async move {
+                let prev = counter.swap(0, Relaxed);
+                interval.store(prev, Relaxed);
+            });
+        }
+        thread::yield_now();
+    };
+    flag.store(false, Relaxed);
+    // Wait for the injected tasks to drain before the next round.
+    let w = Arc::downgrade(&interval);
+    drop(interval);
+    let deadline = Instant::now() + common::HANG_LIMIT;
+    while w.strong_count() > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_micros(500));
+    }
+    result
+}
+
+/// tokio's `test_tuning`: the self-tuned global queue interval drops when polls are slow (a
+/// 5 µs stall each: at most 8 links between two looks at the injection queue), and comes back
+/// up when they are fast (between 33 and 1,000).
+#[test]
+fn test_tuning() {
+    let _watchdog = watchdog("test_tuning");
+    let rt = Builder::new_multi_thread().worker_threads(1).build().expect("rt");
+    observe_interval(&rt, true, 61, |curr| curr <= 8)
+        .unwrap_or_else(|last| panic!("slow polls: the interval stayed at {last}"));
+    // Set high: it should never really be this high.
+    observe_interval(&rt, false, 10_000, |curr| curr <= 1_000 && curr > 32)
+        .unwrap_or_else(|last| panic!("fast polls: the interval ended at {last}"));
+}
+
+/// A worker that never runs dry still polls its timers (maintenance): a chain of tasks
+/// spawning each other, with tasks injected from outside all along, on the only worker. (The
+/// chain's ticks and the injected tasks' once made a cycle of exactly `event_interval` ticks
+/// that a `tick % event_interval` check never hit.)
+#[test]
+fn a_busy_worker_still_fires_timers() {
+    let _watchdog = watchdog("a_busy_worker_still_fires_timers");
+    let rt = Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("rt");
+    let flag = Arc::new(AtomicBool::new(true));
+    {
+        let flag = flag.clone();
+        rt.spawn(async move { tuning_chain(flag, Arc::new(AtomicUsize::new(0)), false) });
+    }
+    let slept = rt.spawn(async { minirt::time::sleep(Duration::from_millis(5)).await });
+    // Injected tasks always waiting (as in `test_tuning`): the worker takes one at every look.
+    let outstanding = Arc::new(());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !slept.is_finished() && Instant::now() < deadline {
+        if Arc::strong_count(&outstanding) < 5_000 {
+            let token = outstanding.clone();
+            drop(rt.spawn(async move { drop(token) }));
+        }
+        thread::yield_now();
+    }
+    flag.store(false, Relaxed);
+    assert!(slept.is_finished(), "the timer never fired on the busy worker");
+}
+
+/// `Builder::global_queue_interval` fixes the interval: slow polls do not make it drop.
+#[test]
+fn a_set_global_queue_interval_is_not_tuned() {
+    let _watchdog = watchdog("a_set_global_queue_interval_is_not_tuned");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .global_queue_interval(40)
+        .build()
+        .expect("rt");
+    // Three rounds in a row with more than 30 links between two looks (the LIFO slot's polls
+    // count as ticks, so a little under 40 may show).
+    observe_interval(&rt, true, 0, |curr| curr > 30)
+        .unwrap_or_else(|last| panic!("the set interval changed: {last}"));
 }
 
 #[minirt::test(flavor = "multi_thread", worker_threads = 2)]
@@ -642,6 +858,49 @@ fn a_self_waking_task_cannot_starve_others() {
     let out = rt.block_on(must_complete("other task", rt.spawn(async { 5 })));
     stop.store(true, Relaxed);
     assert_eq!(out.expect("joined"), 5);
+}
+
+/// A task that yields runs after the tasks queued before it, but is not starved by two tasks
+/// that keep waking each other on the same worker (through its LIFO slot and its ring, which
+/// never run dry): the worker's maintenance moves the yielded task to the ring.
+#[test]
+fn a_yielding_task_is_not_starved_by_a_ping_pong_pair() {
+    let _watchdog = watchdog("a_yielding_task_is_not_starved_by_a_ping_pong_pair");
+    let rt = Builder::new_multi_thread().worker_threads(1).build().expect("rt");
+    let stop = Arc::new(AtomicBool::new(false));
+    let (to_pong, mut pong_inbox) = futures_channel::mpsc::unbounded::<()>();
+    let (to_ping, mut ping_inbox) = futures_channel::mpsc::unbounded::<()>();
+    let s = stop.clone();
+    let pong = rt.spawn(async move {
+        use futures_util::StreamExt;
+        while pong_inbox.next().await.is_some() {
+            if to_ping.unbounded_send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let ping = rt.spawn(async move {
+        use futures_util::StreamExt;
+        while !s.load(Relaxed) {
+            to_pong.unbounded_send(()).expect("pong runs");
+            ping_inbox.next().await.expect("pong answers");
+        }
+    });
+    let yields = rt.block_on(must_complete(
+        "the yielding task",
+        rt.spawn(async {
+            for _ in 0..100 {
+                task::yield_now().await;
+            }
+            100
+        }),
+    ));
+    stop.store(true, Relaxed);
+    assert_eq!(yields.expect("joined"), 100);
+    rt.block_on(must_complete("the ping-pong pair", async move {
+        ping.await.expect("ping");
+        pong.await.expect("pong");
+    }));
 }
 
 /// Timers keep working on every worker: many sleeps registered from tasks on any worker fire,

@@ -175,7 +175,8 @@ impl Builder {
     }
 
     /// Scheduler ticks between two looks at the global (injection) queue while the local one
-    /// has work (default 31 on the current-thread runtime, 61 on the multi-thread one).
+    /// has work (default 31 on the current-thread runtime; on the multi-thread one, each
+    /// worker tunes it from its poll times, 2 to 127, unless it is set here).
     ///
     /// # Panics
     /// If `n` is 0.
@@ -251,7 +252,7 @@ impl Builder {
                 let config = multi_thread::Config {
                     worker_threads,
                     event_interval: self.event_interval,
-                    global_queue_interval: self.global_queue_interval.unwrap_or(61),
+                    global_queue_interval: self.global_queue_interval,
                     thread: self.thread.clone(),
                 };
                 Kind::MultiThread(MultiThread::new(config, blocking.clone())?)

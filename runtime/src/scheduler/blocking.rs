@@ -11,6 +11,14 @@
 //!                      then exit }
 //! ```
 //!
+//! `block_in_place` hands a worker's core to a pool thread the same way, as a *mandatory* task
+//! (`spawn_mandatory`, tokio's name): it is queued ahead of the others and always gets a thread
+//! at once — an idle one, or a new one beyond `max_blocking_threads` (at most one per worker
+//! can be running such a task) — and a thread running one does not count against that limit,
+//! so the runtime's queues never wait behind blocking closures, and `spawn_blocking` keeps its
+//! full share. Once the core leaves that thread again, the thread is an ordinary idle pool
+//! thread: repeated `block_in_place` calls reuse threads instead of starting a new one each.
+//!
 //! A blocking task is never idle while it is alive (queued, then running, then complete), so
 //! nothing but `spawn` ever schedules it; `abort()` before it starts makes its run drop the
 //! closure instead (the handle reports cancellation), and once it runs it cannot be stopped.
@@ -28,6 +36,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -92,6 +101,10 @@ impl fmt::Debug for ThreadConfig {
     }
 }
 
+fn same_task(a: &TaskRef, b: &TaskRef) -> bool {
+    std::sync::Arc::as_ptr(a).cast::<()>() == std::sync::Arc::as_ptr(b).cast::<()>()
+}
+
 /// The closure of a blocking task, as a future that runs it on its first poll.
 struct BlockingFuture<F>(Option<F>);
 
@@ -143,6 +156,10 @@ struct Inner {
 
 struct State {
     queue: VecDeque<TaskRef>,
+    /// Mandatory tasks (see the module docs): popped before `queue`.
+    mandatory: VecDeque<TaskRef>,
+    /// Threads running a mandatory task: not counted against `max_threads`.
+    num_mandatory: usize,
     /// Threads alive (running a task, or idle).
     num_threads: usize,
     /// Threads waiting on `work`.
@@ -164,6 +181,8 @@ impl BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     queue: VecDeque::new(),
+                    mandatory: VecDeque::new(),
+                    num_mandatory: 0,
                     num_threads: 0,
                     num_idle: 0,
                     num_notify: 0,
@@ -191,7 +210,20 @@ impl BlockingPool {
         join
     }
 
-    /// Threads alive in the pool.
+    /// Runs `func` on a pool thread at once, whatever `max_blocking_threads` says (see the
+    /// module docs); `handle` is the runtime the thread enters. Fails if the pool is shut down,
+    /// or if no thread is idle and a new one cannot be started; `func` is then dropped unrun.
+    pub(crate) fn spawn_mandatory<F>(&self, handle: &Handle, func: F) -> io::Result<()>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let task =
+            Task::new(BlockingFuture(Some(func)), BlockingSchedule { pool: self.inner.clone() });
+        // The result is not wanted: the handle is dropped, the task runs detached.
+        drop(JoinHandle::new(task.clone()));
+        self.inner.push_mandatory(task, handle)
+    }
+
     /// The name given with `Builder::name`, if any.
     pub(crate) fn runtime_name(&self) -> Option<&str> {
         self.inner.thread.runtime_name.as_deref()
@@ -218,9 +250,12 @@ impl BlockingPool {
         lock(&self.inner.state).is_shutdown = true;
         self.inner.work.notify_all();
         let exited = self.wait_for_threads(timeout);
-        let queued = std::mem::take(&mut lock(&self.inner.state).queue);
+        let (queued, mandatory) = {
+            let mut state = lock(&self.inner.state);
+            (std::mem::take(&mut state.queue), std::mem::take(&mut state.mandatory))
+        };
         // Outside the lock: cancelling drops the closures, which is foreign code.
-        for task in queued {
+        for task in queued.into_iter().chain(mandatory) {
             task.shutdown();
         }
         exited
@@ -276,16 +311,13 @@ impl Inner {
             return;
         }
         let Some(handle) = handle else { return };
-        if state.num_threads >= self.max_threads {
+        if state.num_threads - state.num_mandatory >= self.max_threads {
             // Every thread is busy; the task waits for the first one that finishes.
             return;
         }
         state.num_threads += 1;
         drop(state);
-        let pool = self.clone();
-        let handle = handle.clone();
-        let spawned = self.thread.builder().spawn(move || pool.run(handle));
-        if let Err(e) = spawned {
+        if let Err(e) = self.start_thread(handle) {
             let mut state = lock(&self.state);
             state.num_threads -= 1;
             let stranded = state.num_threads == 0;
@@ -297,6 +329,47 @@ impl Inner {
                 panic!("OS can't spawn worker thread: {e}");
             }
         }
+    }
+
+    /// Queues a mandatory task and makes sure a thread takes it at once (module docs).
+    fn push_mandatory(self: &Arc<Self>, task: TaskRef, handle: &Handle) -> io::Result<()> {
+        let mut state = lock(&self.state);
+        if state.is_shutdown {
+            drop(state);
+            task.shutdown();
+            return Err(io::Error::other("minirt: the blocking pool is shut down"));
+        }
+        state.mandatory.push_back(task.clone());
+        // Every mandatory task queued has a thread on its way: a notified idle one (it pops
+        // the mandatory queue first) or a new one.
+        if state.num_idle > state.num_notify {
+            state.num_notify += 1;
+            drop(state);
+            self.work.notify_one();
+            return Ok(());
+        }
+        state.num_threads += 1;
+        drop(state);
+        let Err(e) = self.start_thread(handle) else { return Ok(()) };
+        let mut state = lock(&self.state);
+        state.num_threads -= 1;
+        // Unqueued, unless a thread that finished its task took it meanwhile.
+        let ours = state.mandatory.iter().position(|queued| same_task(queued, &task));
+        let unqueued = ours.and_then(|i| state.mandatory.remove(i));
+        drop(state);
+        match unqueued {
+            Some(task) => {
+                task.shutdown();
+                Err(e)
+            }
+            None => Ok(()),
+        }
+    }
+
+    fn start_thread(self: &Arc<Self>, handle: &Handle) -> io::Result<()> {
+        let pool = self.clone();
+        let handle = handle.clone();
+        self.thread.builder().spawn(move || pool.run(handle)).map(drop)
     }
 
     /// A pool thread: runs queued tasks, waits up to `keep_alive` for more, then exits.
@@ -322,6 +395,14 @@ impl Inner {
     fn work_loop(&self) {
         let mut state = lock(&self.state);
         loop {
+            if let Some(task) = state.mandatory.pop_front() {
+                state.num_mandatory += 1;
+                drop(state);
+                task.run();
+                state = lock(&self.state);
+                state.num_mandatory -= 1;
+                continue;
+            }
             if let Some(task) = state.queue.pop_front() {
                 drop(state);
                 task.run();
@@ -351,7 +432,7 @@ impl Inner {
                 }
                 if idle_since.elapsed() >= self.keep_alive {
                     state.num_idle -= 1;
-                    if state.queue.is_empty() {
+                    if state.queue.is_empty() && state.mandatory.is_empty() {
                         return;
                     }
                     break;

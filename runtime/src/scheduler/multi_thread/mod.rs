@@ -8,7 +8,8 @@
 //!                                    running one runs next: a message's receiver runs while
 //!                                    the message is hot in cache); the slot's previous task
 //!                                    moves to the back of the local ring (queue.rs)
-//!  self-wake during its own poll ──► back of the local ring (yield_now must let others run)
+//!  self-wake during its own poll ──► that worker's deferred list (yield_now and the coop
+//!                                    budget must let others run; not stealable)
 //!  wake/spawn from anywhere else ──► the injection queue (a mutex), then wake one worker
 //!  local ring full               ──► half of it moves to the injection queue in one batch
 //! ```
@@ -16,8 +17,35 @@
 //! A worker (worker.rs) runs: its LIFO slot (at most `MAX_LIFO_POLLS` times in a row, so two
 //! tasks waking each other cannot starve the ring), its ring, and every
 //! `global_queue_interval` ticks the injection queue first (so remote work is not starved by
-//! local work). Out of work, it *searches*: steals half of another worker's ring, or takes a
-//! batch from the injection queue. Still nothing: it parks (idle.rs has the wake-up rules).
+//! local work; unless set with the builder, each worker tunes that interval so that about
+//! 200 µs of polls pass between two looks, as tokio does: worker.rs, `QueueInterval`); then
+//! a batch from the injection queue; then its deferred tasks, one at a time (all of them move
+//! to the ring at every maintenance, so they cannot be starved). Out of work, it *searches*:
+//! steals half of another worker's ring, or takes a batch from the injection queue. Still
+//! nothing: it parks (idle.rs has the wake-up rules).
+//!
+//! # When a worker wakes another
+//!
+//! Every wake-up of a parked worker costs a futex or eventfd write here and a context switch
+//! there, and a worker woken for a task that its queue's owner would have run next anyway
+//! only moves that task away from the tasks it talks to (a channel's sender and receiver on
+//! two workers wake each other across threads for every message). So a worker wakes another
+//! (one, and only if none is searching: idle.rs) when work is queued that it will not get to
+//! at once: a task spawned or woken from outside the workers; a second task queued behind
+//! its LIFO slot; more than one task on its ring after the LIFO slot's cap; more than two
+//! after a maintenance moved its deferred tasks there (two that take turns run best on one
+//! worker); more than one task after a park; and, as the last searcher to find work, to pass
+//! the search on. A yielding task (deferred, run one at a time once the worker's queues are
+//! empty, never stealable before a maintenance) and a lone task on the ring wake nobody:
+//! their worker is awake and runs them next.
+//!
+//! # `block_in_place`
+//!
+//! The worker's core (its queues) goes to a thread of the blocking pool while the closure
+//! blocks, through a handoff slot per worker (`Shared::hand_off`): an idle pool thread if
+//! there is one, so repeated calls reuse threads, and the thread that handed it off takes it
+//! back if its poll ends before the pool thread claimed it (worker.rs). The runtime's first
+//! worker threads are its own; after a handoff, a worker may run on any pool thread.
 //!
 //! # One reactor, one timer heap (why)
 //!
@@ -41,11 +69,12 @@
 //!
 //! `MultiThread::shutdown` closes the injection queue, sets `is_shutdown` (spawn refuses),
 //! wakes every worker, and waits for each worker to hand its core back (a worker only stops
-//! between two polls, so after this no task is running except inside `block_in_place`).
-//! Then, on the dropping thread, it cancels every task in the returned local queues and in the
-//! owned list — `Runnable::shutdown` claims only idle or queued tasks; a task still running in
-//! a `block_in_place` is cancelled by its runner when its poll ends — and shuts down the
-//! timers and the reactor, as the current-thread scheduler does.
+//! between two polls, so after this no task is running except inside `block_in_place`); a
+//! core that `block_in_place` handed off and that no pool thread has claimed yet is taken from
+//! its handoff slot. Then, on the dropping thread, it cancels every task in the returned local
+//! queues and in the owned list — `Runnable::shutdown` claims only idle or queued tasks; a
+//! task still running in a `block_in_place` is cancelled by its runner when its poll ends —
+//! and shuts down the timers and the reactor, as the current-thread scheduler does.
 
 pub(crate) mod idle;
 pub(crate) mod inject;
@@ -87,7 +116,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Config {
     pub(crate) worker_threads: usize,
     pub(crate) event_interval: u32,
-    pub(crate) global_queue_interval: u32,
+    /// `None`: tuned by each worker (worker.rs, `QueueInterval`).
+    pub(crate) global_queue_interval: Option<u32>,
     pub(crate) thread: ThreadConfig,
 }
 
@@ -127,9 +157,16 @@ pub(crate) struct Shared {
     #[allow(clippy::vec_box)]
     shutdown_cores: Mutex<Vec<Box<Core>>>,
     shutdown_cond: Condvar,
-    /// Worker threads alive (including one that gave its core away in `block_in_place` and
-    /// still finishes its task's poll). Not inside `Shared`'s own allocation: a thread counts
-    /// itself out after it dropped its reference to `Shared` (see `launch`).
+    /// Cores handed off by `block_in_place` (one slot per worker index), until the pool thread
+    /// started for each takes it — or the thread that handed it off, if its poll ended first
+    /// (`worker::run_task`), or shutdown.
+    #[allow(clippy::type_complexity)]
+    handoff: Box<[Mutex<Option<Box<Core>>>]>,
+    /// Threads that run or may still return a core: worker threads (including one that gave
+    /// its core away in `block_in_place` and still finishes its task's poll) and the pool
+    /// threads' handoff jobs (counted from the moment the core is handed off). Not inside
+    /// `Shared`'s own allocation: a thread counts itself out after it dropped its reference to
+    /// `Shared` (see `launch`).
     live: Arc<LiveThreads>,
     config: Config,
     blocking: BlockingPool,
@@ -137,7 +174,7 @@ pub(crate) struct Shared {
 
 impl Schedule for Arc<Shared> {
     fn schedule(&self, task: TaskRef) {
-        worker::schedule(self, task, false);
+        worker::schedule(self, task);
     }
 
     fn release(&self, owned_key: usize) {
@@ -147,14 +184,8 @@ impl Schedule for Arc<Shared> {
         drop(removed);
     }
 
-    fn local_key(&self) -> *const () {
-        Arc::as_ptr(self).cast()
-    }
-
-    #[inline]
-    fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
-        worker::schedule_yield_local(key.cast(), task, erase)
-    }
+    // No `local_key` / `try_schedule_local` / `try_wake_local` here: tasks hold a
+    // `TaskScheduler` (task_scheduler.rs), whose own versions reach the worker's queues.
 }
 
 impl Shared {
@@ -241,7 +272,7 @@ impl Shared {
             }
         };
         if accepted {
-            worker::schedule(self, task, false);
+            worker::schedule(self, task);
         } else {
             task.shutdown();
         }
@@ -254,15 +285,6 @@ impl Shared {
         let live = self.live.clone();
         let shared = self.clone();
         let spawned = self.config.thread.builder().spawn(move || {
-            /// Counts the thread out even if it unwinds (a panicking `on_thread_start` hook),
-            /// so that shutdown does not wait for it forever.
-            struct Exit(Arc<LiveThreads>);
-            impl Drop for Exit {
-                fn drop(&mut self) {
-                    *lock(&self.0.count) -= 1;
-                    self.0.exited.notify_all();
-                }
-            }
             let _exit = Exit(live);
             // Declared after `_exit`, so dropped before it, unwinding or not: once shutdown
             // sees this thread counted out, the thread holds no reference to the runtime. (It
@@ -281,10 +303,58 @@ impl Shared {
         }
     }
 
+    /// `block_in_place`: parks `core` in its handoff slot and has a pool thread run it (tokio
+    /// hands it to the blocking pool the same way). On an error (the pool cannot start a
+    /// thread) the core is handed back.
+    fn hand_off(self: &Arc<Self>, core: Box<Core>) -> Result<(), (Box<Core>, io::Error)> {
+        let index = core.index();
+        *lock(&self.handoff[index]) = Some(core);
+        // Counted before the job exists: from now on either the job or whoever takes the core
+        // back may still return it to shutdown (see `live`).
+        *lock(&self.live.count) += 1;
+        // Counts the job out when it ends, or when it is dropped unrun.
+        let exit = Exit(self.live.clone());
+        let shared = self.clone();
+        let job = move || {
+            let _exit = exit;
+            // After `_exit`, as in `launch`.
+            let shared = shared;
+            let core = lock(&shared.handoff[index]).take();
+            // Empty if the thread that handed it off took it back (or shutdown did).
+            if let Some(core) = core {
+                worker::run(&shared, core);
+            }
+        };
+        match self.blocking.spawn_mandatory(&Handle::MultiThread(self.clone()), job) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The job was dropped unrun (and counted itself out): the core is still here.
+                let core = lock(&self.handoff[index]).take();
+                Err((core.expect("minirt: a handed-off core vanished without a thread"), e))
+            }
+        }
+    }
+
+    /// The core this thread handed off from worker `index`, if no pool thread took it yet.
+    fn take_handed_off(&self, index: usize) -> Option<Box<Core>> {
+        lock(&self.handoff[index]).take()
+    }
+
     /// A worker stopped for shutdown and hands its core back.
     fn return_core(&self, core: Box<Core>) {
         lock(&self.shutdown_cores).push(core);
         self.shutdown_cond.notify_all();
+    }
+}
+
+/// Counts a thread (or a handoff job) out of `LiveThreads` even if it unwinds (a panicking
+/// `on_thread_start` hook), so that shutdown does not wait for it forever.
+struct Exit(Arc<LiveThreads>);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        *lock(&self.0.count) -= 1;
+        self.0.exited.notify_all();
     }
 }
 
@@ -301,7 +371,7 @@ impl MultiThread {
         for index in 0..n {
             let (steal, local) = queue::local();
             remotes.push(Remote { steal, unpark: Unparker::new() });
-            cores.push(Core::new(index, local));
+            cores.push(Core::new(index, local, config.global_queue_interval));
         }
         let shared = Arc::new(Shared {
             reactor: Arc::new(Reactor::new()?),
@@ -315,6 +385,7 @@ impl MultiThread {
             driver_parked: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cond: Condvar::new(),
+            handoff: (0..n).map(|_| Mutex::new(None)).collect(),
             live: Arc::default(),
             config,
             blocking,
@@ -355,7 +426,13 @@ impl MultiThread {
         let expected = shared.remotes.len() - own_thread;
         let mut cores = {
             let mut returned = lock(&shared.shutdown_cores);
-            while returned.len() < expected && *lock(&shared.live.count) > 0 {
+            loop {
+                // A core handed off by `block_in_place` whose pool thread has not started yet
+                // is taken here (the job then finds its slot empty).
+                returned.extend(shared.handoff.iter().filter_map(|slot| lock(slot).take()));
+                if returned.len() >= expected || *lock(&shared.live.count) == 0 {
+                    break;
+                }
                 returned = shared
                     .shutdown_cond
                     .wait_timeout(returned, Duration::from_millis(10))

@@ -5,9 +5,11 @@
 //!  loop {
 //!      tick += 1
 //!      every event_interval ticks: poll the reactor without blocking (if the driver is free),
-//!                                  fire due timers, notice shutdown
+//!                                  fire due timers, notice shutdown, move the deferred
+//!                                  tasks to the ring
 //!      task = [every global_queue_interval ticks: the injection queue]
-//!             or the LIFO slot, or the local ring, or a batch from the injection queue
+//!             or the LIFO slot, or the local ring, or a batch from the injection queue,
+//!             or the deferred tasks (those that woke themselves during their poll)
 //!          ──► run it (then up to MAX_LIFO_POLLS tasks it woke into the LIFO slot)
 //!      none: search — steal half of another worker's ring, or a batch from the injection queue
 //!      none: park — in epoll_wait if the driver is free (timeout: the earliest timer),
@@ -20,11 +22,15 @@
 //! Everything only this worker touches (`Core`: its ring's owner end, the LIFO slot, the epoll
 //! buffers) is one box, moved into the thread-local `WORKER` while a task runs (so a wake on
 //! this thread pushes onto this worker's queue, without a lock) and taken back after.
-//! `block_in_place` takes it out of the thread-local and starts a new worker thread with it:
-//! the queue keeps being served while this thread blocks, and this thread, finding no core when
-//! the task's poll ends, exits.
+//! `block_in_place` takes it out of the thread-local and hands it to a thread of the blocking
+//! pool (an idle one if any: `BlockingPool::spawn_mandatory`), through the worker's handoff
+//! slot in `Shared`: the queue keeps being served while this thread blocks. When the task's
+//! poll ends, this thread takes the core back if the pool thread has not claimed it yet (the
+//! blocking closure was short); otherwise it stops being a worker: a worker thread exits, a
+//! pool thread goes back to the pool, where the next `block_in_place` can reuse it.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -41,13 +47,105 @@ use crate::task::TaskRef;
 /// two tasks that keep waking each other cannot starve the rest.
 const MAX_LIFO_POLLS: u32 = 3;
 
+/// The self-tuned global queue interval aims to check the injection queue about this often:
+/// tokio's target (200 µs of polls between two checks).
+const GLOBAL_QUEUE_TARGET_NANOS: f64 = 200_000.0;
+/// Bounds of the self-tuned interval (tokio's): at least 2 (1 would always take the injection
+/// queue first), at most 127 (twice the fixed default of 61).
+const MIN_GLOBAL_QUEUE_INTERVAL: u32 = 2;
+const MAX_GLOBAL_QUEUE_INTERVAL: u32 = 127;
+/// The interval before any poll was measured: the fixed default.
+const DEFAULT_GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Weight of one poll in the moving average of poll times (tokio's).
+const POLL_TIME_EWMA_ALPHA: f64 = 0.1;
+
+/// The global queue interval, fixed (`Builder::global_queue_interval`) or tuned from how long
+/// this worker's polls take, as tokio does: `GLOBAL_QUEUE_TARGET_NANOS` / the average poll
+/// time, so that remote work waits about as long whether the tasks are long or short. The
+/// polls are timed in batches (two clock reads per batch, not per poll): a batch runs from the
+/// first task after a park or a maintenance until the next maintenance or until the worker
+/// runs out of queued work.
+struct QueueInterval {
+    current: u32,
+    /// `None`: self-tuning.
+    fixed: Option<u32>,
+    /// Tick of the last look at the injection queue. (Not `tick % interval`: see the
+    /// maintenance in `run`.)
+    last_check: u32,
+    /// Moving average of poll times, in nanoseconds.
+    poll_time_ewma: f64,
+    batch_start: Option<Instant>,
+    batch_polls: u32,
+}
+
+impl QueueInterval {
+    fn new(fixed: Option<u32>) -> QueueInterval {
+        let current = fixed.unwrap_or(DEFAULT_GLOBAL_QUEUE_INTERVAL);
+        QueueInterval {
+            current,
+            fixed,
+            last_check: 0,
+            poll_time_ewma: GLOBAL_QUEUE_TARGET_NANOS / f64::from(current),
+            batch_start: None,
+            batch_polls: 0,
+        }
+    }
+
+    /// Whether it is time to look at the injection queue first (and, self-tuning, retunes).
+    fn is_due(&mut self, tick: u32) -> bool {
+        if tick.wrapping_sub(self.last_check) < self.current {
+            return false;
+        }
+        self.last_check = tick;
+        if self.fixed.is_none() {
+            let tuned = (GLOBAL_QUEUE_TARGET_NANOS / self.poll_time_ewma) as u32;
+            let tuned = tuned.clamp(MIN_GLOBAL_QUEUE_INTERVAL, MAX_GLOBAL_QUEUE_INTERVAL);
+            // Small changes are jitter, not a change of load.
+            if tuned.abs_diff(self.current) > 2 {
+                self.current = tuned;
+            }
+        }
+        true
+    }
+
+    fn start_batch(&mut self) {
+        if self.fixed.is_none() && self.batch_start.is_none() {
+            self.batch_start = Some(Instant::now());
+            self.batch_polls = 0;
+        }
+    }
+
+    fn count_poll(&mut self) {
+        self.batch_polls += 1;
+    }
+
+    fn end_batch(&mut self) {
+        let Some(start) = self.batch_start.take() else { return };
+        if self.batch_polls == 0 {
+            return;
+        }
+        let polls = f64::from(self.batch_polls);
+        let mean = start.elapsed().as_nanos() as f64 / polls;
+        // The batch's polls weigh as many single updates would.
+        let alpha = 1.0 - (1.0 - POLL_TIME_EWMA_ALPHA).powf(polls);
+        self.poll_time_ewma = alpha * mean + (1.0 - alpha) * self.poll_time_ewma;
+    }
+}
+
 /// What only one worker touches.
 pub(crate) struct Core {
     index: usize,
     tick: u32,
+    /// Tick of the last maintenance (see `run`).
+    last_maintenance: u32,
+    global_queue: QueueInterval,
     /// The task woken last by the task that is running: it runs next.
     lifo_slot: Option<TaskRef>,
     run_queue: queue::Local,
+    /// Tasks woken during their own poll (`yield_now`, the coop budget, a wake from another
+    /// thread while they ran): they run once the LIFO slot, the ring and the injection queue
+    /// are empty, or at the next maintenance. Not stealable (see `take_deferred`).
+    deferred: VecDeque<TaskRef>,
     /// This worker counts among the searching ones (see idle.rs).
     is_searching: bool,
     /// Set while the worker polls the driver from `park`: wakes then must not wake other
@@ -61,12 +159,19 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    pub(super) fn new(index: usize, run_queue: queue::Local) -> Box<Core> {
+    pub(super) fn new(
+        index: usize,
+        run_queue: queue::Local,
+        global_queue_interval: Option<u32>,
+    ) -> Box<Core> {
         Box::new(Core {
             index,
             tick: 0,
+            last_maintenance: 0,
+            global_queue: QueueInterval::new(global_queue_interval),
             lifo_slot: None,
             run_queue,
+            deferred: VecDeque::with_capacity(64),
             is_searching: false,
             is_parking: false,
             is_shutdown: false,
@@ -85,10 +190,15 @@ impl Core {
         while let Some(task) = self.run_queue.pop() {
             f(task);
         }
+        self.deferred.drain(..).for_each(f);
+    }
+
+    pub(super) fn index(&self) -> usize {
+        self.index
     }
 
     fn has_tasks(&self) -> bool {
-        self.lifo_slot.is_some() || !self.run_queue.is_empty()
+        self.lifo_slot.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
     }
 
     fn next_rand(&mut self) -> u32 {
@@ -109,10 +219,11 @@ impl Core {
         });
     }
 
-    /// The next task: the injection queue every `global_queue_interval` ticks, else the LIFO
-    /// slot, the ring, or a batch from the injection queue.
+    /// The next task: the injection queue every `global_queue_interval` ticks (fixed or
+    /// tuned: `QueueInterval`), else the LIFO slot, the ring, or a batch from the injection
+    /// queue.
     fn next_task(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if self.tick % shared.config.global_queue_interval == 0 {
+        if self.global_queue.is_due(self.tick) {
             if let Some(task) = shared.inject.pop() {
                 return Some(task);
             }
@@ -140,6 +251,45 @@ impl Core {
         drop(tasks);
         self.batch = batch;
         first
+    }
+
+    /// The oldest deferred task, once nothing else is queued here; the others stay deferred.
+    ///
+    /// Why deferred at all: a yielding task pushed straight onto the ring is stealable, so
+    /// an idle worker woken for it (or merely searching) took it, and two tasks that feed each
+    /// other (a channel's sender that yields every so often and its receiver, whose coop budget
+    /// runs out as often) ended up on two workers, each waking the other across threads for
+    /// every message: the multi-thread 1→1 channel benchmarks ran at 0.6× tokio's speed that
+    /// way. One at a time, the deferred tasks are never visible to a thief here (a first
+    /// version moved all but the first to the ring: a worker woken at the start of the work,
+    /// still searching, kept stealing the pair's second task from there).
+    fn take_deferred(&mut self) -> Option<TaskRef> {
+        self.deferred.pop_front()
+    }
+
+    /// Maintenance and `block_in_place`: the deferred tasks go to the back of the ring, so
+    /// that tasks that keep this worker busy (two tasks waking each other through the LIFO
+    /// slot and the ring) cannot keep them waiting for ever, and other workers can take them.
+    /// Returns whether there were any.
+    fn release_deferred(&mut self, shared: &Shared) -> bool {
+        if self.deferred.is_empty() {
+            return false;
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        for task in deferred.drain(..) {
+            self.push_back(shared, task);
+        }
+        self.deferred = deferred;
+        true
+    }
+
+    /// Wakes another worker if this one's ring holds more than one task: with just one, this
+    /// worker runs it next, and a worker woken to steal it would only move it away from the
+    /// tasks it talks to (and cost a futex or eventfd wake-up for nothing).
+    fn notify_if_queued_several(&self, shared: &Shared) {
+        if self.run_queue.len() > 1 {
+            shared.notify_parked();
+        }
     }
 
     /// Becomes a searcher (if allowed) and steals from another worker or the injection queue.
@@ -206,9 +356,9 @@ thread_local! {
     };
 }
 
-/// Queues `task` on this thread's worker if it belongs to `shared`'s runtime (the LIFO slot,
-/// or the back of the ring if `is_yield`), else on the injection queue.
-pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
+/// Queues `task` (spawned, or woken by value) on this thread's worker if it belongs to
+/// `shared`'s runtime (the LIFO slot), else on the injection queue.
+pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef) {
     let mut task = Some(task);
     let _ = WORKER.try_with(|cx| {
         if !ptr::eq(cx.shared.get(), Arc::as_ptr(shared)) {
@@ -218,7 +368,7 @@ pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef, is_yield: bool) {
         // Taken only once a core is known to be here: otherwise it goes to the injection queue.
         if let Some(core) = slot.as_mut() {
             if let Some(task) = task.take() {
-                schedule_local(shared, core, task, is_yield);
+                schedule_local(shared, core, task, false);
             }
         }
     });
@@ -278,21 +428,18 @@ fn schedule_local_by_key<T>(
 }
 
 fn schedule_local(shared: &Shared, core: &mut Core, task: TaskRef, is_yield: bool) {
-    let notify = if is_yield {
-        core.push_back(shared, task);
-        true
-    } else {
-        match core.lifo_slot.replace(task) {
-            Some(previous) => {
-                core.push_back(shared, previous);
-                true
-            }
-            // The slot's task runs next on this worker: nobody else needs waking for it.
-            None => false,
+    if is_yield {
+        // Not stealable, no wake-up for anyone: see `Core::take_deferred`.
+        core.deferred.push_back(task);
+        return;
+    }
+    if let Some(previous) = core.lifo_slot.replace(task) {
+        core.push_back(shared, previous);
+        // Two tasks queued here now: another worker may take the one on the ring. (With the
+        // slot empty before, its new task runs next on this worker: nobody needs waking.)
+        if !core.is_parking {
+            shared.notify_parked();
         }
-    };
-    if notify && !core.is_parking {
-        shared.notify_parked();
     }
 }
 
@@ -328,7 +475,13 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     let event_interval = shared.config.event_interval;
     while !core.is_shutdown {
         core.tick = core.tick.wrapping_add(1);
-        if core.tick % event_interval == 0 {
+        // Not `tick % event_interval == 0`: ticks advance by more than one per loop (the LIFO
+        // slot's polls count), and a modulo can then miss forever: a chain of tasks spawning
+        // each other (4 ticks a loop) and an injected task every 61 ticks (1 tick) made
+        // exactly 61 ticks a cycle, and this worker never polled the reactor again.
+        if core.tick.wrapping_sub(core.last_maintenance) >= event_interval {
+            core.last_maintenance = core.tick;
+            core.global_queue.end_batch();
             core = maintenance(shared, core);
             if core.is_shutdown {
                 break;
@@ -336,11 +489,18 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         }
         let task = match core.next_task(shared) {
             Some(task) => task,
-            None => match core.steal_work(shared) {
+            None => match core.take_deferred() {
                 Some(task) => task,
                 None => {
-                    core = park(shared, core);
-                    continue;
+                    // Out of local work: the batch of timed polls ends here.
+                    core.global_queue.end_batch();
+                    match core.steal_work(shared) {
+                        Some(task) => task,
+                        None => {
+                            core = park(shared, core);
+                            continue;
+                        }
+                    }
                 }
             },
         };
@@ -356,20 +516,27 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
 /// Runs `task`, then the tasks it leaves in the LIFO slot (a bounded number of them). `None`
 /// if the core was taken by `block_in_place` meanwhile.
 fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<Core>> {
+    let index = core.index;
     core.transition_from_searching(shared);
+    core.global_queue.start_batch();
+    core.global_queue.count_poll();
     put_core(core);
     task.run();
     let mut lifo_polls = 0;
     loop {
-        let mut core = take_core()?;
+        // No core: `block_in_place` handed it off during the poll. If the pool thread started
+        // for it has not taken it yet (a short blocking closure), this thread takes it back
+        // and saves the switch to that thread; else this thread is done.
+        let mut core = take_core().or_else(|| shared.take_handed_off(index))?;
         let Some(task) = core.lifo_slot.take() else { return Some(core) };
         if lifo_polls >= MAX_LIFO_POLLS {
             core.push_back(shared, task);
-            shared.notify_parked();
+            core.notify_if_queued_several(shared);
             return Some(core);
         }
         lifo_polls += 1;
         core.tick = core.tick.wrapping_add(1);
+        core.global_queue.count_poll();
         put_core(core);
         task.run();
     }
@@ -381,6 +548,13 @@ fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if shared.is_shutdown.load(Ordering::Acquire) {
         core.is_shutdown = true;
         return core;
+    }
+    // Another worker is woken only for three tasks or more: two that take turns (a yielding
+    // sender beside its receiver) run best here, and waking a worker for them at every
+    // maintenance split the pair again (about one wake-up per 10,000 messages, each one a
+    // split that lasted).
+    if core.release_deferred(shared) && core.run_queue.len() > 2 {
+        shared.notify_parked();
     }
     if try_take_driver(shared) {
         core = drive(shared, core, false);
@@ -473,8 +647,8 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 }
 
 /// `task::block_in_place` on a worker of a multi-thread runtime: hands this worker's core to
-/// a new worker thread. Returns false if this thread holds no core (not a worker, or its core
-/// is already handed off), in which case nothing needs doing.
+/// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or
+/// its core is already handed off), in which case nothing needs doing.
 pub(crate) fn hand_off_core() -> bool {
     let core = WORKER.try_with(|cx| {
         if cx.shared.get().is_null() {
@@ -482,12 +656,22 @@ pub(crate) fn hand_off_core() -> bool {
         }
         cx.core.try_borrow_mut().ok().and_then(|mut slot| slot.take())
     });
-    let Some(core) = core.ok().flatten() else { return false };
+    let Some(mut core) = core.ok().flatten() else { return false };
     let Some(Handle::MultiThread(shared)) = context::try_current() else {
         unreachable!("minirt: a worker thread outside its runtime")
     };
-    if let Err(e) = shared.launch(core) {
-        panic!("minirt: block_in_place could not start a replacement worker thread: {e}");
+    // Until a pool thread runs the core, the other workers can take what it holds only from
+    // its ring: the LIFO slot's task and the deferred ones go there (tokio does the same).
+    if let Some(task) = core.lifo_slot.take() {
+        core.push_back(&shared, task);
+    }
+    core.release_deferred(&shared);
+    core.notify_if_queued_several(&shared);
+    if let Err((core, e)) = shared.hand_off(core) {
+        // Back in this thread's hands: the poll that panics here ends, and this thread runs
+        // the core on as before.
+        put_core(core);
+        panic!("minirt: block_in_place could not start a thread to run this worker's tasks: {e}");
     }
     true
 }
