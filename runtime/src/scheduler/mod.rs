@@ -136,12 +136,12 @@ impl std::fmt::Debug for Handle {
 ///
 /// # Panics
 /// On a thread that is already running a runtime (inside a task or another `block_on`).
-/// The panic of a `block_on` inside a runtime, on either flavor: tokio's words (tests ported
-/// from tokio match them), then what to do instead.
+/// The panic of a `block_on` inside a runtime, on either flavor: tokio 1.54's words, to the
+/// letter (tests ported from tokio match the whole sentence).
 pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
      happens because a function (like `block_on`) attempted to block the current thread while \
-     the thread is being used to drive asynchronous tasks. Instead, `.await` the future, or run \
-     the blocking code in `spawn_blocking` or `block_in_place`.";
+     the thread is being used to drive asynchronous tasks. If you are in an async function, \
+     use `.await` on the future instead of blocking on it.";
 
 #[track_caller]
 pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
