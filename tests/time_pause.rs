@@ -24,22 +24,6 @@ use common::{panic_message, watchdog};
 use minirt::time::{self, Duration, Instant, Sleep};
 use sync_common::task;
 
-/// Asserts that `$now.elapsed()` is `$dur`, up to tokio's 1 ms of timer-wheel rounding
-/// (`tokio_test::assert_elapsed!`). minirt's deadlines are exact, so in paused time the
-/// elapsed time is exactly `$dur` where a timer was waited for.
-macro_rules! assert_elapsed {
-    ($now:expr, $dur:expr) => {{
-        let elapsed = $now.elapsed();
-        let lower: std::time::Duration = $dur;
-        assert!(
-            elapsed >= lower && elapsed <= lower + std::time::Duration::from_millis(1),
-            "actual = {:?}, expected = {:?}",
-            elapsed,
-            lower
-        );
-    }};
-}
-
 #[minirt::test]
 async fn pause_time_in_main() {
     let _w = watchdog("pause_time_in_main");

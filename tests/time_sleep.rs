@@ -23,20 +23,6 @@ use common::watchdog;
 use minirt::time::{self, Duration, Instant};
 use sync_common::task;
 
-/// `tokio_test::assert_elapsed!`: `$now.elapsed()` is `$dur`, up to 1 ms of rounding.
-macro_rules! assert_elapsed {
-    ($now:expr, $dur:expr) => {{
-        let elapsed = $now.elapsed();
-        let lower: std::time::Duration = $dur;
-        assert!(
-            elapsed >= lower && elapsed <= lower + std::time::Duration::from_millis(1),
-            "actual = {:?}, expected = {:?}",
-            elapsed,
-            lower
-        );
-    }};
-}
-
 #[minirt::test(start_paused = true)]
 async fn immediate_sleep() {
     let _w = watchdog("immediate_sleep");

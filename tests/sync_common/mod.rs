@@ -174,6 +174,22 @@ macro_rules! assert_ok {
     }};
 }
 
+/// Asserts that `$now.elapsed()` is `$dur`, up to tokio's 1 ms of timer-wheel rounding
+/// (`tokio_test::assert_elapsed!`). minirt's deadlines are exact, so in paused time the
+/// elapsed time is exactly `$dur` where a timer was waited for.
+macro_rules! assert_elapsed {
+    ($now:expr, $dur:expr) => {{
+        let elapsed = $now.elapsed();
+        let lower: std::time::Duration = $dur;
+        assert!(
+            elapsed >= lower && elapsed <= lower + std::time::Duration::from_millis(1),
+            "actual = {:?}, expected = {:?}",
+            elapsed,
+            lower
+        );
+    }};
+}
+
 /// Asserts `Err(e)`; evaluates to `e`.
 macro_rules! assert_err {
     ($e:expr) => {{
