@@ -101,10 +101,6 @@ impl fmt::Debug for ThreadConfig {
     }
 }
 
-fn same_task(a: &TaskRef, b: &TaskRef) -> bool {
-    std::sync::Arc::as_ptr(a).cast::<()>() == std::sync::Arc::as_ptr(b).cast::<()>()
-}
-
 /// The closure of a blocking task, as a future that runs it on its first poll.
 struct BlockingFuture<F>(Option<F>);
 
@@ -238,6 +234,14 @@ impl BlockingPool {
         lock(&self.inner.state).num_idle
     }
 
+    /// Whether any work is queued or running on the pool (one look, under one lock): what
+    /// holds a paused clock's auto-advance back. A thread counts as busy from when it is
+    /// counted in `num_threads` until it is counted idle.
+    pub(crate) fn is_busy(&self) -> bool {
+        let state = lock(&self.inner.state);
+        !state.queue.is_empty() || !state.mandatory.is_empty() || state.num_threads > state.num_idle
+    }
+
     /// Tasks waiting for a thread.
     pub(crate) fn queue_depth(&self) -> usize {
         lock(&self.inner.state).queue.len()
@@ -354,7 +358,7 @@ impl Inner {
         let mut state = lock(&self.state);
         state.num_threads -= 1;
         // Unqueued, unless a thread that finished its task took it meanwhile.
-        let ours = state.mandatory.iter().position(|queued| same_task(queued, &task));
+        let ours = state.mandatory.iter().position(|queued| std::sync::Arc::ptr_eq(queued, &task));
         let unqueued = ours.and_then(|i| state.mandatory.remove(i));
         drop(state);
         match unqueued {

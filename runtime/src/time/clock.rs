@@ -193,12 +193,7 @@ impl Clock {
         if !self.is_paused() {
             return Park::Sleep(Some(timeout));
         }
-        // Three reads, each under the pool's lock. A pool thread counts as busy from when it is
-        // counted in `num_threads` until it is counted idle, so a pool changing between the
-        // reads is at worst seen busy, and the loop just looks again after the recheck sleep.
-        let busy =
-            blocking.queue_depth() > 0 || blocking.num_threads() > blocking.num_idle_threads();
-        if busy {
+        if blocking.is_busy() {
             Park::Sleep(Some(timeout.min(RECHECK_WHILE_BLOCKING)))
         } else {
             Park::AutoAdvance

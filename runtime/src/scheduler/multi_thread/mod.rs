@@ -308,7 +308,11 @@ impl Shared {
     /// thread) the core is handed back.
     fn hand_off(self: &Arc<Self>, core: Box<Core>) -> Result<(), (Box<Core>, io::Error)> {
         let index = core.index();
-        *lock(&self.handoff[index]) = Some(core);
+        // The slot is empty (a worker hands off at most one core at a time); were it not, the
+        // old core (its tasks) is dropped after the lock, not under it.
+        let previous = lock(&self.handoff[index]).replace(core);
+        debug_assert!(previous.is_none(), "a handoff slot held two cores");
+        drop(previous);
         // Counted before the job exists: from now on either the job or whoever takes the core
         // back may still return it to shutdown (see `live`).
         *lock(&self.live.count) += 1;
