@@ -426,20 +426,34 @@ impl MultiThread {
         // to start never had a core to return: their cores were dropped with the error. Called
         // from a task on one of the workers, that worker's core is taken here instead.
         let own = worker::take_own_core(shared);
-        let own_thread = usize::from(own.is_some());
-        let expected = shared.remotes.len() - own_thread;
+        let expected = shared.remotes.len() - usize::from(own.is_some());
+        // A thread that runs one of this runtime's cores (or gave its core to
+        // `block_in_place` and still finishes its poll there) counts among the live threads
+        // until this returns: waiting for it would wait for ever.
+        let own_thread = usize::from(worker::is_worker_of(shared));
+        // Both waits below keep the deadline: a worker inside a poll that blocks for seconds
+        // does not hand its core back until the poll ends. Its queued tasks are cancelled
+        // from the owned list below all the same; it finds them done when it gets to them.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut cores = {
             let mut returned = lock(&shared.shutdown_cores);
             loop {
                 // A core handed off by `block_in_place` whose pool thread has not started yet
                 // is taken here (the job then finds its slot empty).
                 returned.extend(shared.handoff.iter().filter_map(|slot| lock(slot).take()));
-                if returned.len() >= expected || *lock(&shared.live.count) == 0 {
+                if returned.len() >= expected || *lock(&shared.live.count) <= own_thread {
                     break;
+                }
+                let mut wait = Duration::from_millis(10);
+                if let Some(deadline) = deadline {
+                    match deadline.checked_duration_since(Instant::now()) {
+                        Some(left) if !left.is_zero() => wait = wait.min(left),
+                        _ => break,
+                    }
                 }
                 returned = shared
                     .shutdown_cond
-                    .wait_timeout(returned, Duration::from_millis(10))
+                    .wait_timeout(returned, wait)
                     .unwrap_or_else(|p| p.into_inner())
                     .0;
             }
@@ -472,7 +486,6 @@ impl MultiThread {
         shared.reactor.shutdown();
         // The worker threads exit right after handing their cores back; wait for them so that
         // their `on_thread_stop` hooks have run (bounded by `timeout`).
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut live = lock(&shared.live.count);
         // The calling worker's thread ends only after this returns.
         while *live > own_thread {
@@ -497,7 +510,11 @@ impl MultiThread {
 impl Drop for MultiThread {
     fn drop(&mut self) {
         // Normally already done by the runtime (then this returns at once); here for a
-        // runtime whose build failed halfway, with some workers started.
-        self.shutdown(None);
+        // runtime whose build failed halfway, with some workers started, and for one dropped
+        // in an asynchronous context: `Runtime::drop` panicked there, and this runs during
+        // that unwinding. Waiting then would block the thread of another runtime's loop
+        // (tokio does not wait either), so the workers are told to stop and left to do so.
+        let unwinding_in_a_loop = std::thread::panicking() && crate::context::is_driving();
+        self.shutdown(if unwinding_in_a_loop { Some(Duration::ZERO) } else { None });
     }
 }

@@ -344,15 +344,23 @@ impl Core {
 /// The worker's thread-local: which runtime this thread works for, and its core while a task
 /// runs or the driver is polled.
 struct Context {
-    /// Compared with a task's runtime; dereferenced only while the worker runs (it holds an
-    /// `Arc` to it for that whole time).
+    /// Compared with a task's runtime on every wake (a pointer compare, no reference count);
+    /// dereferenced only while the worker runs (it holds an `Arc` to it for that whole time).
     shared: Cell<*const Shared>,
+    /// The same runtime, for the rare paths that need a reference of their own
+    /// (`block_in_place`): not the thread's *entered* runtime, which a task may have changed
+    /// with `Handle::enter`.
+    owner: RefCell<Option<Arc<Shared>>>,
     core: RefCell<Option<Box<Core>>>,
 }
 
 thread_local! {
     static WORKER: Context = const {
-        Context { shared: Cell::new(ptr::null()), core: RefCell::new(None) }
+        Context {
+            shared: Cell::new(ptr::null()),
+            owner: RefCell::new(None),
+            core: RefCell::new(None),
+        }
     };
 }
 
@@ -464,12 +472,20 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         fn drop(&mut self) {
             let _ = WORKER.try_with(|cx| {
                 cx.shared.set(ptr::null());
+                let owner = cx.owner.borrow_mut().take();
                 // Only set if a task's poll unwound through us (a bug); drop it.
-                drop(cx.core.borrow_mut().take());
+                let core = cx.core.borrow_mut().take();
+                // After the borrows: the last reference to the runtime, or the core's tasks,
+                // may run foreign drops that reach this thread-local again.
+                drop(core);
+                drop(owner);
             });
         }
     }
-    WORKER.with(|cx| cx.shared.set(Arc::as_ptr(shared)));
+    WORKER.with(|cx| {
+        cx.shared.set(Arc::as_ptr(shared));
+        *cx.owner.borrow_mut() = Some(shared.clone());
+    });
     let _reset = Reset;
     let mut core = core;
     let event_interval = shared.config.event_interval;
@@ -650,16 +666,14 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 /// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or
 /// its core is already handed off), in which case nothing needs doing.
 pub(crate) fn hand_off_core() -> bool {
-    let core = WORKER.try_with(|cx| {
-        if cx.shared.get().is_null() {
-            return None;
-        }
-        cx.core.try_borrow_mut().ok().and_then(|mut slot| slot.take())
+    // The worker's own runtime, not `context::try_current()`: the task may have entered
+    // another runtime (`Handle::enter`), and the core must go to a thread of its own runtime.
+    let taken = WORKER.try_with(|cx| {
+        let shared = cx.owner.try_borrow().ok()?.clone()?;
+        let core = cx.core.try_borrow_mut().ok()?.take()?;
+        Some((shared, core))
     });
-    let Some(mut core) = core.ok().flatten() else { return false };
-    let Some(Handle::MultiThread(shared)) = context::try_current() else {
-        unreachable!("minirt: a worker thread outside its runtime")
-    };
+    let Some((shared, mut core)) = taken.ok().flatten() else { return false };
     // Until a pool thread runs the core, the other workers can take what it holds only from
     // its ring: the LIFO slot's task and the deferred ones go there (tokio does the same).
     if let Some(task) = core.lifo_slot.take() {
@@ -674,6 +688,14 @@ pub(crate) fn hand_off_core() -> bool {
         panic!("minirt: block_in_place could not start a thread to run this worker's tasks: {e}");
     }
     true
+}
+
+/// Whether this thread runs (or ran, and still finishes a poll of) one of `shared`'s cores:
+/// a worker thread, or a pool thread that took a handed-off core. Such a thread counts among
+/// the runtime's live threads until its loop ends, so a shutdown called from it must not wait
+/// for it.
+pub(super) fn is_worker_of(shared: &Shared) -> bool {
+    WORKER.try_with(|cx| ptr::eq(cx.shared.get(), shared)).unwrap_or(false)
 }
 
 /// `Runtime::shutdown_timeout` called from a task on one of `shared`'s workers: that worker

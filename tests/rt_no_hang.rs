@@ -1,0 +1,301 @@
+//! Edge paths of a runtime's life that used to hang it or kill a worker: `block_in_place` while
+//! another runtime is entered, a runtime dropped inside `block_in_place` by one of its own
+//! tasks, shutdown deadlines while a poll blocks for seconds, a runtime dropped inside another
+//! runtime's task. Each scenario runs on a thread of its own and must finish within a bound:
+//! a hang fails the test instead of hanging the suite.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use minirt::runtime::{Builder, Runtime};
+
+/// Runs `f` on a thread of its own; fails if it does not return within `limit`, or panics.
+fn within<T: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = mpsc::channel();
+    let runner = thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            runner.join().expect("the scenario's thread");
+            value
+        }
+        Err(_) => {
+            if runner.is_finished() {
+                let payload = runner.join().expect_err("no value, so it panicked");
+                std::panic::resume_unwind(payload);
+            }
+            panic!("{what}: did not finish within {limit:?} (hang)");
+        }
+    }
+}
+
+fn multi(workers: usize) -> Runtime {
+    Builder::new_multi_thread().worker_threads(workers).enable_all().build().expect("runtime")
+}
+
+fn current() -> Runtime {
+    Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+/// After the scenario, the runtime still runs tasks on every worker, fires timers and does I/O.
+fn assert_still_runs(rt: &Runtime, workers: usize) {
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..workers * 4 {
+            tasks.push(minirt::spawn(async {
+                minirt::time::sleep(Duration::from_millis(1)).await;
+                let (a, mut b) = minirt::net::UnixStream::pair().expect("pair");
+                use minirt::io::{AsyncReadExt, AsyncWriteExt};
+                let mut a = a;
+                a.write_all(b"ok").await.expect("write");
+                let mut buf = [0u8; 2];
+                b.read_exact(&mut buf).await.expect("read");
+                buf
+            }));
+        }
+        for task in tasks {
+            assert_eq!(&task.await.expect("task"), b"ok");
+        }
+    });
+}
+
+// ---- block_in_place while another runtime is entered -------------------------------------
+
+fn block_in_place_with_other_entered(workers: usize, other: fn() -> Runtime) {
+    let rt = multi(workers);
+    let other = Arc::new(other());
+    let ran = Arc::new(AtomicUsize::new(0));
+    let (other2, ran2) = (other.clone(), ran.clone());
+    rt.block_on(async move {
+        minirt::spawn(async move {
+            let _entered = other2.enter();
+            minirt::task::block_in_place(|| {
+                ran2.fetch_add(1, Ordering::SeqCst);
+            });
+            // Still this runtime's task: spawning here reaches the entered one, as in tokio.
+        })
+        .await
+        .expect("the task that called block_in_place");
+    });
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+    assert_still_runs(&rt, workers);
+    drop(rt);
+    drop(other);
+}
+
+#[test]
+fn block_in_place_with_a_multi_thread_runtime_entered() {
+    for workers in [1, 4] {
+        for round in 0..100 {
+            within(
+                &format!("{workers} workers, round {round}"),
+                Duration::from_secs(20),
+                move || block_in_place_with_other_entered(workers, || multi(2)),
+            );
+        }
+    }
+}
+
+#[test]
+fn block_in_place_with_a_current_thread_runtime_entered() {
+    for workers in [1, 4] {
+        for round in 0..100 {
+            within(
+                &format!("{workers} workers, round {round}"),
+                Duration::from_secs(20),
+                move || block_in_place_with_other_entered(workers, current),
+            );
+        }
+    }
+}
+
+// ---- a runtime dropped inside block_in_place, by one of its own tasks ---------------------
+
+#[test]
+fn dropping_a_runtime_inside_block_in_place_in_its_own_task() {
+    for workers in [1, 4] {
+        for round in 0..100 {
+            within(
+                &format!("{workers} workers, round {round}"),
+                Duration::from_secs(20),
+                move || {
+                    let rt = multi(workers);
+                    let (tx, rx) = mpsc::channel::<Runtime>();
+                    let (done_tx, done_rx) = mpsc::channel();
+                    rt.spawn(async move {
+                        let rt = rx.recv().expect("the runtime");
+                        minirt::task::block_in_place(move || drop(rt));
+                        let _ = done_tx.send(());
+                    });
+                    tx.send(rt).expect("the task waits for it");
+                    // The drop returned inside block_in_place; the task's poll then ended.
+                    done_rx.recv_timeout(Duration::from_secs(10)).expect("the drop returned");
+                },
+            );
+        }
+    }
+}
+
+#[test]
+fn shutdown_timeout_inside_block_in_place_in_its_own_task() {
+    within("shutdown_timeout in block_in_place", Duration::from_secs(20), || {
+        let rt = multi(2);
+        let (tx, rx) = mpsc::channel::<Runtime>();
+        let (done_tx, done_rx) = mpsc::channel();
+        rt.spawn(async move {
+            let rt = rx.recv().expect("the runtime");
+            let start = Instant::now();
+            minirt::task::block_in_place(move || rt.shutdown_timeout(Duration::from_secs(30)));
+            let _ = done_tx.send(start.elapsed());
+        });
+        tx.send(rt).expect("the task waits for it");
+        let took = done_rx.recv_timeout(Duration::from_secs(15)).expect("shutdown returned");
+        assert!(took < Duration::from_secs(15), "took {took:?}: it waited for its own thread");
+    });
+}
+
+// ---- shutdown deadlines while a poll blocks ------------------------------------------------
+
+/// A multi-thread runtime whose one task blocks its worker for `BLOCKED` inside a poll.
+fn runtime_with_a_blocked_poll(workers: usize) -> Runtime {
+    let rt = multi(workers);
+    let (started_tx, started_rx) = mpsc::channel();
+    rt.spawn(async move {
+        let _ = started_tx.send(());
+        thread::sleep(BLOCKED);
+    });
+    started_rx.recv_timeout(Duration::from_secs(10)).expect("the blocking task started");
+    rt
+}
+
+const BLOCKED: Duration = Duration::from_secs(3);
+
+#[test]
+fn shutdown_timeout_keeps_its_deadline_while_a_poll_blocks() {
+    for workers in [1, 4] {
+        within("shutdown_timeout", Duration::from_secs(20), move || {
+            let rt = runtime_with_a_blocked_poll(workers);
+            let start = Instant::now();
+            rt.shutdown_timeout(Duration::from_millis(100));
+            let took = start.elapsed();
+            // Generous against a loaded machine, but far below the blocked poll.
+            assert!(
+                took < BLOCKED / 2,
+                "{workers} workers: shutdown_timeout(100 ms) took {took:?}"
+            );
+        });
+    }
+}
+
+#[test]
+fn shutdown_background_returns_while_a_poll_blocks() {
+    for workers in [1, 4] {
+        within("shutdown_background", Duration::from_secs(20), move || {
+            let rt = runtime_with_a_blocked_poll(workers);
+            let start = Instant::now();
+            rt.shutdown_background();
+            let took = start.elapsed();
+            assert!(took < BLOCKED / 2, "{workers} workers: shutdown_background took {took:?}");
+        });
+    }
+}
+
+/// The tasks queued behind the blocked poll are cancelled by the shutdown (their futures
+/// dropped exactly once), not left to run after it.
+#[test]
+fn shutdown_background_cancels_the_tasks_queued_behind_a_blocked_poll() {
+    within("shutdown_background with queued tasks", Duration::from_secs(20), || {
+        struct CountDrop(Arc<AtomicUsize>);
+        impl Drop for CountDrop {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let rt = runtime_with_a_blocked_poll(1);
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let polled = Arc::new(AtomicUsize::new(0));
+        let mut handles = Vec::new();
+        for _ in 0..10 {
+            let guard = CountDrop(dropped.clone());
+            let polled = polled.clone();
+            handles.push(rt.spawn(async move {
+                let _guard = guard;
+                polled.fetch_add(1, Ordering::SeqCst);
+            }));
+        }
+        rt.shutdown_background();
+        assert_eq!(dropped.load(Ordering::SeqCst), 10, "every queued future dropped by shutdown");
+        // After the blocked poll ends, nothing of the runtime runs them.
+        thread::sleep(BLOCKED + Duration::from_millis(500));
+        assert_eq!(polled.load(Ordering::SeqCst), 0, "no task ran after shutdown");
+        assert_eq!(dropped.load(Ordering::SeqCst), 10, "dropped exactly once");
+        let check = current();
+        check.block_on(async {
+            for handle in handles {
+                assert!(handle.await.expect_err("cancelled").is_cancelled());
+            }
+        });
+    });
+}
+
+// ---- a runtime dropped inside another runtime's task ---------------------------------------
+
+#[test]
+fn dropping_a_runtime_inside_a_task_panics_and_the_worker_goes_on() {
+    for (name, outer) in
+        [("current-thread", current as fn() -> Runtime), ("multi-thread", || multi(1))]
+    {
+        for inner in [current as fn() -> Runtime, || multi(2)] {
+            within(name, Duration::from_secs(20), move || {
+                let rt = outer();
+                let inner = inner();
+                let err = rt
+                    .block_on(async move { minirt::spawn(async move { drop(inner) }).await })
+                    .expect_err("dropping a runtime in a task panics");
+                assert!(err.is_panic());
+                let message = err.into_panic();
+                let message = message
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| message.downcast_ref::<&str>().copied())
+                    .unwrap_or("");
+                assert!(
+                    message.contains(
+                        "Cannot drop a runtime in a context where blocking is not allowed"
+                    ),
+                    "{name}: {message}"
+                );
+                assert_still_runs(&rt, 1);
+            });
+        }
+    }
+}
+
+/// The same with the dropped runtime busy (a poll blocked for seconds on one of its workers):
+/// the panic's unwinding must not wait for that poll, blocking the other runtime's worker.
+#[test]
+fn dropping_a_busy_runtime_inside_a_task_does_not_wait_while_unwinding() {
+    for (name, outer) in
+        [("current-thread", current as fn() -> Runtime), ("multi-thread", || multi(1))]
+    {
+        within(name, Duration::from_secs(20), move || {
+            let rt = outer();
+            let inner = runtime_with_a_blocked_poll(1);
+            let start = Instant::now();
+            let err = rt
+                .block_on(async move { minirt::spawn(async move { drop(inner) }).await })
+                .expect_err("dropping a runtime in a task panics");
+            let took = start.elapsed();
+            assert!(err.is_panic());
+            assert!(took < BLOCKED / 2, "{name}: the panicking drop took {took:?}");
+            assert_still_runs(&rt, 1);
+        });
+    }
+}
