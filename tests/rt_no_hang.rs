@@ -299,3 +299,64 @@ fn dropping_a_busy_runtime_inside_a_task_does_not_wait_while_unwinding() {
         });
     }
 }
+
+// ---- a handle used after its runtime shut down ---------------------------------------------
+
+/// tokio panics ("... it is being shutdown") when a sleep registers with a runtime that shut
+/// down; waiting for a timer nobody fires would hang the caller for ever.
+#[test]
+fn handle_block_on_a_sleep_after_shutdown_panics() {
+    for (name, build) in
+        [("current-thread", current as fn() -> Runtime), ("multi-thread", || multi(2))]
+    {
+        within(name, Duration::from_secs(20), move || {
+            let rt = build();
+            let handle = rt.handle().clone();
+            drop(rt);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handle.block_on(async { minirt::time::sleep(Duration::from_millis(10)).await })
+            }));
+            let payload = result.expect_err(&format!("{name}: the sleep panics"));
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            assert!(message.contains("being shutdown"), "{name}: {message}");
+        });
+    }
+}
+
+/// A thread in `Handle::block_on`, waiting on a sleep when the runtime shuts down, is woken
+/// and panics as tokio's does, instead of waiting for a timer that nobody will fire.
+#[test]
+fn handle_block_on_waiting_on_a_sleep_when_the_runtime_shuts_down_panics() {
+    for (name, build) in
+        [("current-thread", current as fn() -> Runtime), ("multi-thread", || multi(2))]
+    {
+        within(name, Duration::from_secs(20), move || {
+            let rt = build();
+            let handle = rt.handle().clone();
+            let (registered_tx, registered_rx) = mpsc::channel();
+            let waiter = thread::spawn(move || {
+                handle.block_on(async move {
+                    let sleep = minirt::time::sleep(Duration::from_secs(60));
+                    minirt::pin!(sleep);
+                    // Registered with the timers before the runtime shuts down.
+                    assert!(futures_util::poll!(sleep.as_mut()).is_pending());
+                    let _ = registered_tx.send(());
+                    sleep.await
+                })
+            });
+            registered_rx.recv_timeout(Duration::from_secs(10)).expect("the sleep registered");
+            drop(rt);
+            let payload = waiter.join().expect_err(&format!("{name}: the sleep panics"));
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            assert!(message.contains("being shutdown"), "{name}: {message}");
+        });
+    }
+}

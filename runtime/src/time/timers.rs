@@ -253,15 +253,21 @@ impl Timers {
         }
     }
 
-    /// Drops every stored waker: the loop will never run again to fire them, and a waker kept
-    /// here would keep its task (and through it the runtime) alive.
+    /// Wakes every stored waker, once, outside the lock: the loop will never run again to
+    /// fire them, so each waiter must poll once more and see the shutdown (a `Sleep` then
+    /// panics with tokio's "being shutdown"). A waiter outside the runtime's tasks
+    /// (`Handle::block_on` on another thread) would otherwise wait for ever; a task of this
+    /// runtime is cancelled by the shutdown and its wake-up dropped. No waker is kept: one
+    /// would keep its task (and through it the runtime) alive.
     pub(crate) fn shutdown(&self) {
         let mut inner = self.lock();
         inner.is_shutdown = true;
         let wakers: Vec<Waker> =
             inner.entries.iter_mut().filter_map(|(_, entry)| entry.waker.take()).collect();
         drop(inner);
-        drop(wakers);
+        for waker in wakers {
+            waker.wake();
+        }
     }
 
     #[cfg(test)]
@@ -520,14 +526,15 @@ mod tests {
     }
 
     #[test]
-    fn shutdown_drops_the_wakers() {
+    fn shutdown_wakes_the_waiters_once_and_keeps_no_waker() {
         let timers = Timers::new();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let task = Arc::new(Recorder { id: 1, log });
+        let task = Arc::new(Recorder { id: 1, log: log.clone() });
         let waker = Waker::from(task.clone());
         let key = timers.insert(Instant::now(), &waker).expect("running").0;
         assert_eq!(Arc::strong_count(&task), 3, "`task`, `waker` and the stored clone");
         timers.shutdown();
+        assert_eq!(*log.lock().unwrap(), [1], "the waiter is woken to see the shutdown");
         assert_eq!(Arc::strong_count(&task), 2);
         assert!(timers.poll(&key, &waker).is_err(), "an unfired timer never fires now");
         assert_eq!(Arc::strong_count(&task), 2, "no waker is stored after shutdown");
