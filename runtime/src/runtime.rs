@@ -678,17 +678,19 @@ pub fn block_in_place<F, R>(func: F) -> R
 where
     F: FnOnce() -> R,
 {
-    if !multi_thread::worker::hand_off_core() {
-        // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
-        // thread already in `block_in_place`) except the loop of a current-thread runtime.
-        if scheduler::current_thread::is_driving_any() {
-            panic!(
-                "can call blocking only when running on the multi-threaded runtime \
-                 (`block_in_place` on a current-thread runtime)"
-            );
-        }
+    let handed_off = multi_thread::worker::hand_off_core();
+    // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
+    // thread already in `block_in_place`) except the loop of a current-thread runtime.
+    if handed_off.is_none() && scheduler::current_thread::is_driving_any() {
+        panic!(
+            "can call blocking only when running on the multi-threaded runtime \
+             (`block_in_place` on a current-thread runtime)"
+        );
     }
     let _suspended = context::suspend_driving();
+    // Dropped first, when `func` returns or unwinds: takes the core back if it is still
+    // waiting for its pool thread.
+    let _handed_off = handed_off;
     func()
 }
 

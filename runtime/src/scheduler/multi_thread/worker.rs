@@ -663,9 +663,9 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
 }
 
 /// `task::block_in_place` on a worker of a multi-thread runtime: hands this worker's core to
-/// a pool thread (module docs). Returns false if this thread holds no core (not a worker, or
-/// its core is already handed off), in which case nothing needs doing.
-pub(crate) fn hand_off_core() -> bool {
+/// a pool thread (module docs). `None` if this thread holds no core (not a worker, or its core
+/// is already handed off), in which case nothing needs doing.
+pub(crate) fn hand_off_core() -> Option<HandedOff> {
     // The worker's own runtime, not `context::try_current()`: the task may have entered
     // another runtime (`Handle::enter`), and the core must go to a thread of its own runtime.
     let taken = WORKER.try_with(|cx| {
@@ -673,7 +673,7 @@ pub(crate) fn hand_off_core() -> bool {
         let core = cx.core.try_borrow_mut().ok()?.take()?;
         Some((shared, core))
     });
-    let Some((shared, mut core)) = taken.ok().flatten() else { return false };
+    let (shared, mut core) = taken.ok().flatten()?;
     // Until a pool thread runs the core, the other workers can take what it holds only from
     // its ring: the LIFO slot's task and the deferred ones go there (tokio does the same).
     if let Some(task) = core.lifo_slot.take() {
@@ -681,13 +681,36 @@ pub(crate) fn hand_off_core() -> bool {
     }
     core.release_deferred(&shared);
     core.notify_if_queued_several(&shared);
+    let index = core.index;
     if let Err((core, e)) = shared.hand_off(core) {
         // Back in this thread's hands: the poll that panics here ends, and this thread runs
         // the core on as before.
         put_core(core);
         panic!("minirt: block_in_place could not start a thread to run this worker's tasks: {e}");
     }
-    true
+    Some(HandedOff { shared, index })
+}
+
+/// A core handed off by `block_in_place`. Its drop, when the blocking closure has returned
+/// (or unwound), takes the core back if no pool thread has claimed it yet (a short closure),
+/// as tokio does: the rest of the task's poll then runs as a worker's again (its wakes go to
+/// the LIFO slot), and the pool thread started for it finds the slot empty.
+pub(crate) struct HandedOff {
+    shared: Arc<Shared>,
+    index: usize,
+}
+
+impl Drop for HandedOff {
+    fn drop(&mut self) {
+        if let Some(core) = self.shared.take_handed_off(self.index) {
+            // Read back by `run_task` once the poll ends. (This thread gave its core away and
+            // runs no loop until then: its slot is empty.)
+            let _ = WORKER.try_with(|cx| {
+                let previous = cx.core.borrow_mut().replace(core);
+                debug_assert!(previous.is_none(), "a worker thread held two cores");
+            });
+        }
+    }
 }
 
 /// Whether this thread runs (or ran, and still finishes a poll of) one of `shared`'s cores:
