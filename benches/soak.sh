@@ -9,7 +9,12 @@
 #    -r 10000, chaos keys expire after 2 s; DBSIZE is printed with every sample), or
 #  - once the load stops, kv holds more fds than before it started.
 #
+# With SOAK_KV_ARGS="--chaos" kv also runs client tasks that panic or are aborted at random
+# (examples/kv/chaos.rs); at the end kv gets SIGTERM and must exit with status 0 (its chaos line
+# then has `wrong 0`: every reply right, every task ended as it had to).
+#
 #   SOAK_SECONDS=60 benches/soak.sh
+#   SOAK_KV_ARGS="--threads 2 --chaos" benches/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SOAK_SECONDS:-600}
@@ -22,8 +27,10 @@ cargo build --release --example kv
 kv=target/release/examples/kv
 
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-"$kv" 127.0.0.1:"$port" >/dev/null & kv_pid=$!
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -f "${kv_log:-}"' EXIT
+kv_log=$(mktemp)
+# shellcheck disable=SC2086 # SOAK_KV_ARGS is a list of words
+"$kv" ${SOAK_KV_ARGS:-} 127.0.0.1:"$port" >"$kv_log" 2>&1 & kv_pid=$!
 pids+=($kv_pid)
 for _ in $(seq 100); do
   redis-cli -p "$port" PING >/dev/null 2>&1 && break
@@ -48,7 +55,8 @@ while ((SECONDS - start < secs)); do
   kill -0 "$kv_pid" 2>/dev/null || { echo "soak: FAIL: kv died"; exit 1; }
   rss=$(rss_kb) fd=$(fds) keys=$(redis-cli -p "$port" DBSIZE)
   samples+=("$rss")
-  printf 'soak: t=%4ds  RSS %7d kB  fds %4d  keys %7d\n' $((SECONDS - start)) "$rss" "$fd" "$keys"
+  printf 'soak: t=%4ds  RSS %7d kB  fds %4d  keys %7d  %s\n' $((SECONDS - start)) "$rss" "$fd" "$keys" \
+    "$(grep '^kv chaos:' "$kv_log" | tail -n 1 | sed 's/^kv chaos: //')"
 done
 
 status=0
@@ -77,5 +85,13 @@ if ((n >= 3)); then
   fi
 fi
 redis-cli -p "$port" PING | grep -q PONG || { echo "soak: FAIL: kv stopped answering"; status=1; }
+kill -TERM "$kv_pid"
+kv_status=0
+wait "$kv_pid" || kv_status=$?
+grep -E '^kv (chaos|: shut down)' "$kv_log" | tail -n 2 | sed 's/^/soak: /'
+if ((kv_status != 0)); then
+  echo "soak: FAIL: kv exited with status $kv_status after SIGTERM (3: a chaos task saw a wrong reply)"
+  status=1
+fi
 ((status == 0)) && echo "soak: PASS"
 exit $status

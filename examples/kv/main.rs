@@ -2,7 +2,7 @@
 //! redis-benchmark and any Redis client library.
 //!
 //! ```text
-//! cargo run --release --example kv -- [--threads N | --current-thread] [ADDR]
+//! cargo run --release --example kv -- [--threads N | --current-thread] [--chaos] [ADDR]
 //! ```
 //!
 //! ADDR comes from the argument, else `KV_ADDR`, else `127.0.0.1:6380`. It runs on the
@@ -11,10 +11,13 @@
 //! MSET EXPIRE PEXPIRE TTL PTTL PERSIST KEYS DBSIZE FLUSHALL INFO CLIENT SETNAME/GETNAME
 //! COMMAND CONFIG GET SELECT 0 QUIT. On Ctrl-C or SIGTERM it stops accepting, closes idle
 //! connections, lets a command in flight finish (up to 5 s), and exits with status 0.
+//! `--chaos` runs, beside the server, client tasks that panic or are aborted at random
+//! (`chaos.rs`, for benches/soak.sh).
 //!
 //! The modules: `server.rs` (accept and connection loops, shutdown), `resp.rs` (the wire
 //! format), `cmd.rs` (the commands), `db.rs` (the sharded store with expiry).
 
+pub mod chaos;
 pub mod server;
 
 use std::process::ExitCode;
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use minirt::net::TcpListener;
 use minirt::runtime::Builder;
 
-const USAGE: &str = "usage: kv [--threads N | --current-thread] [ADDR]";
+const USAGE: &str = "usage: kv [--threads N | --current-thread] [--chaos] [ADDR]";
 
 fn main() -> ExitCode {
     ExitCode::from(run(std::env::args().skip(1)))
@@ -33,10 +36,12 @@ fn main() -> ExitCode {
 pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     let mut threads = None;
     let mut current_thread = false;
+    let mut chaos = false;
     let mut addr = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--current-thread" => current_thread = true,
+            "--chaos" => chaos = true,
             "--threads" => match args.next().and_then(|n| n.parse::<usize>().ok()) {
                 Some(n) if n > 0 => threads = Some(n),
                 _ => return usage(),
@@ -68,14 +73,30 @@ pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     };
     let flavor =
         if current_thread { "current-thread".to_string() } else { format!("{threads} threads") };
+    let counts = std::sync::Arc::new(chaos::Counts::default());
     let result = runtime.block_on(async {
         let listener = TcpListener::bind(&addr).await?;
-        println!("kv: listening on {} ({flavor})", listener.local_addr()?);
-        server::serve(listener, server::shutdown::GRACE).await
+        let local = listener.local_addr()?;
+        println!("kv: listening on {local} ({flavor})");
+        let chaos_task = chaos.then(|| {
+            chaos::quiet_intended_panics();
+            minirt::spawn(chaos::run(local, counts.clone()))
+        });
+        let served = server::serve(listener, server::shutdown::GRACE).await;
+        if let Some(task) = chaos_task {
+            task.abort();
+        }
+        served
     });
     match result {
         Ok(cut) => {
             println!("kv: shut down ({cut} connections cut)");
+            if chaos {
+                println!("{}", counts.line());
+                if counts.wrong() > 0 {
+                    return 3;
+                }
+            }
             0
         }
         Err(e) => {
