@@ -9,9 +9,9 @@
 #    -r 10000, chaos keys expire after 2 s; DBSIZE is printed with every sample), or
 #  - once the load stops, kv holds more fds than before it started.
 #
-# With SOAK_KV_ARGS="--chaos" kv also runs client tasks that panic or are aborted at random
-# (examples/kv/chaos.rs); at the end kv gets SIGTERM and must exit with status 0 (its chaos line
-# then has `wrong 0`: every reply right, every task ended as it had to).
+# With SOAK_KV_ARGS="--chaos" kv also runs, for the soak's length, client tasks that panic or
+# are aborted at random (examples/kv/chaos.rs); at the end kv gets SIGTERM and must exit with
+# status 0 (its chaos line then has `wrong 0`: every reply right, every task ended as it had to).
 #
 #   SOAK_SECONDS=60 benches/soak.sh
 #   SOAK_KV_ARGS="--threads 2 --chaos" benches/soak.sh
@@ -29,8 +29,14 @@ kv=target/release/examples/kv
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -f "${kv_log:-}"' EXIT
 kv_log=$(mktemp)
-# shellcheck disable=SC2086 # SOAK_KV_ARGS is a list of words
-"$kv" ${SOAK_KV_ARGS:-} 127.0.0.1:"$port" >"$kv_log" 2>&1 & kv_pid=$!
+# shellcheck disable=SC2206 # SOAK_KV_ARGS is a list of words
+kv_args=(${SOAK_KV_ARGS:-})
+# --chaos lasts as long as the load, so that the fds counted after it are the server's alone.
+for i in "${!kv_args[@]}"; do
+  if [[ ${kv_args[i]} == --chaos ]]; then kv_args[i]="--chaos $secs"; fi
+done
+# shellcheck disable=SC2068 # each "--chaos SECS" splits into two words on purpose
+"$kv" ${kv_args[@]} 127.0.0.1:"$port" >"$kv_log" 2>&1 & kv_pid=$!
 pids+=($kv_pid)
 for _ in $(seq 100); do
   redis-cli -p "$port" PING >/dev/null 2>&1 && break

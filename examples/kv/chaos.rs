@@ -105,13 +105,15 @@ enum Fate {
     Finish,
 }
 
-/// Runs the chaos loop against the server at `addr` until the task is dropped, reporting to
-/// stderr every 10 s.
-pub async fn run(addr: SocketAddr, counts: Arc<Counts>) {
+/// Runs the chaos loop against the server at `addr` for `duration` (`None`: until the task is
+/// dropped), reporting to stderr every 10 s; then waits for the tasks it started, so that none
+/// of their sockets is left open, and reports once more.
+pub async fn run(addr: SocketAddr, counts: Arc<Counts>, duration: Option<Duration>) {
+    let start = Instant::now();
     let mut rng = Rng::new();
     let mut last_report = Instant::now();
     let mut live: Vec<(Fate, JoinHandle<io::Result<()>>, Instant)> = Vec::new();
-    loop {
+    while duration.map_or(true, |d| start.elapsed() < d) {
         minirt::time::sleep(Duration::from_millis(1 + rng.below(4))).await;
         let fate = match rng.below(3) {
             0 => Fate::Panic { after: rng.below(20) },
@@ -146,6 +148,13 @@ pub async fn run(addr: SocketAddr, counts: Arc<Counts>) {
             eprintln!("{} live {}", counts.line(), live.len());
         }
     }
+    for (fate, handle, _) in live {
+        if matches!(fate, Fate::Abort { .. }) {
+            handle.abort();
+        }
+        check(fate, handle.await, &counts);
+    }
+    eprintln!("{} (done)", counts.line());
 }
 
 /// Counts a finished task by how it ended, and whether that is how it had to end.

@@ -2,7 +2,7 @@
 //! redis-benchmark and any Redis client library.
 //!
 //! ```text
-//! cargo run --release --example kv -- [--threads N | --current-thread] [--chaos] [ADDR]
+//! cargo run --release --example kv -- [--threads N | --current-thread] [--chaos [SECONDS]] [ADDR]
 //! ```
 //!
 //! ADDR comes from the argument, else `KV_ADDR`, else `127.0.0.1:6380`. It runs on the
@@ -12,7 +12,7 @@
 //! COMMAND CONFIG GET SELECT 0 QUIT. On Ctrl-C or SIGTERM it stops accepting, closes idle
 //! connections, lets a command in flight finish (up to 5 s), and exits with status 0.
 //! `--chaos` runs, beside the server, client tasks that panic or are aborted at random
-//! (`chaos.rs`, for benches/soak.sh).
+//! (`chaos.rs`, for benches/soak.sh), until shutdown or for SECONDS.
 //!
 //! The modules: `server.rs` (accept and connection loops, shutdown), `resp.rs` (the wire
 //! format), `cmd.rs` (the commands), `db.rs` (the sharded store with expiry).
@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use minirt::net::TcpListener;
 use minirt::runtime::Builder;
 
-const USAGE: &str = "usage: kv [--threads N | --current-thread] [--chaos] [ADDR]";
+const USAGE: &str = "usage: kv [--threads N | --current-thread] [--chaos [SECONDS]] [ADDR]";
 
 fn main() -> ExitCode {
     ExitCode::from(run(std::env::args().skip(1)))
@@ -37,11 +37,15 @@ pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     let mut threads = None;
     let mut current_thread = false;
     let mut chaos = false;
+    let mut chaos_for = None;
     let mut addr = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--current-thread" => current_thread = true,
             "--chaos" => chaos = true,
+            seconds if chaos && chaos_for.is_none() && seconds.parse::<u64>().is_ok() => {
+                chaos_for = seconds.parse().ok().map(std::time::Duration::from_secs);
+            }
             "--threads" => match args.next().and_then(|n| n.parse::<usize>().ok()) {
                 Some(n) if n > 0 => threads = Some(n),
                 _ => return usage(),
@@ -80,7 +84,7 @@ pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
         println!("kv: listening on {local} ({flavor})");
         let chaos_task = chaos.then(|| {
             chaos::quiet_intended_panics();
-            minirt::spawn(chaos::run(local, counts.clone()))
+            minirt::spawn(chaos::run(local, counts.clone(), chaos_for))
         });
         let served = server::serve(listener, server::shutdown::GRACE).await;
         if let Some(task) = chaos_task {
