@@ -30,6 +30,7 @@ mod loom;
 mod loom_shim;
 mod reactor;
 mod scheduler;
+mod slow_poll;
 mod sys;
 mod trace;
 

@@ -46,6 +46,7 @@ pub struct Builder {
     event_interval: u32,
     global_queue_interval: Option<u32>,
     start_paused: bool,
+    slow_poll_threshold: Option<Duration>,
 }
 
 impl Builder {
@@ -77,6 +78,7 @@ impl Builder {
             event_interval: 61,
             global_queue_interval: None,
             start_paused: false,
+            slow_poll_threshold: None,
         }
     }
 
@@ -224,6 +226,24 @@ impl Builder {
         self
     }
 
+    /// Turns on the slow-poll detector (not in tokio): a task's poll that runs longer than
+    /// `threshold` is reported on stderr with the task's id, name and spawn location, while it
+    /// still runs (at the threshold, then at 2×, 4×, ...) and when it returns. The setting is
+    /// process-wide, like the `MINIRT_SLOW_POLL` environment variable (`10ms`, `500us`, `1s`)
+    /// that turns it on for every runtime; the first threshold set wins.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = minirt::runtime::Builder::new_multi_thread()
+    ///     .slow_poll_threshold(Duration::from_millis(50))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn slow_poll_threshold(&mut self, threshold: Duration) -> &mut Builder {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
     /// Creates the runtime: an epoll instance and an eventfd (and, for the multi-thread
     /// flavor, its worker threads). Fails if the process is out of file descriptors or threads.
     ///
@@ -237,6 +257,10 @@ impl Builder {
                  paused only where one thread runs every task (use \
                  `Builder::new_current_thread`)"
             );
+        }
+        crate::slow_poll::enable_from_env();
+        if let Some(threshold) = self.slow_poll_threshold {
+            crate::slow_poll::enable(threshold);
         }
         let blocking = BlockingPool::new(
             self.max_blocking_threads,
@@ -349,6 +373,7 @@ impl Runtime {
     }
 
     /// Spawns a task on this runtime. It runs when a thread drives the runtime (`block_on`).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -530,6 +555,7 @@ impl Handle {
     }
 
     /// Spawns a task on this handle's runtime; callable from any thread.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

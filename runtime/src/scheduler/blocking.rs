@@ -124,6 +124,8 @@ struct BlockingSchedule {
 }
 
 impl Schedule for BlockingSchedule {
+    const IS_ASYNC: bool = false;
+
     fn schedule(&self, task: TaskRef) {
         // Only `spawn` queues a blocking task (it is never idle and so never re-scheduled by a
         // wake or an abort); reaching here means a cancelled task: it is run to be dropped.

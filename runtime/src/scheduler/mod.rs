@@ -36,6 +36,7 @@ pub(crate) enum Handle {
 
 impl Handle {
     /// Spawns `future` as a task of this runtime.
+    #[track_caller]
     pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

@@ -35,6 +35,7 @@ use super::state::{Idle, Run, State};
 use super::{Id, JoinError, Runnable, Schedule};
 use crate::context;
 use crate::loom_shim::{self, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
+use crate::slow_poll;
 use crate::trace;
 
 enum Stage<F: Future> {
@@ -75,10 +76,16 @@ where
     S: Schedule,
 {
     /// A new task, already marked NOTIFIED because its creator puts it on a run queue.
+    #[track_caller]
     pub(crate) fn new(future: F, scheduler: S) -> Arc<Task<F, S>> {
+        let id = Id::next();
+        if S::IS_ASYNC && slow_poll::enabled() {
+            // The spawn call's line: `#[track_caller]` runs from every public spawn to here.
+            slow_poll::spawned(id, std::panic::Location::caller());
+        }
         Arc::new(Task {
             state: State::new(),
-            id: Id::next(),
+            id,
             scheduler,
             owned_key: AtomicUsize::new(usize::MAX),
             join_waker: Mutex::new(None),
@@ -110,6 +117,9 @@ where
     fn complete(&self, result: Result<F::Output, JoinError>) {
         if trace::enabled() {
             trace::task_completed(self.id, result.as_ref().err());
+        }
+        if S::IS_ASYNC && slow_poll::enabled() {
+            slow_poll::finished(self.id);
         }
         // SAFETY: the caller holds RUNNING and the future was dropped, so the stage is
         // `Consumed`, ours, and written without dropping anything.
@@ -253,10 +263,13 @@ where
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         context::start_poll(Some(self.id));
+        let timer =
+            (S::IS_ASYNC && slow_poll::enabled()).then(|| slow_poll::PollTimer::start(self.id));
         // SAFETY: we hold RUNNING (transition_to_running said Poll), so the stage is ours and
         // holds the future.
         let polled =
             panic::catch_unwind(AssertUnwindSafe(|| unsafe { poll_future(&self.stage, &mut cx) }));
+        drop(timer);
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {

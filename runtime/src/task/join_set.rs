@@ -250,6 +250,7 @@ impl<T: 'static> JoinSet<T> {
 
     /// Spawns a `!Send` future on `local_set`, as a task of the set; it starts when the
     /// `LocalSet` is next driven (which need not be now).
+    #[track_caller]
     pub fn spawn_local_on<F>(&mut self, future: F, local_set: &super::LocalSet) -> AbortHandle
     where
         F: Future<Output = T> + 'static,
@@ -292,6 +293,7 @@ impl<T: Send + 'static> JoinSet<T> {
     }
 
     /// Spawns `future` on the runtime of `handle` into the set.
+    #[track_caller]
     pub fn spawn_on<F>(&mut self, future: F, handle: &Handle) -> AbortHandle
     where
         F: Future<Output = T> + Send + 'static,

@@ -183,6 +183,7 @@ where
 const OTHER_THREAD: &str =
     "Local tasks can only be spawned on a LocalRuntime from the thread the runtime was created on";
 
+#[track_caller]
 fn spawn_on<F>(shared: &Arc<Shared>, future: F) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
@@ -221,6 +222,7 @@ impl LocalSet {
     }
 
     /// Spawns a `!Send` future on this set. It runs when the set is next driven.
+    #[track_caller]
     pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,

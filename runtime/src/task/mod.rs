@@ -28,6 +28,7 @@
 //! The task module knows no scheduler: a scheduler implements [`Schedule`] (queue a task,
 //! forget a completed one), and the task calls nothing else.
 
+mod builder;
 mod cell;
 pub mod coop;
 mod error;
@@ -45,6 +46,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+pub use builder::Builder;
 pub(crate) use cell::Task;
 pub use coop::{consume_budget, has_budget_remaining, unconstrained, Unconstrained};
 pub use error::JoinError;
@@ -72,6 +74,10 @@ pub(crate) trait Runnable: Send + Sync {
 
 /// What a task needs from its scheduler (tokio's `Schedule`, async-task's schedule function).
 pub(crate) trait Schedule: Clone + Send + Sync + 'static {
+    /// Whether a poll of these tasks is an async task's poll, which the slow-poll detector
+    /// times. Not the blocking pool's: its one "poll" runs the whole blocking closure.
+    const IS_ASYNC: bool = true;
+
     /// Queues a task that must run: it was woken, spawned, or aborted. Callable from any thread.
     fn schedule(&self, task: TaskRef);
 

@@ -249,6 +249,7 @@ impl Shared {
     }
 
     /// Spawns `future` onto this runtime.
+    #[track_caller]
     pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
