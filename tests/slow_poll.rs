@@ -46,6 +46,7 @@ fn scenario_in_child() {
                 .build()
                 .expect("runtime"),
         ),
+        "every_spawn" => every_spawn(),
         "quick" => {
             let rt = multi_thread();
             rt.block_on(async {
@@ -74,6 +75,56 @@ fn blocking_task(rt: Runtime) {
         eprintln!("MARK: spawned at tests/slow_poll.rs:{line}:");
         handle.expect("spawn").await.expect("the blocking task");
     });
+}
+
+/// A task that blocks for 150 ms, spawned through each public spawn function; each prints
+/// the line of its spawn call, which its report must name.
+fn every_spawn() {
+    async fn blocker() {
+        std::thread::sleep(Duration::from_millis(150))
+    }
+    fn mark(what: &str, line: u32) {
+        eprintln!("MARK: {what} tests/slow_poll.rs:{line}:");
+    }
+    let rt = multi_thread();
+    let handle = rt.handle().clone();
+    mark("Runtime::spawn", line!() + 1);
+    let t = rt.spawn(blocker());
+    rt.block_on(t).expect("task");
+    mark("Handle::spawn", line!() + 1);
+    let t = handle.spawn(blocker());
+    rt.block_on(t).expect("task");
+    rt.block_on(async {
+        mark("minirt::spawn", line!() + 1);
+        minirt::spawn(blocker()).await.expect("task");
+        mark("task::spawn", line!() + 1);
+        minirt::task::spawn(blocker()).await.expect("task");
+        let mut set = minirt::task::JoinSet::new();
+        mark("JoinSet::spawn", line!() + 1);
+        set.spawn(blocker());
+        set.join_next().await.expect("one").expect("task");
+        mark("JoinSet::spawn_on", line!() + 1);
+        set.spawn_on(blocker(), &minirt::runtime::Handle::current());
+        set.join_next().await.expect("one").expect("task");
+    });
+    let local = minirt::task::LocalSet::new();
+    rt.block_on(local.run_until(async {
+        mark("spawn_local", line!() + 1);
+        minirt::task::spawn_local(blocker()).await.expect("task");
+        let mut set = minirt::task::JoinSet::new();
+        mark("JoinSet::spawn_local", line!() + 1);
+        set.spawn_local(blocker());
+        set.join_next().await.expect("one").expect("task");
+    }));
+    mark("LocalSet::spawn_local", line!() + 1);
+    let t = local.spawn_local(blocker());
+    rt.block_on(local.run_until(t)).expect("task");
+    let local_rt = Builder::new_current_thread()
+        .build_local(minirt::runtime::LocalOptions::default())
+        .expect("local runtime");
+    mark("LocalRuntime::spawn_local", line!() + 1);
+    let t = local_rt.spawn_local(blocker());
+    local_rt.block_on(t).expect("task");
 }
 
 fn spawn_site(stderr: &str) -> &str {
@@ -116,6 +167,26 @@ fn a_blocking_poll_is_reported_while_it_runs_and_after_on_the_current_thread_run
 #[test]
 fn the_builder_turns_the_detector_on() {
     check_reports(&run_child("builder", &[]));
+}
+
+/// `#[track_caller]` runs from every public spawn function down to the task: each report
+/// names the user's line, never one inside minirt.
+#[test]
+fn every_spawn_function_reports_its_callers_line() {
+    let stderr = run_child("every_spawn", &[("MINIRT_SLOW_POLL", "100ms")]);
+    let mut lines = stderr.lines().peekable();
+    let mut checked = 0;
+    while let Some(line) = lines.next() {
+        let Some(mark) = line.strip_prefix("MARK: ") else { continue };
+        let (what, site) = mark.rsplit_once(' ').expect("MARK: what site");
+        let report = lines
+            .by_ref()
+            .find(|l| l.contains("minirt: slow poll:") && l.contains("ran for"))
+            .unwrap_or_else(|| panic!("{what}: no report\n{stderr}"));
+        assert!(report.contains(&format!("spawned at {site}")), "{what} at {site}: {report}");
+        checked += 1;
+    }
+    assert_eq!(checked, 10, "every spawn function was tried:\n{stderr}");
 }
 
 #[test]
