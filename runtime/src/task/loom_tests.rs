@@ -557,15 +557,16 @@ fn loom_task_wake_after_completion_does_nothing() {
 /// runs the task (which completes at its first poll). The handle sees the output, or
 /// `Cancelled`, or nothing yet — and what it sees matches what happened: an output is made
 /// only if the task was not cancelled first. The future is dropped exactly once; an output,
-/// if made, is dropped exactly once by whichever of the handle and the task owns it last;
-/// the cell is freed once.
+/// if made, is dropped exactly once by whichever of the handle and the task owns it last,
+/// right then (not when the cell is freed); the cell is freed once.
 #[test]
 fn loom_task_abort_complete_and_join_handle_drop() {
     loom::model(|| {
         let rt = Rt::new();
         let (script, probes) = script(false, Some(1));
+        // The waker keeps the cell alive to the end, so an output that nobody dropped when it
+        // should have been is not dropped by the cell's free instead.
         let (mut handle, waker) = rt.spawn(script);
-        drop(waker);
         let abort = handle.abort_handle();
         let aborter = thread::spawn(move || abort.abort());
         let joiner = thread::spawn(move || {
@@ -596,6 +597,8 @@ fn loom_task_abort_complete_and_join_handle_drop() {
         }
         assert_eq!(probes.future_drops.count(), 1, "the future is dropped exactly once");
         assert_eq!(probes.output_drops.count(), made, "the output is dropped exactly once");
+        assert_eq!(rt.freed(), 0, "the waker still holds the cell");
+        drop(waker);
         assert_eq!(rt.freed(), 1);
     });
 }
