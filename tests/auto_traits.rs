@@ -1,5 +1,7 @@
 //! The public types can cross threads the way tokio's do: a runtime, its handle, join handles
-//! and sockets are `Send + Sync`, and wakers built by the runtime are `Send + Sync` by type.
+//! and sockets are `Send + Sync`, and wakers built by the runtime are `Send + Sync` by type; the
+//! locks of `minirt::sync` and their guards are `Send`/`Sync` for exactly the value types that
+//! make tokio's so (checked in both directions: a missing and a surplus impl are both errors).
 
 use std::os::fd::OwnedFd;
 
@@ -16,4 +18,132 @@ fn public_types_are_send_and_sync() {
     send_sync::<minirt::net::tcp::OwnedReadHalf>();
     send_sync::<minirt::net::tcp::OwnedWriteHalf>();
     send_sync::<minirt::io::AsyncFd<OwnedFd>>();
+}
+
+// Negative assertions: `<T as AmbiguousIfSend<_>>::some_item` names one method when `T` is not
+// `Send` (only the `()` impl applies) and is ambiguous, a compile error, when it is.
+trait AmbiguousIfSend<A> {
+    fn some_item(&self) {}
+}
+impl<T: ?Sized> AmbiguousIfSend<()> for T {}
+impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
+
+trait AmbiguousIfSync<A> {
+    fn some_item(&self) {}
+}
+impl<T: ?Sized> AmbiguousIfSync<()> for T {}
+impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
+
+fn require_send<T: ?Sized + Send>() {}
+fn require_sync<T: ?Sized + Sync>() {}
+
+/// `check!(Type => Send: yes, Sync: no)`: fails to compile unless `Type` is exactly that.
+macro_rules! check {
+    ($t:ty => Send: $send:ident, Sync: $sync:ident) => {{
+        check!(@Send $send, $t);
+        check!(@Sync $sync, $t);
+    }};
+    (@Send yes, $t:ty) => { require_send::<$t>() };
+    (@Send no, $t:ty) => { let _ = <$t as AmbiguousIfSend<_>>::some_item; };
+    (@Sync yes, $t:ty) => { require_sync::<$t>() };
+    (@Sync no, $t:ty) => { let _ = <$t as AmbiguousIfSync<_>>::some_item; };
+}
+
+// One value type for each combination of the two traits.
+type Both = u8;
+type SendOnly = std::cell::Cell<u8>;
+/// `Sync` but not `Send`: a guard whose unlock must run on the locking thread.
+type SyncOnly = std::sync::MutexGuard<'static, u8>;
+type Neither = std::rc::Rc<u8>;
+
+/// The lock and guard types of `sync::{Mutex, RwLock}` against tokio's bounds (read from its
+/// `unsafe impl`s and fields), for every combination of `Send` and `Sync` of the value `T` (and
+/// of the mapped part `U` where a guard has one). The same table is checked against minirt's
+/// types and against tokio's, so a difference from tokio is a compile error on one side.
+macro_rules! lock_guard_traits {
+    () => {{
+        // Mutex<T>: Send and Sync if T: Send.
+        check!(sync::Mutex<Both> => Send: yes, Sync: yes);
+        check!(sync::Mutex<SendOnly> => Send: yes, Sync: yes);
+        check!(sync::Mutex<SyncOnly> => Send: no, Sync: no);
+        check!(sync::Mutex<Neither> => Send: no, Sync: no);
+
+        // MutexGuard<T>: Send if T: Send; Sync if T: Send + Sync.
+        check!(sync::MutexGuard<'static, Both> => Send: yes, Sync: yes);
+        check!(sync::MutexGuard<'static, SendOnly> => Send: yes, Sync: no);
+        check!(sync::MutexGuard<'static, SyncOnly> => Send: no, Sync: no);
+        check!(sync::MutexGuard<'static, Neither> => Send: no, Sync: no);
+
+        // OwnedMutexGuard<T>: Send if T: Send; Sync if T: Send + Sync.
+        check!(sync::OwnedMutexGuard<Both> => Send: yes, Sync: yes);
+        check!(sync::OwnedMutexGuard<SendOnly> => Send: yes, Sync: no);
+        check!(sync::OwnedMutexGuard<SyncOnly> => Send: no, Sync: no);
+        check!(sync::OwnedMutexGuard<Neither> => Send: no, Sync: no);
+
+        // MappedMutexGuard<T>: Send if T: Send; Sync if T: Sync.
+        check!(sync::MappedMutexGuard<'static, Both> => Send: yes, Sync: yes);
+        check!(sync::MappedMutexGuard<'static, SendOnly> => Send: yes, Sync: no);
+        check!(sync::MappedMutexGuard<'static, SyncOnly> => Send: no, Sync: yes);
+        check!(sync::MappedMutexGuard<'static, Neither> => Send: no, Sync: no);
+
+        // RwLock<T>: Send if T: Send; Sync if T: Send + Sync.
+        check!(sync::RwLock<Both> => Send: yes, Sync: yes);
+        check!(sync::RwLock<SendOnly> => Send: yes, Sync: no);
+        check!(sync::RwLock<SyncOnly> => Send: no, Sync: no);
+        check!(sync::RwLock<Neither> => Send: no, Sync: no);
+
+        // RwLockReadGuard<T>: Send if T: Sync; Sync if T: Send + Sync.
+        check!(sync::RwLockReadGuard<'static, Both> => Send: yes, Sync: yes);
+        check!(sync::RwLockReadGuard<'static, SendOnly> => Send: no, Sync: no);
+        check!(sync::RwLockReadGuard<'static, SyncOnly> => Send: yes, Sync: no);
+        check!(sync::RwLockReadGuard<'static, Neither> => Send: no, Sync: no);
+
+        // RwLockWriteGuard<T> and RwLockMappedWriteGuard<T>: Send and Sync if T: Send + Sync.
+        check!(sync::RwLockWriteGuard<'static, Both> => Send: yes, Sync: yes);
+        check!(sync::RwLockWriteGuard<'static, SendOnly> => Send: no, Sync: no);
+        check!(sync::RwLockWriteGuard<'static, SyncOnly> => Send: no, Sync: no);
+        check!(sync::RwLockWriteGuard<'static, Neither> => Send: no, Sync: no);
+        check!(sync::RwLockMappedWriteGuard<'static, Both> => Send: yes, Sync: yes);
+        check!(sync::RwLockMappedWriteGuard<'static, SendOnly> => Send: no, Sync: no);
+        check!(sync::RwLockMappedWriteGuard<'static, SyncOnly> => Send: no, Sync: no);
+        check!(sync::RwLockMappedWriteGuard<'static, Neither> => Send: no, Sync: no);
+
+        // OwnedRwLockWriteGuard<T>: Send and Sync if T: Send + Sync.
+        check!(sync::OwnedRwLockWriteGuard<Both> => Send: yes, Sync: yes);
+        check!(sync::OwnedRwLockWriteGuard<SendOnly> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockWriteGuard<SyncOnly> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockWriteGuard<Neither> => Send: no, Sync: no);
+
+        // OwnedRwLockReadGuard<T, U>: Send if T: Send + Sync and U: Sync; Sync if both are
+        // Send + Sync.
+        check!(sync::OwnedRwLockReadGuard<Both, Both> => Send: yes, Sync: yes);
+        check!(sync::OwnedRwLockReadGuard<SendOnly, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockReadGuard<SyncOnly, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockReadGuard<Neither, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockReadGuard<Both, SendOnly> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockReadGuard<Both, SyncOnly> => Send: yes, Sync: no);
+        check!(sync::OwnedRwLockReadGuard<Both, Neither> => Send: no, Sync: no);
+
+        // OwnedRwLockMappedWriteGuard<T, U>: Send and Sync if both are Send + Sync.
+        check!(sync::OwnedRwLockMappedWriteGuard<Both, Both> => Send: yes, Sync: yes);
+        check!(sync::OwnedRwLockMappedWriteGuard<SendOnly, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockMappedWriteGuard<SyncOnly, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockMappedWriteGuard<Neither, Both> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockMappedWriteGuard<Both, SendOnly> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockMappedWriteGuard<Both, SyncOnly> => Send: no, Sync: no);
+        check!(sync::OwnedRwLockMappedWriteGuard<Both, Neither> => Send: no, Sync: no);
+    }};
+}
+
+#[test]
+fn lock_guards_are_send_and_sync_exactly_as_tokios() {
+    use minirt::sync;
+    lock_guard_traits!();
+}
+
+/// The table above, read against tokio itself: if tokio's bounds change, this says so.
+#[test]
+fn the_table_is_tokios() {
+    use tokio::sync;
+    lock_guard_traits!();
 }

@@ -36,7 +36,10 @@
 //! - Like tokio, once minirt handles a signal, it handles it for the rest of the process:
 //!   after the last `Signal` for SIGINT is dropped, Ctrl-C no longer ends the program.
 //! - A handler the program installed before ours keeps being called (after ours) if it was a
-//!   function; `SIG_DFL` and `SIG_IGN` are not chained, since replacing them is the point.
+//!   function, as the kernel would have called it: with its `SA_SIGINFO` arguments, once only
+//!   if it was `SA_RESETHAND` (then as if it were `SIG_DFL`), under its `sa_mask` and, unless
+//!   `SA_NODEFER`, with the signal blocked. `SIG_DFL` and `SIG_IGN` are not chained, since
+//!   replacing them is the point.
 //! - SIGKILL, SIGSTOP (uncatchable), SIGSEGV, SIGBUS, SIGILL and SIGFPE (a handler that returns
 //!   re-runs the faulting instruction) are refused with an `InvalidInput` error.
 

@@ -161,14 +161,21 @@ pub struct MappedMutexGuard<'a, T: ?Sized> {
     _borrow: PhantomData<&'a mut T>,
 }
 
-// SAFETY: a guard is `&mut T` in disguise: shareable across threads when `T: Sync`.
-unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
-// SAFETY: as for `MutexGuard`.
+// The bounds are tokio's, exactly (tests/auto_traits.rs checks both side by side). A guard is
+// `&mut T` in disguise, but `T: Sync` alone is not enough to share one: `MutexGuard::mutex`
+// turns a `&MutexGuard<'a, T>` into a `&'a Mutex<T>` that outlives the guard, so a thread
+// that was lent the guard could lock the mutex after the guard's drop and take `&mut T` (and
+// with it the value) on its own thread: `T: Send` too.
+//
+// SAFETY: see above: shared, the guard lends `&T` (`T: Sync`) and `&Mutex<T>` (`T: Send`).
+unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
+// SAFETY: as for `MutexGuard` (`OwnedMutexGuard::mutex` lends the `Arc<Mutex<T>>`).
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 // SAFETY: the mapped guard owns the permit and a unique `&mut T`: it may move to another
 // thread when `T: Send` (the permit is released through the `Sync` semaphore).
 unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
-// SAFETY: as for `MutexGuard`.
+// SAFETY: a mapped guard lends only `&T` when shared (it has no way back to its mutex), so
+// `T: Sync` suffices, as in tokio.
 unsafe impl<T: ?Sized + Sync> Sync for MappedMutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {

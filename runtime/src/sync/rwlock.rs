@@ -246,26 +246,30 @@ pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
     value: *mut U,
 }
 
-// Why the guards below are Send/Sync: a read guard is `&T` in disguise (Send and Sync when
-// `T: Sync`); a write guard is `&mut T` (Send when `T: Send + Sync`, as tokio's, and Sync when
-// `T: Sync`). The permits they hold are released through the `Sync` semaphore.
+// Why the guards below are Send/Sync, with tokio's bounds exactly (tests/auto_traits.rs checks
+// both side by side): a read guard is `&T` in disguise, so it may move to another thread when
+// `T: Sync`; a write guard is `&mut T`, which can hand the value itself to the thread it moves
+// to (`mem::replace`), so it needs `T: Send + Sync`. Shared (`&Guard` on several threads),
+// each is held to `T: Send + Sync`, as tokio's are: the lock itself is `Sync` only for
+// `T: Send + Sync`, and the owned guards lend their `Arc<RwLock<T>>`. The permits a guard
+// holds are released through the `Sync` semaphore.
 //
 // SAFETY: a read guard only lends `&T`, shareable across threads since `T: Sync`.
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: see above.
-unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockReadGuard<'_, T> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync> Send for RwLockWriteGuard<'_, T> {}
 // SAFETY: see above.
-unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockWriteGuard<'_, T> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync> Send for RwLockMappedWriteGuard<'_, T> {}
 // SAFETY: see above.
-unsafe impl<T: ?Sized + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
 // SAFETY: see above; the guard also owns an `Arc` of the lock, which needs `T: Send + Sync`.
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Send for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: see above.
-unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Sync for OwnedRwLockReadGuard<T, U> {}
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: see above.
 unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Send
     for OwnedRwLockMappedWriteGuard<T, U>

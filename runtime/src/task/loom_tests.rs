@@ -31,6 +31,10 @@ use crate::loom_shim::lock;
 struct Queues {
     run_queue: Mutex<VecDeque<TaskRef>>,
     owned: Mutex<Vec<Option<TaskRef>>>,
+    /// Every push onto the run queue (spawns included).
+    pushes: AtomicUsize,
+    /// Set by `shut_down_owned`: the owned list was emptied, so a release finds nothing.
+    shut_down: AtomicBool,
 }
 
 /// A task's `Schedule`. The copy inside the task cell carries a token that counts the cell's
@@ -57,12 +61,19 @@ impl Clone for Sched {
 
 impl Schedule for Sched {
     fn schedule(&self, task: TaskRef) {
-        lock(&self.queues.run_queue).push_back(task);
+        self.queues.pushes.fetch_add(1, SeqCst);
+        let mut queue = lock(&self.queues.run_queue);
+        // One NOTIFIED bit, one place on a queue: a second copy would be run twice.
+        assert!(!queue.iter().any(|queued| TaskRef::ptr_eq(queued, &task)), "queued twice");
+        queue.push_back(task);
     }
 
     fn release(&self, owned_key: usize) {
-        let removed = lock(&self.queues.owned)[owned_key].take();
-        assert!(removed.is_some(), "a task was released twice");
+        let (removed, shut_down) = {
+            let mut owned = lock(&self.queues.owned);
+            (owned[owned_key].take(), self.queues.shut_down.load(SeqCst))
+        };
+        assert!(removed.is_some() || shut_down, "a task was released twice");
         // Dropped after the lock, as the real schedulers do: it may be the last reference.
         drop(removed);
     }
@@ -85,6 +96,8 @@ impl Rt {
         let queues = Arc::new(Queues {
             run_queue: Mutex::new(VecDeque::new()),
             owned: Mutex::new(Vec::new()),
+            pushes: AtomicUsize::new(0),
+            shut_down: AtomicBool::new(false),
         });
         Rt { queues, freed: Arc::new(AtomicUsize::new(0)) }
     }
@@ -131,6 +144,24 @@ impl Rt {
 
     fn freed(&self) -> usize {
         self.freed.load(SeqCst)
+    }
+
+    /// How many times a task went onto the run queue, its spawn included.
+    fn pushes(&self) -> usize {
+        self.queues.pushes.load(SeqCst)
+    }
+
+    /// What a runtime's shutdown does to the tasks it still owns (after its workers stopped,
+    /// or gave up waiting for one): `shutdown` each, outside the list's lock.
+    fn shut_down_owned(&self) {
+        let owned: Vec<_> = {
+            let mut owned = lock(&self.queues.owned);
+            self.queues.shut_down.store(true, SeqCst);
+            owned.iter_mut().filter_map(Option::take).collect()
+        };
+        for task in owned {
+            task.shutdown();
+        }
     }
 }
 
@@ -242,6 +273,7 @@ impl Future for Script {
 
 impl Drop for Script {
     fn drop(&mut self) {
+        assert!(!self.polling.load(SeqCst), "the future is dropped while it is polled");
         *lock(&self.dropped.thread) = Some(thread::current().id());
         self.dropped.drops.fetch_add(1, SeqCst);
     }
@@ -254,7 +286,15 @@ fn poll_once<T>(handle: &mut JoinHandle<T>) -> Poll<Result<T, JoinError>> {
         fn wake(self: std::sync::Arc<Self>) {}
     }
     let waker = Waker::from(std::sync::Arc::new(Noop));
-    Pin::new(handle).poll(&mut Context::from_waker(&waker))
+    Pin::new(&mut unbudgeted(handle)).poll(&mut Context::from_waker(&waker))
+}
+
+/// `handle`, polled outside the coop budget. Loom runs every model thread on one OS thread,
+/// so the thread-local budget a task's run sets would otherwise carry over from one explored
+/// execution to the next, and a handle polled before any run would find it spent after
+/// enough executions: `Pending` for a reason loom cannot see, which breaks its replay.
+fn unbudgeted<T>(handle: &mut JoinHandle<T>) -> crate::task::Unconstrained<&mut JoinHandle<T>> {
+    crate::task::unconstrained(handle)
 }
 
 /// (a) A wake from another thread races with the poll that completes the task: the task is
@@ -375,7 +415,7 @@ fn loom_task_join_waker_replaced_while_completing() {
         let output = match poll_once(&mut handle) {
             Poll::Ready(result) => result,
             // The first waker is stored; block_on's replaces it and must be the one woken.
-            Poll::Pending => loom::future::block_on(&mut handle),
+            Poll::Pending => loom::future::block_on(unbudgeted(&mut handle)),
         };
         let output = output.expect("the task completed");
         worker.join().expect("worker");
@@ -451,5 +491,223 @@ fn loom_task_last_reference_frees_once() {
         rt.run_queued();
         rt.assert_all_done();
         assert_eq!(rt.freed(), 1, "the cell is freed exactly once");
+    });
+}
+
+/// (f) Two wakes land while the task is running — its own `wake_by_ref` during the poll (what
+/// `yield_now` does) and a remote wake by value racing that poll — and put it back on the queue
+/// exactly once between them: the runner polls it again (it completes at its second poll),
+/// the run queue never holds two copies, and nothing polls it a third time.
+#[test]
+fn loom_task_wakes_while_running_requeue_once() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let (script, probes) = script(true, Some(2));
+        let (mut handle, waker) = rt.spawn(script);
+        let remote = thread::spawn(move || waker.wake());
+        rt.run_queued();
+        remote.join().expect("remote waker");
+        rt.run_queued();
+        rt.assert_all_done();
+        assert_eq!(rt.pushes(), 2, "the spawn and one re-queue");
+        assert_eq!(probes.outputs_made.load(SeqCst), 1, "polled again after the wakes");
+        let Poll::Ready(Ok(output)) = poll_once(&mut handle) else {
+            panic!("the re-queue was lost: the task never completed");
+        };
+        drop(output);
+        drop(handle);
+        assert_eq!(probes.future_drops.count(), 1);
+        assert_eq!(probes.output_drops.count(), 1);
+        assert_eq!(rt.freed(), 1);
+    });
+}
+
+/// (g) Wakes after completion do nothing: a wake by reference (then a drop) and a wake by
+/// value, on two threads, race the run that completes the task at its first poll and the
+/// JoinHandle's drop after it. Whenever they land (queued, running or complete), nothing is
+/// queued again and nothing is polled again; the cell is freed exactly once, by whichever
+/// reference goes last.
+#[test]
+fn loom_task_wake_after_completion_does_nothing() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let (script, probes) = script(false, Some(1));
+        let (handle, waker) = rt.spawn(script);
+        let by_ref = waker.clone();
+        let first = thread::spawn(move || {
+            by_ref.wake_by_ref();
+            drop(by_ref);
+        });
+        let second = thread::spawn(move || waker.wake());
+        rt.run_queued();
+        drop(handle);
+        first.join().expect("wake by reference");
+        second.join().expect("wake by value");
+        rt.run_queued();
+        rt.assert_all_done();
+        assert_eq!(rt.pushes(), 1, "a queued, running or complete task is not queued again");
+        assert_eq!(probes.outputs_made.load(SeqCst), 1);
+        assert_eq!(probes.output_drops.count(), 1);
+        assert_eq!(probes.future_drops.count(), 1);
+        assert_eq!(rt.freed(), 1);
+    });
+}
+
+/// (h) Three threads: one aborts the task, one polls the JoinHandle once and drops it, one
+/// runs the task (which completes at its first poll). The handle sees the output, or
+/// `Cancelled`, or nothing yet — and what it sees matches what happened: an output is made
+/// only if the task was not cancelled first. The future is dropped exactly once; an output,
+/// if made, is dropped exactly once by whichever of the handle and the task owns it last,
+/// right then (not when the cell is freed); the cell is freed once.
+#[test]
+fn loom_task_abort_complete_and_join_handle_drop() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let (script, probes) = script(false, Some(1));
+        // The waker keeps the cell alive to the end, so an output that nobody dropped when it
+        // should have been is not dropped by the cell's free instead.
+        let (mut handle, waker) = rt.spawn(script);
+        let abort = handle.abort_handle();
+        let aborter = thread::spawn(move || abort.abort());
+        let joiner = thread::spawn(move || {
+            let seen = match poll_once(&mut handle) {
+                Poll::Ready(Ok(output)) => {
+                    drop(output);
+                    Some(true)
+                }
+                Poll::Ready(Err(e)) => {
+                    assert!(e.is_cancelled(), "aborted, not panicked");
+                    Some(false)
+                }
+                Poll::Pending => None,
+            };
+            drop(handle);
+            seen
+        });
+        rt.run_queued();
+        aborter.join().expect("aborter");
+        let seen = joiner.join().expect("joiner");
+        rt.run_queued();
+        rt.assert_all_done();
+        let made = probes.outputs_made.load(SeqCst);
+        match seen {
+            Some(true) => assert_eq!(made, 1),
+            Some(false) => assert_eq!(made, 0, "cancelled, yet an output was made"),
+            None => assert!(made <= 1),
+        }
+        assert_eq!(probes.future_drops.count(), 1, "the future is dropped exactly once");
+        assert_eq!(probes.output_drops.count(), made, "the output is dropped exactly once");
+        assert_eq!(rt.freed(), 0, "the waker still holds the cell");
+        drop(waker);
+        assert_eq!(rt.freed(), 1);
+    });
+}
+
+/// (i) The last two wakers go on two threads at once — one wakes by reference and then drops
+/// its waker, the other only drops — while the runner completes the task (at its second poll;
+/// the JoinHandle is already gone). The wake by reference takes a reference of its own for the
+/// queue, so the run never outlives the cell; whichever of the two wakers and the run lets go
+/// last frees the cell, exactly once.
+#[test]
+fn loom_task_wake_by_ref_races_the_last_waker_drop() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let slot: Arc<Mutex<Option<Waker>>> = Arc::new(Mutex::new(None));
+        let future = {
+            let slot = slot.clone();
+            let mut polled = false;
+            std::future::poll_fn(move |cx| {
+                if polled {
+                    return Poll::Ready(());
+                }
+                polled = true;
+                *lock(&slot) = Some(cx.waker().clone());
+                Poll::Pending
+            })
+        };
+        let (handle, waker) = rt.spawn(future);
+        drop(handle);
+        rt.run_queued();
+        let cloned = lock(&slot).take().expect("the first poll stored its waker");
+        drop(slot);
+        let waking = thread::spawn(move || {
+            cloned.wake_by_ref();
+            drop(cloned);
+        });
+        let dropping = thread::spawn(move || drop(waker));
+        rt.run_queued();
+        waking.join().expect("wake by reference");
+        dropping.join().expect("drop");
+        rt.run_queued();
+        rt.assert_all_done();
+        assert_eq!(rt.pushes(), 2, "the spawn and the wake");
+        assert_eq!(rt.freed(), 1, "the cell is freed exactly once");
+    });
+}
+
+/// (j) Shutdown (`shutdown` on every owned task, from the thread dropping the runtime) races
+/// a worker that still runs the task (as when shutdown gave up waiting for it) and a remote
+/// wake. The task yields once, then waits forever. The future is dropped exactly once, never
+/// while it is polled, by whichever of the two held RUNNING; the handle sees `Cancelled`; the
+/// cell is freed once the last reference (a queued copy, skipped at its run) is gone.
+#[test]
+fn loom_task_shutdown_races_a_running_worker() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let (script, probes) = script(true, None);
+        let (mut handle, waker) = rt.spawn(script);
+        let remote = thread::spawn(move || waker.wake());
+        let worker = {
+            let rt = rt.clone();
+            thread::spawn(move || rt.run_queued())
+        };
+        rt.shut_down_owned();
+        worker.join().expect("worker");
+        remote.join().expect("remote waker");
+        rt.run_queued();
+        rt.assert_all_done();
+        assert_eq!(probes.future_drops.count(), 1, "the future is dropped exactly once");
+        assert_eq!(probes.outputs_made.load(SeqCst), 0);
+        match poll_once(&mut handle) {
+            Poll::Ready(Err(e)) => assert!(e.is_cancelled(), "shut down, not panicked"),
+            Poll::Ready(Ok(_)) => panic!("a task that never completes returned an output"),
+            Poll::Pending => panic!("shutdown was lost: the task never ended"),
+        }
+        drop(handle);
+        assert_eq!(rt.freed(), 1);
+    });
+}
+
+/// (k) A JoinHandle waits (`block_on`) for a task that never completes by itself while another
+/// thread aborts it (and then runs the queue, as a worker woken by the abort would) and a
+/// worker runs it: the handle is always woken, with `Cancelled`. A lost join wake-up leaves
+/// `block_on` waiting forever, which loom reports as a deadlock.
+#[test]
+fn loom_task_abort_wakes_the_waiting_join_handle() {
+    loom::model(|| {
+        let rt = Rt::new();
+        let (script, probes) = script(false, None);
+        let (mut handle, waker) = rt.spawn(script);
+        drop(waker);
+        let abort = handle.abort_handle();
+        let aborter = {
+            let rt = rt.clone();
+            thread::spawn(move || {
+                abort.abort();
+                rt.run_queued();
+            })
+        };
+        let worker = {
+            let rt = rt.clone();
+            thread::spawn(move || rt.run_queued())
+        };
+        let joined = loom::future::block_on(unbudgeted(&mut handle));
+        assert!(matches!(joined, Err(ref e) if e.is_cancelled()), "the handle sees Cancelled");
+        aborter.join().expect("aborter");
+        worker.join().expect("worker");
+        rt.assert_all_done();
+        assert_eq!(probes.future_drops.count(), 1);
+        drop(handle);
+        assert_eq!(rt.freed(), 1);
     });
 }

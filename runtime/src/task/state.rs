@@ -59,7 +59,8 @@ pub(super) enum Run {
     Poll,
     /// Drop the future: the task was cancelled.
     Cancel,
-    /// Nothing to do: the task completed while it sat on the queue (shutdown cancelled it).
+    /// Nothing to do: shutdown cancelled the task while it sat on the queue, and has already
+    /// completed it or is dropping its future right now (it holds RUNNING).
     Skip,
 }
 
@@ -107,16 +108,23 @@ impl State {
 
     /// The scheduler picked the task from its queue.
     ///
+    /// A queued task that is RUNNING was claimed by shutdown (`transition_to_shutdown`), which
+    /// drops its future on its own thread: a worker that shutdown stopped waiting for may still
+    /// pop the queued copy meanwhile, and skips it.
+    ///
     /// # Panics
-    /// If the task is already running: a task is on one queue at most once, so a second run
-    /// means the state machine is broken.
+    /// If the task is running and was not cancelled: a task is on one queue at most once, so a
+    /// second run means the state machine is broken.
     #[inline]
     pub(super) fn transition_to_running(&self) -> Run {
         let result = self.update(|s| {
             if s.is_complete() {
                 return None;
             }
-            assert!(!s.is_running(), "minirt: a task was run while it was already running");
+            if s.is_running() {
+                assert!(s.is_cancelled(), "minirt: a task was run while it was already running");
+                return None;
+            }
             Some((s.0 & !NOTIFIED) | RUNNING)
         });
         match result {
@@ -224,6 +232,15 @@ mod tests {
         assert_eq!(running.transition_to_running(), Run::Poll);
         assert!(!running.transition_to_shutdown(), "running: the runner cancels it");
         assert_eq!(running.transition_to_idle(), Idle::Cancel);
+    }
+
+    #[test]
+    fn a_queued_task_that_shutdown_is_cancelling_is_skipped() {
+        let state = State::new();
+        assert!(state.transition_to_shutdown(), "queued: shutdown drops the future itself");
+        assert_eq!(state.transition_to_running(), Run::Skip, "the queued copy, popped meanwhile");
+        state.transition_to_complete();
+        assert_eq!(state.transition_to_running(), Run::Skip);
     }
 
     #[test]
