@@ -75,7 +75,7 @@ async fn run_main(args: Args) -> io::Result<()> {
     };
     // The listener is gone; `shut_down` tells every client (`Tracker::closing`) and waits.
     println!("chat: {signal}: stopped accepting; saying goodbye to {} clients", tracker.active());
-    let cut = tracker.shut_down(shutdown::GRACE).await;
+    let cut = stop.shut_down(&tracker, shutdown::GRACE).await;
     println!("chat: shut down ({cut} clients cut)");
     Ok(())
 }

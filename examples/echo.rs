@@ -64,7 +64,7 @@ async fn serve_with(listener: TcpListener, mut stop: StopSignals, grace: Duratio
     };
     // The accept loop, and with it the listener, is gone: new connections are refused.
     println!("echo: {signal}: stopped accepting; {} connections open", tracker.active());
-    tracker.shut_down(grace).await
+    stop.shut_down(&tracker, grace).await
 }
 
 /// Accepts connections forever, each echoed by its own task.

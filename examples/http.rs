@@ -101,7 +101,7 @@ pub async fn serve_until(
         Err(signal) => signal,
     };
     println!("http: {signal}: stopped accepting; {} connections open", tracker.active());
-    Ok(tracker.shut_down(grace).await)
+    Ok(stop.shut_down(&tracker, grace).await)
 }
 
 /// Accepts connections forever, each served by its own task. (`tests/hardening_http.rs` runs

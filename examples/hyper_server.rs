@@ -91,7 +91,7 @@ async fn run_main(args: Args) -> io::Result<()> {
     };
     // The listener is gone; `shut_down` makes `closing()` complete in every connection task.
     println!("hyper_server: {signal}: stopped accepting; {} connections open", tracker.active());
-    let cut = tracker.shut_down(shutdown::GRACE).await;
+    let cut = stop.shut_down(&tracker, shutdown::GRACE).await;
     println!("hyper_server: shut down ({cut} connections cut)");
     Ok(())
 }

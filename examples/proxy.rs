@@ -73,7 +73,7 @@ async fn run_main(args: Args) -> io::Result<()> {
     // The accept loop, and with it the listener, is gone: new connections are refused. The
     // relayed ones go on until either side closes, or the grace period ends.
     println!("proxy: {signal}: stopped accepting; {} connections open", tracker.active());
-    let cut = tracker.shut_down(shutdown::GRACE).await;
+    let cut = stop.shut_down(&tracker, shutdown::GRACE).await;
     println!("proxy: shut down ({cut} connections cut)");
     Ok(())
 }

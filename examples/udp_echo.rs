@@ -77,7 +77,7 @@ async fn run_main(args: Args) -> io::Result<()> {
         Err(signal) => signal,
     };
     println!("udp_echo: {signal}: stopped receiving");
-    let cut = tracker.shut_down(shutdown::GRACE).await;
+    let cut = stop.shut_down(&tracker, shutdown::GRACE).await;
     println!("udp_echo: shut down ({cut} tasks cut)");
     Ok(())
 }

@@ -72,7 +72,7 @@ async fn run_main(args: Args) -> io::Result<()> {
     // The accept loop, and with it the listener, is gone: connecting now fails (ECONNREFUSED
     // while the file exists).
     println!("unix_echo: {signal}: stopped accepting; {} connections open", tracker.active());
-    let cut = tracker.shut_down(shutdown::GRACE).await;
+    let cut = stop.shut_down(&tracker, shutdown::GRACE).await;
     println!("unix_echo: shut down ({cut} connections cut)");
     Ok(())
 }

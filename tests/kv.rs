@@ -799,6 +799,29 @@ fn sigint_shutdown_is_bounded() {
     });
 }
 
+/// A second stop signal during the grace period ends it at once: the stuck connection is cut
+/// long before the (here 60 s) grace period is over.
+#[test]
+fn a_second_signal_ends_the_grace_period() {
+    let _signals = SIGNALS.write().unwrap_or_else(|p| p.into_inner());
+    let _watchdog = watchdog("a_second_signal_ends_the_grace_period");
+    current_thread().block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = minirt::spawn(server::serve(listener, Duration::from_secs(60)));
+        let mut stuck = Client::connect(addr).await;
+        assert_eq!(stuck.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
+        stuck.send_raw(b"*2\r\n$3\r\nGET").await;
+        delay(Duration::from_millis(20)).await;
+        send_signal(libc::SIGINT);
+        wait_refused(addr).await;
+        assert!(!server.is_finished(), "the grace period runs: a connection is in flight");
+        send_signal(libc::SIGINT);
+        let cut = must_complete("serve", server).await.expect("task").expect("serve");
+        assert_eq!(cut, 1, "the connection stuck mid-frame was cut");
+    });
+}
+
 /// Set in the child process: the arguments `kv_process_child` passes to the program.
 const CHILD_ARGS: &str = "MINIRT_KV_TEST_CHILD_ARGS";
 

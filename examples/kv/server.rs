@@ -64,7 +64,7 @@ pub async fn serve(listener: TcpListener, grace: Duration) -> io::Result<usize> 
     };
     println!("kv: {signal}: stopped accepting; {} connections open", tracker.active());
     closer.close();
-    Ok(tracker.shut_down(grace).await)
+    Ok(stop.shut_down(&tracker, grace).await)
 }
 
 async fn accept_loop(

@@ -9,9 +9,11 @@
 //!  stop.run_until(accept loop) the accept loop runs until a signal: then it is dropped (and
 //!                              with it the listener: new connections are refused)
 //!  tracker.enter()             one guard per connection task: counts what is in flight
-//!  tracker.shut_down(GRACE)    marks "closing" (servers stop keeping connections alive, and
+//!  stop.shut_down(&tracker, GRACE)
+//!                              marks "closing" (servers stop keeping connections alive, and
 //!                              `tracker.closing()` completes for those that wait on it) and
-//!                              waits until the count is 0, or the grace period ends
+//!                              waits until the count is 0, the grace period ends, or a second
+//!                              stop signal arrives
 //! ```
 //!
 //! Per connection this costs one atomic increment and decrement; nothing on the read/write path.
@@ -62,6 +64,19 @@ impl StopSignals {
             Poll::Pending
         })
         .await
+    }
+
+    /// `tracker.shut_down(grace)`, cut short by a second stop signal: whoever presses Ctrl-C
+    /// twice wants out now, not after the grace period (which otherwise swallows the second
+    /// signal, so the exit at its end looks as if the second signal had been needed).
+    pub async fn shut_down(&mut self, tracker: &Tracker, grace: Duration) -> usize {
+        match self.run_until(tracker.shut_down(grace)).await {
+            Ok(cut) => cut,
+            Err(signal) => {
+                eprintln!("{signal} again: not waiting for the connections in flight");
+                tracker.active()
+            }
+        }
     }
 }
 
