@@ -10,8 +10,8 @@
 //!
 //! ```text
 //!  Task::new         ── on? keep (id → spawn location, name) in TASKS
-//!  Task::run         ── on? this thread's Slot := (task id, start)           [guard]
-//!                       poll the future
+//!  scheduler::run    ── on? this thread's Slot := (task id, start)
+//!                       Task::run: poll the future
 //!                       Slot := idle; longer than the threshold? "... ran for 812 ms ..."
 //!  watchdog thread   ── every threshold / 2 (1 ms to 100 ms): a Slot busy past the threshold,
 //!                       then 2×, 4×, ...? "... has run for 200 ms ... and is still running"
@@ -19,18 +19,20 @@
 //! ```
 //!
 //! The watchdog is a thread of its own, so it reports while every worker is blocked. Off (the
-//! default) each hook is one relaxed load and a branch; no memory is kept per task.
+//! default) each hook is one relaxed load and a branch, in the scheduler's loop (not in the
+//! task cell, where it made `Task::run` too big for LLVM to inline the future's poll); no
+//! memory is kept per task. Tasks are known here by their ids' numbers: this module sits
+//! below `task`.
 //! The setting is process-wide (the first runtime that turns it on sets the threshold), as
 //! the environment variable is.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
 use std::time::{Duration, Instant};
-
-use crate::task::Id;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 static THRESHOLD_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
@@ -41,7 +43,7 @@ struct Meta {
     name: Option<String>,
 }
 
-static TASKS: Mutex<BTreeMap<Id, Meta>> = Mutex::new(BTreeMap::new());
+static TASKS: Mutex<BTreeMap<u64, Meta>> = Mutex::new(BTreeMap::new());
 /// Every thread's slot that has polled a task since the detector was turned on.
 static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
 
@@ -108,24 +110,39 @@ fn threshold() -> Duration {
 }
 
 /// A task was created at `location` (the detector is on).
-pub(crate) fn spawned(id: Id, location: &'static Location<'static>) {
+#[cold]
+pub(crate) fn spawned(id: u64, location: &'static Location<'static>) {
     lock(&TASKS).insert(id, Meta { location, name: None });
 }
 
 /// The task was given a name (`task::Builder::name`).
-pub(crate) fn named(id: Id, name: &str) {
+pub(crate) fn named(id: u64, name: &str) {
     if let Some(meta) = lock(&TASKS).get_mut(&id) {
         meta.name = Some(name.to_string());
     }
 }
 
 /// The task completed or was cancelled: its entry goes.
-pub(crate) fn finished(id: Id) {
-    lock(&TASKS).remove(&id);
+#[cold]
+pub(crate) fn finished(id: u64) {
+    // Completed during its own timed poll: `poll_ended` still reports it by name, and removes
+    // the entry after.
+    let in_its_poll = OUTER
+        .try_with(|stack| match stack.borrow_mut().last_mut() {
+            Some(poll) if poll.id == id => {
+                poll.finished = true;
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false);
+    if !in_its_poll {
+        lock(&TASKS).remove(&id);
+    }
 }
 
 /// "task 12 \"name\" spawned at src/main.rs:10:5", from what is known of `id`.
-fn describe(id: Id) -> String {
+fn describe(id: u64) -> String {
     let mut text = format!("task {id}");
     if let Some(meta) = lock(&TASKS).get(&id) {
         if let Some(name) = &meta.name {
@@ -134,6 +151,16 @@ fn describe(id: Id) -> String {
         let _ = write!(text, " spawned at {}", meta.location);
     }
     text
+}
+
+/// A timed poll in progress on this thread.
+struct Poll {
+    id: u64,
+    start: Instant,
+    /// What the slot held before (an outer poll's task and start), restored at the end.
+    outer: (u64, u64),
+    /// The task completed during this poll: its entry goes once the poll is reported.
+    finished: bool,
 }
 
 /// One thread's poll in progress, read by the watchdog.
@@ -157,6 +184,9 @@ fn now_nanos() -> u64 {
 }
 
 thread_local! {
+    /// Per poll in progress on this thread, innermost last: what the slot held before it (the
+    /// outer poll's task and start) and when it started.
+    static OUTER: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
     static SLOT: Arc<Slot> = {
         let thread = std::thread::current();
         let slot = Arc::new(Slot {
@@ -171,52 +201,42 @@ thread_local! {
     };
 }
 
-/// Times one poll of a task (the detector is on): marks this thread's slot busy until dropped,
-/// even if the poll unwinds, then reports the poll if it took longer than the threshold.
-pub(crate) struct PollTimer {
-    id: Id,
-    start: Instant,
-    /// What the slot held before: a poll nested in this one (a `block_on` of another runtime
-    /// inside `block_in_place`) restores the outer one's.
-    previous: (u64, u64),
+/// A poll of task `id` starts on this thread (the detector is on): marks this thread's slot
+/// busy.
+pub(crate) fn poll_started(id: u64) {
+    let _ = SLOT.try_with(|slot| {
+        // A poll nested in another (a `block_on` of another runtime inside `block_in_place`)
+        // restores the outer one's when it ends.
+        let outer = (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
+        let poll = Poll { id, start: Instant::now(), outer, finished: false };
+        let _ = OUTER.try_with(|stack| stack.borrow_mut().push(poll));
+        slot.started.store(now_nanos(), Ordering::Relaxed);
+        slot.task.store(id, Ordering::Release);
+        slot.polls.fetch_add(1, Ordering::Release);
+    });
 }
 
-impl PollTimer {
-    pub(crate) fn start(id: Id) -> PollTimer {
-        let start = Instant::now();
-        let previous = SLOT
-            .try_with(|slot| {
-                let previous =
-                    (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
-                slot.started.store(now_nanos(), Ordering::Relaxed);
-                slot.task.store(id.as_u64(), Ordering::Release);
-                slot.polls.fetch_add(1, Ordering::Release);
-                previous
-            })
-            .unwrap_or((0, 0));
-        PollTimer { id, start, previous }
+/// The poll `poll_started` began returned: reports it if it took longer than the threshold.
+pub(crate) fn poll_ended(id: u64) {
+    let ended = SLOT.try_with(|slot| {
+        let poll = OUTER.try_with(|stack| stack.borrow_mut().pop()).ok()??;
+        let (task, started) = poll.outer;
+        slot.started.store(started, Ordering::Relaxed);
+        slot.task.store(task, Ordering::Release);
+        Some((poll.start.elapsed(), poll.finished, slot.thread.clone()))
+    });
+    let Ok(Some((took, finished, thread))) = ended else { return };
+    let threshold = threshold();
+    if took > threshold {
+        eprintln!(
+            "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
+            describe(id),
+            show(took),
+            show(threshold),
+        );
     }
-}
-
-impl Drop for PollTimer {
-    fn drop(&mut self) {
-        let took = self.start.elapsed();
-        let thread = SLOT
-            .try_with(|slot| {
-                slot.started.store(self.previous.1, Ordering::Relaxed);
-                slot.task.store(self.previous.0, Ordering::Release);
-                slot.thread.clone()
-            })
-            .unwrap_or_default();
-        let threshold = threshold();
-        if took > threshold {
-            eprintln!(
-                "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
-                describe(self.id),
-                show(took),
-                show(threshold),
-            );
-        }
+    if finished {
+        lock(&TASKS).remove(&id);
     }
 }
 
@@ -259,10 +279,9 @@ fn watchdog() {
                 continue;
             }
             next.insert(key, (polls, due.saturating_mul(2)));
-            let Some(id) = Id::from_u64(task) else { continue };
             eprintln!(
                 "minirt: slow poll: {} has run for {} on thread {} and is still running (threshold {})",
-                describe(id),
+                describe(task),
                 show(running),
                 slot.thread,
                 show(threshold),

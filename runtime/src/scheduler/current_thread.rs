@@ -434,7 +434,7 @@ impl<'a> Driver<'a> {
             for _ in 0..BATCH {
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.next_task(tick) else { break };
-                task.run();
+                super::run(task);
             }
             if self.is_idle() {
                 self.park();

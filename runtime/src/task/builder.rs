@@ -112,7 +112,7 @@ impl<'a> Builder<'a> {
     fn named<T>(self, handle: JoinHandle<T>) -> JoinHandle<T> {
         if let Some(name) = self.name {
             if slow_poll::enabled() {
-                slow_poll::named(handle.id(), name);
+                slow_poll::named(handle.id().as_u64(), name);
             }
         }
         handle

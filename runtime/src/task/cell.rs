@@ -78,19 +78,19 @@ where
     /// A new task, already marked NOTIFIED because its creator puts it on a run queue.
     #[track_caller]
     pub(crate) fn new(future: F, scheduler: S) -> Arc<Task<F, S>> {
-        let id = Id::next();
-        if S::IS_ASYNC && slow_poll::enabled() {
-            // The spawn call's line: `#[track_caller]` runs from every public spawn to here.
-            slow_poll::spawned(id, std::panic::Location::caller());
-        }
-        Arc::new(Task {
+        let task = Arc::new(Task {
             state: State::new(),
-            id,
+            id: Id::next(),
             scheduler,
             owned_key: AtomicUsize::new(usize::MAX),
             join_waker: Mutex::new(None),
             stage: UnsafeCell::new(Stage::Running(future)),
-        })
+        });
+        if S::IS_ASYNC && slow_poll::enabled() {
+            // The spawn call's line: `#[track_caller]` runs from every public spawn to here.
+            slow_poll::spawned(task.id.as_u64(), std::panic::Location::caller());
+        }
+        task
     }
 
     pub(crate) fn set_owned_key(&self, key: usize) {
@@ -119,7 +119,7 @@ where
             trace::task_completed(self.id, result.as_ref().err());
         }
         if S::IS_ASYNC && slow_poll::enabled() {
-            slow_poll::finished(self.id);
+            slow_poll::finished(self.id.as_u64());
         }
         // SAFETY: the caller holds RUNNING and the future was dropped, so the stage is
         // `Consumed`, ours, and written without dropping anything.
@@ -263,13 +263,10 @@ where
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         context::start_poll(Some(self.id));
-        let timer =
-            (S::IS_ASYNC && slow_poll::enabled()).then(|| slow_poll::PollTimer::start(self.id));
         // SAFETY: we hold RUNNING (transition_to_running said Poll), so the stage is ours and
         // holds the future.
         let polled =
             panic::catch_unwind(AssertUnwindSafe(|| unsafe { poll_future(&self.stage, &mut cx) }));
-        drop(timer);
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {
@@ -292,6 +289,10 @@ where
             Ok(Poll::Ready(output)) => self.complete(Ok(output)),
             Err(payload) => self.complete(Err(JoinError::panic(self.id, payload))),
         }
+    }
+
+    fn id(&self) -> Id {
+        self.id
     }
 
     fn shutdown(self: Arc<Self>) {

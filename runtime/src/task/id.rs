@@ -11,14 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Id(NonZeroU64);
 
 impl Id {
-    /// The number, for the slow-poll detector's atomics.
+    /// The number (never 0), for the slow-poll detector, which sits below `task`.
     pub(crate) fn as_u64(self) -> u64 {
         self.0.get()
-    }
-
-    /// Back from [`Id::as_u64`] (`None` for 0, which no task has).
-    pub(crate) fn from_u64(id: u64) -> Option<Id> {
-        NonZeroU64::new(id).map(Id)
     }
 
     pub(crate) fn next() -> Id {

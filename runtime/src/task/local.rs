@@ -260,7 +260,7 @@ impl LocalSet {
             for _ in 0..BATCH {
                 let task = lock(&self.shared.queue).tasks.pop_front();
                 match task {
-                    Some(task) => task.run(),
+                    Some(task) => crate::scheduler::run(task),
                     None => return false,
                 }
             }

@@ -70,6 +70,8 @@ pub(crate) trait Runnable: Send + Sync {
     fn run(self: Arc<Self>);
     /// Cancels the task for runtime shutdown: drops its future now if no one is polling it.
     fn shutdown(self: Arc<Self>);
+    /// The task's id (for the slow-poll detector, which times `run` from the scheduler).
+    fn id(&self) -> Id;
 }
 
 /// What a task needs from its scheduler (tokio's `Schedule`, async-task's schedule function).

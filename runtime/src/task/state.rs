@@ -78,6 +78,17 @@ pub(super) enum Idle {
 
 pub(super) struct State(AtomicUsize);
 
+/// `transition_to_running` found the task complete or running: running is allowed only
+/// cancelled (see there).
+#[cold]
+#[inline(never)]
+fn assert_not_running_uncancelled(s: Snapshot) {
+    assert!(
+        !s.is_running() || s.is_complete() || s.is_cancelled(),
+        "minirt: a task was run while it was already running"
+    );
+}
+
 impl State {
     /// A new task: queued by its creator, with a live JoinHandle.
     pub(super) fn new() -> State {
@@ -118,11 +129,10 @@ impl State {
     #[inline]
     pub(super) fn transition_to_running(&self) -> Run {
         let result = self.update(|s| {
-            if s.is_complete() {
-                return None;
-            }
-            if s.is_running() {
-                assert!(s.is_cancelled(), "minirt: a task was run while it was already running");
+            if s.0 & (COMPLETE | RUNNING) != 0 {
+                // Out of line: `Task::run` inlines this, and a bigger `run` made LLVM stop
+                // inlining the future's poll into it (callgrind: +7 % on yield_many).
+                assert_not_running_uncancelled(s);
                 return None;
             }
             Some((s.0 & !NOTIFIED) | RUNNING)

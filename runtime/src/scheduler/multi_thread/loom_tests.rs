@@ -33,6 +33,10 @@ struct Noop;
 impl Runnable for Noop {
     fn run(self: std::sync::Arc<Self>) {}
     fn shutdown(self: std::sync::Arc<Self>) {}
+    fn id(&self) -> crate::task::Id {
+        // Never asked: the models run no scheduler loop.
+        crate::task::Id::next()
+    }
 }
 
 fn task() -> TaskRef {

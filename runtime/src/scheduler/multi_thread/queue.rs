@@ -296,6 +296,10 @@ mod tests {
             self.1.fetch_add(self.0, Relaxed);
         }
         fn shutdown(self: Arc<Self>) {}
+        fn id(&self) -> crate::task::Id {
+            // Never asked: these queue tests run no scheduler loop.
+            crate::task::Id::next()
+        }
     }
 
     #[test]

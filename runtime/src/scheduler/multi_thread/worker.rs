@@ -537,7 +537,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
     core.global_queue.start_batch();
     core.global_queue.count_poll();
     put_core(core);
-    task.run();
+    crate::scheduler::run(task);
     let mut lifo_polls = 0;
     loop {
         // No core: `block_in_place` handed it off during the poll. If the pool thread started
@@ -554,7 +554,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
         core.tick = core.tick.wrapping_add(1);
         core.global_queue.count_poll();
         put_core(core);
-        task.run();
+        crate::scheduler::run(task);
     }
 }
 
