@@ -32,6 +32,7 @@ mod reactor;
 mod scheduler;
 mod sys;
 mod trace;
+mod wake;
 
 pub mod io;
 #[doc(hidden)]

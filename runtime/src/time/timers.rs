@@ -261,7 +261,8 @@ impl Timers {
         let wakers: Vec<Waker> =
             inner.entries.iter_mut().filter_map(|(_, entry)| entry.waker.take()).collect();
         drop(inner);
-        drop(wakers);
+        // A user waker whose drop panics must not stop the runtime's shutdown halfway.
+        crate::wake::drop_all(wakers);
     }
 
     #[cfg(test)]
