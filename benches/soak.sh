@@ -9,7 +9,11 @@
 #    -r 10000, chaos keys expire after 2 s; DBSIZE is printed with every sample), or
 #  - once the load stops, kv holds more fds than before it started.
 #
+#  - with SOAK_CHAOS_TASKS=1 (kv --chaos-tasks: tasks that panic, get aborted or complete at
+#    random beside the server), any of those tasks ended otherwise than it was told to.
+#
 #   SOAK_SECONDS=60 benches/soak.sh
+#   SOAK_CHAOS_TASKS=1 benches/soak.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SOAK_SECONDS:-600}
@@ -23,7 +27,10 @@ kv=target/release/examples/kv
 
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-"$kv" 127.0.0.1:"$port" >/dev/null & kv_pid=$!
+kv_args=()
+chaos_log=$(mktemp)
+if [[ ${SOAK_CHAOS_TASKS:-0} == 1 ]]; then kv_args+=(--chaos-tasks); fi
+"$kv" "${kv_args[@]}" 127.0.0.1:"$port" >/dev/null 2>"$chaos_log" & kv_pid=$!
 pids+=($kv_pid)
 for _ in $(seq 100); do
   redis-cli -p "$port" PING >/dev/null 2>&1 && break
@@ -49,6 +56,7 @@ while ((SECONDS - start < secs)); do
   rss=$(rss_kb) fd=$(fds) keys=$(redis-cli -p "$port" DBSIZE)
   samples+=("$rss")
   printf 'soak: t=%4ds  RSS %7d kB  fds %4d  keys %7d\n' $((SECONDS - start)) "$rss" "$fd" "$keys"
+  if ((${#kv_args[@]})); then grep 'chaos tasks' "$chaos_log" | tail -1 | sed 's/^/soak:   /'; fi
 done
 
 status=0
@@ -77,5 +85,13 @@ if ((n >= 3)); then
   fi
 fi
 redis-cli -p "$port" PING | grep -q PONG || { echo "soak: FAIL: kv stopped answering"; status=1; }
+if ((${#kv_args[@]})); then
+  last=$(grep 'chaos tasks' "$chaos_log" | tail -1)
+  echo "soak: $last"
+  if [[ $last != *" wrong 0" ]]; then
+    echo "soak: FAIL: a chaos task ended otherwise than it was told to (or none reported)"
+    status=1
+  fi
+fi
 ((status == 0)) && echo "soak: PASS"
 exit $status

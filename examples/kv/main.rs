@@ -2,7 +2,7 @@
 //! redis-benchmark and any Redis client library.
 //!
 //! ```text
-//! cargo run --release --example kv -- [--threads N | --current-thread] [ADDR]
+//! cargo run --release --example kv -- [--threads N | --current-thread] [--chaos-tasks] [ADDR]
 //! ```
 //!
 //! ADDR comes from the argument, else `KV_ADDR`, else `127.0.0.1:6380`. It runs on the
@@ -11,10 +11,13 @@
 //! MSET EXPIRE PEXPIRE TTL PTTL PERSIST KEYS DBSIZE FLUSHALL INFO CLIENT SETNAME/GETNAME
 //! COMMAND CONFIG GET SELECT 0 QUIT. On Ctrl-C or SIGTERM it stops accepting, closes idle
 //! connections, lets a command in flight finish (up to 5 s), and exits with status 0.
+//! `--chaos-tasks` (for `benches/soak.sh`) also runs tasks that panic, get aborted or complete
+//! at random beside the server, and prints their checked outcomes every 10 s (`chaos.rs`).
 //!
 //! The modules: `server.rs` (accept and connection loops, shutdown), `resp.rs` (the wire
 //! format), `cmd.rs` (the commands), `db.rs` (the sharded store with expiry).
 
+mod chaos;
 pub mod server;
 
 use std::process::ExitCode;
@@ -22,7 +25,7 @@ use std::process::ExitCode;
 use minirt::net::TcpListener;
 use minirt::runtime::Builder;
 
-const USAGE: &str = "usage: kv [--threads N | --current-thread] [ADDR]";
+const USAGE: &str = "usage: kv [--threads N | --current-thread] [--chaos-tasks] [ADDR]";
 
 fn main() -> ExitCode {
     ExitCode::from(run(std::env::args().skip(1)))
@@ -33,10 +36,12 @@ fn main() -> ExitCode {
 pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     let mut threads = None;
     let mut current_thread = false;
+    let mut chaos_tasks = false;
     let mut addr = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--current-thread" => current_thread = true,
+            "--chaos-tasks" => chaos_tasks = true,
             "--threads" => match args.next().and_then(|n| n.parse::<usize>().ok()) {
                 Some(n) if n > 0 => threads = Some(n),
                 _ => return usage(),
@@ -71,6 +76,9 @@ pub fn run(mut args: impl Iterator<Item = String>) -> u8 {
     let result = runtime.block_on(async {
         let listener = TcpListener::bind(&addr).await?;
         println!("kv: listening on {} ({flavor})", listener.local_addr()?);
+        if chaos_tasks {
+            drop(minirt::spawn(chaos::run()));
+        }
         server::serve(listener, server::shutdown::GRACE).await
     });
     match result {
