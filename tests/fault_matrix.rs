@@ -499,10 +499,16 @@ fn drive_for(rt: &Rt, duration: Duration) -> Option<String> {
 }
 
 /// Where the runtime's own driver (a worker or `block_on`) wakes the bad waker.
-fn expect_driver_wake(flavor: Flavor, escaped: Option<String>, tag: &str) {
+fn expect_driver_wake(rt: &Rt, flavor: Flavor, escaped: Option<String>, tag: &str) {
     if flavor.is_multi_thread() {
         assert_eq!(escaped, None, "contained on the worker");
-        assert!(reported(tag), "the waker's panic reached the hook");
+        // On a loaded machine the worker may get to it later: waited for (the cell's limit
+        // bounds the wait).
+        rt.block_on(async {
+            while !reported(tag) {
+                sleep(ms(1)).await;
+            }
+        });
     } else {
         assert_eq!(escaped.as_deref(), Some(tag), "the waker's panic comes out of block_on");
     }
@@ -514,12 +520,12 @@ fn waker_panics_in_wake_on_timer(flavor: Flavor) {
     let (waker, state) = bad_waker(WakerFault::Wake, &tag);
     let mut timer = {
         let _in = rt.enter();
-        Box::pin(sleep(ms(5)))
+        Box::pin(sleep(ms(50)))
     };
     assert!(poll_in(&rt, timer.as_mut(), &waker).is_pending());
     drop(waker);
-    let escaped = drive_for(&rt, ms(100));
-    expect_driver_wake(flavor, escaped, &tag);
+    let escaped = drive_for(&rt, ms(300));
+    expect_driver_wake(&rt, flavor, escaped, &tag);
     assert_eq!(state.wakes.load(Ordering::SeqCst), 1, "woken once");
     still_works(&rt);
     drop(timer);
@@ -538,8 +544,8 @@ fn waker_panics_in_wake_on_io(flavor: Flavor) {
     assert!(poll_in(&rt, readable.as_mut(), &waker).is_pending());
     drop(waker);
     rt.block_on(a.write_all(b"x")).expect("write");
-    let escaped = drive_for(&rt, ms(100));
-    expect_driver_wake(flavor, escaped, &tag);
+    let escaped = drive_for(&rt, ms(300));
+    expect_driver_wake(&rt, flavor, escaped, &tag);
     assert_eq!(state.wakes.load(Ordering::SeqCst), 1, "woken once");
     still_works(&rt);
     drop(readable);
@@ -596,12 +602,16 @@ fn waker_panics_in_wake_by_ref(flavor: Flavor) {
     let (waker, state) = bad_waker(WakerFault::WakeByRef, &tag);
     let mut timer = {
         let _in = rt.enter();
-        Box::pin(sleep(ms(2)))
+        Box::pin(sleep(ms(50)))
     };
     assert!(poll_in(&rt, timer.as_mut(), &waker).is_pending());
     drop(waker);
-    assert_eq!(drive_for(&rt, ms(50)), None);
-    assert_eq!(state.wakes.load(Ordering::SeqCst), 1, "the timer woke it");
+    rt.block_on(async {
+        while state.wakes.load(Ordering::SeqCst) == 0 {
+            sleep(ms(1)).await;
+        }
+    });
+    assert_eq!(state.wakes.load(Ordering::SeqCst), 1, "the timer woke it, once");
     still_works(&rt);
     shut_down(rt);
 }
@@ -929,7 +939,9 @@ fn block_in_place_in_another_runtimes_context(flavor: Flavor) {
 /// (which waits for blocking threads) returns.
 fn registration_racing_shutdown(flavor: Flavor) {
     use std::sync::atomic::AtomicBool;
-    for round in 0..500u32 {
+    // Fewer under valgrind, say (`FAULT_MATRIX_RACE_ROUNDS=20`).
+    let rounds = std::env::var("FAULT_MATRIX_RACE_ROUNDS").ok().and_then(|n| n.parse().ok());
+    for round in 0..rounds.unwrap_or(500u32) {
         let rt = Rt::new(flavor);
         let dropping = Arc::new(AtomicBool::new(false));
         let go = dropping.clone();
