@@ -8,6 +8,7 @@
 //!                  panics after k round trips            ─▶ its JoinHandle says is_panic()
 //!                  is aborted from outside after d µs    ─▶ is_cancelled(), or Ok if it was done
 //!                  finishes                              ─▶ Ok
+//!                and 8 tasks with no I/O that sleep < 2 ms, then panic, are aborted, or finish
 //!  every 10 s:   one line with the counts (stderr)
 //! ```
 //!
@@ -126,6 +127,19 @@ pub async fn run(addr: SocketAddr, counts: Arc<Counts>, duration: Option<Duratio
         let handle = minirt::spawn(client(addr, key, rounds, fate, task_counts));
         counts.spawned.fetch_add(1, Ordering::Relaxed);
         live.push((fate, handle, Instant::now()));
+        // And a storm of tasks with no I/O, the same three fates: many spawns, panics and
+        // aborts a second on the workers that serve the connections.
+        for _ in 0..STORM {
+            let delay = Duration::from_micros(rng.below(2_000));
+            let fate = match rng.below(3) {
+                0 => Fate::Panic { after: 0 },
+                // Aborted after `delay`, long before its sleep ends.
+                1 => Fate::Abort { after: delay },
+                _ => Fate::Finish,
+            };
+            live.push((fate, minirt::spawn(storm(fate, delay)), Instant::now()));
+            counts.spawned.fetch_add(1, Ordering::Relaxed);
+        }
 
         // Abort the ones whose time has come, and collect every finished one.
         let mut i = 0;
@@ -155,6 +169,23 @@ pub async fn run(addr: SocketAddr, counts: Arc<Counts>, duration: Option<Duratio
         check(fate, handle.await, &counts);
     }
     eprintln!("{} (done)", counts.line());
+}
+
+/// Tasks with no I/O spawned beside each client task.
+const STORM: u64 = 8;
+
+/// A storm task: sleeps `delay` and then does what `fate` says (an `Abort` one sleeps for a
+/// minute: its abort comes first).
+async fn storm(fate: Fate, delay: Duration) -> io::Result<()> {
+    match fate {
+        Fate::Panic { .. } => {
+            minirt::time::sleep(delay).await;
+            panic!("{PANIC_MESSAGE}");
+        }
+        Fate::Abort { .. } => minirt::time::sleep(Duration::from_secs(60)).await,
+        Fate::Finish => minirt::time::sleep(delay).await,
+    }
+    Ok(())
 }
 
 /// Counts a finished task by how it ended, and whether that is how it had to end.

@@ -33,6 +33,7 @@ mod scheduler;
 mod slow_poll;
 mod sys;
 mod trace;
+mod wake;
 
 pub mod io;
 #[doc(hidden)]

@@ -15,7 +15,9 @@
 //!    epoll_wait ──► for each event: look the token up in the slab, check its generation,
 //!                   OR the new bits into the slot's readiness (tick + 1), take the wakers
 //!                   of every waiter the new bits concern
-//!               ──► wake them (outside every lock): the tasks go back on the run queue
+//!               ──► hand them to the loop, which wakes them with the due timers' wakers
+//!                   (outside every lock, `wake::wake_all`: a waker that panics cannot lose
+//!                   the others): the tasks go back on the run queue
 //! ```
 //!
 //! Each fd is registered exactly once, edge-triggered, for the directions its owner asked for
@@ -709,8 +711,10 @@ impl Reactor {
         self.wakeup.notify();
     }
 
-    /// Waits for events (up to `timeout`, `None` = until one arrives) and wakes the tasks they
-    /// concern. `events` and `wake_list` are buffers owned by the caller and reused every call.
+    /// Waits for events (up to `timeout`, `None` = until one arrives) and adds the wakers of
+    /// the tasks they concern to `wake_list`, for the caller to wake (with the due timers'
+    /// wakers, through `wake::wake_all`) once it holds no lock and can contain a waker that
+    /// panics. `events` and `wake_list` are buffers owned by the caller and reused every call.
     pub(crate) fn poll(
         &self,
         events: &mut Vec<libc::epoll_event>,
@@ -732,10 +736,6 @@ impl Reactor {
                 slots.dispatch(token, bits, wake_list);
             }
         }
-        // Wake outside the lock: a waker may run arbitrary code, even drop a registration.
-        for waker in wake_list.drain(..) {
-            waker.wake();
-        }
         Ok(())
     }
 
@@ -753,12 +753,19 @@ impl Reactor {
     /// Fails every pending and future operation on the remaining registrations with an error,
     /// instead of letting them wait forever for a loop that no longer runs.
     pub(crate) fn shutdown(&self) {
-        self.is_shutdown.store(true, Ordering::Release);
         let mut wake_list = Vec::new();
-        for (_, slot) in lock(&self.slots).slab.iter() {
-            slot.io.set_readiness(Ready::EMPTY, SHUTDOWN_BIT, &mut wake_list);
+        {
+            let slots = lock(&self.slots);
+            // Set under the lock a registration takes to check it and insert its slot: either
+            // the registration is refused, or its slot is in the slab walked here.
+            self.is_shutdown.store(true, Ordering::Release);
+            for (_, slot) in slots.slab.iter() {
+                slot.io.set_readiness(Ready::EMPTY, SHUTDOWN_BIT, &mut wake_list);
+            }
         }
-        wake_list.into_iter().for_each(Waker::wake);
+        // A waker that panics must not keep the rest from learning of the shutdown, nor stop
+        // the runtime's drop halfway; the panic hook has reported it.
+        drop(crate::wake::wake_all(&mut wake_list));
     }
 }
 
@@ -813,12 +820,18 @@ impl Registration {
         fd: RawFd,
         interest: Interest,
     ) -> io::Result<Registration> {
-        if reactor.is_shutdown.load(Ordering::Acquire) {
-            return Err(crate::runtime::RuntimeShutDown::error(
-                "cannot register an fd: the minirt runtime has shut down",
-            ));
-        }
-        let (token, io) = lock(&reactor.slots).insert(fd);
+        let (token, io) = {
+            let mut slots = lock(&reactor.slots);
+            // Checked under the slots' lock, which `shutdown` holds while it sets the flag and
+            // walks the slots: a registration checked before the flag was set is in the slab
+            // by the time shutdown walks it, so it is failed there and waits for nothing.
+            if reactor.is_shutdown.load(Ordering::Acquire) {
+                return Err(crate::runtime::RuntimeShutDown::error(
+                    "cannot register an fd: the minirt runtime has shut down",
+                ));
+            }
+            slots.insert(fd)
+        };
         let events = if interest == Interest::READABLE.add(Interest::WRITABLE) {
             sys::INTEREST_ALL
         } else {

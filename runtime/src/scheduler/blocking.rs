@@ -112,7 +112,10 @@ impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
 
     fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<R> {
         let func = self.0.take().expect("minirt: a blocking task was polled after it returned");
-        Poll::Ready(func())
+        // Not cooperative (as in tokio): the closure may drive futures of its own, say with
+        // `Handle::block_on`, whose polls would otherwise share this one poll's budget: spent
+        // after 128 operations, every later one would yield forever.
+        Poll::Ready(context::without_budget(func))
     }
 }
 

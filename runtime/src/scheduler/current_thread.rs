@@ -468,13 +468,12 @@ impl<'a> Driver<'a> {
 
     /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer.
     fn park(&mut self) {
-        self.shared.parked.store(true, Ordering::SeqCst);
+        let _parked = Parked::set(self.shared);
         // Re-check after publishing `parked`: a remote wake that came before it did not see
         // the flag, so it did not write the eventfd, but its work is visible now.
         if self.shared.injection_len.load(Ordering::SeqCst) != 0
             || self.shared.block_on_woken.load(Ordering::SeqCst)
         {
-            self.shared.parked.store(false, Ordering::SeqCst);
             return;
         }
         // Read after `parked` is published, so a timer registered from another thread is either
@@ -494,7 +493,6 @@ impl<'a> Driver<'a> {
                 }
             }
         }
-        self.shared.parked.store(false, Ordering::SeqCst);
     }
 
     /// Nothing to run: no task queued here or from outside, and the `block_on` future not woken.
@@ -516,13 +514,39 @@ impl<'a> Driver<'a> {
         // The clock is read after the kernel returned, so no timer fires before its deadline;
         // and only when there is a timer, so a runtime without timers never reads it.
         if self.shared.timers.next_deadline().is_none() {
-            return;
+            return self.wake_all();
         }
         self.shared.timers.fire_due(self.shared.timers.now(), wake_list);
-        // Outside the timers' lock: a woken task may register or drop timers.
-        for waker in wake_list.drain(..) {
-            waker.wake();
+        self.wake_all();
+    }
+
+    /// Wakes the tasks of the ready sockets and due timers, outside the reactor's and the
+    /// timers' locks (a woken task may register or drop fds and timers). A user waker that
+    /// panics does not keep the others from being woken; its panic then goes on out of
+    /// `block_on`, as in tokio, with the loop's state whole: `Driver`'s drop hands the core
+    /// back and `Parked` clears the flag, so the runtime runs on at the next `block_on`.
+    fn wake_all(&mut self) {
+        let Some(core) = self.core.as_mut() else { return };
+        if let Some(payload) = crate::wake::wake_all(&mut core.wake_list) {
+            std::panic::resume_unwind(payload);
         }
+    }
+}
+
+/// `parked` set for as long as this lives: cleared when the loop is back from `epoll_wait`,
+/// also when a waker's panic goes on out of `block_on` from there.
+struct Parked<'a>(&'a Shared);
+
+impl<'a> Parked<'a> {
+    fn set(shared: &'a Shared) -> Parked<'a> {
+        shared.parked.store(true, Ordering::SeqCst);
+        Parked(shared)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.parked.store(false, Ordering::SeqCst);
     }
 }
 

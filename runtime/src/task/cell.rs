@@ -137,7 +137,11 @@ where
         if prev.has_join_interest() {
             let waker = self.lock_join_waker().take();
             if let Some(waker) = waker {
-                waker.wake();
+                // A join waker that panics must not unwind into whoever completed the task (a
+                // worker, with its core lent to its thread-local): the task is complete and
+                // its output stored either way. Dropped, as tokio drops it; the panic hook has
+                // reported it.
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
             }
         }
     }

@@ -290,8 +290,11 @@ pub async fn advance(duration: Duration) {
         // one's `yield_now` and run first.
         let mut wakers = Vec::new();
         timers.fire_due(timers.now(), &mut wakers);
-        // Outside the timers' lock: a woken task's waker may register or drop timers.
-        wakers.into_iter().for_each(std::task::Waker::wake);
+        // Outside the timers' lock: a woken task's waker may register or drop timers. A waker
+        // that panics does not keep the others asleep; its panic goes on to this task.
+        if let Some(payload) = crate::wake::wake_all(&mut wakers) {
+            std::panic::resume_unwind(payload);
+        }
         Ok(())
     });
     crate::task::yield_now().await;

@@ -265,9 +265,11 @@ impl Timers {
         let wakers: Vec<Waker> =
             inner.entries.iter_mut().filter_map(|(_, entry)| entry.waker.take()).collect();
         drop(inner);
-        for waker in wakers {
-            waker.wake();
-        }
+        // Each waiter is woken to see the shutdown (see above); a user waker that panics, in
+        // its wake or its drop, must not stop the runtime's shutdown halfway (the panic hook
+        // has reported it).
+        let mut wakers = wakers;
+        drop(crate::wake::wake_all(&mut wakers));
     }
 
     #[cfg(test)]

@@ -572,54 +572,122 @@ fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if core.release_deferred(shared) && core.run_queue.len() > 2 {
         shared.notify_parked();
     }
-    if try_take_driver(shared) {
+    if let Some(_driver) = try_take_driver(shared) {
         core = drive(shared, core, false);
-        shared.driver_taken.store(false, Ordering::Release);
     }
     core
 }
 
-fn try_take_driver(shared: &Shared) -> bool {
-    !shared.driver_taken.load(Ordering::Relaxed)
+/// The driver, held: released when dropped, also if the worker unwinds while it drives (so
+/// another worker can still poll the reactor and fire timers).
+struct DriverTaken<'a>(&'a Shared);
+
+impl Drop for DriverTaken<'_> {
+    fn drop(&mut self) {
+        self.0.driver_taken.store(false, Ordering::Release);
+    }
+}
+
+fn try_take_driver(shared: &Shared) -> Option<DriverTaken<'_>> {
+    let free = !shared.driver_taken.load(Ordering::Relaxed)
         && shared
             .driver_taken
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+            .is_ok();
+    // Built only when taken: a guard made and dropped here would release the holder's flag.
+    free.then(|| DriverTaken(shared))
 }
 
-/// Polls the reactor (blocking until the earliest timer if `block`), then fires due timers.
-/// The core sits in the thread-local meanwhile, so the woken tasks land on this worker.
-fn drive(shared: &Shared, mut core: Box<Core>, block: bool) -> Box<Core> {
-    let mut events = std::mem::take(&mut core.events);
-    let mut wake_list = std::mem::take(&mut core.wake_list);
-    put_core(core);
-    let timeout = if block {
+/// `driver_parked` set for as long as this lives (the driver's holder blocks in `epoll_wait`).
+struct DriverParked<'a>(&'a Shared);
+
+impl<'a> DriverParked<'a> {
+    fn set(shared: &'a Shared) -> DriverParked<'a> {
         shared.driver_parked.store(true, Ordering::SeqCst);
-        // Read after `driver_parked` is published: a timer registered elsewhere is either
-        // seen here or sees the flag and writes the eventfd (`Shared::unpark`).
-        shared.timers.next_deadline().map(|d| d.saturating_duration_since(Instant::now()))
-    } else {
-        Some(Duration::ZERO)
+        DriverParked(shared)
+    }
+}
+
+impl Drop for DriverParked<'_> {
+    fn drop(&mut self) {
+        self.0.driver_parked.store(false, Ordering::SeqCst);
+    }
+}
+
+/// The core lent to the thread-local while the driver runs, and the buffers taken from it:
+/// on drop (also while unwinding) the buffers go back into the core wherever it is.
+struct LentCore {
+    events: Vec<libc::epoll_event>,
+    wake_list: Vec<Waker>,
+}
+
+impl LentCore {
+    fn lend(mut core: Box<Core>) -> LentCore {
+        let lent = LentCore {
+            events: std::mem::take(&mut core.events),
+            wake_list: std::mem::take(&mut core.wake_list),
+        };
+        put_core(core);
+        lent
+    }
+
+    /// The core back from the thread-local, with its buffers.
+    fn take_back(mut self) -> Box<Core> {
+        let mut core =
+            take_core().expect("minirt: the worker's core vanished while it polled the reactor");
+        core.events = std::mem::take(&mut self.events);
+        core.wake_list = std::mem::take(&mut self.wake_list);
+        // Nothing left to give back (two empty vectors): skip the thread-local look of `Drop`.
+        std::mem::forget(self);
+        core
+    }
+}
+
+impl Drop for LentCore {
+    /// Reached only when `drive` unwinds (a bug in minirt: every waker's panic is caught):
+    /// the core stays in the thread-local, where the worker's `run` finds it, whole.
+    fn drop(&mut self) {
+        let events = std::mem::take(&mut self.events);
+        let wake_list = std::mem::take(&mut self.wake_list);
+        let _ = WORKER.try_with(|cx| {
+            if let Ok(mut slot) = cx.core.try_borrow_mut() {
+                if let Some(core) = slot.as_mut() {
+                    core.events = events;
+                    core.wake_list = wake_list;
+                }
+            }
+        });
+    }
+}
+
+/// Polls the reactor (blocking until the earliest timer if `block`), then fires due timers,
+/// then wakes the tasks of both. The core sits in the thread-local meanwhile, so the woken
+/// tasks land on this worker. A user waker that panics is contained (`wake::wake_all`): the
+/// rest of the list is still woken and the worker goes on (the panic hook reported it).
+fn drive(shared: &Shared, core: Box<Core>, block: bool) -> Box<Core> {
+    let mut lent = LentCore::lend(core);
+    let LentCore { events, wake_list } = &mut lent;
+    let parked = block.then(|| DriverParked::set(shared));
+    // Read after `driver_parked` is published: a timer registered elsewhere is either
+    // seen here or sees the flag and writes the eventfd (`Shared::unpark`).
+    let timeout = match parked {
+        Some(_) => {
+            shared.timers.next_deadline().map(|d| d.saturating_duration_since(Instant::now()))
+        }
+        None => Some(Duration::ZERO),
     };
-    if let Err(e) = shared.reactor.poll(&mut events, &mut wake_list, timeout) {
+    if let Err(e) = shared.reactor.poll(events, wake_list, timeout) {
         // epoll_wait on our own epoll fd fails only on EINTR, which the reactor absorbs.
         panic!("minirt: the reactor failed to poll its own epoll instance: {e}");
     }
-    if block {
-        shared.driver_parked.store(false, Ordering::SeqCst);
-    }
+    drop(parked);
     if shared.timers.next_deadline().is_some() {
-        shared.timers.fire_due(Instant::now(), &mut wake_list);
-        // Outside the timers' lock: a woken task may register or drop timers.
-        for waker in wake_list.drain(..) {
-            waker.wake();
-        }
+        shared.timers.fire_due(Instant::now(), wake_list);
     }
-    let mut core =
-        take_core().expect("minirt: the worker's core vanished while it polled the reactor");
-    core.events = events;
-    core.wake_list = wake_list;
-    core
+    // Outside the reactor's and the timers' locks: a woken task may register or drop timers
+    // and fds.
+    drop(crate::wake::wake_all(wake_list));
+    lent.take_back()
 }
 
 /// No work anywhere: sleep until notified (or until the reactor hands this worker tasks).
@@ -640,12 +708,11 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
             break;
         }
         if !unpark.take_notification() {
-            if try_take_driver(shared) {
+            if let Some(_driver) = try_take_driver(shared) {
                 if unpark.begin_park_driver() {
                     core = drive(shared, core, true);
                     unpark.end_park_driver();
                 }
-                shared.driver_taken.store(false, Ordering::Release);
             } else {
                 unpark.park_condvar();
             }

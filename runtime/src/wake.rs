@@ -1,0 +1,83 @@
+//! Waking a batch of wakers that minirt collected (the reactor's ready sockets, the timers
+//! that are due) without letting one user waker that panics lose the rest of the batch or
+//! kill the thread that drives the runtime.
+//!
+//! ```text
+//!  reactor.poll / timers.fire_due ──► wake_list: [w1, w2 (panics), w3]
+//!  wake_all(wake_list): w1.wake(); w2.wake() unwinds, caught; w3.wake(); the list is empty
+//!                       ──► Some(w2's panic payload), for the caller to re-raise or drop
+//! ```
+//!
+//! The panic hook has already printed the panic when it is caught here, so dropping the
+//! payload does not hide it. The current-thread scheduler re-raises it out of `block_on` (the
+//! caller drives the loop there, as tokio lets such a panic out of `block_on`); a
+//! multi-thread worker drops it and goes on, so every other task's sleeps and reads keep
+//! completing.
+
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
+use std::task::Waker;
+
+/// A caught panic's payload.
+pub(crate) type Payload = Box<dyn Any + Send>;
+
+/// Wakes every waker in `list`, in order, leaving it empty (its capacity kept), even if some
+/// of them panic; returns the first panic's payload.
+///
+/// One `catch_unwind` per batch, not per waker: the happy path pays for a single landing pad.
+pub(crate) fn wake_all(list: &mut Vec<Waker>) -> Option<Payload> {
+    let mut first = None;
+    let mut wakers = list.drain(..);
+    loop {
+        // `wakers` lives outside the closure: a waker that unwinds ends this closure, not the
+        // drain, and the next turn goes on with the waker after it.
+        match panic::catch_unwind(AssertUnwindSafe(|| wakers.by_ref().for_each(Waker::wake))) {
+            Ok(()) => return first,
+            Err(payload) => {
+                if first.is_none() {
+                    first = Some(payload);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Counting(AtomicUsize, bool);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if self.1 {
+                panic!("a waker that panics");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panicking_waker_does_not_lose_the_rest() {
+        let good = Arc::new(Counting(AtomicUsize::new(0), false));
+        let bad = Arc::new(Counting(AtomicUsize::new(0), true));
+        let mut list: Vec<Waker> = vec![
+            good.clone().into(),
+            bad.clone().into(),
+            good.clone().into(),
+            bad.clone().into(),
+            good.clone().into(),
+        ];
+        let payload = wake_all(&mut list).expect("the first panic is returned");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"a waker that panics"));
+        assert!(list.is_empty());
+        assert_eq!(good.0.load(Ordering::SeqCst), 3, "every good waker woken");
+        assert_eq!(bad.0.load(Ordering::SeqCst), 2);
+        assert_eq!(Arc::strong_count(&good), 1, "every waker consumed");
+        assert_eq!(Arc::strong_count(&bad), 1);
+        assert!(wake_all(&mut list).is_none());
+    }
+}
