@@ -28,7 +28,7 @@
 //!   last reader).
 //! - **recv**, slow path (under the lock, once per block, and when there is nothing to read):
 //!   takes an `Arc` of the block that holds `next`, or reports `Lagged(n)` (and jumps to the
-//!   oldest value within the capacity) or `Closed`, or joins the [`WaitList`] of receivers.
+//!   oldest value within the capacity) or `Closed`, or joins the `WaitList` of receivers.
 //!
 //! So `T::clone` and `T::drop` (user code) never run under the lock, and the steady state costs
 //! one atomic operation per received value, where a lock around every receive costs two (see
