@@ -32,9 +32,9 @@
 //!
 //! So `T::clone` and `T::drop` (user code) never run under the lock, and the steady state costs
 //! one atomic operation per received value, where a lock around every receive costs two (see
-//! docs/BENCHMARKS-notebook.md). A block is freed (with any value a lagging receiver never read) when the
-//! ring has moved past it and no receiver holds it; memory stays bounded by the capacity plus
-//! one block per receiver.
+//! docs/BENCHMARKS-notebook.md). A block is freed (with any value a lagging receiver never
+//! read) when the ring has moved past it and no receiver holds it; memory stays bounded by the
+//! capacity plus one block per receiver.
 
 use std::fmt;
 use std::future::Future;
