@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load runs of BENCHMARKS.md: the echo and http examples, minirt beside tokio, and nginx.
+# Load runs of BENCHMARKS.md (every run in docs/BENCHMARKS-notebook.md): the echo and http examples, minirt beside tokio, and nginx.
 #
 #   cargo build --release --examples
 #   benches/load.sh [ROUNDS] [SECONDS] [MODE]   # default: 3 rounds of 5-second runs, pinned

@@ -31,7 +31,7 @@ fn main() -> std::io::Result<()> {
     run_program(std::env::args().skip(1))
 }
 
-/// The whole program, from its arguments to its end (`tests/examples.rs` runs it in a child
+/// The whole program, from its arguments to its end (`tests/examples/` runs it in a child
 /// process).
 pub fn run_program(argv: impl Iterator<Item = String>) -> std::io::Result<()> {
     let args = Args::from_argv(argv, "127.0.0.1:7000", 0)?;

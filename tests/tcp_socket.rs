@@ -1,4 +1,5 @@
-//! TCP socket set-up: the errors of `connect` and `bind` keep their errno (issue 9 item 6);
+//! TCP socket set-up: the errors of `connect` and `bind` keep their errno (a refused connect
+//! is `ConnectionRefused` with `ECONNREFUSED`, a taken address `EADDRINUSE`), not a bare message;
 //! `TcpSocket` (tokio's tcp_socket.rs cases, and what each option changes: `SO_REUSEPORT`
 //! shares a port, the backlog bounds the accept queue, zero linger resets); std conversions.
 

@@ -10,7 +10,7 @@
 //! [`Args::minirt_runtime`], a tokio one builds tokio's from [`Args::threads`].
 //!
 //! Each example's `main` is `run(std::env::args().skip(1))`, and `run` calls [`Args::from_argv`]:
-//! `tests/examples.rs` calls the same `run` with its own argument list in a child process.
+//! `tests/examples/` calls the same `run` with its own argument list in a child process.
 
 // Each example uses a part of this (the tokio twins `parse` and `tokio_runtime`, the minirt servers
 // `from_argv` and `minirt_runtime`, two of them `operands`).
@@ -45,7 +45,8 @@ impl Args {
         Args::from_parts(argv, std::env::var("ADDR").ok(), default_addr, max_operands)
     }
 
-    /// [`Args::from_argv`] with the value of `ADDR` given (`tests/example_args.rs` tests this).
+    /// [`Args::from_argv`] with the value of `ADDR` given (`tests/examples/example_args.rs`
+    /// tests this).
     pub fn from_parts(
         argv: impl IntoIterator<Item = String>,
         env_addr: Option<String>,

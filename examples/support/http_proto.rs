@@ -1,6 +1,7 @@
 //! The HTTP/1.1 part of the `http` and `tokio_http` examples: limits, canned responses, and a
 //! parser for the request at the start of a buffer. It knows nothing of any runtime, so both
-//! servers share it and differ only in the runtime they run on; `tests/http_parser.rs` tests it.
+//! servers share it and differ only in the runtime they run on;
+//! `tests/examples/http_parser.rs` tests it.
 
 use std::time::Duration;
 

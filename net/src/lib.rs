@@ -11,8 +11,11 @@
 //! - `udp`: [`UdpSocket`];
 //! - [`unix`]: [`UnixListener`], [`UnixStream`], [`UnixDatagram`], and their
 //!   [`unix::SocketAddr`];
-//! - `sys` (private): the raw socket syscalls and `sockaddr` conversions, the only `unsafe`
-//!   code of the crate; `transfer` (private): the read/write loop the two stream types share;
+//! - `sys` (private): the raw syscalls, one file per resource (`socket` with the `sockaddr`
+//!   conversions, `process`, `stdio`), each through one `cvt`/`cvt_r`; with `sys_signal`
+//!   (`sigaction`, the self-pipe), the only raw syscalls of the crate; the other `unsafe` code
+//!   is the `FromRawFd` impls. `transfer` (private): the read/write loop the two stream types
+//!   share;
 //! - [`signal`] and [`process`] follow the same rule: a signal reaches a task through a
 //!   self-pipe registered as an `AsyncFd`, a child's exit through a pidfd registered as an
 //!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too;
@@ -28,7 +31,6 @@
 
 mod lookup;
 mod sys;
-mod sys_process;
 mod sys_signal;
 
 pub mod fs;

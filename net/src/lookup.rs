@@ -34,7 +34,7 @@ pub(crate) mod sealed {
         Host(String, u16),
     }
 
-    /// The sealed part of [`ToSocketAddrs`](super::ToSocketAddrs).
+    /// The sealed part of [`ToSocketAddrs`].
     pub trait ToSocketAddrsPriv {
         /// Parses what can be parsed; names the host otherwise.
         fn resolve(&self) -> io::Result<Resolve>;

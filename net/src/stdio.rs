@@ -29,7 +29,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -37,7 +37,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use minirt_runtime::io::{AsyncFd, Interest};
 use minirt_runtime::task::{spawn_blocking, JoinHandle};
 
-use crate::sys_process;
+use crate::sys;
 
 /// The most bytes one pool round trip reads or writes (tokio's limit too).
 const MAX_BUF: usize = 2 * 1024 * 1024;
@@ -83,13 +83,7 @@ pub fn stdin() -> Stdin {
 
 /// fd 0 registered with epoll when it is a pipe or socket; `None` for the pool.
 fn epoll_stdin() -> Option<(AsyncFd<OwnedFd>, FdKind)> {
-    // SAFETY: an all-zero `stat` is a valid value for fstat to overwrite.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: `st` is a valid out pointer; fd 0 may be closed, which fstat reports (EBADF).
-    if unsafe { libc::fstat(0, &mut st) } != 0 {
-        return None;
-    }
-    let (fd, kind) = match st.st_mode & libc::S_IFMT {
+    let (fd, kind) = match sys::stdio::file_type(0).ok()? {
         libc::S_IFIFO => {
             // A new open file description of the same pipe: O_NONBLOCK on it is ours alone.
             let file = std::fs::OpenOptions::new()
@@ -99,15 +93,7 @@ fn epoll_stdin() -> Option<(AsyncFd<OwnedFd>, FdKind)> {
                 .ok()?;
             (OwnedFd::from(file), FdKind::Fifo)
         }
-        libc::S_IFSOCK => {
-            // SAFETY: F_DUPFD_CLOEXEC on fd 0 (open: fstat succeeded) returns a new fd or -1.
-            let fd = unsafe { libc::fcntl(0, libc::F_DUPFD_CLOEXEC, 3) };
-            if fd < 0 {
-                return None;
-            }
-            // SAFETY: `fd` was just returned by fcntl and is owned by nobody else.
-            (unsafe { OwnedFd::from_raw_fd(fd) }, FdKind::Socket)
-        }
+        libc::S_IFSOCK => (sys::stdio::dup_cloexec(0).ok()?, FdKind::Socket),
         _ => return None,
     };
     AsyncFd::with_interest(fd, Interest::READABLE).ok().map(|fd| (fd, kind))
@@ -120,22 +106,6 @@ trait NonBlockOpen {
 impl NonBlockOpen for std::fs::OpenOptions {
     fn custom_flags_nonblock(&mut self) -> &mut Self {
         std::os::unix::fs::OpenOptionsExt::custom_flags(self, libc::O_NONBLOCK)
-    }
-}
-
-fn recv_dontwait(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        // SAFETY: `buf` is valid for `buf.len()` bytes of writes; `fd` is open.
-        let n = unsafe {
-            libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
-        };
-        match usize::try_from(n) {
-            Ok(n) => return Ok(n),
-            Err(_) => match io::Error::last_os_error() {
-                e if e.kind() == io::ErrorKind::Interrupted => continue,
-                e => return Err(e),
-            },
-        }
     }
 }
 
@@ -154,10 +124,10 @@ impl AsyncRead for Stdin {
         }
         match &mut me.state {
             StdinState::Epoll(fd, FdKind::Fifo) => {
-                fd.poll_io(cx, Interest::READABLE, || sys_process::read(fd.get_ref().as_fd(), buf))
+                fd.poll_io(cx, Interest::READABLE, || sys::process::read(fd.get_ref().as_fd(), buf))
             }
             StdinState::Epoll(fd, FdKind::Socket) => {
-                fd.poll_io(cx, Interest::READABLE, || recv_dontwait(fd.get_ref(), buf))
+                fd.poll_io(cx, Interest::READABLE, || sys::stdio::recv_dontwait(fd.get_ref(), buf))
             }
             StdinState::Blocking(blocking) => blocking.poll_read(cx, buf),
             StdinState::Unset => unreachable!("set above"),

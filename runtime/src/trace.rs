@@ -14,7 +14,8 @@
 //! How it stays free when off: the variable is read once, on the first call to [`enabled`], and
 //! its answer is cached in a static byte. Every later call is one relaxed load and one compare
 //! against `OFF`, a branch that always goes the same way and that the CPU predicts perfectly;
-//! the formatting sits behind it, in a `#[cold]`, never-inlined function ([`cold`], [`emit`]). (`BENCHMARKS.md`, "MINIRT_TRACE off", has the callgrind counts before/after.)
+//! the formatting sits behind it, in a `#[cold]`, never-inlined function ([`cold`], [`emit`]).
+//! (`docs/BENCHMARKS-notebook.md`, "MINIRT_TRACE off", has the callgrind counts.)
 //!
 //! Where the hooks are:
 //!
@@ -29,10 +30,10 @@
 //!   where `Task::run` already branches: see `task_pending` for why;
 //! - `time/timers.rs`: a timer fired, and how late.
 //!
-//! Still to add (by the lead, once the multi-thread scheduler is merged; this file stays out
-//! of `scheduler/` until then): in `scheduler/*`, a worker parking (in `epoll_wait` or on its condvar) and being unparked, and
-//! the decision to write the eventfd on a cross-thread wake (today's `Reactor::unpark` line
-//! covers the write itself, not who asked for it).
+//! Not traced: a multi-thread worker parking (in `epoll_wait` or on its condvar) and being
+//! unparked, and the decision to write the eventfd on a cross-thread wake (the
+//! `Reactor::unpark` line covers the write itself, not who asked for it). Hooks for those
+//! would go in `scheduler/multi_thread/`.
 
 use std::fmt;
 use std::io::Write;
@@ -104,8 +105,9 @@ pub(crate) fn cold<F: FnOnce()>(f: F) {
 /// The `task/cell.rs` hook after a poll that returned `Pending` and left the task waiting.
 /// A plain function called from the `Idle::Wait` arm, not a `trace!` right after the poll:
 /// `Task::run` is generic and hot, and a check there (even calling out to a cold function)
-/// made the compiler stop inlining the scheduler's `try_schedule_local` into it, +15%
-/// instructions on `yield_many` (see `BENCHMARKS.md`, "MINIRT_TRACE off"). A poll that
+/// made the compiler stop inlining the scheduler's `try_schedule_local` into it, which
+/// showed in `yield_many`'s instruction count (`docs/BENCHMARKS-notebook.md`, "MINIRT_TRACE
+/// off"). A poll that
 /// returns `Pending` after waking itself (`yield_now`, a spent budget) shows as the
 /// `task N woken` line that precedes it.
 #[cold]

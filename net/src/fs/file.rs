@@ -16,8 +16,8 @@
 //! So a sequential reader or writer of 64 KiB chunks costs one pool trip per 256 KiB instead
 //! of one per 64 KiB (tokio's), and a writer keeps the pool thread busy while it produces the
 //! next chunk. Why not 2 MiB: the bytes are copied twice (kernel ↔ buffer ↔ caller), and the
-//! second copy is fast only while the buffer is still in the CPU cache; with 2 MiB chunks the
-//! sequential write measured no faster than tokio's, with 256 KiB about 1.6× (BENCHMARKS.md).
+//! second copy is fast only while the buffer is still in the CPU cache: 2 MiB chunks measured
+//! slower than 256 KiB (docs/BENCHMARKS-notebook.md, "Files").
 //!
 //! Ordering: a read, seek, flush or any `&self` method first waits for the write job, which has
 //! then written everything `poll_write` accepted. Data read ahead and not yet consumed is given

@@ -12,7 +12,7 @@
 //!
 //! A pool round trip (queue, wake a thread, run, wake the task) costs microseconds, so the rule
 //! everywhere is *one round trip per job, not per syscall*: [`read`], [`write()`], [`copy`],
-//! [`remove_dir_all`] and the rest each run their whole std function on the pool; [`read_dir`]
+//! [`remove_dir_all`] and the rest each run their whole std function on the pool; [`read_dir()`]
 //! opens the directory and reads its first batch of entries in the same trip, later batches
 //! doubling in size (see [`ReadDir`]); a [`File`] reads ahead and writes behind, 256 KiB per
 //! trip for a sequential stream of small reads or writes, up to its `max_buf_size` (2 MiB by

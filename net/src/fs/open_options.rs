@@ -1,5 +1,5 @@
 //! [`OpenOptions`]: std's builder of open flags, whose `open` runs on the blocking pool and
-//! hands back a [`File`](super::File).
+//! hands back a [`File`].
 
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;

@@ -31,7 +31,7 @@ use minirt_runtime::io::{AsyncFd, Interest};
 use minirt_runtime::runtime::Handle;
 
 use crate::signal::unix::{signal, Signal, SignalKind};
-use crate::sys_process;
+use crate::sys;
 
 /// Set by tests to exercise the SIGCHLD fallback on a kernel that has `pidfd_open`.
 static FORCE_SIGCHLD: AtomicBool = AtomicBool::new(false);
@@ -63,7 +63,7 @@ impl Process {
         let watch = if FORCE_SIGCHLD.load(Ordering::Relaxed) {
             Watch::Sigchld(None)
         } else {
-            match sys_process::pidfd_open(std.id()) {
+            match sys::process::pidfd_open(std.id()) {
                 Ok(fd) => Watch::Pidfd { raw: Some(fd), registered: None },
                 Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM)) => {
                     Watch::Sigchld(None)

@@ -18,7 +18,7 @@ use std::task::{Context, Poll};
 use futures_io::{AsyncRead, AsyncWrite};
 use minirt_runtime::io::{AsyncFd, Interest};
 
-use crate::sys_process;
+use crate::sys;
 
 /// One registered, non-blocking pipe end.
 struct Pipe {
@@ -27,18 +27,18 @@ struct Pipe {
 
 impl Pipe {
     fn new(fd: OwnedFd) -> io::Result<Pipe> {
-        sys_process::set_nonblocking(fd.as_fd(), true)?;
+        sys::process::set_nonblocking(fd.as_fd(), true)?;
         Ok(Pipe { io: AsyncFd::new(fd)? })
     }
 
     fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let fd = self.io.get_ref().as_fd();
-        self.io.poll_io(cx, Interest::READABLE, || sys_process::read(fd, buf))
+        self.io.poll_io(cx, Interest::READABLE, || sys::process::read(fd, buf))
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let fd = self.io.get_ref().as_fd();
-        self.io.poll_io(cx, Interest::WRITABLE, || sys_process::write(fd, buf))
+        self.io.poll_io(cx, Interest::WRITABLE, || sys::process::write(fd, buf))
     }
 
     fn poll_write_vectored(
@@ -47,13 +47,13 @@ impl Pipe {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let fd = self.io.get_ref().as_fd();
-        self.io.poll_io(cx, Interest::WRITABLE, || sys_process::write_vectored(fd, bufs))
+        self.io.poll_io(cx, Interest::WRITABLE, || sys::process::write_vectored(fd, bufs))
     }
 
     /// Deregisters the fd and puts it back in blocking mode, ready to hand to another process.
     fn into_owned_fd(self) -> io::Result<OwnedFd> {
         let fd = self.io.into_inner();
-        sys_process::set_nonblocking(fd.as_fd(), false)?;
+        sys::process::set_nonblocking(fd.as_fd(), false)?;
         Ok(fd)
     }
 }

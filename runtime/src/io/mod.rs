@@ -10,8 +10,8 @@
 //! - Buffers and lines: [`BufReader`], [`BufWriter`], [`BufStream`] and [`AsyncBufReadExt`]
 //!   (`read_line`, `lines`, `split`, ...): bytes flow from the inner reader into a buffer, and
 //!   the line methods take from the buffer up to each delimiter.
-//! - Plumbing: [`copy`], [`copy_buf`], [`copy_bidirectional`], [`split()`] into halves, the
-//!   in-memory [`duplex`] pipe, and [`empty`], [`sink`], [`repeat`].
+//! - Plumbing: [`copy`], [`copy_buf`], [`copy_bidirectional()`], [`split()`] into halves, the
+//!   in-memory [`duplex()`] pipe, and [`empty`], [`sink`], [`repeat`].
 
 mod adapters;
 mod async_fd;

@@ -17,7 +17,7 @@
 //!
 //! # Where a wake goes
 //!
-//! A task's waker calls [`Shared::schedule`]. On the thread that is running this scheduler's
+//! A task's waker calls `Shared::schedule`. On the thread that is running this scheduler's
 //! loop, that is a push onto the local run queue: no lock, no syscall. From any other thread it
 //! is a push onto the injection queue (a mutex), and only if the loop is parked in `epoll_wait`
 //! a write to the reactor's eventfd to wake it; the `parked` flag is swapped back to false by

@@ -161,13 +161,6 @@ impl std::fmt::Debug for Handle {
     }
 }
 
-/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
-/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
-/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
-/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
-///
-/// # Panics
-/// On a thread that is already running a runtime (inside a task or another `block_on`).
 /// The panic of a `block_on` inside a runtime, on either flavor: tokio 1.54's words, to the
 /// letter (tests ported from tokio match the whole sentence).
 pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
@@ -175,6 +168,14 @@ pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a r
      the thread is being used to drive asynchronous tasks. If you are in an async function, \
      use `.await` on the future instead of blocking on it.";
 
+/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
+/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
+/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
+/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
+///
+/// # Panics
+/// On a thread that is already running a runtime (inside a task or another `block_on`):
+/// [`NESTED_BLOCK_ON`].
 #[track_caller]
 pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
     use std::task::{Context, Poll, Waker};

@@ -3,26 +3,25 @@
 //! `Handle::spawn` can reach either scheduler, so a future spawned through it would be compiled
 //! into two task types, `Task<F, Arc<current_thread::Shared>>` and
 //! `Task<F, Arc<multi_thread::Shared>>`. Then the future's `poll` has two callers, and LLVM
-//! stops inlining it (and what it calls) into `Task::run`: the current-thread `ping_pong`
-//! benchmark took 11 % more instructions once the multi-thread scheduler existed. With one
-//! type, each future has one `run` again (`BENCHMARKS.md`, "One task type per future").
+//! stops inlining it (and what it calls) into `Task::run`, which costs the current-thread hot
+//! path measurably. With one type, each future has one `run` again
+//! (`docs/BENCHMARKS-notebook.md`, "One task type per future", has the counts).
 //!
 //! The type is one pointer: an `Arc` of either flavor's `Shared`, turned into a raw pointer and
 //! tagged in its low bit (0: current-thread, 1: multi-thread; an `Arc`'s pointer is at least
 //! 8-aligned, so the bit is free). The current-thread hot paths never look at the tag:
 //!
 //! ```text
-//!  local_key()                 the tagged pointer itself (one load, as before)
+//!  local_key()                 the tagged pointer itself (one load)
 //!  try_schedule_local(key)     current_thread::schedule_local(key) first: its thread-local
 //!  try_wake_local(key)         holds an untagged pointer, which a tagged key never equals;
 //!                              only if that fails, the tag picks the multi-thread worker's path
 //!  schedule / release / clone  (a wake from another thread, a completion): branch on the tag
 //! ```
 //!
-//! (A first version that wrapped the borrowed `Arc` in an enum and tagged the pointer with
-//! pointer arithmetic computed the same thing, yet LLVM then stopped inlining the channel's
-//! `Next::poll` into `Task::run`: `ping_pong` 12.64 M instructions instead of 12.09 M. The
-//! integer tagging below is what measured best.)
+//! The tag is set and cleared with integer arithmetic on the address: with the borrowed `Arc`
+//! wrapped in an enum and the tag added by pointer arithmetic, LLVM stops inlining the
+//! channel's `Next::poll` into `Task::run` (more instructions per `ping_pong` round trip).
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;

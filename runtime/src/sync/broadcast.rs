@@ -28,13 +28,13 @@
 //!   last reader).
 //! - **recv**, slow path (under the lock, once per block, and when there is nothing to read):
 //!   takes an `Arc` of the block that holds `next`, or reports `Lagged(n)` (and jumps to the
-//!   oldest value within the capacity) or `Closed`, or joins the [`WaitList`] of receivers.
+//!   oldest value within the capacity) or `Closed`, or joins the `WaitList` of receivers.
 //!
 //! So `T::clone` and `T::drop` (user code) never run under the lock, and the steady state costs
 //! one atomic operation per received value, where a lock around every receive costs two (see
-//! BENCHMARKS.md). A block is freed (with any value a lagging receiver never read) when the
-//! ring has moved past it and no receiver holds it; memory stays bounded by the capacity plus
-//! one block per receiver.
+//! docs/BENCHMARKS-notebook.md). A block is freed (with any value a lagging receiver never
+//! read) when the ring has moved past it and no receiver holds it; memory stays bounded by the
+//! capacity plus one block per receiver.
 
 use std::fmt;
 use std::future::Future;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An opaque id of a task, unique among all tasks the process ever spawned. Tokio's
 /// `task::Id`: shown by [`JoinError`](super::JoinError), returned by
-/// [`JoinHandle::id`](super::JoinHandle::id) and [`task::id`](super::id).
+/// [`JoinHandle::id`](super::JoinHandle::id) and [`task::id`](super::id()).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Id(NonZeroU64);
 

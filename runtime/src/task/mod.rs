@@ -25,7 +25,7 @@
 //! [`JoinError`], `id.rs` [`Id`], `coop.rs` the budget as a task sees it; `loom_tests.rs`
 //! model-checks the cross-thread races of the state machine (`cfg(loom)` builds only).
 //!
-//! The task module knows no scheduler: a scheduler implements [`Schedule`] (queue a task,
+//! The task module knows no scheduler: a scheduler implements `Schedule` (queue a task,
 //! forget a completed one), and the task calls nothing else.
 
 mod builder;

@@ -1,4 +1,4 @@
-//! Time: [`sleep`], [`timeout`] and [`interval`], driven by the runtime's own loop, measured
+//! Time: [`sleep()`], [`timeout()`] and [`interval()`], driven by the runtime's own loop, measured
 //! on the runtime's clock ([`Instant`]), which a test can [`pause`], [`advance`] and
 //! [`resume`]. Tokio's `time` module, with the same names.
 //!

@@ -27,7 +27,7 @@ use super::Instant;
 /// ```
 ///
 /// # Panics
-/// Outside a runtime, like [`sleep`](super::sleep).
+/// Outside a runtime, like [`sleep`](super::sleep()).
 #[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout { value: future, delay: Sleep::new(deadline_after(duration)) }
@@ -36,7 +36,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// Runs `future` until `deadline`. Tokio's `time::timeout_at`.
 ///
 /// # Panics
-/// Outside a runtime, like [`sleep`](super::sleep).
+/// Outside a runtime, like [`sleep`](super::sleep()).
 #[track_caller]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout { value: future, delay: Sleep::new(deadline) }

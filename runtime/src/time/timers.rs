@@ -23,8 +23,8 @@
 //! Deadlines are stored as `std::time::Instant`s on that clock.
 //!
 //! Everything sits behind one mutex. On the current-thread runtime only the loop's thread takes
-//! it, uncontended; it is there so that a timer registered from another thread (a future
-//! multi-thread scheduler, or a future polled under `Runtime::enter` elsewhere) stays correct.
+//! it, uncontended; on the multi-thread runtime every worker registers and fires timers here,
+//! and a future polled under `Runtime::enter` on any thread may register one too.
 
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Poll, Waker};

@@ -4,7 +4,7 @@
 //! closing with unread data leaves `ECONNRESET` pending, which wakes both directions; a full
 //! send buffer (stream) or a full receiver queue (datagram) makes `writable()` wait.
 
-mod common;
+use crate::common;
 
 use std::future::poll_fn;
 use std::io;

@@ -2,7 +2,7 @@
 //! `clear_ready` after `EAGAIN`, EOF when the write end closes, and back-pressure on the write
 //! end until a reader drains the pipe.
 
-mod common;
+use crate::common;
 
 use std::fs::File;
 use std::future::{poll_fn, Future};

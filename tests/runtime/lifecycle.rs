@@ -2,7 +2,7 @@
 //! reuse across `block_on` calls, and what happens to tasks and I/O objects when a runtime is
 //! dropped.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};

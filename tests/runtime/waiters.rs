@@ -1,9 +1,9 @@
-//! Many tasks waiting on one resource in the same direction (issue 9 item 4): every waiter is
-//! woken, a cancelled waiter frees its place, and the reactor never runs a waker's code
-//! (clone, wake, drop) while it holds one of its locks (issue 9 item 2).
+//! Many tasks waiting on one resource in the same direction (many readers of one socket, many
+//! writers): every waiter is woken, a cancelled waiter frees its place, and the reactor never
+//! runs a waker's code (clone, wake, drop) while it holds one of its locks (a waker that
+//! touches the same registration would deadlock).
 
-#[macro_use]
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::io::{self, Read, Write};

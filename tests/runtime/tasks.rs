@@ -1,7 +1,7 @@
 //! Tasks: spawn and join at scale, abort, panics, `yield_now`, `is_finished`, detaching, and
 //! misuse (`spawn` outside a runtime, `block_on` inside one).
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::panic::{self, AssertUnwindSafe};

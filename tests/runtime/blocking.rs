@@ -2,7 +2,7 @@
 //! thread reuse and keep-alive, the thread cap, shutdown with blocking tasks still running),
 //! and `block_in_place`. Ported in part from tokio's task_blocking.rs and rt_spawn_blocking.rs.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Mutex};

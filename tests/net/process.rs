@@ -3,7 +3,7 @@
 //! dropped children (checked in /proc: no zombie left), the SIGCHLD fallback, and many children
 //! at once. Ported in part from tokio's `process_*.rs` tests (renamed to minirt).
 
-mod common;
+use crate::common;
 
 use std::future::{poll_fn, Future};
 use std::io;

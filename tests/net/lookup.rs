@@ -1,7 +1,7 @@
 //! Name resolution: `net::lookup_host`, and host names given to `TcpStream::connect` /
 //! `TcpListener::bind`, resolve on the blocking pool; literal addresses never leave the task.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

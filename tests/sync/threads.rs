@@ -3,7 +3,7 @@
 //! no permit, value or wake-up is lost. loom checks the same protocols exhaustively on small
 //! models (runtime/src/sync/loom_tests.rs); this checks them at scale on the real memory model.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;

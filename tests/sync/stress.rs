@@ -4,7 +4,7 @@
 //! lost or invented (every permit, slot and notification accounted for) and the primitive
 //! still works. A small xorshift PRNG with fixed seeds makes every run the same.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};

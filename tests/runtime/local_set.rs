@@ -1,6 +1,6 @@
 //! `LocalSet`: `!Send` futures stay on the set's thread whoever wakes, aborts or joins them.
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -2,7 +2,7 @@
 //! server on minirt must do with pipelined, partial, oversized and garbage input.
 
 #[allow(dead_code)] // the connection-handling constants are used by the examples only
-#[path = "../examples/support/http_proto.rs"]
+#[path = "../../examples/support/http_proto.rs"]
 mod http_proto;
 
 use http_proto::{

@@ -3,7 +3,7 @@
 //! repeat. Ported from tokio's io_read_int, io_take, io_chain, io_read_exact, io_write_all,
 //! io_read_to_end, io_copy, io_split, io_mem_stream and io_util_empty tests.
 
-mod io_support;
+use crate::io_support;
 
 use std::io::IoSlice;
 use std::pin::Pin;

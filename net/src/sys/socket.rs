@@ -1,6 +1,6 @@
-//! The only place in minirt-net that makes raw syscalls: sockets created non-blocking and
-//! close-on-exec, `accept4`, `connect`, `recv`/`send` (with `MSG_NOSIGNAL`), socket options,
-//! and the conversions between `std::net::SocketAddr` and the kernel's `sockaddr`.
+//! Sockets: created non-blocking and close-on-exec, `accept4`, `connect`, `recv`/`send` (with
+//! `MSG_NOSIGNAL`), socket options, and the conversions between `std::net::SocketAddr` and the
+//! kernel's `sockaddr`.
 //!
 //! `Socket` owns its fd as an `OwnedFd`, so it is closed exactly once, when it drops.
 
@@ -10,24 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
-/// Turns a `-1` return into `errno`.
-fn cvt<T: Copy + PartialEq + From<i8>>(ret: T) -> io::Result<T> {
-    if ret == T::from(-1) {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
-}
-
-/// Like `cvt`, retrying while the call was interrupted by a signal.
-fn cvt_r<T: Copy + PartialEq + From<i8>>(mut call: impl FnMut() -> T) -> io::Result<T> {
-    loop {
-        match cvt(call()) {
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            result => return result,
-        }
-    }
-}
+use super::{cvt, cvt_r};
 
 /// How `Socket::connect` ended.
 pub(crate) enum Connect {

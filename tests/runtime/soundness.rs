@@ -1,4 +1,5 @@
-//! Soundness under cancellation, panics and thread exit (issue "Soundness").
+//! Soundness under cancellation, panics and thread exit: no future moved after its first poll,
+//! no user code run under a runtime lock, no panic lost or misplaced.
 //!
 //! - a `!Unpin` future is dropped at the address where it was polled, whether it is aborted,
 //!   cancelled by runtime shutdown, panics, or completes after its `JoinHandle` was dropped;
@@ -11,7 +12,7 @@
 //!   never reaches whoever dropped the `JoinHandle`, a runtime dropped inside a runtime and
 //!   enter guards dropped out of order panic with a message that says why.
 
-mod common;
+use crate::common;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};

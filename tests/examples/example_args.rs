@@ -1,9 +1,9 @@
 //! The command line shared by the server examples (`examples/support/args.rs`):
 //! `[ADDR] [OPERAND...] [--threads N | --current-thread]`, with `ADDR` from the environment
 //! when no argument gives it. Tested here, once, since cargo builds examples but does not test
-//! them (and `tests/examples.rs` loads the file once per example).
+//! them (and `tests/examples/` loads the file once per example).
 
-#[path = "../examples/support/args.rs"]
+#[path = "../../examples/support/args.rs"]
 mod args;
 use args::Args;
 

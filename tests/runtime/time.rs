@@ -5,7 +5,7 @@
 //! Every bound on time here is a lower bound (a timer must not fire early) or a generous hang
 //! detector; none asserts how fast the machine is.
 
-mod common;
+use crate::common;
 
 use minirt::time::Instant;
 use std::future::{poll_fn, Future};

@@ -3,7 +3,7 @@
 //! runtime, cross-thread and cross-runtime use, `blocking_*` from plain threads, and the auto
 //! traits.
 
-mod common;
+use crate::common;
 
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};

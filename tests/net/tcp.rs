@@ -2,7 +2,7 @@
 //! EOF and half close, refused and reset connections, split halves, and the `try_*` /
 //! readiness methods. Everything runs on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::io;
 use std::net::SocketAddr;

@@ -24,6 +24,7 @@
 //! its [`Example`] drops (a failing test unwinds through it), and asks the kernel for SIGKILL
 //! should this test process die first, so no example outlives its test.
 
+#[path = "../common/mod.rs"]
 mod common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -39,30 +40,34 @@ use common::{watchdog, HANG_LIMIT};
 // The examples under test. `main` (and whatever only it uses) is for the binaries; the support
 // modules are loaded by several examples, so several times here.
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/chat.rs"]
+#[path = "../../examples/chat.rs"]
 mod chat;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/echo.rs"]
+#[path = "../../examples/echo.rs"]
 mod echo;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/http.rs"]
+#[path = "../../examples/http.rs"]
 mod http;
 #[cfg(feature = "hyper")]
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/hyper_server.rs"]
+#[path = "../../examples/hyper_server.rs"]
 mod hyper_server;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/proxy.rs"]
+#[path = "../../examples/proxy.rs"]
 mod proxy;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/reuseport.rs"]
+#[path = "../../examples/reuseport.rs"]
 mod reuseport;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/udp_echo.rs"]
+#[path = "../../examples/udp_echo.rs"]
 mod udp_echo;
 #[allow(dead_code, unused_imports, clippy::duplicate_mod)]
-#[path = "../examples/unix_echo.rs"]
+#[path = "../../examples/unix_echo.rs"]
 mod unix_echo;
+
+// The examples' shared support code, tested on its own.
+mod example_args;
+mod http_parser;
 
 /// Set in the child process: the example's name, then its arguments, one per line.
 const CHILD: &str = "MINIRT_EXAMPLES_CHILD";
