@@ -132,3 +132,23 @@ async fn stream_wrappers_and_stream_map() {
     })
     .await
 }
+
+#[tokio::test]
+async fn udp_framed_round_trip() {
+    common::bounded(async {
+        use tokio_util::codec::BytesCodec;
+        use tokio_util::udp::UdpFramed;
+
+        let a = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind a");
+        let b = tokio::net::UdpSocket::bind("127.0.0.1:0").await.expect("bind b");
+        let b_addr = b.local_addr().expect("local_addr");
+        let a_addr = a.local_addr().expect("local_addr");
+        let mut a = UdpFramed::new(a, BytesCodec::new());
+        let mut b = UdpFramed::new(b, BytesCodec::new());
+        a.send((bytes::Bytes::from_static(b"ping"), b_addr)).await.expect("send");
+        let (frame, from) = b.next().await.expect("a datagram").expect("recv");
+        assert_eq!(&frame[..], b"ping");
+        assert_eq!(from, a_addr);
+    })
+    .await
+}

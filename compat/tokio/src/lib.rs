@@ -35,13 +35,7 @@ pub use minirt::{join, pin, select, task_local, try_join};
 pub use task::spawn;
 pub use tokio_macros_dep::{main, test};
 
-/// Sockets (tokio's `tokio::net`): minirt's, with tokio's io traits implemented for them.
-pub mod net {
-    pub use minirt::net::{lookup_host, tcp, unix, ToSocketAddrs};
-    pub use minirt::net::{
-        TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
-    };
-}
+pub mod net;
 
 /// Timers (tokio's `tokio::time`): minirt's.
 pub mod time {
