@@ -73,7 +73,7 @@ for s in "${stems[@]}"; do targets+=(--test "$s"); done
 
 # One build of everything that compiles (--keep-going), so a file that does not compile costs
 # only its own errors.
-cargo test --no-run --keep-going --message-format=json "${targets[@]}" \
+cargo build --tests --keep-going --message-format=json "${targets[@]}" \
     > "$work/build.json" 2> "$work/build.log"
 
 # The first distinct error messages rustc gave for test target $1 (from the JSON messages).
