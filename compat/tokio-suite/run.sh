@@ -33,8 +33,6 @@ name = "tokio-suite"
 version = "0.0.0"
 edition = "2021"
 publish = false
-# Clippy/rustc lints of tokio's own tests are not ours to fix.
-autotests = true
 
 [dev-dependencies]
 tokio = { version = "1", features = ["full", "test-util"] }
@@ -51,6 +49,28 @@ rand = "0.9"
 proptest = "1"
 socket2 = "0.6"
 libc = "0.2.168"
+# tokio's own dependencies, which its tests use too.
+bytes = "1"
+pin-project-lite = "0.2"
+
+# tokio's tests gate themselves on tokio's feature names (`#![cfg(feature = "full")]`), which in
+# tokio's own repository are the crate's features: the scratch crate declares them, all on.
+[features]
+default = ["full", "test-util"]
+full = ["fs", "io-util", "io-std", "macros", "net", "parking_lot", "process", "rt", "rt-multi-thread", "signal", "sync", "time"]
+fs = []
+io-util = []
+io-std = []
+macros = []
+net = []
+parking_lot = []
+process = []
+rt = []
+rt-multi-thread = []
+signal = []
+sync = []
+time = []
+test-util = []
 
 [workspace]
 

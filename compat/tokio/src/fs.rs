@@ -113,6 +113,14 @@ impl From<std::fs::File> for File {
     }
 }
 
+impl std::os::fd::FromRawFd for File {
+    unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> File {
+        // SAFETY: the caller hands over ownership of an open file descriptor (FromRawFd's
+        // contract).
+        File::from_std(unsafe { std::fs::File::from_raw_fd(fd) })
+    }
+}
+
 impl std::os::fd::AsRawFd for File {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
         self.inner.as_raw_fd()
@@ -231,5 +239,49 @@ impl OpenOptions {
     /// Opens `path` with these options.
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         self.0.open(path).await.map(File::wrap)
+    }
+}
+
+/// Creates directories with options (tokio's `DirBuilder`), on the blocking pool.
+#[derive(Debug, Default)]
+pub struct DirBuilder {
+    recursive: bool,
+    mode: Option<u32>,
+}
+
+impl DirBuilder {
+    /// Non-recursive, default permissions.
+    pub fn new() -> DirBuilder {
+        DirBuilder::default()
+    }
+
+    /// Whether to create missing parents too.
+    pub fn recursive(&mut self, recursive: bool) -> &mut DirBuilder {
+        self.recursive = recursive;
+        self
+    }
+
+    /// Permission bits of the new directories.
+    pub fn mode(&mut self, mode: u32) -> &mut DirBuilder {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Creates `path`.
+    pub async fn create(&self, path: impl AsRef<Path>) -> io::Result<()> {
+        let path = path.as_ref().to_owned();
+        let (recursive, mode) = (self.recursive, self.mode);
+        let job = minirt::task::spawn_blocking(move || {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(recursive);
+            if let Some(mode) = mode {
+                std::os::unix::fs::DirBuilderExt::mode(&mut builder, mode);
+            }
+            builder.create(path)
+        });
+        match job.await {
+            Ok(res) => res,
+            Err(e) => Err(io::Error::other(format!("DirBuilder::create: {e}"))),
+        }
     }
 }

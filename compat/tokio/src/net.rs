@@ -64,6 +64,61 @@ impl UdpSocket {
         self.0.into_std()
     }
 
+    /// Connects the socket to `addr` (minirt's `connect`).
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        self.0.connect(addr).await
+    }
+
+    /// Waits for any of `interest` (minirt's `ready`).
+    pub async fn ready(&self, interest: crate::io::Interest) -> io::Result<crate::io::Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// Waits until a datagram can be received.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.0.readable().await
+    }
+
+    /// Waits until a datagram can be sent.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.0.writable().await
+    }
+
+    /// Sends to the connected peer.
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.send(buf).await
+    }
+
+    /// Receives from the connected peer.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.recv(buf).await
+    }
+
+    /// Sends to `target`.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        self.0.send_to(buf, target).await
+    }
+
+    /// Receives a datagram and its sender.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.0.recv_from(buf).await
+    }
+
+    /// Peeks at the next datagram and its sender.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        self.0.peek_from(buf).await
+    }
+
+    /// Peeks at the next datagram from the connected peer.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.peek(buf).await
+    }
+
+    /// The sender of the next datagram.
+    pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
+        self.0.peek_sender().await
+    }
+
     /// Receives a datagram from the connected peer into `buf`.
     pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         let dst = buf.initialize_unfilled();

@@ -10,8 +10,10 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
+pub use minirt::runtime::is_rt_shutdown_err;
 pub use minirt::runtime::{
-    EnterGuard, Handle, Id, LocalOptions, LocalRuntime, Runtime, RuntimeMetrics, TryCurrentError,
+    EnterGuard, Handle, Id, LocalOptions, LocalRuntime, Runtime, RuntimeFlavor, RuntimeMetrics,
+    TryCurrentError,
 };
 
 /// What a runtime does when a spawned task panics (`#[tokio::main(unhandled_panic = ...)]`).
@@ -24,26 +26,15 @@ pub enum UnhandledPanic {
     ShutdownRuntime,
 }
 
-/// The kind of scheduler a runtime has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RuntimeFlavor {
-    /// All tasks on the thread that calls `block_on`.
-    CurrentThread,
-    /// Tasks on a pool of worker threads.
-    MultiThread,
-}
-
 /// Builds a runtime with tokio's builder methods.
 pub struct Builder {
     inner: minirt::runtime::Builder,
-    flavor: RuntimeFlavor,
     unhandled_panic: UnhandledPanic,
 }
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder").field("inner", &self.inner).field("flavor", &self.flavor).finish()
+        f.debug_struct("Builder").field("inner", &self.inner).finish()
     }
 }
 
@@ -72,7 +63,6 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         Builder {
             inner: minirt::runtime::Builder::new_current_thread(),
-            flavor: RuntimeFlavor::CurrentThread,
             unhandled_panic: UnhandledPanic::Ignore,
         }
     }
@@ -81,7 +71,6 @@ impl Builder {
     pub fn new_multi_thread() -> Builder {
         Builder {
             inner: minirt::runtime::Builder::new_multi_thread(),
-            flavor: RuntimeFlavor::MultiThread,
             unhandled_panic: UnhandledPanic::Ignore,
         }
     }
@@ -114,6 +103,8 @@ impl Builder {
         max_io_events_per_tick(capacity: usize);
         /// Accepted for compatibility: minirt's LIFO slot is part of its scheduler.
         disable_lifo_slot();
+        /// Accepted for compatibility: minirt's reactor sizes its event batch itself.
+        max_io_events_per_busy_tick(capacity: usize);
     }
 
     /// The runtime's name (`Handle::name`).

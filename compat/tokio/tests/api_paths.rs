@@ -80,6 +80,7 @@ fn builder_takes_what_tokio_macros_expand_to() {
         .build()
         .expect("Failed building the Runtime");
     assert_eq!(rt.block_on(async { 7 }), 7);
+    assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::CurrentThread);
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
         .on_thread_park(|| {})
@@ -89,5 +90,6 @@ fn builder_takes_what_tokio_macros_expand_to() {
         .enable_time()
         .build()
         .expect("Failed building the Runtime");
+    assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
     assert_eq!(rt.block_on(async { tokio::spawn(async { 8 }).await }).expect("task"), 8);
 }
