@@ -78,7 +78,9 @@ impl File {
 
     /// A second handle to the same file.
     pub async fn try_clone(&self) -> io::Result<File> {
-        self.inner.try_clone().await.map(File::wrap)
+        let mut clone = File::wrap(self.inner.try_clone().await?);
+        clone.set_max_buf_size(self.max_buf_size());
+        Ok(clone)
     }
 
     /// The standard file, once pending operations finished.

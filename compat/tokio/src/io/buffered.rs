@@ -41,7 +41,13 @@ impl<R: AsyncRead> BufReader<R> {
     }
 
     /// A reader with a buffer of `capacity` bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0.
+    #[track_caller]
     pub fn with_capacity(capacity: usize, inner: R) -> Self {
+        assert!(capacity > 0, "capacity must be greater than zero");
         BufReader {
             inner,
             buf: vec![0; capacity].into_boxed_slice(),
@@ -76,6 +82,19 @@ impl<R> BufReader<R> {
     /// The buffered bytes not yet read.
     pub fn buffer(&self) -> &[u8] {
         &self.buf[self.pos..self.cap]
+    }
+
+    /// Starts the inner seek; on error the seek is over (the next `poll_complete` reports
+    /// the inner position again).
+    fn start_inner_seek(mut self: Pin<&mut Self>, pos: SeekFrom) -> io::Result<()>
+    where
+        R: AsyncSeek,
+    {
+        let res = self.as_mut().get_pin_mut().start_seek(pos);
+        if res.is_err() {
+            *self.project().seek_state = SeekState::Init;
+        }
+        res
     }
 
     fn discard_buffer(self: Pin<&mut Self>) {
@@ -130,32 +149,34 @@ impl<R: AsyncRead + AsyncSeek> AsyncSeek for BufReader<R> {
 
     fn poll_complete(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
         // Seeking relative to the current position accounts for what is buffered but unread;
-        // any seek discards the buffer.
+        // a seek that succeeds discards the buffer.
         loop {
             match self.seek_state {
                 SeekState::Init => return self.as_mut().get_pin_mut().poll_complete(cx),
                 SeekState::Start(SeekFrom::Current(n)) => {
                     let remainder = (self.cap - self.pos) as i64;
-                    match n.checked_sub(remainder) {
-                        Some(offset) => {
-                            self.as_mut().get_pin_mut().start_seek(SeekFrom::Current(offset))?;
-                            *self.as_mut().project().seek_state = SeekState::Pending;
-                        }
-                        None => {
-                            self.as_mut()
-                                .get_pin_mut()
-                                .start_seek(SeekFrom::Current(-remainder))?;
-                            *self.as_mut().project().seek_state = SeekState::PendingOverflowed(n);
-                        }
-                    }
+                    // The inner position is `remainder` bytes past the caller's. When `n -
+                    // remainder` overflows (n near i64::MIN), step back by the remainder first
+                    // (the buffer is then stale), then by `n`.
+                    let (pos, next) = match n.checked_sub(remainder) {
+                        Some(offset) => (SeekFrom::Current(offset), SeekState::Pending),
+                        None => (SeekFrom::Current(-remainder), SeekState::PendingOverflowed(n)),
+                    };
+                    self.as_mut().start_inner_seek(pos)?;
+                    *self.as_mut().project().seek_state = next;
                 }
                 SeekState::Start(pos) => {
-                    self.as_mut().get_pin_mut().start_seek(pos)?;
+                    self.as_mut().start_inner_seek(pos)?;
                     *self.as_mut().project().seek_state = SeekState::Pending;
                 }
                 SeekState::PendingOverflowed(n) => {
-                    ready!(self.as_mut().get_pin_mut().poll_complete(cx))?;
-                    self.as_mut().get_pin_mut().start_seek(SeekFrom::Current(n))?;
+                    let res = ready!(self.as_mut().get_pin_mut().poll_complete(cx));
+                    if let Err(e) = res {
+                        *self.as_mut().project().seek_state = SeekState::Init;
+                        return Poll::Ready(Err(e));
+                    }
+                    self.as_mut().discard_buffer();
+                    self.as_mut().start_inner_seek(SeekFrom::Current(n))?;
                     *self.as_mut().project().seek_state = SeekState::Pending;
                 }
                 SeekState::Pending => {
@@ -237,6 +258,7 @@ impl<W: AsyncWrite> BufWriter<W> {
                     break;
                 }
                 Ok(n) => *me.written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     ret = Err(e);
                     break;
@@ -300,19 +322,42 @@ impl<W: AsyncWrite> AsyncWrite for BufWriter<W> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let total: usize = bufs.iter().map(|b| b.len()).sum();
-        if self.buf.len() + total > self.buf.capacity() {
-            ready!(self.as_mut().flush_buf(cx))?;
-        }
-        let me = self.project();
-        if total >= me.buf.capacity() {
-            me.inner.poll_write_vectored(cx, bufs)
-        } else {
+        if self.inner.is_write_vectored() {
+            // The inner writer takes the slices in one call: buffer them only if they fit.
+            let total = bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len()));
+            if self.buf.len() + total > self.buf.capacity() {
+                ready!(self.as_mut().flush_buf(cx))?;
+            }
+            let me = self.project();
+            if total >= me.buf.capacity() {
+                return me.inner.poll_write_vectored(cx, bufs);
+            }
             for b in bufs {
                 me.buf.extend_from_slice(b);
             }
-            Poll::Ready(Ok(total))
+            return Poll::Ready(Ok(total));
         }
+        // A writer without vectored writes: fill the buffer with as much as fits, so the slices
+        // go out in buffer-sized writes rather than one small write per slice.
+        let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+        if self.buf.len() + first.len() > self.buf.capacity() {
+            ready!(self.as_mut().flush_buf(cx))?;
+        }
+        let me = self.project();
+        if first.len() >= me.buf.capacity() {
+            return me.inner.poll_write(cx, first);
+        }
+        let mut written = 0;
+        for b in bufs {
+            let room = me.buf.capacity() - me.buf.len();
+            let n = room.min(b.len());
+            me.buf.extend_from_slice(&b[..n]);
+            written += n;
+            if n < b.len() {
+                break;
+            }
+        }
+        Poll::Ready(Ok(written))
     }
 
     fn is_write_vectored(&self) -> bool {

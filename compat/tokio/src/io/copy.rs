@@ -52,6 +52,7 @@ impl CopyBuffer {
                             self.cap = n;
                         }
                     }
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                     Poll::Pending => {
                         // Nothing to read now: push out what the writer buffered meanwhile.
@@ -64,7 +65,7 @@ impl CopyBuffer {
                 }
             }
             while self.pos < self.cap {
-                let n = ready!(writer.as_mut().poll_write(cx, &self.buf[self.pos..self.cap]))?;
+                let n = ready_retry!(writer.as_mut().poll_write(cx, &self.buf[self.pos..self.cap]));
                 if n == 0 {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::WriteZero,
@@ -136,12 +137,12 @@ impl<R: AsyncBufRead + Unpin + ?Sized, W: AsyncWrite + Unpin + ?Sized> Future
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         loop {
-            let buffer = ready!(Pin::new(&mut *me.reader).poll_fill_buf(cx))?;
+            let buffer = ready_retry!(Pin::new(&mut *me.reader).poll_fill_buf(cx));
             if buffer.is_empty() {
                 ready!(Pin::new(&mut *me.writer).poll_flush(cx))?;
                 return Poll::Ready(Ok(me.amt));
             }
-            let n = ready!(Pin::new(&mut *me.writer).poll_write(cx, buffer))?;
+            let n = ready_retry!(Pin::new(&mut *me.writer).poll_write(cx, buffer));
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -203,6 +204,8 @@ where
     A: AsyncRead + AsyncWrite + Unpin + ?Sized,
     B: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
+    assert!(a_to_b_buf_size > 0, "`a_to_b_buf_size` must be greater than 0");
+    assert!(b_to_a_buf_size > 0, "`b_to_a_buf_size` must be greater than 0");
     let mut a_to_b = TransferState::Running(CopyBuffer::new(a_to_b_buf_size));
     let mut b_to_a = TransferState::Running(CopyBuffer::new(b_to_a_buf_size));
     std::future::poll_fn(|cx| {

@@ -23,7 +23,7 @@ fn poll_read_until<R: AsyncBufRead + ?Sized>(
 ) -> Poll<io::Result<usize>> {
     loop {
         let (done, used) = {
-            let available = ready!(reader.as_mut().poll_fill_buf(cx))?;
+            let available = ready_retry!(reader.as_mut().poll_fill_buf(cx));
             match available.iter().position(|&b| b == delim) {
                 Some(i) => {
                     buf.extend_from_slice(&available[..=i]);
@@ -43,8 +43,15 @@ fn poll_read_until<R: AsyncBufRead + ?Sized>(
     }
 }
 
-fn invalid_utf8() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, "stream did not contain valid UTF-8")
+/// The `InvalidData` error of appending `bytes` to `prefix`, carrying the `Utf8Error` of the
+/// whole (so `valid_up_to` counts from the start of the string, as in tokio).
+fn invalid_utf8(prefix: &str, bytes: &[u8]) -> io::Error {
+    let mut all = prefix.as_bytes().to_vec();
+    all.extend_from_slice(bytes);
+    match std::str::from_utf8(&all) {
+        Err(e) => io::Error::new(io::ErrorKind::InvalidData, e),
+        Ok(_) => io::Error::new(io::ErrorKind::InvalidData, "invalid UTF-8"),
+    }
 }
 
 /// Future of [`AsyncBufReadExt::read_until`].
@@ -89,14 +96,19 @@ impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadLine<'_, R> {
             &mut me.read,
         ));
         let bytes = std::mem::take(&mut me.bytes);
-        // Like tokio: what was read before an error or invalid UTF-8 is not appended.
-        let n = res?;
-        match String::from_utf8(bytes) {
-            Ok(s) => {
-                me.output.push_str(&s);
+        // As tokio: what was read is appended if it is UTF-8, also when the read then failed;
+        // on invalid UTF-8 the string is left as it was.
+        match (res, std::str::from_utf8(&bytes)) {
+            (Ok(n), Ok(s)) => {
+                me.output.push_str(s);
                 Poll::Ready(Ok(n))
             }
-            Err(_) => Poll::Ready(Err(invalid_utf8())),
+            (Ok(_), Err(_)) => Poll::Ready(Err(invalid_utf8(me.output, &bytes))),
+            (Err(e), Ok(s)) => {
+                me.output.push_str(s);
+                Poll::Ready(Err(e))
+            }
+            (Err(e), Err(_)) => Poll::Ready(Err(e)),
         }
     }
 }
@@ -239,7 +251,7 @@ impl<R: AsyncBufRead> Lines<R> {
         }
         match String::from_utf8(bytes) {
             Ok(line) => Poll::Ready(Ok(Some(line))),
-            Err(_) => Poll::Ready(Err(invalid_utf8())),
+            Err(e) => Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, e))),
         }
     }
 }

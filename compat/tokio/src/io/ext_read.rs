@@ -50,7 +50,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
         let me = self.get_mut();
         while me.buf.remaining() > 0 {
             let before = me.buf.remaining();
-            ready!(Pin::new(&mut *me.reader).poll_read(cx, &mut me.buf))?;
+            ready_retry!(Pin::new(&mut *me.reader).poll_read(cx, &mut me.buf));
             if me.buf.remaining() == before {
                 return Poll::Ready(Err(eof()));
             }
@@ -111,9 +111,20 @@ pub(crate) fn poll_read_to_end<R: AsyncRead + ?Sized>(
     read: &mut usize,
 ) -> Poll<io::Result<usize>> {
     loop {
-        if vec.capacity() - vec.len() < 32 {
-            vec.reserve(32.max(vec.len().min(64 * 1024)));
+        if vec.len() == vec.capacity() {
+            // Full: read into a small probe first, so a Vec whose capacity was exactly right
+            // is not grown just to find end of file (tokio does the same).
+            let mut probe = [0u8; 32];
+            let mut rb = ReadBuf::new(&mut probe);
+            ready_retry!(reader.as_mut().poll_read(cx, &mut rb));
+            let n = rb.filled().len();
+            if n == 0 {
+                return Poll::Ready(Ok(std::mem::take(read)));
+            }
+            vec.extend_from_slice(&probe[..n]);
             *spare_init = 0;
+            *read += n;
+            continue;
         }
         let len = vec.len();
         let (n, init) = {
@@ -122,7 +133,7 @@ pub(crate) fn poll_read_to_end<R: AsyncRead + ?Sized>(
             // SAFETY: the previous read initialised this many bytes of the same spare capacity
             // (reset to 0 whenever the Vec reallocated above).
             unsafe { rb.assume_init(*spare_init) };
-            ready!(reader.as_mut().poll_read(cx, &mut rb))?;
+            ready_retry!(reader.as_mut().poll_read(cx, &mut rb));
             (rb.filled().len(), rb.initialized().len())
         };
         if n == 0 {
@@ -183,10 +194,18 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
                 me.bytes.clear();
                 Poll::Ready(Ok(n))
             }
-            Err(_) => Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "stream did not contain valid UTF-8",
-            ))),
+            Err(_) => {
+                // The error names the offset in the whole string (what was there plus what was
+                // read), as tokio's does; the string itself is left as it was.
+                let mut all = me.output.as_bytes().to_vec();
+                all.extend_from_slice(&me.bytes);
+                me.bytes.clear();
+                let err = match std::str::from_utf8(&all) {
+                    Err(e) => io::Error::new(io::ErrorKind::InvalidData, e),
+                    Ok(_) => io::Error::new(io::ErrorKind::InvalidData, "invalid UTF-8"),
+                };
+                Poll::Ready(Err(err))
+            }
         }
     }
 }
@@ -209,7 +228,7 @@ impl<R: AsyncRead + Unpin + ?Sized, T, const N: usize> Future for ReadNum<'_, R,
         let me = self.get_mut();
         while me.filled < N {
             let mut rb = ReadBuf::new(&mut me.buf[me.filled..]);
-            ready!(Pin::new(&mut *me.reader).poll_read(cx, &mut rb))?;
+            ready_retry!(Pin::new(&mut *me.reader).poll_read(cx, &mut rb));
             let n = rb.filled().len();
             if n == 0 {
                 return Poll::Ready(Err(eof()));

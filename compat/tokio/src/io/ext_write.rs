@@ -61,7 +61,7 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         while !me.buf.is_empty() {
-            let n = ready!(Pin::new(&mut *me.writer).poll_write(cx, me.buf))?;
+            let n = ready_retry!(Pin::new(&mut *me.writer).poll_write(cx, me.buf));
             if n == 0 {
                 return Poll::Ready(Err(write_zero()));
             }
@@ -122,7 +122,7 @@ impl<W: AsyncWrite + Unpin + ?Sized, B: Buf + ?Sized> Future for WriteAllBuf<'_,
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         while me.buf.has_remaining() {
-            let n = ready!(poll_write_buf(Pin::new(&mut *me.writer), cx, &mut *me.buf))?;
+            let n = ready_retry!(poll_write_buf(Pin::new(&mut *me.writer), cx, &mut *me.buf));
             if n == 0 {
                 return Poll::Ready(Err(write_zero()));
             }
@@ -146,7 +146,7 @@ impl<W: AsyncWrite + Unpin + ?Sized, const N: usize> Future for WriteNum<'_, W, 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         while me.written < N {
-            let n = ready!(Pin::new(&mut *me.writer).poll_write(cx, &me.buf[me.written..]))?;
+            let n = ready_retry!(Pin::new(&mut *me.writer).poll_write(cx, &me.buf[me.written..]));
             if n == 0 {
                 return Poll::Ready(Err(write_zero()));
             }

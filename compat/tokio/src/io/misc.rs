@@ -484,18 +484,27 @@ pub fn empty() -> Empty {
     Empty { _priv: () }
 }
 
+/// Spends one unit of the task's coop budget (these never wait, so a loop over them would
+/// otherwise never yield to the scheduler).
+fn coop(cx: &mut Context<'_>) -> Poll<()> {
+    ready!(crate::task::coop::poll_proceed(cx)).made_progress();
+    Poll::Ready(())
+}
+
 impl AsyncRead for Empty {
     fn poll_read(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         _: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        ready!(coop(cx));
         Poll::Ready(Ok(()))
     }
 }
 
 impl AsyncBufRead for Empty {
-    fn poll_fill_buf(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        ready!(coop(cx));
         Poll::Ready(Ok(&[]))
     }
 
@@ -526,15 +535,17 @@ pub fn sink() -> Sink {
 macro_rules! swallow_writes {
     ($($ty:ty),*) => {$(
         impl AsyncWrite for $ty {
-            fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                ready!(coop(cx));
                 Poll::Ready(Ok(buf.len()))
             }
 
             fn poll_write_vectored(
                 self: Pin<&mut Self>,
-                _: &mut Context<'_>,
+                cx: &mut Context<'_>,
                 bufs: &[IoSlice<'_>],
             ) -> Poll<io::Result<usize>> {
+                ready!(coop(cx));
                 Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
             }
 
@@ -542,11 +553,13 @@ macro_rules! swallow_writes {
                 true
             }
 
-            fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(coop(cx));
                 Poll::Ready(Ok(()))
             }
 
-            fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                ready!(coop(cx));
                 Poll::Ready(Ok(()))
             }
         }
@@ -569,9 +582,10 @@ pub fn repeat(byte: u8) -> Repeat {
 impl AsyncRead for Repeat {
     fn poll_read(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        ready!(coop(cx));
         let n = buf.remaining();
         buf.initialize_unfilled_to(n).fill(self.byte);
         buf.advance(n);

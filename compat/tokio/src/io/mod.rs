@@ -5,6 +5,18 @@
 //! them on the same objects (no wrapper, no copy), so `tokio::net::TcpStream` is
 //! `minirt::net::TcpStream`. Everything else here is written against these traits only.
 
+/// `ready!(poll)?` for a poll inside a loop, where `Interrupted` means "try again" (as
+/// tokio's utilities treat it, like std's `read_exact`/`write_all`).
+macro_rules! ready_retry {
+    ($e:expr) => {
+        match std::task::ready!($e) {
+            Ok(v) => v,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return std::task::Poll::Ready(Err(e.into())),
+        }
+    };
+}
+
 pub(crate) mod bridge;
 mod buffered;
 mod copy;
