@@ -40,6 +40,9 @@ impl CopyBuffer {
         mut writer: Pin<&mut W>,
     ) -> Poll<io::Result<u64>> {
         loop {
+            // One unit of the coop budget per round: a copy between two always-ready ends
+            // (slices, Vecs) would otherwise never let the task yield.
+            ready!(crate::task::coop::poll_proceed(cx)).made_progress();
             if self.pos == self.cap && !self.read_done {
                 let mut rb = ReadBuf::new(&mut self.buf);
                 match reader.as_mut().poll_read(cx, &mut rb) {
@@ -137,6 +140,7 @@ impl<R: AsyncBufRead + Unpin + ?Sized, W: AsyncWrite + Unpin + ?Sized> Future
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
         loop {
+            ready!(crate::task::coop::poll_proceed(cx)).made_progress();
             let buffer = ready_retry!(Pin::new(&mut *me.reader).poll_fill_buf(cx));
             if buffer.is_empty() {
                 ready!(Pin::new(&mut *me.writer).poll_flush(cx))?;
