@@ -48,16 +48,6 @@ macro_rules! pass_on {
     )*};
 }
 
-macro_rules! accept {
-    ($($(#[$doc:meta])* $name:ident($($arg:ident: $ty:ty),*);)*) => {$(
-        $(#[$doc])*
-        pub fn $name(&mut self, $($arg: $ty),*) -> &mut Self {
-            $(let _ = $arg;)*
-            self
-        }
-    )*};
-}
-
 impl Builder {
     /// A single-threaded runtime.
     pub fn new_current_thread() -> Builder {
@@ -98,13 +88,24 @@ impl Builder {
         start_paused(start_paused: bool);
     }
 
-    accept! {
-        /// Accepted for compatibility: minirt's reactor sizes its event batch itself.
-        max_io_events_per_tick(capacity: usize);
-        /// Accepted for compatibility: minirt's LIFO slot is part of its scheduler.
-        disable_lifo_slot();
-        /// Accepted for compatibility: minirt's reactor sizes its event batch itself.
-        max_io_events_per_busy_tick(capacity: usize);
+    /// Accepted for compatibility: minirt's LIFO slot is part of its scheduler.
+    pub fn disable_lifo_slot(&mut self) -> &mut Self {
+        self
+    }
+
+    /// Accepted for compatibility (minirt's reactor sizes its event batch itself); 0 panics,
+    /// as in tokio.
+    #[track_caller]
+    pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Self {
+        assert!(capacity > 0, "max_io_events_per_tick must be non-zero");
+        self
+    }
+
+    /// Accepted for compatibility, like [`Builder::max_io_events_per_tick`]; 0 panics.
+    #[track_caller]
+    pub fn max_io_events_per_busy_tick(&mut self, capacity: usize) -> &mut Self {
+        assert!(capacity > 0, "max_io_events_per_busy_tick must be non-zero");
+        self
     }
 
     /// The runtime's name (`Handle::name`).

@@ -103,47 +103,70 @@ pub(crate) fn poll_read_buf<R: AsyncRead + ?Sized, B: BufMut + ?Sized>(
 
 /// Reads to end of file into a `Vec`'s spare capacity, remembering across polls how much of it
 /// the previous read already initialised (so it is never zeroed twice).
+///
+/// Growth follows tokio's: while the Vec still has the capacity it started with (at least 32
+/// bytes) and less than 32 bytes are spare, read into a 32-byte probe first, so a Vec whose
+/// capacity was right is not grown just to find end of file; otherwise reserve 32 bytes
+/// (amortised doubling) and read into the spare capacity.
 pub(crate) fn poll_read_to_end<R: AsyncRead + ?Sized>(
     mut reader: Pin<&mut R>,
     cx: &mut Context<'_>,
     vec: &mut Vec<u8>,
-    spare_init: &mut usize,
-    read: &mut usize,
+    state: &mut ReadToEndState,
 ) -> Poll<io::Result<usize>> {
+    const PROBE: usize = 32;
+    let start_cap = *state.start_cap.get_or_insert(vec.capacity());
     loop {
-        if vec.len() == vec.capacity() {
-            // Full: read into a small probe first, so a Vec whose capacity was exactly right
-            // is not grown just to find end of file (tokio does the same).
-            let mut probe = [0u8; 32];
+        let spare = vec.capacity() - vec.len();
+        if spare < PROBE && vec.capacity() == start_cap && start_cap >= PROBE {
+            let mut probe = [0u8; PROBE];
             let mut rb = ReadBuf::new(&mut probe);
             ready_retry!(reader.as_mut().poll_read(cx, &mut rb));
             let n = rb.filled().len();
             if n == 0 {
-                return Poll::Ready(Ok(std::mem::take(read)));
+                return Poll::Ready(Ok(std::mem::take(&mut state.read)));
             }
+            let cap = vec.capacity();
             vec.extend_from_slice(&probe[..n]);
-            *spare_init = 0;
-            *read += n;
+            if vec.capacity() != cap {
+                state.spare_init = 0;
+            } else {
+                state.spare_init = state.spare_init.saturating_sub(n);
+            }
+            state.read += n;
             continue;
+        }
+        let cap = vec.capacity();
+        vec.reserve(PROBE);
+        if vec.capacity() != cap {
+            state.spare_init = 0;
         }
         let len = vec.len();
         let (n, init) = {
             let spare = vec.spare_capacity_mut();
             let mut rb = ReadBuf::uninit(spare);
             // SAFETY: the previous read initialised this many bytes of the same spare capacity
-            // (reset to 0 whenever the Vec reallocated above).
-            unsafe { rb.assume_init(*spare_init) };
+            // (reset to 0 whenever the Vec reallocated).
+            unsafe { rb.assume_init(state.spare_init) };
             ready_retry!(reader.as_mut().poll_read(cx, &mut rb));
             (rb.filled().len(), rb.initialized().len())
         };
         if n == 0 {
-            return Poll::Ready(Ok(std::mem::take(read)));
+            return Poll::Ready(Ok(std::mem::take(&mut state.read)));
         }
         // SAFETY: `n` bytes past `len` were filled by the read.
         unsafe { vec.set_len(len + n) };
-        *spare_init = init - n;
-        *read += n;
+        state.spare_init = init - n;
+        state.read += n;
     }
+}
+
+/// What `read_to_end` keeps between polls.
+#[derive(Debug, Default)]
+pub(crate) struct ReadToEndState {
+    start_cap: Option<usize>,
+    spare_init: usize,
+    read: usize,
 }
 
 /// Future of [`AsyncReadExt::read_to_end`].
@@ -152,8 +175,7 @@ pub(crate) fn poll_read_to_end<R: AsyncRead + ?Sized>(
 pub struct ReadToEnd<'a, R: ?Sized> {
     reader: &'a mut R,
     buf: &'a mut Vec<u8>,
-    spare_init: usize,
-    read: usize,
+    state: ReadToEndState,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
@@ -161,7 +183,7 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
-        poll_read_to_end(Pin::new(&mut *me.reader), cx, me.buf, &mut me.spare_init, &mut me.read)
+        poll_read_to_end(Pin::new(&mut *me.reader), cx, me.buf, &mut me.state)
     }
 }
 
@@ -172,8 +194,7 @@ pub struct ReadToString<'a, R: ?Sized> {
     reader: &'a mut R,
     output: &'a mut String,
     bytes: Vec<u8>,
-    spare_init: usize,
-    read: usize,
+    state: ReadToEndState,
 }
 
 impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
@@ -181,13 +202,8 @@ impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let me = self.get_mut();
-        let n = ready!(poll_read_to_end(
-            Pin::new(&mut *me.reader),
-            cx,
-            &mut me.bytes,
-            &mut me.spare_init,
-            &mut me.read,
-        ))?;
+        let n =
+            ready!(poll_read_to_end(Pin::new(&mut *me.reader), cx, &mut me.bytes, &mut me.state))?;
         match std::str::from_utf8(&me.bytes) {
             Ok(s) => {
                 me.output.push_str(s);
@@ -343,7 +359,7 @@ pub trait AsyncReadExt: AsyncRead {
     where
         Self: Unpin,
     {
-        ReadToEnd { reader: self, buf, spare_init: 0, read: 0 }
+        ReadToEnd { reader: self, buf, state: ReadToEndState::default() }
     }
 
     /// Reads to end of file, appending to `dst` (`InvalidData` if it is not UTF-8).
@@ -351,7 +367,12 @@ pub trait AsyncReadExt: AsyncRead {
     where
         Self: Unpin,
     {
-        ReadToString { reader: self, output: dst, bytes: Vec::new(), spare_init: 0, read: 0 }
+        ReadToString {
+            reader: self,
+            output: dst,
+            bytes: Vec::new(),
+            state: ReadToEndState::default(),
+        }
     }
 
     /// A reader of at most `limit` bytes of `self`.
