@@ -121,6 +121,7 @@ pub struct CopyBuf<'a, R: ?Sized, W: ?Sized> {
     reader: &'a mut R,
     writer: &'a mut W,
     amt: u64,
+    need_flush: bool,
 }
 
 /// Copies all of a buffered reader into `writer`, straight from the reader's buffer.
@@ -129,7 +130,7 @@ where
     R: AsyncBufRead + Unpin + ?Sized,
     W: AsyncWrite + Unpin + ?Sized,
 {
-    CopyBuf { reader, writer, amt: 0 }
+    CopyBuf { reader, writer, amt: 0, need_flush: false }
 }
 
 impl<R: AsyncBufRead + Unpin + ?Sized, W: AsyncWrite + Unpin + ?Sized> Future
@@ -141,7 +142,20 @@ impl<R: AsyncBufRead + Unpin + ?Sized, W: AsyncWrite + Unpin + ?Sized> Future
         let me = self.get_mut();
         loop {
             ready!(crate::task::coop::poll_proceed(cx)).made_progress();
-            let buffer = ready_retry!(Pin::new(&mut *me.reader).poll_fill_buf(cx));
+            let buffer = match Pin::new(&mut *me.reader).poll_fill_buf(cx) {
+                Poll::Ready(Ok(buffer)) => buffer,
+                Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => {
+                    // Nothing to read now: push out what the writer buffered meanwhile (the
+                    // reader may be waiting for exactly those bytes).
+                    if me.need_flush {
+                        ready!(Pin::new(&mut *me.writer).poll_flush(cx))?;
+                        me.need_flush = false;
+                    }
+                    return Poll::Pending;
+                }
+            };
             if buffer.is_empty() {
                 ready!(Pin::new(&mut *me.writer).poll_flush(cx))?;
                 return Poll::Ready(Ok(me.amt));
@@ -152,6 +166,7 @@ impl<R: AsyncBufRead + Unpin + ?Sized, W: AsyncWrite + Unpin + ?Sized> Future
             }
             Pin::new(&mut *me.reader).consume(n);
             me.amt += n as u64;
+            me.need_flush = true;
         }
     }
 }

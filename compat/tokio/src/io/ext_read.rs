@@ -119,15 +119,15 @@ pub(crate) fn poll_read_to_end<R: AsyncRead + ?Sized>(
     loop {
         let spare = vec.capacity() - vec.len();
         if spare < PROBE && vec.capacity() == start_cap && start_cap >= PROBE {
-            let mut probe = [0u8; PROBE];
-            let mut rb = ReadBuf::new(&mut probe);
+            let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); PROBE];
+            let mut rb = ReadBuf::uninit(&mut probe);
             ready_retry!(reader.as_mut().poll_read(cx, &mut rb));
             let n = rb.filled().len();
             if n == 0 {
                 return Poll::Ready(Ok(std::mem::take(&mut state.read)));
             }
             let cap = vec.capacity();
-            vec.extend_from_slice(&probe[..n]);
+            vec.extend_from_slice(rb.filled());
             if vec.capacity() != cap {
                 state.spare_init = 0;
             } else {
