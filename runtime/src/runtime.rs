@@ -609,6 +609,24 @@ impl Handle {
     pub fn name(&self) -> Option<&str> {
         self.inner.blocking().runtime_name()
     }
+
+    /// Which scheduler this runtime has (tokio's `Handle::runtime_flavor`).
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match self.inner {
+            scheduler::Handle::CurrentThread(_) => RuntimeFlavor::CurrentThread,
+            scheduler::Handle::MultiThread(_) => RuntimeFlavor::MultiThread,
+        }
+    }
+}
+
+/// Which scheduler a runtime has ([`Handle::runtime_flavor`]). Tokio's `RuntimeFlavor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// Every task runs on the thread inside `block_on` ([`Builder::new_current_thread`]).
+    CurrentThread,
+    /// Tasks run on a pool of workers ([`Builder::new_multi_thread`]).
+    MultiThread,
 }
 
 /// An identifier of a runtime, unique among the runtimes alive. Tokio's `runtime::Id`.

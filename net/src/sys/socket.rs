@@ -210,6 +210,30 @@ impl Socket {
         Ok(n)
     }
 
+    /// Receives into the next chunk of a `bytes::BufMut` and advances it past what arrived
+    /// (feature `bytes`: tokio's `try_read_buf` signature). A `Vec` grows when full, as in
+    /// [`Socket::recv_into_spare`], so `Ok(0)` is still end of stream.
+    #[cfg(feature = "bytes")]
+    pub(crate) fn recv_into_buf_mut<B: bytes::BufMut + ?Sized>(
+        &self,
+        buf: &mut B,
+        flags: libc::c_int,
+    ) -> io::Result<usize> {
+        if !buf.has_remaining_mut() {
+            return Ok(0);
+        }
+        let chunk = buf.chunk_mut();
+        let (ptr, len) = (chunk.as_mut_ptr(), chunk.len());
+        let n = cvt_r(|| {
+            // SAFETY: the kernel writes at most `len` bytes into the chunk, memory the
+            // `BufMut` lends for writing (possibly uninitialised: it is only written).
+            unsafe { libc::recv(self.raw(), ptr.cast(), len, flags) }
+        })? as usize;
+        // SAFETY: recv initialised the first `n <= len` bytes of the chunk.
+        unsafe { buf.advance_mut(n) };
+        Ok(n)
+    }
+
     /// Scatters what arrives over `bufs`, in one `recvmsg`.
     pub(crate) fn recv_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
         // SAFETY: an all-zero msghdr is valid (no name, no control data).

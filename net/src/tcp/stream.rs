@@ -200,8 +200,16 @@ impl TcpStream {
     /// Reads without waiting into the spare capacity of `buf`, appending what arrived (a full
     /// vector grows first, so `Ok(0)` is still EOF). Tokio's `try_read_buf`, with a `Vec<u8>`
     /// for its `BufMut` (see PORTING.md).
+    #[cfg(not(feature = "bytes"))]
     pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
         self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
+    }
+
+    /// Reads without waiting into a `bytes::BufMut` (a `Vec<u8>` or a `BytesMut`), advancing it
+    /// past what arrived: tokio's `try_read_buf` signature (feature `bytes`).
+    #[cfg(feature = "bytes")]
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_buf_mut(buf, 0))
     }
 
     /// Writes without waiting: `WouldBlock` if the send buffer is full.
