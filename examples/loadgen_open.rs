@@ -281,6 +281,9 @@ struct Record {
     lateness: Vec<u64>,
     sent: u64,
     errors: u64,
+    /// Answers that arrived within the recorded seconds (whenever they were scheduled): the
+    /// rate the server delivered.
+    in_window: u64,
 }
 
 fn run(options: &Options) -> io::Result<(Record, u64)> {
@@ -357,6 +360,7 @@ fn run(options: &Options) -> io::Result<(Record, u64)> {
             let answered = now();
             for (scheduled, ok) in conn.receive(options.proto, &mut scratch)? {
                 record.errors += u64::from(!ok);
+                record.in_window += u64::from((warm_end..send_end).contains(&answered));
                 let counted = if options.rate.is_some() {
                     scheduled >= warm_end
                 } else {
@@ -408,12 +412,12 @@ fn main() {
         Proto::Resp => "resp",
     };
     let answered = record.latency.len();
-    let achieved = answered as f64 / options.seconds as f64;
+    let achieved = record.in_window as f64 / options.seconds as f64;
     let (l, s) = (&record.latency, &record.lateness);
     match options.rate {
         Some(rate) => println!(
             "{proto} {} open loop {rate}/s over {} connections, {} s (+{} s warm-up): \
-             {} sent, {answered} answered, {lost} lost, {} errors",
+             {} sent, {answered} answered, {lost} lost, {} errors; {achieved:.0} answers/s",
             options.addr,
             options.connections,
             options.seconds,
