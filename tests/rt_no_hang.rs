@@ -67,6 +67,22 @@ fn assert_still_runs(rt: &Runtime, workers: usize) {
     });
 }
 
+/// The text of a panic's payload ("" if it is neither a `String` nor a `&str`).
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// Drops `inner` inside a task of `rt`: that panics (tokio's rule), and the task's
+/// `JoinError` says so.
+fn drop_inside_a_task(rt: &Runtime, inner: Runtime) -> minirt::task::JoinError {
+    rt.block_on(async move { minirt::spawn(async move { drop(inner) }).await })
+        .expect_err("dropping a runtime in a task panics")
+}
+
 // ---- block_in_place while another runtime is entered -------------------------------------
 
 fn block_in_place_with_other_entered(workers: usize, other: fn() -> Runtime) {
@@ -256,17 +272,9 @@ fn dropping_a_runtime_inside_a_task_panics_and_the_worker_goes_on() {
         for inner in [current as fn() -> Runtime, || multi(2)] {
             within(name, Duration::from_secs(20), move || {
                 let rt = outer();
-                let inner = inner();
-                let err = rt
-                    .block_on(async move { minirt::spawn(async move { drop(inner) }).await })
-                    .expect_err("dropping a runtime in a task panics");
+                let err = drop_inside_a_task(&rt, inner());
                 assert!(err.is_panic());
-                let message = err.into_panic();
-                let message = message
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| message.downcast_ref::<&str>().copied())
-                    .unwrap_or("");
+                let message = panic_text(&*err.into_panic());
                 assert!(
                     message.contains(
                         "Cannot drop a runtime in a context where blocking is not allowed"
@@ -293,9 +301,7 @@ fn dropping_a_busy_runtime_inside_a_task_does_not_wait_while_unwinding() {
             let blocked = Duration::from_secs(10);
             let inner = runtime_with_a_blocked_poll(1, blocked);
             let start = Instant::now();
-            let err = rt
-                .block_on(async move { minirt::spawn(async move { drop(inner) }).await })
-                .expect_err("dropping a runtime in a task panics");
+            let err = drop_inside_a_task(&rt, inner);
             let took = start.elapsed();
             assert!(err.is_panic());
             assert!(took < blocked / 2, "{name}: the panicking drop took {took:?}");
@@ -321,11 +327,7 @@ fn handle_block_on_a_sleep_after_shutdown_panics() {
                 handle.block_on(async { minirt::time::sleep(Duration::from_millis(10)).await })
             }));
             let payload = result.expect_err(&format!("{name}: the sleep panics"));
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("");
+            let message = panic_text(&*payload);
             assert!(message.contains("being shutdown"), "{name}: {message}");
         });
     }
@@ -355,11 +357,7 @@ fn handle_block_on_waiting_on_a_sleep_when_the_runtime_shuts_down_panics() {
             registered_rx.recv_timeout(Duration::from_secs(10)).expect("the sleep registered");
             drop(rt);
             let payload = waiter.join().expect_err(&format!("{name}: the sleep panics"));
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied())
-                .unwrap_or("");
+            let message = panic_text(&*payload);
             assert!(message.contains("being shutdown"), "{name}: {message}");
         });
     }
