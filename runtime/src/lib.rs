@@ -19,9 +19,14 @@
 //!   RwLock, Semaphore, Barrier, OnceCell), over one cancel-safe waiter queue.
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
 //!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+//! - `wake` (private): wakes a batch of collected wakers (ready sockets, due timers) so that
+//!   one user waker that panics neither loses the rest nor kills the thread driving the loop.
 //! - `trace` (private): `MINIRT_TRACE=1` prints each step above to stderr (`epoll_wait`
 //!   returned n events, token → fd and bits, the waiters woken, tasks polled, timers fired);
 //!   off, one predictable branch per hook.
+//! - `slow_poll` (private): `MINIRT_SLOW_POLL=10ms` names a task whose poll blocks its thread,
+//!   while it still blocks (a watchdog thread) and when it returns; the schedulers time each
+//!   poll through `scheduler::run` only while it is on.
 
 #![deny(missing_docs)]
 
