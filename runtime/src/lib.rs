@@ -27,14 +27,34 @@
 //! - `slow_poll` (private): `MINIRT_SLOW_POLL=10ms` names a task whose poll blocks its thread,
 //!   while it still blocks (a watchdog thread) and when it returns; the schedulers time each
 //!   poll through `scheduler::run` only while it is on.
+//! - `context` (private): the runtime this thread entered (`CONTEXT`); `polling` (private): what
+//!   this thread is polling — the loop flag, the task id, the cooperative budget (`POLLING`).
+//!
+//! ## Layers
+//!
+//! A module may use the modules on the lines below its own, never one above nor one beside it
+//! (`tests/layers.rs` reads every `crate::` path and checks this map, and that no two files or
+//! folders import each other). The few edges that still run upward are listed there, to be cut.
+//!
+//! ```text
+//! runtime io sync macros_support    | the public API, and minirt-net's only way in
+//! scheduler                         | the two loops, the blocking pool, the run queues
+//! task time                         | task cells and JoinHandle; timers, the clock, Sleep
+//! context                           | the runtime this thread entered (handles only)
+//! reactor                           | epoll registrations, per-fd readiness, I/O wakes
+//! park slow_poll trace              | park-until-woken block_on; the poll watchdog; MINIRT_TRACE
+//! loom polling shutdown sys wake    | leaves: std or loom; budget; the shutdown error; syscalls
+//! ```
 
 #![deny(missing_docs)]
 
 mod context;
 mod loom;
-mod loom_shim;
+mod park;
+mod polling;
 mod reactor;
 mod scheduler;
+mod shutdown;
 mod slow_poll;
 mod sys;
 mod trace;

@@ -1,8 +1,10 @@
-//! The concurrency primitives that loom model-checks, behind one path.
+//! The concurrency primitives that loom model-checks, behind one path, and the one
+//! poison-ignoring [`lock`].
 //!
-//! Code that must be checked by loom (`sync`, and through `crate::loom_shim` the task cell and
-//! the multi-thread scheduler) imports its atomics, `Mutex`, `Arc`, `UnsafeCell` and `thread`
-//! from here instead of `std`. A normal build re-exports std's; a
+//! Code that must be checked by loom (`sync`, the task cell, the multi-thread scheduler's
+//! queues and park/unpark: see `task/loom_tests.rs`, `scheduler/multi_thread/loom_tests.rs`,
+//! `sync/loom_tests.rs`) imports its atomics, `Mutex`, `Arc`, `UnsafeCell` and `thread` from
+//! here instead of `std`. A normal build re-exports std's; a
 //! `RUSTFLAGS="--cfg loom"` build re-exports loom's, whose every load, store and lock is a
 //! point where loom's scheduler may switch threads, so a model explores every interleaving.
 //!
@@ -10,6 +12,16 @@
 //! use `with` / `with_mut` closures instead of `get()`.
 
 #![allow(unused_imports, dead_code)]
+
+pub(crate) use sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Locks `mutex`, ignoring poisoning: nothing panics while our locks are held (they guard
+/// queues, counters, waker slots; no user code runs under them), so the data is consistent
+/// either way, and one panicking task must not make every later lock panic too.
+pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 #[cfg(loom)]
 pub(crate) use ::loom::{sync, thread};

@@ -112,7 +112,7 @@ impl<F: Future> Future for MaybeDone<F> {
 /// `poll_budget_available`). Spends nothing.
 #[doc(hidden)]
 pub fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
-    if crate::context::has_budget_remaining() {
+    if crate::polling::has_budget_remaining() {
         Poll::Ready(())
     } else {
         cx.waker().wake_by_ref();

@@ -584,7 +584,7 @@ impl ScheduledIo {
     fn check(&self, mask: Ready) -> Option<io::Result<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
         if word & SHUTDOWN_BIT != 0 {
-            return Some(Err(crate::runtime::RuntimeShutDown::error(
+            return Some(Err(crate::shutdown::error(
                 "the minirt runtime that drove this I/O resource has shut down",
             )));
         }
@@ -810,8 +810,11 @@ impl Registration {
     ///
     /// # Panics
     /// Outside a minirt runtime.
-    pub(crate) fn new(fd: RawFd, interest: Interest) -> io::Result<Registration> {
-        let reactor = crate::context::current_reactor();
+    pub(crate) fn new(
+        reactor: Arc<Reactor>,
+        fd: RawFd,
+        interest: Interest,
+    ) -> io::Result<Registration> {
         Registration::with_reactor(reactor, fd, interest)
     }
 
@@ -826,7 +829,7 @@ impl Registration {
             // walks the slots: a registration checked before the flag was set is in the slab
             // by the time shutdown walks it, so it is failed there and waits for nothing.
             if reactor.is_shutdown.load(Ordering::Acquire) {
-                return Err(crate::runtime::RuntimeShutDown::error(
+                return Err(crate::shutdown::error(
                     "cannot register an fd: the minirt runtime has shut down",
                 ));
             }
@@ -857,12 +860,12 @@ impl Registration {
         cx: &mut Context<'_>,
         interest: Interest,
     ) -> Poll<io::Result<ReadyEvent>> {
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         let poll = self.io.poll_ready(cx, interest, WaiterKey::Poll);
         if poll.is_pending() {
-            crate::context::refund_budget();
+            crate::polling::refund_budget();
         }
         poll
     }
@@ -929,12 +932,12 @@ fn poll_io_with<R>(
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         };
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         match op() {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                crate::context::refund_budget();
+                crate::polling::refund_budget();
                 registration.clear_readiness(event);
             }
             result => return Poll::Ready(result),

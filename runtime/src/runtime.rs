@@ -433,7 +433,7 @@ impl Runtime {
     fn shutdown_scheduler(&mut self, timeout: Option<Duration>, check_context: bool) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
-        if check_context && context::is_driving() && !std::thread::panicking() {
+        if check_context && crate::polling::is_driving() && !std::thread::panicking() {
             panic!(
                 "Cannot drop a runtime in a context where blocking is not allowed. This happens \
                  when a runtime is dropped from within an asynchronous context."
@@ -657,38 +657,7 @@ impl fmt::Display for TryCurrentError {
 
 impl std::error::Error for TryCurrentError {}
 
-/// Whether `err` is the error of an I/O operation refused because its runtime has shut down
-/// (registering a socket with a runtime that shut down, or using one whose runtime did): tokio's
-/// `runtime::is_rt_shutdown_err`, to tell that case from the network's errors.
-pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|inner| inner.is::<RuntimeShutDown>())
-}
-
-/// The error [`is_rt_shutdown_err`] recognises, for minirt's own crates (minirt-net's stdio,
-/// whose blocking jobs the pool's shutdown cancels). Not public API.
-#[doc(hidden)]
-pub fn shutdown_error(what: &'static str) -> io::Error {
-    RuntimeShutDown::error(what)
-}
-
-/// What an [`io::Error`] of [`is_rt_shutdown_err`] carries: which operation the shutdown
-/// refused.
-#[derive(Debug)]
-pub(crate) struct RuntimeShutDown(pub(crate) &'static str);
-
-impl RuntimeShutDown {
-    pub(crate) fn error(what: &'static str) -> io::Error {
-        io::Error::other(RuntimeShutDown(what))
-    }
-}
-
-impl fmt::Display for RuntimeShutDown {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for RuntimeShutDown {}
+pub use crate::shutdown::{is_rt_shutdown_err, shutdown_error};
 
 /// Spawns a task on the current runtime and returns a handle to await its output.
 ///
@@ -731,7 +700,7 @@ where
              (`block_in_place` on a current-thread runtime)"
         );
     }
-    let _suspended = context::suspend_driving();
+    let _suspended = crate::polling::suspend_driving();
     // Dropped first, when `func` returns or unwinds: takes the core back if it is still
     // waiting for its pool thread.
     let _handed_off = handed_off;

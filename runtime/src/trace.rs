@@ -112,7 +112,7 @@ pub(crate) fn cold<F: FnOnce()>(f: F) {
 /// `task N woken` line that precedes it.
 #[cold]
 #[inline(never)]
-pub(crate) fn task_pending(id: crate::task::Id) {
+pub(crate) fn task_pending(id: u64) {
     emit(format_args!("task {id} polled -> Pending"));
 }
 
@@ -120,18 +120,25 @@ pub(crate) fn task_pending(id: crate::task::Id) {
 /// or it was cancelled (`error` says which).
 #[cold]
 #[inline(never)]
-pub(crate) fn task_completed(id: crate::task::Id, error: Option<&crate::task::JoinError>) {
-    match error {
-        None => emit(format_args!("task {id} polled -> Ready")),
-        Some(e) if e.is_panic() => emit(format_args!("task {id} polled -> panicked")),
-        Some(_) => emit(format_args!("task {id} cancelled")),
+pub(crate) fn task_completed(id: u64, outcome: Outcome) {
+    match outcome {
+        Outcome::Ready => emit(format_args!("task {id} polled -> Ready")),
+        Outcome::Panicked => emit(format_args!("task {id} polled -> panicked")),
+        Outcome::Cancelled => emit(format_args!("task {id} cancelled")),
     }
+}
+
+/// How a task completed, for [`task_completed`].
+pub(crate) enum Outcome {
+    Ready,
+    Panicked,
+    Cancelled,
 }
 
 /// The `task/cell.rs` hook when a wake queues a task.
 #[cold]
 #[inline(never)]
-pub(crate) fn task_woken(id: crate::task::Id) {
+pub(crate) fn task_woken(id: u64) {
     emit(format_args!("task {id} woken: onto the run queue"));
 }
 

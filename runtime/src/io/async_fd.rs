@@ -98,7 +98,11 @@ impl<T: AsRawFd> AsyncFd<T> {
         inner: T,
         interest: Interest,
     ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
-        match Registration::new(inner.as_raw_fd(), interest) {
+        match Registration::new(
+            crate::context::current().reactor().clone(),
+            inner.as_raw_fd(),
+            interest,
+        ) {
             Ok(registration) => Ok(AsyncFd { registration, inner }),
             Err(cause) => Err(AsyncFdTryNewError { inner, cause }),
         }

@@ -16,7 +16,7 @@ use std::task::{ready, Context, Poll, Waker};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
-use crate::context::poll_budget;
+use crate::polling::poll_budget;
 
 /// One direction of a duplex pair.
 #[derive(Debug)]

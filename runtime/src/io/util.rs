@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 
-use crate::context::poll_budget;
+use crate::polling::poll_budget;
 
 /// A reader that is always at its end and a writer that accepts and drops everything.
 #[derive(Debug, Clone, Copy, Default)]

@@ -115,7 +115,7 @@ impl<F: FnOnce() -> R, R> Future for BlockingFuture<F> {
         // Not cooperative (as in tokio): the closure may drive futures of its own, say with
         // `Handle::block_on`, whose polls would otherwise share this one poll's budget: spent
         // after 128 operations, every later one would yield forever.
-        Poll::Ready(context::without_budget(func))
+        Poll::Ready(crate::polling::without_budget(func))
     }
 }
 

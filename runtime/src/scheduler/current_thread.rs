@@ -323,7 +323,7 @@ impl Scheduler {
     /// Runs the loop until `future` completes.
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let Some(_driving) = context::start_driving() else {
+        let Some(_driving) = crate::polling::start_driving() else {
             panic!("{}", super::NESTED_BLOCK_ON);
         };
         let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
@@ -340,13 +340,13 @@ impl Scheduler {
     #[cold]
     fn block_on_waiting<F: Future>(&self, future: F) -> F::Output {
         let me = std::thread::current();
-        let state = super::ThreadWaker::new();
+        let state = crate::park::ThreadWaker::new();
         let waker = Waker::from(state.clone());
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         loop {
             if state.take_woken() {
-                context::start_poll(None);
+                crate::polling::start_poll(0);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
@@ -424,7 +424,7 @@ impl<'a> Driver<'a> {
         let mut tick: usize = 0;
         loop {
             if self.shared.block_on_woken.swap(false, Ordering::SeqCst) {
-                context::start_poll(None);
+                crate::polling::start_poll(0);
                 if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
                     return output;
                 }
@@ -481,7 +481,7 @@ impl<'a> Driver<'a> {
         let shared = self.shared;
         let timers = &shared.timers;
         let timeout = timers.next_deadline().map(|d| d.saturating_duration_since(timers.now()));
-        match timers.clock().park(timeout, &shared.blocking) {
+        match timers.clock().park(timeout, || shared.blocking.is_busy()) {
             Park::Sleep(timeout) => self.poll_reactor(timeout),
             // Paused time (time/clock.rs): only a timer can wake us, so jump to it, unless
             // I/O is ready.

@@ -178,59 +178,9 @@ pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a r
 /// [`NESTED_BLOCK_ON`].
 #[track_caller]
 pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
-    use std::task::{Context, Poll, Waker};
-
-    let Some(_driving) = crate::context::start_driving() else {
+    let Some(_driving) = crate::polling::start_driving() else {
         panic!("{NESTED_BLOCK_ON}");
     };
     let _enter = crate::context::enter(handle.clone());
-    let waker_state = ThreadWaker::new();
-    let waker = Waker::from(waker_state.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if waker_state.take_woken() {
-            crate::context::start_poll(None);
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-        } else {
-            // Spurious returns are fine: the flag is checked again.
-            std::thread::park();
-        }
-    }
-}
-
-/// The waker of a future polled by a thread that sleeps between polls (`std::thread::park`):
-/// a wake sets a flag and unparks the thread, once per poll.
-pub(crate) struct ThreadWaker {
-    thread: std::thread::Thread,
-    woken: std::sync::atomic::AtomicBool,
-}
-
-impl ThreadWaker {
-    /// A waker for the calling thread, already woken, so the first poll happens at once.
-    pub(crate) fn new() -> Arc<ThreadWaker> {
-        Arc::new(ThreadWaker {
-            thread: std::thread::current(),
-            woken: std::sync::atomic::AtomicBool::new(true),
-        })
-    }
-
-    /// Whether a wake came since the last call (and clears it).
-    pub(crate) fn take_woken(&self) -> bool {
-        self.woken.swap(false, std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-impl std::task::Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.thread.unpark();
-        }
-    }
+    crate::park::block_on(future, || crate::polling::start_poll(0))
 }

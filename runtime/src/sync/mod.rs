@@ -64,11 +64,6 @@
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::PoisonError;
-use std::task::{Context, Poll, Waker};
-
 mod waiters;
 
 pub(crate) use waiters::{store_waker, WaitList, WakeList};
@@ -100,53 +95,7 @@ pub use semaphore::{
 };
 pub use set_once::{SetOnce, SetOnceError};
 
-use crate::loom::sync::{Mutex as StdMutex, MutexGuard as StdMutexGuard};
+pub(crate) use crate::loom::lock;
+pub(crate) use crate::polling::cooperative;
 
-/// Locks one of our internal mutexes. Poisoning is ignored: no foreign code runs under these
-/// locks, so a panic there would be a bug in this module, and the state stays consistent.
-pub(crate) fn lock<T>(mutex: &StdMutex<T>) -> StdMutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Runs `future`, spending one unit of the task's coop budget on each poll first (tokio's
-/// `cooperative`). For the async methods built from other futures that can complete without
-/// ever waiting (`watch::Receiver::changed` on a closed channel, say), so that a loop over them
-/// still yields to the other tasks.
-pub(crate) async fn cooperative<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    std::future::poll_fn(|cx| {
-        if crate::context::poll_budget(cx).is_pending() {
-            return Poll::Pending;
-        }
-        future.as_mut().poll(cx)
-    })
-    .await
-}
-
-/// Parks the calling thread until `future` completes: the `blocking_*` methods.
-///
-/// # Panics
-/// Inside a runtime (as tokio's do): parking there would stall every task of the loop.
-#[track_caller]
-pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
-    assert!(
-        !crate::context::is_driving(),
-        "Cannot block the current thread from within a runtime. This happens because a \
-         function attempted to block the current thread while the thread is being used to \
-         drive asynchronous tasks."
-    );
-    let state = crate::scheduler::ThreadWaker::new();
-    let waker = Waker::from(state.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    loop {
-        if state.take_woken() {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return output;
-            }
-        } else {
-            // Spurious returns are fine: the flag is checked again.
-            std::thread::park();
-        }
-    }
-}
+pub(crate) use crate::park::block_on_outside_runtime as block_on;

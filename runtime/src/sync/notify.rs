@@ -253,7 +253,7 @@ impl Wait {
     }
 
     fn poll_future(&mut self, notify: &Notify, cx: &mut Context<'_>) -> Poll<()> {
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         self.poll(notify, Some(cx.waker()))

@@ -228,7 +228,7 @@ impl<T> Sender<T> {
 
     /// `Ready` once the receiver is dropped or closed; otherwise stores the waker.
     pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         let Some(inner) = self.inner.as_ref() else {
@@ -333,7 +333,7 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         let inner = this.inner.as_ref().expect("called after complete");

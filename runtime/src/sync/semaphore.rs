@@ -396,7 +396,7 @@ impl Future for Acquire<'_> {
         }
         // The budget is spent once the permits are ours, as tokio's: a task out of budget
         // still takes its turn in line (FIFO holds under coop) and yields holding them.
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         this.done = true;

@@ -18,7 +18,7 @@
 //! drop — runs only while this task holds no lock: the join waker's mutex guards a swap, and
 //! the old waker is dropped after the guard.
 //!
-//! The state word, the join waker's mutex and the stage's cell come from `crate::loom_shim`:
+//! The state word, the join waker's mutex and the stage's cell come from `crate::loom`:
 //! std's types in a normal build, loom's under `cfg(loom)`, where `loom_tests.rs` checks the
 //! races between a wake, an abort, the JoinHandle and the run that completes the task.
 
@@ -33,8 +33,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use super::state::{Idle, Run, State};
 use super::{Id, JoinError, Runnable, Schedule};
-use crate::context;
-use crate::loom_shim::{self, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
+use crate::loom::{self, AtomicUsize, Mutex, MutexGuard, UnsafeCell};
 use crate::slow_poll;
 use crate::trace;
 
@@ -103,7 +102,7 @@ where
         // SAFETY: the caller holds RUNNING.
         let dropped = panic::catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: as above.
-            context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+            crate::polling::as_task(self.id.as_u64(), || unsafe { drop_stage(&self.stage) })
         }));
         let error = match dropped {
             Ok(()) => JoinError::cancelled(self.id),
@@ -116,7 +115,12 @@ where
     /// JoinHandle — or, if it was dropped, drops the output here, where no lock is held.
     fn complete(&self, result: Result<F::Output, JoinError>) {
         if trace::enabled() {
-            trace::task_completed(self.id, result.as_ref().err());
+            let outcome = match &result {
+                Ok(_) => trace::Outcome::Ready,
+                Err(e) if e.is_panic() => trace::Outcome::Panicked,
+                Err(_) => trace::Outcome::Cancelled,
+            };
+            trace::task_completed(self.id.as_u64(), outcome);
         }
         if S::IS_ASYNC && slow_poll::enabled() {
             slow_poll::finished(self.id.as_u64());
@@ -130,7 +134,7 @@ where
             // SAFETY: the JoinHandle gave up the output before COMPLETE: it is ours alone.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: as above.
-                context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+                crate::polling::as_task(self.id.as_u64(), || unsafe { drop_stage(&self.stage) })
             }));
         }
         self.scheduler.release(self.owned_key.load(Ordering::Relaxed));
@@ -148,7 +152,7 @@ where
 
     fn lock_join_waker(&self) -> MutexGuard<'_, Option<Waker>> {
         // Only swaps happen under this lock, so a poisoned lock still holds a valid Option.
-        loom_shim::lock(&self.join_waker)
+        loom::lock(&self.join_waker)
     }
 
     /// Marks the task NOTIFIED, and queues it if it was idle.
@@ -227,7 +231,7 @@ where
     fn wake(self: Arc<Self>) {
         if self.state.transition_to_notified() {
             if trace::enabled() {
-                trace::task_woken(self.id);
+                trace::task_woken(self.id.as_u64());
             }
             // On a thread running this task's scheduler the task goes straight onto its local
             // queue, without a reference to the scheduler taken and dropped for it.
@@ -266,7 +270,7 @@ where
         // take the waker by value: the future only sees `&Waker` through the `Context`.
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
-        context::start_poll(Some(self.id));
+        crate::polling::start_poll(self.id.as_u64());
         // SAFETY: we hold RUNNING (transition_to_running said Poll), so the stage is ours and
         // holds the future.
         let polled =
@@ -275,7 +279,7 @@ where
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {
                     if trace::enabled() {
-                        trace::task_pending(self.id);
+                        trace::task_pending(self.id.as_u64());
                     }
                 }
                 Idle::Cancel => self.cancel(),
@@ -395,7 +399,7 @@ where
             // SAFETY: COMPLETE with JOIN_INTEREST: the handle owns the output.
             let _ = panic::catch_unwind(AssertUnwindSafe(|| {
                 // SAFETY: as above.
-                context::as_task(self.id, || unsafe { drop_stage(&self.stage) })
+                crate::polling::as_task(self.id.as_u64(), || unsafe { drop_stage(&self.stage) })
             }));
         }
         let waker = self.lock_join_waker().take();

@@ -12,20 +12,18 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::context;
-
 /// Spends one unit of the task's budget, yielding first if it is spent. Tokio's
 /// `task::consume_budget`: put it in a loop that does CPU work without awaiting anything that
 /// would yield on its own.
 pub async fn consume_budget() {
-    poll_fn(context::poll_budget).await
+    poll_fn(crate::polling::poll_budget).await
 }
 
 /// Whether the current task has budget left: `false` once it has spent it in this poll, so
 /// that the next budget-aware operation will yield. Always `true` outside a task, and inside an
 /// [`unconstrained`] future.
 pub fn has_budget_remaining() -> bool {
-    context::has_budget_remaining()
+    crate::polling::has_budget_remaining()
 }
 
 /// Runs `future` without a budget: nothing it awaits yields because of the budget. Tokio's
@@ -49,6 +47,6 @@ impl<F: Future> Future for Unconstrained<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let future = self.project().future;
-        context::without_budget(|| future.poll(cx))
+        crate::polling::without_budget(|| future.poll(cx))
     }
 }

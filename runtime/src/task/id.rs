@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Id(NonZeroU64);
 
 impl Id {
-    /// The number (never 0), for the slow-poll detector, which sits below `task`.
+    /// The number (never 0), for the modules below `task`: the slow-poll detector, the
+    /// trace, the `polling` thread-local.
     pub(crate) fn as_u64(self) -> u64 {
         self.0.get()
     }
@@ -41,5 +42,5 @@ pub fn id() -> Id {
 
 /// The id of the task being polled, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    crate::context::current_task_id()
+    NonZeroU64::new(crate::polling::current_task_id()).map(Id)
 }

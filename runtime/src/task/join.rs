@@ -67,7 +67,7 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // Awaiting a handle counts against the budget, so a loop over finished handles yields.
-        if crate::context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         self.task.poll_join(cx)

@@ -150,7 +150,7 @@ impl<T> JoinSet<T> {
         // unfinished (and re-wake its entry, forever).
         loop {
             let key = self.ready.lock().keys.pop_front()?;
-            if let Poll::Ready(result) = crate::context::without_budget(|| self.poll_entry(key)) {
+            if let Poll::Ready(result) = crate::polling::without_budget(|| self.poll_entry(key)) {
                 return Some(result);
             }
         }
@@ -203,7 +203,7 @@ impl<T> JoinSet<T> {
             // Not finished: its entry waker is stored and will bring the key back. Or the
             // budget is spent, in which case the handle woke its entry already and the task
             // awaiting the set must yield too.
-            if crate::context::poll_budget(cx).is_pending() {
+            if crate::polling::poll_budget(cx).is_pending() {
                 return Poll::Pending;
             }
         }

@@ -256,7 +256,7 @@ impl LocalSet {
 
     /// Runs up to `BATCH` queued tasks; true if some are still queued after.
     fn tick(&self) -> bool {
-        context::nested_polls(|| {
+        crate::polling::nested_polls(|| {
             for _ in 0..BATCH {
                 let task = lock(&self.shared.queue).tasks.pop_front();
                 match task {

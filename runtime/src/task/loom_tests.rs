@@ -1,6 +1,6 @@
 //! Model checks of the task cell's state transitions: loom runs each model under every
 //! interleaving of its threads (up to `LOOM_MAX_PREEMPTIONS` preemptions), with the state word,
-//! the join waker's mutex and the stage's cell swapped for loom's (`crate::loom_shim`).
+//! the join waker's mutex and the stage's cell swapped for loom's (`crate::loom`).
 //!
 //! The models drive the real task cell (`cell.rs`, `state.rs`, the real `JoinHandle`) through a
 //! tiny scheduler: a run queue and an owned list under loom mutexes, run by whichever model
@@ -25,7 +25,7 @@ use loom::sync::{Arc, Mutex};
 use loom::thread;
 
 use super::{AbortHandle, JoinError, JoinHandle, Schedule, Task, TaskRef};
-use crate::loom_shim::lock;
+use crate::loom::lock;
 
 /// The model's scheduler: a run queue and the owned list, shared by every model thread.
 struct Queues {

@@ -13,12 +13,12 @@
 //! belongs to whichever of the JoinHandle and the completing task sees the other gone (the
 //! JOIN_INTEREST bit, cleared by the handle's drop, decides it).
 //!
-//! The word is `crate::loom_shim`'s `AtomicUsize` (std's, or loom's under `cfg(loom)`):
+//! The word is `crate::loom`'s `AtomicUsize` (std's, or loom's under `cfg(loom)`):
 //! `loom_tests.rs` model-checks these transitions racing each other through the real task cell.
 
 use std::sync::atomic::Ordering::{AcqRel, Acquire};
 
-use crate::loom_shim::AtomicUsize;
+use crate::loom::AtomicUsize;
 
 const NOTIFIED: usize = 1;
 const RUNNING: usize = 1 << 1;

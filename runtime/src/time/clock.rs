@@ -53,23 +53,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::context;
-use crate::scheduler::blocking::BlockingPool;
-use crate::scheduler::Handle;
-
 /// Set by the first `pause` of any runtime in the process, never cleared. Until then
 /// `Instant::now` is the system clock with no thread-local access: this is the check on the
 /// hot path of every sleep. Relaxed is enough: it only says whether to look at a runtime's
 /// clock at all, and a runtime pauses its clock from its own thread (or one it synchronised
 /// with through the task that called `pause`).
-static EVER_PAUSED: AtomicBool = AtomicBool::new(false);
+pub(super) static EVER_PAUSED: AtomicBool = AtomicBool::new(false);
 
 /// While auto-advance is held back by blocking work, how long an idle paused loop sleeps
 /// before it looks at the blocking pool again.
 const RECHECK_WHILE_BLOCKING: Duration = Duration::from_millis(1);
 
 /// tokio's words for the panics, "Tokio" renamed, so ported tests recognise them.
-const OUTSIDE_A_RUNTIME: &str = "time cannot be frozen from outside the minirt runtime";
 const NOT_CURRENT_THREAD: &str = "`time::pause()` requires the `current_thread` minirt runtime. \
      This is the default Runtime used by `#[minirt::test]`.";
 const ALREADY_FROZEN: &str = "time is already frozen";
@@ -155,7 +150,7 @@ impl Clock {
     }
 
     /// Lets the clock run again from where it stands (advances included).
-    fn resume(&self) -> Result<(), &'static str> {
+    pub(super) fn resume(&self) -> Result<(), &'static str> {
         let mut inner = self.lock();
         if inner.unfrozen.is_some() {
             return Err(NOT_FROZEN);
@@ -165,7 +160,7 @@ impl Clock {
     }
 
     /// Moves a paused clock forward by `duration`.
-    fn advance(&self, duration: Duration) -> Result<(), &'static str> {
+    pub(super) fn advance(&self, duration: Duration) -> Result<(), &'static str> {
         let mut inner = self.lock();
         if inner.unfrozen.is_some() {
             return Err(NOT_FROZEN);
@@ -188,116 +183,23 @@ impl Clock {
 
     /// The park decision of an idle loop whose earliest timer is `timeout` away (`None`: no
     /// timer): sleep that long, or, when paused, skip ahead instead (see the module docs).
-    pub(crate) fn park(&self, timeout: Option<Duration>, blocking: &BlockingPool) -> Park {
+    /// `blocking_is_busy` tells whether the runtime's blocking pool has work, which holds
+    /// auto-advance back; it is asked only when that matters.
+    pub(crate) fn park(
+        &self,
+        timeout: Option<Duration>,
+        blocking_is_busy: impl FnOnce() -> bool,
+    ) -> Park {
         let Some(timeout) = timeout else { return Park::Sleep(None) };
         if !self.is_paused() {
             return Park::Sleep(Some(timeout));
         }
-        if blocking.is_busy() {
+        if blocking_is_busy() {
             Park::Sleep(Some(timeout.min(RECHECK_WHILE_BLOCKING)))
         } else {
             Park::AutoAdvance
         }
     }
-}
-
-/// `Instant::now`: the clock of the runtime this thread is in, the system clock outside one.
-#[inline]
-pub(crate) fn now() -> std::time::Instant {
-    if !EVER_PAUSED.load(Ordering::Relaxed) {
-        return std::time::Instant::now();
-    }
-    now_in_context()
-}
-
-#[cold]
-fn now_in_context() -> std::time::Instant {
-    match context::try_current() {
-        Some(handle) => handle.timers().clock().now(),
-        None => std::time::Instant::now(),
-    }
-}
-
-/// Runs `f` on the current runtime's handle and panics with its error, at the caller.
-#[track_caller]
-fn with_clock<R>(f: impl FnOnce(&Handle) -> Result<R, &'static str>) -> R {
-    let result = match context::try_current() {
-        Some(handle) => f(&handle),
-        None => Err(OUTSIDE_A_RUNTIME),
-    };
-    match result {
-        Ok(value) => value,
-        Err(message) => panic!("{message}"),
-    }
-}
-
-/// Pauses time: the runtime's clock stops, and [`Instant::now`](super::Instant::now) returns
-/// the same instant until [`advance`] moves it, or until the runtime, with nothing to run but
-/// timers, skips straight to the earliest one (auto-advance). Tokio's `time::pause`.
-///
-/// Sleeps, timeouts and intervals all measure paused time, so a test of an hour-long timeout
-/// runs in microseconds and sees exactly an hour pass. Auto-advance waits while
-/// `spawn_blocking` work is running (it takes real time), and never skips I/O that is ready.
-///
-/// ```
-/// # minirt::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use minirt::time::{self, Duration, Instant};
-/// time::pause();
-/// let start = Instant::now();
-/// time::sleep(Duration::from_secs(3600)).await; // returns at once
-/// assert_eq!(start.elapsed(), Duration::from_secs(3600));
-/// # });
-/// ```
-///
-/// # Panics
-/// Outside a runtime, on a multi-thread runtime, or if time is already paused (tokio's
-/// messages).
-#[track_caller]
-pub fn pause() {
-    with_clock(|handle| handle.timers().clock().pause());
-}
-
-/// Resumes time after [`pause`]: the clock runs again from the instant it shows (advances
-/// are kept, so time never goes backwards). Tokio's `time::resume`.
-///
-/// # Panics
-/// Outside a runtime, or if time is not paused.
-#[track_caller]
-pub fn resume() {
-    with_clock(|handle| handle.timers().clock().resume());
-}
-
-/// Moves paused time forward by `duration`, fires every timer that is then due, and yields,
-/// so that the tasks those timers woke run before this returns. Tokio's `time::advance`.
-///
-/// ```
-/// # minirt::runtime::Builder::new_current_thread().start_paused(true).build().unwrap()
-/// #     .block_on(async {
-/// use minirt::time::{self, Duration, Instant};
-/// let start = Instant::now();
-/// time::advance(Duration::from_secs(5)).await;
-/// assert_eq!(start.elapsed(), Duration::from_secs(5));
-/// # });
-/// ```
-///
-/// # Panics
-/// Outside a runtime, or if time is not paused.
-pub async fn advance(duration: Duration) {
-    with_clock(|handle| {
-        let timers = handle.timers();
-        timers.clock().advance(duration)?;
-        // Fired here, not on the loop's next turn, so the woken tasks are queued ahead of this
-        // one's `yield_now` and run first.
-        let mut wakers = Vec::new();
-        timers.fire_due(timers.now(), &mut wakers);
-        // Outside the timers' lock: a woken task's waker may register or drop timers. A waker
-        // that panics does not keep the others asleep; its panic goes on to this task.
-        if let Some(payload) = crate::wake::wake_all(&mut wakers) {
-            std::panic::resume_unwind(payload);
-        }
-        Ok(())
-    });
-    crate::task::yield_now().await;
 }
 
 #[cfg(test)]
@@ -330,21 +232,11 @@ mod tests {
     fn park_sleeps_unless_paused_and_waits_for_blocking_work() {
         let clock = Clock::new();
         clock.allow_pausing();
-        let pool = BlockingPool::new(1, Duration::from_secs(10), test_thread_config());
         let hour = Some(Duration::from_secs(3600));
-        assert_eq!(clock.park(hour, &pool), Park::Sleep(hour));
+        assert_eq!(clock.park(hour, || true), Park::Sleep(hour));
         clock.pause().expect("pausable");
-        assert_eq!(clock.park(None, &pool), Park::Sleep(None), "no timer: nothing to skip to");
-        assert_eq!(clock.park(hour, &pool), Park::AutoAdvance);
-    }
-
-    fn test_thread_config() -> crate::scheduler::blocking::ThreadConfig {
-        crate::scheduler::blocking::ThreadConfig {
-            runtime_name: None,
-            name: std::sync::Arc::new(|| "clock-test".to_owned()),
-            stack_size: None,
-            on_start: None,
-            on_stop: None,
-        }
+        assert_eq!(clock.park(None, || false), Park::Sleep(None), "no timer: nothing to skip to");
+        assert_eq!(clock.park(hour, || false), Park::AutoAdvance);
+        assert_eq!(clock.park(hour, || true), Park::Sleep(Some(RECHECK_WHILE_BLOCKING)));
     }
 }

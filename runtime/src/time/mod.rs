@@ -61,15 +61,16 @@
 pub(crate) mod clock;
 mod instant;
 mod interval;
+mod pause;
 mod sleep;
 mod timeout;
 pub(crate) mod timers;
 
 pub mod error;
 
-pub use clock::{advance, pause, resume};
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use pause::{advance, pause, resume};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::Duration;
 pub use timeout::{timeout, timeout_at, Timeout};

@@ -166,7 +166,7 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // A loop of zero-length sleeps must still let other tasks run.
-        if context::poll_budget(cx).is_pending() {
+        if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
         self.get_mut().poll_elapsed(cx)

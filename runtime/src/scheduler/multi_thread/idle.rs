@@ -24,7 +24,7 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::loom_shim::{lock, AtomicUsize, Condvar, Mutex};
+use crate::loom::{lock, AtomicUsize, Condvar, Mutex};
 
 const SEARCHING_MASK: usize = (1 << 16) - 1;
 const UNPARK_SHIFT: usize = 16;

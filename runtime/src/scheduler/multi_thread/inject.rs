@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::loom_shim::{lock, AtomicUsize, Mutex};
+use crate::loom::{lock, AtomicUsize, Mutex};
 use crate::task::TaskRef;
 
 pub(crate) struct Inject {

@@ -1,6 +1,6 @@
 //! Model checks of the scheduler's cross-thread protocols: loom runs each closure under every
 //! interleaving of its threads (up to `LOOM_MAX_PREEMPTIONS` preemptions), with the atomics,
-//! locks and cells of `loom_shim` swapped for loom's, and fails on a lost task, a data race on
+//! locks and cells of `crate::loom` swapped for loom's, and fails on a lost task, a data race on
 //! a queue slot, or a deadlock (a lost wake-up leaves a thread parked forever). The models:
 //! the local queue (push/pop/overflow against thieves), the injection queue, park/unpark (on
 //! the condvar and in the driver), the idle protocol with a remote spawn, a lone task queued
@@ -24,7 +24,7 @@ use loom::thread;
 use super::idle::{Idle, Unparker};
 use super::inject::Inject;
 use super::queue::{self, CAPACITY};
-use crate::loom_shim::lock;
+use crate::loom::lock;
 use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 
 /// A task that does nothing: the models count tasks, they do not run them.

@@ -515,7 +515,7 @@ impl Drop for MultiThread {
         // in an asynchronous context: `Runtime::drop` panicked there, and this runs during
         // that unwinding. Waiting then would block the thread of another runtime's loop
         // (tokio does not wait either), so the workers are told to stop and left to do so.
-        let unwinding_in_a_loop = std::thread::panicking() && crate::context::is_driving();
+        let unwinding_in_a_loop = std::thread::panicking() && crate::polling::is_driving();
         self.shutdown(if unwinding_in_a_loop { Some(Duration::ZERO) } else { None });
     }
 }

@@ -25,7 +25,7 @@ use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::atomic::Ordering::*;
 
-use crate::loom_shim::{Arc, AtomicU32, AtomicU64, UnsafeCell};
+use crate::loom::{Arc, AtomicU32, AtomicU64, UnsafeCell};
 
 use crate::task::TaskRef;
 

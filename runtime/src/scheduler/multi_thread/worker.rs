@@ -464,7 +464,7 @@ fn take_core() -> Option<Box<Core>> {
 /// `block_in_place` takes it away.
 pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     let _enter = context::enter(Handle::MultiThread(shared.clone()));
-    let Some(_driving) = context::start_driving() else {
+    let Some(_driving) = crate::polling::start_driving() else {
         unreachable!("minirt: a new worker thread is already driving a runtime")
     };
     struct Reset;

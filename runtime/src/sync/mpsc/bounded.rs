@@ -77,7 +77,7 @@ impl<T> Chan<T> {
 }
 
 impl<T> Receiver<T> {
-    super::receiver_methods!();
+    super::chan::receiver_methods!();
 
     /// The free slots right now.
     pub fn capacity(&self) -> usize {

@@ -29,7 +29,7 @@ pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
 }
 
 impl<T> UnboundedReceiver<T> {
-    super::receiver_methods!();
+    super::chan::receiver_methods!();
 }
 
 impl<T> UnboundedSender<T> {
