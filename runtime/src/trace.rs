@@ -19,7 +19,7 @@
 //!
 //! Where the hooks are:
 //!
-//! - `reactor.rs`: `Reactor::poll` (`epoll_wait` returned n events; per event the token, the
+//! - `reactor/`: `Reactor::poll` (`epoll_wait` returned n events; per event the token, the
 //!   fd, the epoll bits, and which waiters — reader, writer, per-future
 //!   list — it woke; the eventfd's own wake-up event) and `Reactor::unpark` (the eventfd
 //!   write that interrupts a parked `epoll_wait`: a wake from another thread);
