@@ -14,7 +14,10 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::scheduler::Handle;
+use std::sync::Arc;
+
+use crate::scheduler::blocking::{EnterRuntime, ThreadEntry};
+use crate::scheduler::{multi_thread, Handle};
 
 /// The entered runtime, which holds a reference and so needs a destructor.
 struct Entered {
@@ -97,4 +100,38 @@ impl Drop for EnterGuard {
             );
         }
     }
+}
+
+/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
+/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
+/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
+/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
+///
+/// # Panics
+/// On a thread that is already running a runtime (inside a task or another `block_on`):
+/// [`NESTED_BLOCK_ON`](crate::polling::NESTED_BLOCK_ON).
+#[track_caller]
+pub(crate) fn block_on_parked<F: std::future::Future>(handle: &Handle, future: F) -> F::Output {
+    let Some(_driving) = crate::polling::start_driving() else {
+        panic!("{}", crate::polling::NESTED_BLOCK_ON);
+    };
+    let _enter = enter(handle.clone());
+    crate::park::block_on(future, || crate::polling::start_poll(0))
+}
+
+impl EnterRuntime for Handle {
+    fn for_new_thread(&self) -> ThreadEntry {
+        let handle = self.clone();
+        Box::new(move |body| {
+            let _enter = enter(handle);
+            body();
+        })
+    }
+}
+
+/// `multi_thread::Config::enter`: a worker thread (or the pool thread that takes a worker's
+/// core over after `block_in_place`) runs its loop inside its runtime.
+pub(crate) fn enter_multi_thread(shared: &Arc<multi_thread::Shared>, body: &mut dyn FnMut()) {
+    let _enter = enter(Handle::MultiThread(shared.clone()));
+    body();
 }

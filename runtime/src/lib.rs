@@ -37,11 +37,13 @@
 //! folders import each other). The few edges that still run upward are listed there, to be cut.
 //!
 //! ```text
-//! runtime io sync macros_support    | the public API, and minirt-net's only way in
-//! scheduler                         | the two loops, the blocking pool, the run queues
-//! task time                         | task cells and JoinHandle; timers, the clock, Sleep
-//! context                           | the runtime this thread entered (handles only)
-//! reactor                           | epoll registrations, per-fd readiness, I/O wakes
+//! io sync macros_support            | the public API, and minirt-net's only way in: I/O, sync,
+//! time                              |   sleep, timeout, interval, Instant, pause/advance,
+//! task                              |   JoinSet, spawn_local, task::Builder, task-locals, coop,
+//! runtime                           |   Runtime, Builder, Handle, spawn, spawn_blocking
+//! context                           | the runtime this thread entered (its scheduler handle)
+//! scheduler                         | the loops, the blocking pool, LocalSet, the task cells
+//! reactor timer                     | epoll registrations and readiness; the timer heap, the clock
 //! park slow_poll trace              | park-until-woken block_on; the poll watchdog; MINIRT_TRACE
 //! loom polling shutdown sys wake    | leaves: std or loom; budget; the shutdown error; syscalls
 //! ```
@@ -57,6 +59,7 @@ mod scheduler;
 mod shutdown;
 mod slow_poll;
 mod sys;
+mod timer;
 mod trace;
 mod wake;
 

@@ -37,6 +37,13 @@ thread_local! {
     };
 }
 
+/// The panic of a `block_on` inside a runtime, on either flavor: tokio 1.54's words, to the
+/// letter (tests ported from tokio match the whole sentence).
+pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
+     happens because a function (like `block_on`) attempted to block the current thread while \
+     the thread is being used to drive asynchronous tasks. If you are in an async function, \
+     use `.await` on the future instead of blocking on it.";
+
 /// Whether this thread is running a runtime's loop (inside `block_on`, or polling a task).
 pub(crate) fn is_driving() -> bool {
     POLLING.try_with(|cx| cx.driving.get()).unwrap_or(false)

@@ -278,6 +278,7 @@ impl Builder {
                     event_interval: self.event_interval,
                     global_queue_interval: self.global_queue_interval,
                     thread: self.thread.clone(),
+                    enter: context::enter_multi_thread,
                 };
                 Kind::MultiThread(MultiThread::new(config, blocking.clone())?)
             }
@@ -328,7 +329,7 @@ fn inner_handle(scheduler: &Kind) -> scheduler::Handle {
         Kind::CurrentThread(scheduler) => {
             scheduler::Handle::CurrentThread(scheduler.shared().clone())
         }
-        Kind::MultiThread(scheduler) => scheduler.handle(),
+        Kind::MultiThread(scheduler) => scheduler::Handle::MultiThread(scheduler.shared().clone()),
     }
 }
 
@@ -367,8 +368,11 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.scheduler {
-            Kind::CurrentThread(scheduler) => scheduler.block_on(future),
-            Kind::MultiThread(scheduler) => scheduler::block_on_parked(&scheduler.handle(), future),
+            Kind::CurrentThread(scheduler) => {
+                let _enter = context::enter(self.handle.inner.clone());
+                scheduler.block_on(future)
+            }
+            Kind::MultiThread(_) => context::block_on_parked(&self.handle.inner, future),
         }
     }
 
@@ -379,10 +383,7 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match &self.scheduler {
-            Kind::CurrentThread(scheduler) => scheduler.shared().spawn(future),
-            Kind::MultiThread(scheduler) => scheduler.shared().spawn(future),
-        }
+        self.handle.inner.spawn(future)
     }
 
     /// Runs `func` on this runtime's blocking pool. See [`crate::task::spawn_blocking`].
@@ -439,6 +440,8 @@ impl Runtime {
                  when a runtime is dropped from within an asynchronous context."
             );
         }
+        // Entered, so that the futures dropped by the shutdown can still reach their runtime.
+        let _enter = context::enter(self.handle.inner.clone());
         match &self.scheduler {
             Kind::CurrentThread(scheduler) => scheduler.shutdown(),
             Kind::MultiThread(scheduler) => scheduler.shutdown(timeout),
@@ -573,7 +576,7 @@ impl Handle {
     /// Inside a runtime's asynchronous context (a task, or another `block_on`).
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        scheduler::block_on_parked(&self.inner, future)
+        context::block_on_parked(&self.inner, future)
     }
 
     /// Makes this the current runtime of the thread until the guard drops (tokio's

@@ -1,9 +1,9 @@
 //! The only place in the runtime that makes raw syscalls: a thin, safe wrapper over
 //! `epoll_create1`, `epoll_ctl`, `epoll_pwait2` / `epoll_wait` and an `eventfd`.
 //!
-//! The runtime's other `unsafe` code makes no syscalls: the task cell (`task/cell.rs`: a future
+//! The runtime's other `unsafe` code makes no syscalls: the task cell (`scheduler/task/cell.rs`: a future
 //! polled and dropped in place, a waker borrowing the task's `Arc`), `LocalSet`'s `!Send`
-//! futures (`task/local.rs`), the scheduler's tagged task pointer, lock-free run queue and
+//! futures (`scheduler/local.rs`), the scheduler's tagged task pointer, lock-free run queue and
 //! worker thread-local (`scheduler/`), and the guards and cells of `sync/`. Each wrapper here
 //! owns its fd as an [`OwnedFd`], so it is closed exactly once, and every call retries `EINTR`
 //! where retrying is correct.

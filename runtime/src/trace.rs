@@ -23,12 +23,12 @@
 //!   fd, the epoll bits, and which waiters — reader, writer, per-future
 //!   list — it woke; the eventfd's own wake-up event) and `Reactor::unpark` (the eventfd
 //!   write that interrupts a parked `epoll_wait`: a wake from another thread);
-//! - `task/cell.rs`: a task woken by value (`Wake::wake`: what the reactor, the timers and
+//! - `scheduler/task/cell.rs`: a task woken by value (`Wake::wake`: what the reactor, the timers and
 //!   other threads do; `wake_by_ref` from inside a poll, as `yield_now` does, is not traced),
 //!   a poll that left the task waiting (`-> Pending`), and a task completing (`-> Ready`,
 //!   panicked, cancelled). These hooks are plain cold functions (`task_pending`, ...) placed
 //!   where `Task::run` already branches: see `task_pending` for why;
-//! - `time/timers.rs`: a timer fired, and how late.
+//! - `timer/mod.rs`: a timer fired, and how late.
 //!
 //! Not traced: a multi-thread worker parking (in `epoll_wait` or on its condvar) and being
 //! unparked, and the decision to write the eventfd on a cross-thread wake (the
@@ -102,7 +102,7 @@ pub(crate) fn cold<F: FnOnce()>(f: F) {
     f()
 }
 
-/// The `task/cell.rs` hook after a poll that returned `Pending` and left the task waiting.
+/// The `scheduler/task/cell.rs` hook after a poll that returned `Pending` and left the task waiting.
 /// A plain function called from the `Idle::Wait` arm, not a `trace!` right after the poll:
 /// `Task::run` is generic and hot, and a check there (even calling out to a cold function)
 /// made the compiler stop inlining the scheduler's `try_schedule_local` into it, which
@@ -116,7 +116,7 @@ pub(crate) fn task_pending(id: u64) {
     emit(format_args!("task {id} polled -> Pending"));
 }
 
-/// The `task/cell.rs` hook when a task completes: its poll returned `Ready`, or it panicked,
+/// The `scheduler/task/cell.rs` hook when a task completes: its poll returned `Ready`, or it panicked,
 /// or it was cancelled (`error` says which).
 #[cold]
 #[inline(never)]
@@ -135,7 +135,7 @@ pub(crate) enum Outcome {
     Cancelled,
 }
 
-/// The `task/cell.rs` hook when a wake queues a task.
+/// The `scheduler/task/cell.rs` hook when a wake queues a task.
 #[cold]
 #[inline(never)]
 pub(crate) fn task_woken(id: u64) {

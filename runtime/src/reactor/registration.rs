@@ -1,8 +1,9 @@
 //! [`Registration`]: one fd registered with a reactor, owned by an I/O object (`AsyncFd`): the
 //! readiness checks and waits of its operations, and the deregistration when it drops.
 
+use super::epoll::Reactor;
 use super::scheduled_io::*;
-use super::{Interest, Reactor, Ready};
+use super::{Interest, Ready};
 use crate::sys::{self};
 use std::fmt;
 use std::io;

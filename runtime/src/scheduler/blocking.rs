@@ -42,9 +42,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::Handle;
-use crate::context;
-use crate::task::{JoinHandle, Schedule, Task, TaskRef};
+use crate::scheduler::task::{JoinHandle, Schedule, Task, TaskRef};
 
 thread_local! {
     /// On a pool thread, the pool it belongs to (see `wait_for_threads`).
@@ -138,6 +136,17 @@ impl Schedule for BlockingSchedule {
     fn release(&self, _owned_key: usize) {}
 }
 
+/// The runtime a pool thread enters for its whole life, so that `Handle::current()` and
+/// `spawn` work inside a blocking closure. The pool knows a runtime only through this: the
+/// scheduler's `Handle` implements it in `context`, which does the entering.
+pub(crate) trait EnterRuntime {
+    /// What a new pool thread takes along: it runs the thread's body inside the runtime.
+    fn for_new_thread(&self) -> ThreadEntry;
+}
+
+/// Runs a thread's body (the argument) inside a runtime: see [`EnterRuntime`].
+pub(crate) type ThreadEntry = Box<dyn FnOnce(&mut dyn FnMut()) + Send>;
+
 /// The pool, shared by the runtime and every handle to it.
 #[derive(Clone)]
 pub(crate) struct BlockingPool {
@@ -199,7 +208,7 @@ impl BlockingPool {
     }
 
     /// Runs `func` on a pool thread; `handle` is the runtime the thread enters.
-    pub(crate) fn spawn<F, R>(&self, handle: &Handle, func: F) -> JoinHandle<R>
+    pub(crate) fn spawn<F, R>(&self, handle: &dyn EnterRuntime, func: F) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -214,7 +223,7 @@ impl BlockingPool {
     /// Runs `func` on a pool thread at once, whatever `max_blocking_threads` says (see the
     /// module docs); `handle` is the runtime the thread enters. Fails if the pool is shut down,
     /// or if no thread is idle and a new one cannot be started; `func` is then dropped unrun.
-    pub(crate) fn spawn_mandatory<F>(&self, handle: &Handle, func: F) -> io::Result<()>
+    pub(crate) fn spawn_mandatory<F>(&self, handle: &dyn EnterRuntime, func: F) -> io::Result<()>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -304,7 +313,7 @@ impl BlockingPool {
 impl Inner {
     /// Queues `task` and finds it a thread. `handle` is `None` only for a re-queued cancelled
     /// task, which needs no new thread (one is alive: the task was queued before).
-    fn push(self: &Arc<Self>, task: TaskRef, handle: Option<&Handle>) {
+    fn push(self: &Arc<Self>, task: TaskRef, handle: Option<&dyn EnterRuntime>) {
         let mut state = lock(&self.state);
         if state.is_shutdown {
             drop(state);
@@ -341,7 +350,11 @@ impl Inner {
     }
 
     /// Queues a mandatory task and makes sure a thread takes it at once (module docs).
-    fn push_mandatory(self: &Arc<Self>, task: TaskRef, handle: &Handle) -> io::Result<()> {
+    fn push_mandatory(
+        self: &Arc<Self>,
+        task: TaskRef,
+        handle: &dyn EnterRuntime,
+    ) -> io::Result<()> {
         let mut state = lock(&self.state);
         if state.is_shutdown {
             drop(state);
@@ -375,14 +388,14 @@ impl Inner {
         }
     }
 
-    fn start_thread(self: &Arc<Self>, handle: &Handle) -> io::Result<()> {
+    fn start_thread(self: &Arc<Self>, handle: &dyn EnterRuntime) -> io::Result<()> {
         let pool = self.clone();
-        let handle = handle.clone();
-        self.thread.builder().spawn(move || pool.run(handle)).map(drop)
+        let enter = handle.for_new_thread();
+        self.thread.builder().spawn(move || pool.run(enter)).map(drop)
     }
 
     /// A pool thread: runs queued tasks, waits up to `keep_alive` for more, then exits.
-    fn run(self: Arc<Self>, handle: Handle) {
+    fn run(self: Arc<Self>, enter: ThreadEntry) {
         /// Counts the thread out even if it unwinds (a panicking hook), so that shutdown does
         /// not wait for it forever.
         struct Exit<'a>(&'a Inner);
@@ -397,8 +410,7 @@ impl Inner {
         }
         POOL_THREAD.with(|pool| pool.set(Arc::as_ptr(&self)));
         let _exit = Exit(&self);
-        let _enter = context::enter(handle);
-        self.thread.run_hooked(|| self.work_loop());
+        enter(&mut || self.thread.run_hooked(|| self.work_loop()));
     }
 
     fn work_loop(&self) {

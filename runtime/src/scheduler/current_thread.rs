@@ -42,12 +42,10 @@ use std::time::Duration;
 use slab::Slab;
 
 use super::blocking::BlockingPool;
-use super::Handle;
-use crate::context;
 use crate::reactor::Reactor;
-use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
-use crate::time::clock::Park;
-use crate::time::timers::Timers;
+use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::timer::clock::Park;
+use crate::timer::Timers;
 
 /// Tasks run between two looks at the reactor.
 const BATCH: usize = 61;
@@ -80,7 +78,7 @@ pub(crate) struct Shared {
 /// Where `spawn_local` puts a task on a `LocalRuntime` (see `runtime/local.rs`).
 pub(crate) struct LocalOwner {
     pub(crate) thread: std::thread::ThreadId,
-    pub(crate) set: Arc<crate::task::LocalShared>,
+    pub(crate) set: Arc<super::local::Shared>,
 }
 
 struct Injection {
@@ -186,12 +184,14 @@ impl Shared {
 
     /// Spawns `future` onto this runtime.
     #[track_caller]
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    /// `scheduler` is what the task calls back to be queued: this same runtime.
+    pub(crate) fn spawn<F, S>(self: &Arc<Self>, future: F, scheduler: S) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
     {
-        let task = Task::new(future, super::TaskScheduler::current_thread(self.clone()));
+        let task = Task::new(future, scheduler);
         let handle = JoinHandle::new(task.clone());
         let accepted = {
             // Checked under the `owned` lock: shutdown sets the flag before it empties `owned`,
@@ -324,9 +324,8 @@ impl Scheduler {
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         let Some(_driving) = crate::polling::start_driving() else {
-            panic!("{}", super::NESTED_BLOCK_ON);
+            panic!("{}", crate::polling::NESTED_BLOCK_ON);
         };
-        let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
         let core = lock(&self.core).take();
         match core {
             Some(core) => Driver::start(self, core).run(future),
@@ -367,9 +366,9 @@ impl Scheduler {
         }
     }
 
-    /// Drops every task (cancelling it) and fails every remaining I/O registration.
+    /// Drops every task (cancelling it) and fails every remaining I/O registration. The
+    /// caller has entered the runtime, so the futures dropped here can still reach it.
     pub(crate) fn shutdown(&self) {
-        let _enter = context::enter(Handle::CurrentThread(self.shared.clone()));
         let shared = &self.shared;
         let queued = {
             let mut injection = lock(&shared.injection);
@@ -483,7 +482,7 @@ impl<'a> Driver<'a> {
         let timeout = timers.next_deadline().map(|d| d.saturating_duration_since(timers.now()));
         match timers.clock().park(timeout, || shared.blocking.is_busy()) {
             Park::Sleep(timeout) => self.poll_reactor(timeout),
-            // Paused time (time/clock.rs): only a timer can wake us, so jump to it, unless
+            // Paused time (timer/clock.rs): only a timer can wake us, so jump to it, unless
             // I/O is ready.
             Park::AutoAdvance => {
                 self.poll_reactor(Some(Duration::ZERO));

@@ -15,8 +15,13 @@
 
 pub(crate) mod blocking;
 pub(crate) mod current_thread;
+pub(crate) mod local;
 pub(crate) mod multi_thread;
+mod run;
+pub(crate) mod task;
 mod task_scheduler;
+
+pub(crate) use run::run;
 
 pub(crate) use task_scheduler::TaskScheduler;
 
@@ -24,39 +29,8 @@ use std::future::Future;
 use std::sync::Arc;
 
 use crate::reactor::Reactor;
-use crate::slow_poll;
-use crate::task::{JoinHandle, TaskRef};
-use crate::time::timers::Timers;
-
-/// Runs one task (a poll, or the drop of a cancelled one): every loop runs its tasks through
-/// here, so the slow-poll detector times them when it is on. The check is here and not in
-/// `Task::run`, where it made the function too big for LLVM to inline the future's poll
-/// (callgrind, yield_many on the current-thread runtime: +4.7 % instructions).
-#[inline(always)]
-pub(crate) fn run(task: TaskRef) {
-    if slow_poll::enabled() {
-        run_timed(task);
-    } else {
-        task.run();
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn run_timed(task: TaskRef) {
-    /// Ends the timing even if `run` unwinds (it catches the future's panics; this is for a
-    /// bug of minirt's), so the watchdog never reports a poll that is over.
-    struct Timed(u64);
-    impl Drop for Timed {
-        fn drop(&mut self) {
-            slow_poll::poll_ended(self.0);
-        }
-    }
-    let id = task.id().as_u64();
-    slow_poll::poll_started(id);
-    let _timed = Timed(id);
-    task.run();
-}
+use crate::task::JoinHandle;
+use crate::timer::Timers;
 
 /// A cloneable reference to a runtime's scheduler.
 #[derive(Clone)]
@@ -74,8 +48,12 @@ impl Handle {
         F::Output: Send + 'static,
     {
         match self {
-            Handle::CurrentThread(shared) => shared.spawn(future),
-            Handle::MultiThread(shared) => shared.spawn(future),
+            Handle::CurrentThread(shared) => {
+                shared.spawn(future, TaskScheduler::current_thread(shared.clone()))
+            }
+            Handle::MultiThread(shared) => {
+                shared.spawn(future, TaskScheduler::multi_thread(shared.clone()))
+            }
         }
     }
 
@@ -159,28 +137,4 @@ impl std::fmt::Debug for Handle {
             Handle::MultiThread(_) => f.write_str("MultiThread"),
         }
     }
-}
-
-/// The panic of a `block_on` inside a runtime, on either flavor: tokio 1.54's words, to the
-/// letter (tests ported from tokio match the whole sentence).
-pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a runtime. This \
-     happens because a function (like `block_on`) attempted to block the current thread while \
-     the thread is being used to drive asynchronous tasks. If you are in an async function, \
-     use `.await` on the future instead of blocking on it.";
-
-/// Runs `future` to completion on this thread without driving any scheduler: the thread sleeps
-/// (`thread::park`) until the future's waker fires. The runtime `handle` is entered meanwhile,
-/// so the future can spawn and register I/O; its workers (or whoever drives it) run the tasks
-/// and the reactor. `Runtime::block_on` of a multi-thread runtime and `Handle::block_on`.
-///
-/// # Panics
-/// On a thread that is already running a runtime (inside a task or another `block_on`):
-/// [`NESTED_BLOCK_ON`].
-#[track_caller]
-pub(crate) fn block_on_parked<F: Future>(handle: &Handle, future: F) -> F::Output {
-    let Some(_driving) = crate::polling::start_driving() else {
-        panic!("{NESTED_BLOCK_ON}");
-    };
-    let _enter = crate::context::enter(handle.clone());
-    crate::park::block_on(future, || crate::polling::start_poll(0))
 }

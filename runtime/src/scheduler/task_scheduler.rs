@@ -28,7 +28,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 
 use super::{current_thread, multi_thread};
-use crate::task::{Schedule, TaskRef};
+use crate::scheduler::task::{Schedule, TaskRef};
 
 /// The scheduler of a task spawned on a runtime of either flavor: one tagged pointer that owns
 /// one reference (`Arc::into_raw`) to that runtime's shared state.

@@ -1,7 +1,7 @@
 //! [`Instant`]: a point in time on the runtime's clock. Tokio's `time::Instant`.
 //!
 //! A thin wrapper over `std::time::Instant` whose [`Instant::now`] reads the clock of the
-//! runtime the thread is in (see `clock.rs`), which is the system clock unless a test paused it
+//! runtime the thread is in (see `timer/clock.rs`), which is the system clock unless a test paused it
 //! with [`pause`](super::pause). Everything else is plain arithmetic on the wrapped instant, so
 //! the wrapper costs nothing: `now` outside paused time is `std::time::Instant::now` behind
 //! one relaxed load of a process-wide flag.

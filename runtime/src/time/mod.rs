@@ -2,9 +2,10 @@
 //! on the runtime's clock ([`Instant`]), which a test can [`pause`], [`advance`] and
 //! [`resume`]. Tokio's `time` module, with the same names.
 //!
-//! Files: `instant.rs` (the [`Instant`] newtype), `clock.rs` (the per-runtime clock and the
-//! paused-time API: how `Instant::now`, the loop's park and auto-advance fit together),
-//! `timers.rs` (the heap of deadlines), `sleep.rs`, `timeout.rs`, `interval.rs`.
+//! Files: `instant.rs` (the [`Instant`] newtype), `pause.rs` (the paused-time API and
+//! `Instant::now`), `sleep.rs`, `timeout.rs`, `interval.rs`. Under them, the runtime's timer
+//! heap and clock are the scheduler's (`crate::timer`: `timer/mod.rs`, `timer/clock.rs`, which
+//! explains how `Instant::now`, the loop's park and auto-advance fit together).
 //!
 //! # How a sleep is woken
 //!
@@ -12,7 +13,7 @@
 //!  Sleep::poll ── deadline passed? ──► Ready (no timer at all)
 //!       │ no
 //!       ▼
-//!  Timers::insert(deadline, waker)             the runtime's heap of deadlines (timers.rs)
+//!  Timers::insert(deadline, waker)             the runtime's heap of deadlines (timer/)
 //!       │
 //!  scheduler loop, idle:  timeout = earliest deadline − now      (now: the runtime's clock)
 //!                         epoll_pwait2(timeout in ns)      sleeps in the kernel, no CPU
@@ -55,16 +56,14 @@
 //! [`pause`] (or `Builder::start_paused(true)`, `#[minirt::test(start_paused = true)]`)
 //! freezes a current-thread runtime's clock: [`Instant::now`] stands still, [`advance`] moves
 //! it, and when the runtime has nothing to run but timers it jumps straight to the earliest
-//! one. `clock.rs` explains the flow, and why this API is always compiled in (the `test-util`
+//! one. `timer/clock.rs` explains the flow, and why this API is always compiled in (the `test-util`
 //! feature, tokio's gate for it, is accepted and enables nothing).
 
-pub(crate) mod clock;
 mod instant;
 mod interval;
 mod pause;
 mod sleep;
 mod timeout;
-pub(crate) mod timers;
 
 pub mod error;
 

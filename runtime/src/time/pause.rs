@@ -5,9 +5,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::clock::EVER_PAUSED;
-use super::timers::Timers;
 use crate::context;
+use crate::timer::clock::EVER_PAUSED;
+use crate::timer::Timers;
 
 const OUTSIDE_A_RUNTIME: &str = "time cannot be frozen from outside the minirt runtime";
 

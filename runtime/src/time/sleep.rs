@@ -6,10 +6,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use super::timers::{ShutDown, TimerKey};
 use super::Instant;
 use crate::context;
 use crate::scheduler::Handle;
+use crate::timer::{ShutDown, TimerKey};
 
 /// Waits until `duration` has elapsed. Tokio's `time::sleep`.
 ///

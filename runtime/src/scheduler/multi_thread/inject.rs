@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::SeqCst;
 
 use crate::loom::{lock, AtomicUsize, Mutex};
-use crate::task::TaskRef;
+use crate::scheduler::task::TaskRef;
 
 pub(crate) struct Inject {
     queue: Mutex<Queue>,

@@ -25,7 +25,7 @@ use super::idle::{Idle, Unparker};
 use super::inject::Inject;
 use super::queue::{self, CAPACITY};
 use crate::loom::lock;
-use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 
 /// A task that does nothing: the models count tasks, they do not run them.
 struct Noop;
@@ -33,9 +33,9 @@ struct Noop;
 impl Runnable for Noop {
     fn run(self: std::sync::Arc<Self>) {}
     fn shutdown(self: std::sync::Arc<Self>) {}
-    fn id(&self) -> crate::task::Id {
+    fn id(&self) -> crate::scheduler::task::Id {
         // Never asked: the models run no scheduler loop.
-        crate::task::Id::next()
+        crate::scheduler::task::Id::next()
     }
 }
 

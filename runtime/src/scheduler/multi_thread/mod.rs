@@ -92,11 +92,10 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
-use super::blocking::{BlockingPool, ThreadConfig};
-use super::Handle;
+use super::blocking::{BlockingPool, EnterRuntime, ThreadConfig, ThreadEntry};
 use crate::reactor::Reactor;
-use crate::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
-use crate::time::timers::Timers;
+use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::timer::Timers;
 
 use idle::{Idle, Unparker};
 use inject::Inject;
@@ -119,6 +118,16 @@ pub(crate) struct Config {
     /// `None`: tuned by each worker (worker.rs, `QueueInterval`).
     pub(crate) global_queue_interval: Option<u32>,
     pub(crate) thread: ThreadConfig,
+    /// Runs a worker's body (or a pool thread's, after `block_in_place`) inside this runtime:
+    /// the layer above enters its context, which this module does not know.
+    pub(crate) enter: fn(&Arc<Shared>, &mut dyn FnMut()),
+}
+
+impl EnterRuntime for Arc<Shared> {
+    fn for_new_thread(&self) -> ThreadEntry {
+        let shared = self.clone();
+        Box::new(move |body| (shared.config.enter)(&shared, body))
+    }
 }
 
 /// What every worker reaches of another: the end of its ring to steal from, and its parker.
@@ -250,12 +259,14 @@ impl Shared {
 
     /// Spawns `future` onto this runtime.
     #[track_caller]
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    /// `scheduler` is what the task calls back to be queued: this same runtime.
+    pub(crate) fn spawn<F, S>(self: &Arc<Self>, future: F, scheduler: S) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
+        S: Schedule,
     {
-        let task = Task::new(future, super::TaskScheduler::multi_thread(self.clone()));
+        let task = Task::new(future, scheduler);
         let handle = JoinHandle::new(task.clone());
         // The shard: from the task's address, which spreads tasks spawned by one thread.
         let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;
@@ -293,7 +304,14 @@ impl Shared {
             // drop must have closed them when it returns.)
             let shared = shared;
             let config = shared.config.thread.clone();
-            config.run_hooked(|| worker::run(&shared, core));
+            let mut core = Some(core);
+            config.run_hooked(|| {
+                (shared.config.enter)(&shared, &mut || {
+                    if let Some(core) = core.take() {
+                        worker::run(&shared, core);
+                    }
+                });
+            });
         });
         match spawned {
             Ok(_) => Ok(()),
@@ -327,10 +345,11 @@ impl Shared {
             let core = lock(&shared.handoff[index]).take();
             // Empty if the thread that handed it off took it back (or shutdown did).
             if let Some(core) = core {
+                // A pool thread has entered the runtime already.
                 worker::run(&shared, core);
             }
         };
-        match self.blocking.spawn_mandatory(&Handle::MultiThread(self.clone()), job) {
+        match self.blocking.spawn_mandatory(self, job) {
             Ok(()) => Ok(()),
             Err(e) => {
                 // The job was dropped unrun (and counted itself out): the core is still here.
@@ -407,16 +426,11 @@ impl MultiThread {
         &self.shared
     }
 
-    pub(crate) fn handle(&self) -> Handle {
-        Handle::MultiThread(self.shared.clone())
-    }
-
     /// Stops the workers, then drops every task (cancelling it) and fails every remaining I/O
     /// registration. Waits up to `timeout` (`None`: as long as it takes) for the worker threads
     /// to exit.
     pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
         let shared = &self.shared;
-        let _enter = crate::context::enter(self.handle());
         let Some(queued) = shared.inject.close() else { return };
         // Before the shards are locked to be emptied (see `Shared::spawn`).
         shared.is_shutdown.store(true, Ordering::SeqCst);

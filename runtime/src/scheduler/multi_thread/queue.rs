@@ -27,7 +27,7 @@ use std::sync::atomic::Ordering::*;
 
 use crate::loom::{Arc, AtomicU32, AtomicU64, UnsafeCell};
 
-use crate::task::TaskRef;
+use crate::scheduler::task::TaskRef;
 
 /// Slots in the ring: a power of two. Small under loom, so that a model reaches a full ring.
 #[cfg(not(loom))]
@@ -287,7 +287,7 @@ impl Drop for Inner {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use crate::task::Runnable;
+    use crate::scheduler::task::Runnable;
     use std::sync::atomic::AtomicUsize;
 
     struct Counted(usize, Arc<AtomicUsize>);
@@ -296,9 +296,9 @@ mod tests {
             self.1.fetch_add(self.0, Relaxed);
         }
         fn shutdown(self: Arc<Self>) {}
-        fn id(&self) -> crate::task::Id {
+        fn id(&self) -> crate::scheduler::task::Id {
             // Never asked: these queue tests run no scheduler loop.
-            crate::task::Id::next()
+            crate::scheduler::task::Id::next()
         }
     }
 

@@ -39,9 +39,7 @@ use std::time::{Duration, Instant};
 
 use super::queue::{self, CAPACITY};
 use super::Shared;
-use crate::context;
-use crate::scheduler::Handle;
-use crate::task::TaskRef;
+use crate::scheduler::task::TaskRef;
 
 /// Tasks run from the LIFO slot in a row before the slot's task goes to the back of the ring:
 /// two tasks that keep waking each other cannot starve the rest.
@@ -461,9 +459,8 @@ fn take_core() -> Option<Box<Core>> {
 }
 
 /// A worker thread's body: runs `core` until shutdown (then hands it back) or until
-/// `block_in_place` takes it away.
+/// `block_in_place` takes it away. The thread has entered the runtime (`Config::enter`).
 pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
-    let _enter = context::enter(Handle::MultiThread(shared.clone()));
     let Some(_driving) = crate::polling::start_driving() else {
         unreachable!("minirt: a new worker thread is already driving a runtime")
     };

@@ -293,8 +293,12 @@ fn poll_once<T>(handle: &mut JoinHandle<T>) -> Poll<Result<T, JoinError>> {
 /// so the thread-local budget a task's run sets would otherwise carry over from one explored
 /// execution to the next, and a handle polled before any run would find it spent after
 /// enough executions: `Pending` for a reason loom cannot see, which breaks its replay.
-fn unbudgeted<T>(handle: &mut JoinHandle<T>) -> crate::task::Unconstrained<&mut JoinHandle<T>> {
-    crate::task::unconstrained(handle)
+fn unbudgeted<T>(
+    handle: &mut JoinHandle<T>,
+) -> impl Future<Output = Result<T, JoinError>> + Unpin + '_ {
+    std::future::poll_fn(move |cx| {
+        crate::polling::without_budget(|| Pin::new(&mut *handle).poll(cx))
+    })
 }
 
 /// (a) A wake from another thread races with the poll that completes the task: the task is

@@ -1,6 +1,6 @@
 //! The runtime's side of time: every registered deadline, in a binary min-heap.
 //!
-//! A [`Sleep`](super::Sleep) that has to wait registers its deadline here and gets a
+//! A [`Sleep`](crate::time::Sleep) that has to wait registers its deadline here and gets a
 //! [`TimerKey`]; the scheduler's loop asks [`Timers::next_deadline`] for its `epoll_wait` timeout
 //! and, after every look at the reactor, calls [`Timers::fire_due`], which pops each due timer
 //! and hands back its waker. The `Sleep` then finds its entry fired on its next poll and removes
@@ -32,8 +32,10 @@ use std::time::Instant;
 
 use slab::Slab;
 
-use super::clock::Clock;
+pub(crate) mod clock;
+
 use crate::trace::trace;
+use clock::Clock;
 
 /// `Entry::pos` of a timer that has fired and is no longer in the heap.
 const FIRED: usize = usize::MAX;

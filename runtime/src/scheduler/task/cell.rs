@@ -311,14 +311,14 @@ where
 }
 
 /// What an `AbortHandle` can do, with both the future's and the output's type erased.
-pub(super) trait Abort: Send + Sync {
+pub(crate) trait Abort: Send + Sync {
     fn abort(self: Arc<Self>);
     fn is_finished(&self) -> bool;
     fn id(&self) -> Id;
 }
 
 /// The part of a task a `JoinHandle` uses, with the future's type erased.
-pub(super) trait Join<T>: Abort {
+pub(crate) trait Join<T>: Abort {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, JoinError>>;
     /// The same task as an `AbortHandle` sees it.
     fn as_abort(self: Arc<Self>) -> Arc<dyn Abort>;
@@ -412,7 +412,7 @@ mod tests {
     //! The whole state machine with a scheduler that only records what it is asked to do.
 
     use super::*;
-    use crate::task::{JoinHandle, TaskRef};
+    use crate::scheduler::task::{JoinHandle, TaskRef};
     // std's, also in a loom build (these tests run outside any loom model).
     use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::sync::Mutex;

@@ -32,7 +32,7 @@ impl<T: Send + 'static> JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     /// A handle over any task that can be joined (a local task's adapter, say).
-    pub(super) fn from_join(task: Arc<dyn Join<T>>) -> JoinHandle<T> {
+    pub(crate) fn from_join(task: Arc<dyn Join<T>>) -> JoinHandle<T> {
         JoinHandle { task, _output: PhantomData }
     }
 }

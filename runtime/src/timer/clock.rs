@@ -1,4 +1,5 @@
-//! The runtime's clock, which a test can pause: [`pause`], [`resume`], [`advance`] and
+//! The runtime's clock, which a test can pause: [`pause`](crate::time::pause),
+//! [`resume`](crate::time::resume), [`advance`](crate::time::advance) and
 //! `Builder::start_paused`. Tokio's `test-util` clock.
 //!
 //! Every runtime has one `Clock` (inside its `Timers`). It reads the system's monotonic clock
@@ -58,7 +59,7 @@ use std::time::Duration;
 /// hot path of every sleep. Relaxed is enough: it only says whether to look at a runtime's
 /// clock at all, and a runtime pauses its clock from its own thread (or one it synchronised
 /// with through the task that called `pause`).
-pub(super) static EVER_PAUSED: AtomicBool = AtomicBool::new(false);
+pub(crate) static EVER_PAUSED: AtomicBool = AtomicBool::new(false);
 
 /// While auto-advance is held back by blocking work, how long an idle paused loop sleeps
 /// before it looks at the blocking pool again.
@@ -150,7 +151,7 @@ impl Clock {
     }
 
     /// Lets the clock run again from where it stands (advances included).
-    pub(super) fn resume(&self) -> Result<(), &'static str> {
+    pub(crate) fn resume(&self) -> Result<(), &'static str> {
         let mut inner = self.lock();
         if inner.unfrozen.is_some() {
             return Err(NOT_FROZEN);
@@ -160,7 +161,7 @@ impl Clock {
     }
 
     /// Moves a paused clock forward by `duration`.
-    pub(super) fn advance(&self, duration: Duration) -> Result<(), &'static str> {
+    pub(crate) fn advance(&self, duration: Duration) -> Result<(), &'static str> {
         let mut inner = self.lock();
         if inner.unfrozen.is_some() {
             return Err(NOT_FROZEN);
