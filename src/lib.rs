@@ -37,7 +37,7 @@
 //! | 5 | `net/src/tcp/` (`listener.rs`, `stream.rs`) | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone? |
 //! | 6 | `runtime/src/task/` (`cell.rs`, `state.rs`, `join.rs`) | What is a task, what is its waker, and what does waking it do? |
 //! | 7 | `runtime/src/scheduler/` | When does the loop run tasks, when does it look at epoll, when does it sleep in `epoll_wait`, and how does another thread wake it? |
-//! | 8 | `runtime/src/time/` (`timers.rs`, `sleep.rs`) | How does a `sleep` become the timeout of `epoll_wait`? |
+//! | 8 | `runtime/src/timer/` and `runtime/src/time/sleep.rs` | How does a `sleep` become the timeout of `epoll_wait`? |
 //! | 9 | `runtime/src/context.rs` | Which runtime is this thread in, and how does the coop budget keep one busy task from starving the others? |
 //! | 10 | `runtime/src/trace.rs` | How do I watch all of this happen? (`MINIRT_TRACE=1`: one line per step on stderr) |
 //!
