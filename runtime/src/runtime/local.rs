@@ -25,7 +25,7 @@ use std::io;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use super::{EnterGuard, Handle, Runtime, RuntimeMetrics};
+use super::{Builder, EnterGuard, Handle, Runtime, RuntimeFlavor, RuntimeMetrics};
 use crate::scheduler::current_thread::LocalOwner;
 use crate::task::{JoinHandle, LocalSet};
 
@@ -128,3 +128,18 @@ impl fmt::Debug for LocalRuntime {
 
 impl std::panic::UnwindSafe for LocalRuntime {}
 impl std::panic::RefUnwindSafe for LocalRuntime {}
+
+impl Builder {
+    /// Creates a [`LocalRuntime`]: a current-thread runtime on which `task::spawn_local`
+    /// works without a `LocalSet`. Tokio's `Builder::build_local`.
+    ///
+    /// # Panics
+    /// On a multi-thread builder, as tokio's.
+    #[track_caller]
+    pub fn build_local(&mut self, _options: LocalOptions) -> io::Result<LocalRuntime> {
+        if self.flavor == RuntimeFlavor::MultiThread {
+            panic!("multi_thread is not supported for LocalRuntime");
+        }
+        Ok(LocalRuntime::from_runtime(self.build()?))
+    }
+}
