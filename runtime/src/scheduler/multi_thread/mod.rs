@@ -79,6 +79,7 @@
 pub(crate) mod idle;
 pub(crate) mod inject;
 pub(crate) mod queue;
+mod queue_interval;
 pub(crate) mod worker;
 
 #[cfg(all(test, loom))]
@@ -115,7 +116,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Config {
     pub(crate) worker_threads: usize,
     pub(crate) event_interval: u32,
-    /// `None`: tuned by each worker (worker.rs, `QueueInterval`).
+    /// `None`: tuned by each worker (`queue_interval.rs`).
     pub(crate) global_queue_interval: Option<u32>,
     pub(crate) thread: ThreadConfig,
     /// Runs a worker's body (or a pool thread's, after `block_in_place`) inside this runtime:
