@@ -18,9 +18,53 @@ pub(crate) use sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Locks `mutex`, ignoring poisoning: nothing panics while our locks are held (they guard
 /// queues, counters, waker slots; no user code runs under them), so the data is consistent
-/// either way, and one panicking task must not make every later lock panic too.
-pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// either way, and one panicking task must not make every later lock panic too. The one
+/// helper for every internal mutex of the crate: std's, and loom's in a loom build.
+#[inline]
+pub(crate) fn lock<M: PoisonFree + ?Sized>(mutex: &M) -> M::Guard<'_> {
+    mutex.lock_poison_free()
+}
+
+/// A mutex [`lock`] can take: std's, and (in a loom build) loom's.
+pub(crate) trait PoisonFree {
+    type Guard<'a>
+    where
+        Self: 'a;
+    fn lock_poison_free(&self) -> Self::Guard<'_>;
+}
+
+impl<T: ?Sized> PoisonFree for std::sync::Mutex<T> {
+    type Guard<'a>
+        = std::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    #[inline]
+    fn lock_poison_free(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// So that `lock(&shared)` works on an `Arc<Mutex<_>>` as it does on the mutex.
+impl<M: PoisonFree + ?Sized> PoisonFree for std::sync::Arc<M> {
+    type Guard<'a>
+        = M::Guard<'a>
+    where
+        Self: 'a;
+    #[inline]
+    fn lock_poison_free(&self) -> Self::Guard<'_> {
+        (**self).lock_poison_free()
+    }
+}
+
+#[cfg(loom)]
+impl<T: ?Sized> PoisonFree for ::loom::sync::Mutex<T> {
+    type Guard<'a>
+        = ::loom::sync::MutexGuard<'a, T>
+    where
+        Self: 'a;
+    fn lock_poison_free(&self) -> Self::Guard<'_> {
+        self.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[cfg(loom)]
@@ -69,5 +113,16 @@ impl<T: ?Sized> UnsafeCell<T> {
     #[inline(always)]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
+    }
+}
+
+#[cfg(loom)]
+impl<M: PoisonFree + ?Sized> PoisonFree for ::loom::sync::Arc<M> {
+    type Guard<'a>
+        = M::Guard<'a>
+    where
+        Self: 'a;
+    fn lock_poison_free(&self) -> Self::Guard<'_> {
+        (**self).lock_poison_free()
     }
 }

@@ -11,11 +11,12 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll, Waker};
 
 use futures_io::{AsyncRead, AsyncWrite};
 
+use crate::loom::lock;
 use crate::polling::poll_budget;
 
 /// One direction of a duplex pair.
@@ -33,10 +34,6 @@ struct Pipe {
 
 /// A pipe shared by the writer of one stream and the reader of the other.
 type Shared = Arc<Mutex<Pipe>>;
-
-fn lock(pipe: &Mutex<Pipe>) -> MutexGuard<'_, Pipe> {
-    pipe.lock().unwrap_or_else(PoisonError::into_inner)
-}
 
 fn wake(waker: Option<Waker>) {
     if let Some(waker) = waker {

@@ -10,9 +10,10 @@
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
+use crate::loom::lock;
 use futures_io::{AsyncRead, AsyncWrite};
 
 /// Splits `stream` into a read half and a write half; [`ReadHalf::unsplit`] joins them again.
@@ -29,12 +30,6 @@ pub struct ReadHalf<T> {
 /// The writing half of a value split by [`split`].
 pub struct WriteHalf<T> {
     inner: Arc<Mutex<T>>,
-}
-
-/// Locks the shared stream; a panic in an earlier call into it does not poison the halves
-/// (the stream itself decides what a half-done operation means).
-fn lock<T>(inner: &Mutex<T>) -> MutexGuard<'_, T> {
-    inner.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<T> ReadHalf<T> {

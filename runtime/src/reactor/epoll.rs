@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use slab::Slab;
 
+use crate::loom::lock;
 use crate::sys::{Epoll, EventFd};
 use crate::trace::{trace, EpollBits};
 

@@ -4,6 +4,7 @@
 use super::epoll::Reactor;
 use super::scheduled_io::*;
 use super::{Interest, Ready};
+use crate::loom::lock;
 use crate::sys::{self};
 use std::fmt;
 use std::io;

@@ -3,11 +3,12 @@
 //! and the futures' slab) — and how an event turns into the wakers it concerns.
 
 use super::{Interest, Ready};
+use crate::loom::lock;
 use slab::Slab;
 use std::fmt;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
 /// A snapshot of a registration's readiness, taken by `poll_ready`: what was ready, and the tick
@@ -95,13 +96,6 @@ pub(super) enum WaiterKey<'a> {
 /// could act on; the writer slot as `Interest::WRITABLE.wake_mask()`.
 pub(super) const READER_WAKE: Ready = Ready(Ready::READ_SIDE.0 | Ready::PRIORITY.0);
 pub(super) const WRITER_WAKE: Ready = Ready(Ready::WRITE_SIDE.0 | Ready::READ_CLOSED.0);
-
-/// A std `Mutex` poisons when a thread panics while holding it. Nothing in the reactor can
-/// panic while holding one (it only moves `Waker`s), so a poisoned lock still holds consistent
-/// data and is used as it is.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
 
 impl ScheduledIo {
     pub(super) fn new() -> ScheduledIo {

@@ -38,10 +38,11 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::loom::lock;
 use crate::scheduler::task::{JoinHandle, Schedule, Task, TaskRef};
 
 thread_local! {
@@ -178,11 +179,6 @@ struct State {
     /// thread counts as notified only by taking one of these).
     num_notify: usize,
     is_shutdown: bool,
-}
-
-fn lock(mutex: &Mutex<State>) -> MutexGuard<'_, State> {
-    // Nothing panics under this lock (queue and counter updates), so poisoned data is intact.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl BlockingPool {

@@ -35,13 +35,14 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use slab::Slab;
 
 use super::blocking::BlockingPool;
+use crate::loom::lock;
 use crate::reactor::Reactor;
 use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 use crate::timer::clock::Park;
@@ -85,12 +86,6 @@ struct Injection {
     queue: VecDeque<TaskRef>,
     /// Set once by shutdown; a task scheduled afterwards is dropped, not queued.
     is_shutdown: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while holding these locks (they guard queues of Arcs), so a poisoned lock
-    // still holds consistent data.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Schedule for Arc<Shared> {

@@ -23,12 +23,13 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
 use super::task::{Abort, Id, Join, JoinError, JoinHandle, Runnable, Schedule, Task, TaskRef};
+use crate::loom::lock;
 
 /// Local tasks run per poll of the set, before it yields to the runtime's other tasks.
 const BATCH: usize = 61;
@@ -67,11 +68,6 @@ struct Queue {
     tasks: VecDeque<TaskRef>,
     /// Set when the set is dropped: a task scheduled afterwards is dropped, not queued.
     closed: bool,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Only queue operations and swaps happen under these locks: a poisoned one is consistent.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// How a local task reaches its set.

@@ -48,7 +48,7 @@ struct ReadyInner {
 impl Ready {
     fn lock(&self) -> MutexGuard<'_, ReadyInner> {
         // Only pushes, pops and swaps happen under this lock: a poisoned one is consistent.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::loom::lock(&self.inner)
     }
 
     fn push(&self, key: usize) {

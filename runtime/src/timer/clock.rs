@@ -110,7 +110,7 @@ impl Clock {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // Nothing panics under this lock (the panics below come after it is released).
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::loom::lock(&self.inner)
     }
 
     /// Lets [`pause`] stop this clock: the current-thread runtime's builder calls it.

@@ -121,7 +121,7 @@ impl Timers {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // No code panics while holding this lock (heap arithmetic on indices it maintains), so a
         // poisoned lock still guards a consistent heap.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        crate::loom::lock(&self.inner)
     }
 
     /// Registers a timer that wakes `waker` at `deadline`. Also returns whether it is now the

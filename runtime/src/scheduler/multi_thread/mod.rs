@@ -18,7 +18,7 @@
 //! tasks waking each other cannot starve the ring), its ring, and every
 //! `global_queue_interval` ticks the injection queue first (so remote work is not starved by
 //! local work; unless set with the builder, each worker tunes that interval so that about
-//! 200 µs of polls pass between two looks, as tokio does: worker.rs, `QueueInterval`); then
+//! 200 µs of polls pass between two looks, as tokio does: `queue_interval.rs`); then
 //! a batch from the injection queue; then its deferred tasks, one at a time (all of them move
 //! to the ring at every maintenance, so they cannot be starved). Out of work, it *searches*:
 //! steals half of another worker's ring, or takes a batch from the injection queue. Still
@@ -88,12 +88,13 @@ mod loom_tests;
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use slab::Slab;
 
 use super::blocking::{BlockingPool, EnterRuntime, ThreadConfig, ThreadEntry};
+use crate::loom::lock;
 use crate::reactor::Reactor;
 use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 use crate::timer::Timers;
@@ -104,12 +105,6 @@ use worker::Core;
 
 /// Shards of the owned-task list (a power of two).
 const OWNED_SHARDS: usize = 16;
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Nothing panics while these locks are held (queues of Arcs, counters), so a poisoned lock
-    // still guards consistent data.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// Settings of the scheduler.
 #[derive(Clone, Debug)]
