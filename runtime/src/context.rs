@@ -112,7 +112,7 @@ impl Drop for EnterGuard {
 /// [`NESTED_BLOCK_ON`](crate::polling::NESTED_BLOCK_ON).
 #[track_caller]
 pub(crate) fn block_on_parked<F: std::future::Future>(handle: &Handle, future: F) -> F::Output {
-    let Some(_driving) = crate::polling::start_driving() else {
+    let Some(_in_loop) = crate::polling::enter_loop() else {
         panic!("{}", crate::polling::NESTED_BLOCK_ON);
     };
     let _enter = enter(handle.clone());

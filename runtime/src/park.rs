@@ -38,7 +38,7 @@ pub(crate) fn block_on<F: Future>(future: F, mut before_poll: impl FnMut()) -> F
 #[track_caller]
 pub(crate) fn block_on_outside_runtime<F: Future>(future: F) -> F::Output {
     assert!(
-        !crate::polling::is_driving(),
+        !crate::polling::in_loop(),
         "Cannot block the current thread from within a runtime. This happens because a \
          function attempted to block the current thread while the thread is being used to \
          drive asynchronous tasks."

@@ -3,7 +3,7 @@
 //! task poll (no destructor, so no check of the thread-local's lifetime):
 //!
 //! ```text
-//!  driving  this thread is running a runtime's loop (block_on, a task): blocking here would
+//!  in_loop  this thread is running a runtime's loop (block_on, a task): blocking here would
 //!           stall every task, so dropping a runtime or nesting block_on panics
 //!  task_id  the task being polled (task::id, JoinError's id), 0 for none
 //!  budget   operations left before the polled task must yield (cooperative scheduling)
@@ -26,14 +26,14 @@ const UNCONSTRAINED: u32 = u32::MAX;
 const NO_TASK: u64 = 0;
 
 struct Polling {
-    driving: Cell<bool>,
+    in_loop: Cell<bool>,
     task_id: Cell<u64>,
     budget: Cell<u32>,
 }
 
 thread_local! {
     static POLLING: Polling = const {
-        Polling { driving: Cell::new(false), task_id: Cell::new(NO_TASK), budget: Cell::new(UNCONSTRAINED) }
+        Polling { in_loop: Cell::new(false), task_id: Cell::new(NO_TASK), budget: Cell::new(UNCONSTRAINED) }
     };
 }
 
@@ -45,49 +45,49 @@ pub(crate) const NESTED_BLOCK_ON: &str = "Cannot start a runtime from within a r
      use `.await` on the future instead of blocking on it.";
 
 /// Whether this thread is running a runtime's loop (inside `block_on`, or polling a task).
-pub(crate) fn is_driving() -> bool {
-    POLLING.try_with(|cx| cx.driving.get()).unwrap_or(false)
+pub(crate) fn in_loop() -> bool {
+    POLLING.try_with(|cx| cx.in_loop.get()).unwrap_or(false)
 }
 
 /// Marks this thread as running a runtime's loop until the guard drops; `None` if it already
 /// is one (a `block_on` inside a task or inside another `block_on`).
-pub(crate) fn start_driving() -> Option<DrivingGuard> {
-    let started = POLLING.try_with(|cx| !cx.driving.replace(true)).unwrap_or(false);
+pub(crate) fn enter_loop() -> Option<LoopGuard> {
+    let started = POLLING.try_with(|cx| !cx.in_loop.replace(true)).unwrap_or(false);
     // `then`, not `then_some`: a guard built and dropped here would clear the flag.
-    started.then(|| DrivingGuard(()))
+    started.then(|| LoopGuard(()))
 }
 
-/// Returned by [`start_driving`].
-pub(crate) struct DrivingGuard(());
+/// Returned by [`enter_loop`].
+pub(crate) struct LoopGuard(());
 
-impl Drop for DrivingGuard {
+impl Drop for LoopGuard {
     fn drop(&mut self) {
         let _ = POLLING.try_with(|cx| {
-            cx.driving.set(false);
+            cx.in_loop.set(false);
             cx.task_id.set(NO_TASK);
             cx.budget.set(UNCONSTRAINED);
         });
     }
 }
 
-/// Leaves the "driving" state, and lifts the budget, until the guard drops (which restores
+/// Leaves the loop state, and lifts the budget, until the guard drops (which restores
 /// both, and the task id): `block_in_place` runs blocking code — which may `block_on` another
 /// runtime, whose tasks set and clear the id — in the middle of a task's poll.
-pub(crate) fn suspend_driving() -> SuspendGuard {
+pub(crate) fn suspend_loop() -> SuspendGuard {
     let saved = POLLING.try_with(|cx| {
-        (cx.driving.replace(false), cx.budget.replace(UNCONSTRAINED), cx.task_id.get())
+        (cx.in_loop.replace(false), cx.budget.replace(UNCONSTRAINED), cx.task_id.get())
     });
     SuspendGuard(saved.ok())
 }
 
-/// Returned by [`suspend_driving`].
+/// Returned by [`suspend_loop`].
 pub(crate) struct SuspendGuard(Option<(bool, u32, u64)>);
 
 impl Drop for SuspendGuard {
     fn drop(&mut self) {
-        if let Some((driving, budget, task_id)) = self.0 {
+        if let Some((in_loop, budget, task_id)) = self.0 {
             let _ = POLLING.try_with(|cx| {
-                cx.driving.set(driving);
+                cx.in_loop.set(in_loop);
                 cx.budget.set(budget);
                 cx.task_id.set(task_id);
             });
@@ -97,7 +97,7 @@ impl Drop for SuspendGuard {
 
 /// Starts one poll of a task (or of a `block_on` future, `task_id` 0): records which task
 /// is polled and gives it a fresh budget. Nothing is restored after the poll: the next poll
-/// overwrites both, and the loop clears them when it stops driving (`DrivingGuard`), so code
+/// overwrites both, and the loop clears them when it ends (`LoopGuard`), so code
 /// outside any loop never sees a budget.
 #[inline]
 pub(crate) fn start_poll(task_id: u64) {

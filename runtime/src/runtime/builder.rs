@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use crate::context;
 use crate::scheduler::blocking::{BlockingPool, ThreadConfig};
-use crate::scheduler::current_thread::Scheduler;
+use crate::scheduler::current_thread::CurrentThread;
 use crate::scheduler::multi_thread::{self, MultiThread};
 
-use super::runtime::{inner_handle, Kind};
+use super::runtime::{inner_handle, Scheduler};
 use super::{Handle, Runtime, RuntimeFlavor};
 
 /// Configures and builds a [`Runtime`]. Tokio's `runtime::Builder`.
@@ -252,7 +252,9 @@ impl Builder {
             self.thread.clone(),
         );
         let scheduler = match self.flavor {
-            RuntimeFlavor::CurrentThread => Kind::CurrentThread(Scheduler::new(blocking.clone())?),
+            RuntimeFlavor::CurrentThread => {
+                Scheduler::CurrentThread(CurrentThread::new(blocking.clone())?)
+            }
             RuntimeFlavor::MultiThread => {
                 let worker_threads = self.worker_threads.unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -264,10 +266,10 @@ impl Builder {
                     thread: self.thread.clone(),
                     enter: context::enter_multi_thread,
                 };
-                Kind::MultiThread(MultiThread::new(config, blocking.clone())?)
+                Scheduler::MultiThread(MultiThread::new(config, blocking.clone())?)
             }
         };
-        if let Kind::CurrentThread(scheduler) = &scheduler {
+        if let Scheduler::CurrentThread(scheduler) = &scheduler {
             let clock = scheduler.shared().timers().clock();
             clock.allow_pausing();
             if self.start_paused {

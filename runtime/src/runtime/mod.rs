@@ -69,13 +69,13 @@ where
     let handed_off = multi_thread::worker::hand_off_core();
     // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
     // thread already in `block_in_place`) except the loop of a current-thread runtime.
-    if handed_off.is_none() && scheduler::current_thread::is_driving_any() {
+    if handed_off.is_none() && scheduler::current_thread::runs_any_loop() {
         panic!(
             "can call blocking only when running on the multi-threaded runtime \
              (`block_in_place` on a current-thread runtime)"
         );
     }
-    let _suspended = crate::polling::suspend_driving();
+    let _suspended = crate::polling::suspend_loop();
     // Dropped first, when `func` returns or unwinds: takes the core back if it is still
     // waiting for its pool thread.
     let _handed_off = handed_off;

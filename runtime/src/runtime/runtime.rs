@@ -8,30 +8,32 @@ use std::time::Duration;
 use crate::context;
 use crate::scheduler::blocking::BlockingPool;
 use crate::scheduler::multi_thread::MultiThread;
-use crate::scheduler::{self, current_thread::Scheduler};
+use crate::scheduler::{self, current_thread::CurrentThread};
 use crate::task::JoinHandle;
 
 use super::{EnterGuard, Handle, RuntimeFlavor, RuntimeMetrics};
 
 /// The handle through which the rest of the runtime reaches `scheduler`.
-pub(super) fn inner_handle(scheduler: &Kind) -> scheduler::Handle {
+pub(super) fn inner_handle(scheduler: &Scheduler) -> scheduler::Handle {
     match scheduler {
-        Kind::CurrentThread(scheduler) => {
+        Scheduler::CurrentThread(scheduler) => {
             scheduler::Handle::CurrentThread(scheduler.shared().clone())
         }
-        Kind::MultiThread(scheduler) => scheduler::Handle::MultiThread(scheduler.shared().clone()),
+        Scheduler::MultiThread(scheduler) => {
+            scheduler::Handle::MultiThread(scheduler.shared().clone())
+        }
     }
 }
 
-/// The scheduler a runtime runs.
-pub(super) enum Kind {
-    CurrentThread(Scheduler),
+/// The scheduler a runtime runs, of either flavor.
+pub(super) enum Scheduler {
+    CurrentThread(CurrentThread),
     MultiThread(MultiThread),
 }
 
 /// An async runtime: a reactor and a scheduler. Tokio's `Runtime`.
 pub struct Runtime {
-    pub(super) scheduler: Kind,
+    pub(super) scheduler: Scheduler,
     /// Returned by reference from `handle()`, as tokio's.
     pub(super) handle: Handle,
     /// What the builder asked for.
@@ -53,11 +55,11 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         match &self.scheduler {
-            Kind::CurrentThread(scheduler) => {
+            Scheduler::CurrentThread(scheduler) => {
                 let _enter = context::enter(self.handle.inner.clone());
                 scheduler.block_on(future)
             }
-            Kind::MultiThread(_) => context::block_on_parked(&self.handle.inner, future),
+            Scheduler::MultiThread(_) => context::block_on_parked(&self.handle.inner, future),
         }
     }
 
@@ -119,7 +121,7 @@ impl Runtime {
     fn shutdown_scheduler(&mut self, timeout: Option<Duration>, check_context: bool) {
         // Shutting down drops every task of this runtime right here; inside another runtime's
         // loop that would block it, and tokio refuses it the same way.
-        if check_context && crate::polling::is_driving() && !std::thread::panicking() {
+        if check_context && crate::polling::in_loop() && !std::thread::panicking() {
             panic!(
                 "Cannot drop a runtime in a context where blocking is not allowed. This happens \
                  when a runtime is dropped from within an asynchronous context."
@@ -128,8 +130,8 @@ impl Runtime {
         // Entered, so that the futures dropped by the shutdown can still reach their runtime.
         let _enter = context::enter(self.handle.inner.clone());
         match &self.scheduler {
-            Kind::CurrentThread(scheduler) => scheduler.shutdown(),
-            Kind::MultiThread(scheduler) => scheduler.shutdown(timeout),
+            Scheduler::CurrentThread(scheduler) => scheduler.shutdown(),
+            Scheduler::MultiThread(scheduler) => scheduler.shutdown(timeout),
         }
     }
 }

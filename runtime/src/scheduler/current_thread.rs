@@ -1,6 +1,6 @@
 //! The current-thread scheduler: the loop that runs tasks and polls the reactor.
 //!
-//! # The loop (`Scheduler::block_on`)
+//! # The loop (`CurrentThread::block_on`)
 //!
 //! ```text
 //!  loop {
@@ -114,7 +114,7 @@ impl Schedule for Arc<Shared> {
 impl Shared {
     /// True on the thread currently running this runtime's loop.
     fn is_driven_here(&self) -> bool {
-        LOCAL.try_with(|cx| std::ptr::eq(cx.driving.get(), self)).unwrap_or(false)
+        LOCAL.try_with(|cx| std::ptr::eq(cx.running_loop.get(), self)).unwrap_or(false)
     }
 
     fn schedule_remote(&self, task: TaskRef) {
@@ -239,7 +239,7 @@ pub(crate) fn schedule_local<T>(
     // `try_with`: during thread exit the thread-local may be gone; that thread is not running
     // a loop, so the task goes back to the caller (and on to the injection queue).
     let _ = LOCAL.try_with(|cx| {
-        if std::ptr::eq(cx.driving.get(), shared) {
+        if std::ptr::eq(cx.running_loop.get(), shared) {
             if let Some(task) = task.take() {
                 cx.run_queue.borrow_mut().push_back(erase(task));
             }
@@ -253,21 +253,21 @@ pub(crate) fn schedule_local<T>(
 
 /// Whether this thread is running the loop of some current-thread runtime (its `block_on`, or
 /// one of its tasks): `block_in_place` refuses to run there, as in tokio.
-pub(crate) fn is_driving_any() -> bool {
-    LOCAL.try_with(|cx| !cx.driving.get().is_null()).unwrap_or(false)
+pub(crate) fn runs_any_loop() -> bool {
+    LOCAL.try_with(|cx| !cx.running_loop.get().is_null()).unwrap_or(false)
 }
 
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
-    driving: Cell<*const Shared>,
+    running_loop: Cell<*const Shared>,
     /// The loop's local run queue.
     run_queue: RefCell<VecDeque<TaskRef>>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { driving: Cell::new(std::ptr::null()), run_queue: RefCell::new(VecDeque::new()) }
+        Local { running_loop: Cell::new(std::ptr::null()), run_queue: RefCell::new(VecDeque::new()) }
     };
 }
 
@@ -280,7 +280,7 @@ pub(crate) struct Core {
 }
 
 /// The current-thread scheduler.
-pub(crate) struct Scheduler {
+pub(crate) struct CurrentThread {
     shared: Arc<Shared>,
     /// `None` while some thread is inside `block_on`.
     core: Mutex<Option<Box<Core>>>,
@@ -289,8 +289,8 @@ pub(crate) struct Scheduler {
     core_waiters: Mutex<Vec<std::thread::Thread>>,
 }
 
-impl Scheduler {
-    pub(crate) fn new(blocking: BlockingPool) -> io::Result<Scheduler> {
+impl CurrentThread {
+    pub(crate) fn new(blocking: BlockingPool) -> io::Result<CurrentThread> {
         let shared = Arc::new(Shared {
             reactor: Arc::new(Reactor::new()?),
             timers: Timers::new(),
@@ -308,7 +308,11 @@ impl Scheduler {
             events: Vec::with_capacity(1024),
             wake_list: Vec::with_capacity(64),
         });
-        Ok(Scheduler { shared, core: Mutex::new(Some(core)), core_waiters: Mutex::new(Vec::new()) })
+        Ok(CurrentThread {
+            shared,
+            core: Mutex::new(Some(core)),
+            core_waiters: Mutex::new(Vec::new()),
+        })
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
@@ -318,12 +322,12 @@ impl Scheduler {
     /// Runs the loop until `future` completes.
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let Some(_driving) = crate::polling::start_driving() else {
+        let Some(_in_loop) = crate::polling::enter_loop() else {
             panic!("{}", crate::polling::NESTED_BLOCK_ON);
         };
         let core = lock(&self.core).take();
         match core {
-            Some(core) => Driver::start(self, core).run(future),
+            Some(core) => RunningLoop::start(self, core).run(future),
             None => self.block_on_waiting(future),
         }
     }
@@ -354,7 +358,7 @@ impl Scheduler {
             }
             let core = lock(&self.core).take();
             if let Some(core) = core {
-                return Driver::start(self, core).run(future.as_mut());
+                return RunningLoop::start(self, core).run(future.as_mut());
             }
             // Spurious returns are fine: both conditions are checked again.
             std::thread::park();
@@ -394,20 +398,20 @@ impl Scheduler {
 
 /// The running loop: owns the core while `block_on` runs and gives it back when it ends,
 /// also when it unwinds.
-struct Driver<'a> {
+struct RunningLoop<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
-    scheduler: &'a Scheduler,
+    scheduler: &'a CurrentThread,
 }
 
-impl<'a> Driver<'a> {
-    fn start(scheduler: &'a Scheduler, mut core: Box<Core>) -> Driver<'a> {
+impl<'a> RunningLoop<'a> {
+    fn start(scheduler: &'a CurrentThread, mut core: Box<Core>) -> RunningLoop<'a> {
         let shared = &scheduler.shared;
         LOCAL.with(|cx| {
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
-            cx.driving.set(Arc::as_ptr(shared));
+            cx.running_loop.set(Arc::as_ptr(shared));
         });
-        Driver { shared, core: Some(core), scheduler }
+        RunningLoop { shared, core: Some(core), scheduler }
     }
 
     fn run<F: Future>(&mut self, future: F) -> F::Output {
@@ -517,7 +521,7 @@ impl<'a> Driver<'a> {
     /// Wakes the tasks of the ready sockets and due timers, outside the reactor's and the
     /// timers' locks (a woken task may register or drop fds and timers). A user waker that
     /// panics does not keep the others from being woken; its panic then goes on out of
-    /// `block_on`, as in tokio, with the loop's state whole: `Driver`'s drop hands the core
+    /// `block_on`, as in tokio, with the loop's state whole: `RunningLoop`'s drop hands the core
     /// back and `Parked` clears the flag, so the runtime runs on at the next `block_on`.
     fn wake_all(&mut self) {
         let Some(core) = self.core.as_mut() else { return };
@@ -544,11 +548,11 @@ impl Drop for Parked<'_> {
     }
 }
 
-impl Drop for Driver<'_> {
+impl Drop for RunningLoop<'_> {
     fn drop(&mut self) {
         let Some(mut core) = self.core.take() else { return };
         let _ = LOCAL.try_with(|cx| {
-            cx.driving.set(std::ptr::null());
+            cx.running_loop.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
         });
         *lock(&self.scheduler.core) = Some(core);

@@ -17,7 +17,7 @@
 //!
 //! # Parking (`Unparker`)
 //!
-//! A parked worker sleeps either in `epoll_wait` (if it took the driver: see `worker.rs`) or
+//! A parked worker sleeps either in `epoll_wait` (if it took the reactor: see `worker.rs`) or
 //! on its condvar. `unpark` swaps the state to NOTIFIED and then, depending on where the
 //! worker sleeps, writes the reactor's eventfd or signals the condvar; a NOTIFIED worker does
 //! not sleep at all, so a wake that races with the worker going to sleep is never lost.
@@ -126,7 +126,7 @@ impl Idle {
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
-const PARKED_DRIVER: usize = 2;
+const PARKED_IN_REACTOR: usize = 2;
 const NOTIFIED: usize = 3;
 
 /// How one worker is put to sleep and woken.
@@ -167,8 +167,8 @@ impl Unparker {
 
     /// Marks the worker as about to sleep in `epoll_wait`; false (the notification consumed)
     /// if it was notified already and must not sleep.
-    pub(crate) fn begin_park_driver(&self) -> bool {
-        match self.state.compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst) {
+    pub(crate) fn begin_park_in_reactor(&self) -> bool {
+        match self.state.compare_exchange(EMPTY, PARKED_IN_REACTOR, SeqCst, SeqCst) {
             Ok(_) => true,
             Err(_) => {
                 self.state.store(EMPTY, SeqCst);
@@ -178,13 +178,13 @@ impl Unparker {
     }
 
     /// The worker is back from `epoll_wait` (a notification, if any, is consumed with it).
-    pub(crate) fn end_park_driver(&self) {
+    pub(crate) fn end_park_in_reactor(&self) {
         self.state.store(EMPTY, SeqCst);
     }
 
-    /// Wakes the worker wherever it sleeps (`wake_driver` interrupts `epoll_wait`: the
+    /// Wakes the worker wherever it sleeps (`wake_reactor` interrupts `epoll_wait`: the
     /// reactor's eventfd); if it is not asleep, it will not sleep next time.
-    pub(crate) fn unpark(&self, wake_driver: impl FnOnce()) {
+    pub(crate) fn unpark(&self, wake_reactor: impl FnOnce()) {
         match self.state.swap(NOTIFIED, SeqCst) {
             EMPTY | NOTIFIED => {}
             PARKED_CONDVAR => {
@@ -192,7 +192,7 @@ impl Unparker {
                 drop(lock(&self.mutex));
                 self.condvar.notify_one();
             }
-            PARKED_DRIVER => wake_driver(),
+            PARKED_IN_REACTOR => wake_reactor(),
             actual => panic!("minirt: inconsistent park state {actual}"),
         }
     }

@@ -3,7 +3,7 @@
 //! locks and cells of `crate::loom` swapped for loom's, and fails on a lost task, a data race on
 //! a queue slot, or a deadlock (a lost wake-up leaves a thread parked forever). The models:
 //! the local queue (push/pop/overflow against thieves), the injection queue, park/unpark (on
-//! the condvar and in the driver), the idle protocol with a remote spawn, a lone task queued
+//! the condvar and in the reactor), the idle protocol with a remote spawn, a lone task queued
 //! without a wake-up, `block_in_place`'s core handoff against shutdown, and shutdown against a
 //! remote wake or abort of a real task cell.
 //!
@@ -166,7 +166,7 @@ fn loom_unpark_condvar_no_lost_wakeup() {
             let (unparker, work) = (unparker.clone(), work.clone());
             thread::spawn(move || {
                 work.store(true, SeqCst);
-                unparker.unpark(|| unreachable!("nobody parks in the driver here"));
+                unparker.unpark(|| unreachable!("nobody parks in the reactor here"));
             })
         };
         while !work.load(SeqCst) {
@@ -181,7 +181,7 @@ fn loom_unpark_condvar_no_lost_wakeup() {
 /// The same race when the worker sleeps in "epoll_wait" (modelled as an eventfd: a flag under a
 /// mutex and a condvar): the wake writes the eventfd only when the worker is in it.
 #[test]
-fn loom_unpark_driver_no_lost_wakeup() {
+fn loom_unpark_reactor_no_lost_wakeup() {
     loom::model(|| {
         let unparker = Arc::new(Unparker::new());
         let work = Arc::new(AtomicBool::new(false));
@@ -200,7 +200,7 @@ fn loom_unpark_driver_no_lost_wakeup() {
             if unparker.take_notification() {
                 continue;
             }
-            if unparker.begin_park_driver() {
+            if unparker.begin_park_in_reactor() {
                 let mut written = eventfd.0.lock().expect("lock");
                 // epoll_wait: returns once the eventfd was written (or work is visible, which
                 // stands for the timeout of a real poll never being needed).
@@ -209,7 +209,7 @@ fn loom_unpark_driver_no_lost_wakeup() {
                 }
                 *written = false;
                 drop(written);
-                unparker.end_park_driver();
+                unparker.end_park_in_reactor();
             }
         }
         waker.join().expect("waker");

@@ -50,20 +50,20 @@
 //! # One reactor, one timer heap (why)
 //!
 //! All workers share the reactor and the timers, and whichever worker parks first *takes the
-//! driver* (an atomic flag, not a lock: nobody ever waits for it) and sleeps in
+//! reactor* (an atomic flag, not a lock: nobody ever waits for it) and sleeps in
 //! `epoll_wait` with the earliest deadline as its timeout; the other parked workers sleep on
 //! their condvars. Busy workers poll the reactor without blocking every `event_interval`
-//! ticks, if the driver is free. This is tokio's shape, chosen over one epoll per worker
+//! ticks, if the reactor is free. This is tokio's shape, chosen over one epoll per worker
 //! because: a socket is registered once, wherever it is created, and its task may be stolen
 //! by any worker without its events being stranded on a worker that is now busy; timers keep
 //! one heap, so "the earliest deadline" is one lookup; and an idle runtime has exactly one
 //! thread in `epoll_wait` and the rest asleep, so an event wakes one thread. The cost — a
-//! wake from the driver's thread onto a task that another worker then steals — is the same
+//! wake from the reactor's thread onto a task that another worker then steals — is the same
 //! cost tokio pays.
 //!
 //! A parked worker is woken by `Unparker::unpark`: an eventfd write if it is the one in
 //! `epoll_wait`, a condvar signal otherwise. A timer that becomes the earliest from any thread
-//! wakes the driver (`Shared::unpark`), so sub-millisecond timers keep their precision.
+//! wakes the reactor (`Shared::unpark`), so sub-millisecond timers keep their precision.
 //!
 //! # Shutdown
 //!
@@ -152,11 +152,11 @@ pub(crate) struct Shared {
     owned: Box<[Mutex<Slab<TaskRef>>]>,
     /// Set once by shutdown: `spawn` refuses new tasks.
     is_shutdown: AtomicBool,
-    /// Whether some worker holds the driver (polls the reactor and fires timers). Taken with a
+    /// Whether some worker holds the reactor (polls the reactor and fires timers). Taken with a
     /// compare-exchange and never waited for.
-    driver_taken: AtomicBool,
-    /// The driver's holder is (about to be) blocked in `epoll_wait`.
-    driver_parked: AtomicBool,
+    reactor_taken: AtomicBool,
+    /// The reactor's holder is (about to be) blocked in `epoll_wait`.
+    reactor_parked: AtomicBool,
     /// Cores handed back by workers that stopped for shutdown. Boxed as everywhere else: a
     /// core moves between threads and the thread-local as one pointer.
     #[allow(clippy::vec_box)]
@@ -221,8 +221,8 @@ impl Shared {
     /// Wakes the worker blocked in `epoll_wait`, if any, so it recomputes its timeout (a timer
     /// registered from elsewhere became the earliest).
     pub(crate) fn unpark(&self) {
-        if self.driver_parked.load(Ordering::SeqCst)
-            && self.driver_parked.swap(false, Ordering::SeqCst)
+        if self.reactor_parked.load(Ordering::SeqCst)
+            && self.reactor_parked.swap(false, Ordering::SeqCst)
         {
             self.reactor.unpark();
         }
@@ -401,8 +401,8 @@ impl MultiThread {
             idle: Idle::new(n),
             owned: (0..OWNED_SHARDS).map(|_| Mutex::new(Slab::new())).collect(),
             is_shutdown: AtomicBool::new(false),
-            driver_taken: AtomicBool::new(false),
-            driver_parked: AtomicBool::new(false),
+            reactor_taken: AtomicBool::new(false),
+            reactor_parked: AtomicBool::new(false),
             shutdown_cores: Mutex::new(Vec::new()),
             shutdown_cond: Condvar::new(),
             handoff: (0..n).map(|_| Mutex::new(None)).collect(),
@@ -525,7 +525,7 @@ impl Drop for MultiThread {
         // in an asynchronous context: `Runtime::drop` panicked there, and this runs during
         // that unwinding. Waiting then would block the thread of another runtime's loop
         // (tokio does not wait either), so the workers are told to stop and left to do so.
-        let unwinding_in_a_loop = std::thread::panicking() && crate::polling::is_driving();
+        let unwinding_in_a_loop = std::thread::panicking() && crate::polling::in_loop();
         self.shutdown(if unwinding_in_a_loop { Some(Duration::ZERO) } else { None });
     }
 }

@@ -4,7 +4,7 @@
 //! ```text
 //!  loop {
 //!      tick += 1
-//!      every event_interval ticks: poll the reactor without blocking (if the driver is free),
+//!      every event_interval ticks: poll the reactor without blocking (if the reactor is free),
 //!                                  fire due timers, notice shutdown, move the deferred
 //!                                  tasks to the ring
 //!      task = [every global_queue_interval ticks: the injection queue]
@@ -12,7 +12,7 @@
 //!             or the deferred tasks (those that woke themselves during their poll)
 //!          ──► run it (then up to MAX_LIFO_POLLS tasks it woke into the LIFO slot)
 //!      none: search — steal half of another worker's ring, or a batch from the injection queue
-//!      none: park — in epoll_wait if the driver is free (timeout: the earliest timer),
+//!      none: park — in epoll_wait if the reactor is free (timeout: the earliest timer),
 //!            else on this worker's condvar; until notified (idle.rs)
 //!  }
 //! ```
@@ -62,7 +62,7 @@ pub(crate) struct Core {
     deferred: VecDeque<TaskRef>,
     /// This worker counts among the searching ones (see idle.rs).
     is_searching: bool,
-    /// Set while the worker polls the driver from `park`: wakes then must not wake other
+    /// Set while the worker polls the reactor from `park`: wakes then must not wake other
     /// workers one by one (the worker wakes one after, if it got more than one task).
     is_parking: bool,
     is_shutdown: bool,
@@ -256,7 +256,7 @@ impl Core {
 }
 
 /// The worker's thread-local: which runtime this thread works for, and its core while a task
-/// runs or the driver is polled.
+/// runs or the reactor is polled.
 struct Context {
     /// Compared with a task's runtime on every wake (a pointer compare, no reference count);
     /// dereferenced only while the worker runs (it holds an `Arc` to it for that whole time).
@@ -377,7 +377,7 @@ fn take_core() -> Option<Box<Core>> {
 /// A worker thread's body: runs `core` until shutdown (then hands it back) or until
 /// `block_in_place` takes it away. The thread has entered the runtime (`Config::enter`).
 pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
-    let Some(_driving) = crate::polling::start_driving() else {
+    let Some(_in_loop) = crate::polling::enter_loop() else {
         unreachable!("minirt: a new worker thread is already driving a runtime")
     };
     struct Reset;
@@ -472,7 +472,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
 }
 
 /// Every `event_interval` ticks: notice shutdown, poll the reactor without blocking and fire
-/// due timers (if no other worker holds the driver).
+/// due timers (if no other worker holds the reactor).
 fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if shared.is_shutdown.load(Ordering::Acquire) {
         core.is_shutdown = true;
@@ -485,49 +485,49 @@ fn maintenance(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if core.release_deferred(shared) && core.run_queue.len() > 2 {
         shared.notify_parked();
     }
-    if let Some(_driver) = try_take_driver(shared) {
+    if let Some(_reactor) = try_take_reactor(shared) {
         core = drive(shared, core, false);
     }
     core
 }
 
-/// The driver, held: released when dropped, also if the worker unwinds while it drives (so
+/// The reactor, held: released when dropped, also if the worker unwinds while it drives (so
 /// another worker can still poll the reactor and fire timers).
-struct DriverTaken<'a>(&'a Shared);
+struct ReactorTaken<'a>(&'a Shared);
 
-impl Drop for DriverTaken<'_> {
+impl Drop for ReactorTaken<'_> {
     fn drop(&mut self) {
-        self.0.driver_taken.store(false, Ordering::Release);
+        self.0.reactor_taken.store(false, Ordering::Release);
     }
 }
 
-fn try_take_driver(shared: &Shared) -> Option<DriverTaken<'_>> {
-    let free = !shared.driver_taken.load(Ordering::Relaxed)
+fn try_take_reactor(shared: &Shared) -> Option<ReactorTaken<'_>> {
+    let free = !shared.reactor_taken.load(Ordering::Relaxed)
         && shared
-            .driver_taken
+            .reactor_taken
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
     // Built only when taken: a guard made and dropped here would release the holder's flag.
-    free.then(|| DriverTaken(shared))
+    free.then(|| ReactorTaken(shared))
 }
 
-/// `driver_parked` set for as long as this lives (the driver's holder blocks in `epoll_wait`).
-struct DriverParked<'a>(&'a Shared);
+/// `reactor_parked` set for as long as this lives (the reactor's holder blocks in `epoll_wait`).
+struct ReactorParked<'a>(&'a Shared);
 
-impl<'a> DriverParked<'a> {
-    fn set(shared: &'a Shared) -> DriverParked<'a> {
-        shared.driver_parked.store(true, Ordering::SeqCst);
-        DriverParked(shared)
+impl<'a> ReactorParked<'a> {
+    fn set(shared: &'a Shared) -> ReactorParked<'a> {
+        shared.reactor_parked.store(true, Ordering::SeqCst);
+        ReactorParked(shared)
     }
 }
 
-impl Drop for DriverParked<'_> {
+impl Drop for ReactorParked<'_> {
     fn drop(&mut self) {
-        self.0.driver_parked.store(false, Ordering::SeqCst);
+        self.0.reactor_parked.store(false, Ordering::SeqCst);
     }
 }
 
-/// The core lent to the thread-local while the driver runs, and the buffers taken from it:
+/// The core lent to the thread-local while the reactor runs, and the buffers taken from it:
 /// on drop (also while unwinding) the buffers go back into the core wherever it is.
 struct LentCore {
     events: Vec<libc::epoll_event>,
@@ -580,8 +580,8 @@ impl Drop for LentCore {
 fn drive(shared: &Shared, core: Box<Core>, block: bool) -> Box<Core> {
     let mut lent = LentCore::lend(core);
     let LentCore { events, wake_list } = &mut lent;
-    let parked = block.then(|| DriverParked::set(shared));
-    // Read after `driver_parked` is published: a timer registered elsewhere is either
+    let parked = block.then(|| ReactorParked::set(shared));
+    // Read after `reactor_parked` is published: a timer registered elsewhere is either
     // seen here or sees the flag and writes the eventfd (`Shared::unpark`).
     let timeout = match parked {
         Some(_) => {
@@ -621,10 +621,10 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
             break;
         }
         if !unpark.take_notification() {
-            if let Some(_driver) = try_take_driver(shared) {
-                if unpark.begin_park_driver() {
+            if let Some(_reactor) = try_take_reactor(shared) {
+                if unpark.begin_park_in_reactor() {
                     core = drive(shared, core, true);
-                    unpark.end_park_driver();
+                    unpark.end_park_in_reactor();
                 }
             } else {
                 unpark.park_condvar();
