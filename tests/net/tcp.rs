@@ -643,7 +643,7 @@ async fn a_busy_reader_task_does_not_starve_other_tasks() -> io::Result<()> {
 
 /// The same with the busy loop in the `block_on` future itself. The budget makes the future
 /// yield (it wakes itself and returns `Pending`), but the scheduler then polls it again
-/// without running any task: `Driver::run` leaves its task batch as soon as the `block_on`
+/// without running any task: `RunningLoop::run` leaves its task batch as soon as the `block_on`
 /// waker has fired.
 #[minirt::test]
 async fn a_busy_block_on_future_does_not_starve_tasks() -> io::Result<()> {
