@@ -20,15 +20,6 @@ use std::path::{Path, PathBuf};
 /// the name other crates use it by. The first is the runtime, whose files must form no cycle.
 const CRATES: &[(&str, &str)] = &[("runtime/src", "minirt_runtime"), ("net/src", "minirt_net")];
 
-/// The edges of the runtime that still break its map, each `from-file -> to-file`, to be cut.
-/// A new edge fails the test, and so does one listed here that is gone.
-const KNOWN_UPWARD: &[&str] = &[];
-
-/// The cycles still left, as the test reports them (same rule: new or gone fails):
-/// `multi_thread`'s shared state and its workers' loop.
-const KNOWN_CYCLES: &[&str] =
-    &["files import each other: scheduler/multi_thread/mod.rs, scheduler/multi_thread/worker.rs"];
-
 type ModPath = Vec<String>;
 
 /// One crate's sources: module path → file (relative to the source folder) and its text.
@@ -662,38 +653,28 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Fails on a finding not in `known`, and on an entry of `known` no longer found.
-fn check_against(what: &str, found: &[String], known: &[&str], key: impl Fn(&str) -> String) {
-    let new: Vec<&str> =
-        found.iter().map(String::as_str).filter(|f| !known.contains(&key(f).as_str())).collect();
-    let gone: Vec<&&str> = known.iter().filter(|k| !found.iter().any(|f| key(f) == **k)).collect();
-    assert!(new.is_empty(), "{what}:\n{}", new.join("\n"));
-    assert!(gone.is_empty(), "{what}, listed as known but no longer found (remove them): {gone:?}");
-}
-
 #[test]
 fn imports_follow_the_layer_maps() {
+    let mut bad = Vec::new();
     for (i, (dir, _)) in CRATES.iter().enumerate() {
         let krate = Crate::read(&root().join(dir));
         let lib = &krate.files.get(&Vec::new()).unwrap_or_else(|| panic!("{dir}/lib.rs")).1;
-        let bad = match layer_map(lib) {
-            Some(layers) => forbidden_edges(&krate, &layers),
+        match layer_map(lib) {
+            Some(layers) => bad.extend(
+                forbidden_edges(&krate, &layers).into_iter().map(|b| format!("{dir}: {b}")),
+            ),
             None if i == 0 => panic!("{dir}/lib.rs has no `## Layers` block in its module doc"),
-            None => continue,
-        };
-        let known = if i == 0 { KNOWN_UPWARD } else { &[] };
-        let edge = |line: &str| line.split(" (`").next().unwrap_or(line).to_string();
-        check_against(&format!("imports {dir}/lib.rs's map does not allow"), &bad, known, edge);
+            None => {}
+        }
     }
+    assert!(bad.is_empty(), "imports a layer map does not allow:\n{}", bad.join("\n"));
 }
 
 #[test]
 fn runtime_has_no_import_cycles() {
     let krate = Crate::read(&root().join(CRATES[0].0));
     let found = import_cycles(&krate);
-    check_against(&format!("import cycles in {}", CRATES[0].0), &found, KNOWN_CYCLES, |s| {
-        s.to_string()
-    });
+    assert!(found.is_empty(), "import cycles in {}:\n{}", CRATES[0].0, found.join("\n"));
 }
 
 #[test]

@@ -5,14 +5,18 @@
 //!
 //! - `sys` (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
 //!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate.
-//! - `reactor`: one edge-triggered registration per fd, a cached readiness word per
+//! - `reactor` (private): one edge-triggered registration per fd, a cached readiness word per
 //!   registration, and `epoll_wait` events turned into woken tasks.
-//! - [`task`]: a spawned future in one allocation, its state machine, the `Waker` that
-//!   re-queues it, and the [`JoinHandle`](task::JoinHandle) that awaits it.
-//! - `scheduler`: the loop — run a batch of tasks, poll the reactor, park in `epoll_wait`.
+//! - `timer` (private): the heap of deadlines that sets the loop's `epoll_wait` timeout, and
+//!   the runtime's clock, which a test can pause.
+//! - `scheduler` (private): the loops — run a batch of tasks, poll the reactor, fire the
+//!   timers, park in `epoll_wait` — and, in `scheduler/task/`, a spawned future in one
+//!   allocation, its state machine, the `Waker` that re-queues it, and the
+//!   [`JoinHandle`](task::JoinHandle) that awaits it.
+//! - [`task`]: spawning and awaiting tasks, [`JoinSet`](task::JoinSet),
+//!   [`LocalSet`](task::LocalSet), task-local values, cooperative scheduling.
 //! - [`time`]: [`sleep`](time::sleep), [`timeout`](time::timeout),
-//!   [`interval`](time::interval), over a heap of deadlines that sets the loop's `epoll_wait`
-//!   timeout.
+//!   [`interval`](time::interval), paused time, over the timer heap.
 //! - [`runtime`]: [`Builder`](runtime::Builder), [`Runtime`](runtime::Runtime),
 //!   [`Handle`](runtime::Handle), [`spawn`].
 //! - [`sync`]: tokio's channels and locks (mpsc, oneshot, watch, broadcast, Notify, Mutex,
@@ -34,7 +38,7 @@
 //!
 //! A module may use the modules on the lines below its own, never one above nor one beside it
 //! (`tests/layers.rs` reads every `crate::` path and checks this map, and that no two files or
-//! folders import each other). The few edges that still run upward are listed there, to be cut.
+//! folders import each other).
 //!
 //! ```text
 //! io sync macros_support            | the public API, and minirt-net's only way in: I/O, sync,

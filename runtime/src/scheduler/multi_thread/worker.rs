@@ -30,230 +30,21 @@
 //! pool thread goes back to the pool, where the next `block_in_place` can reuse it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
 use std::ptr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
-use super::queue::{self, CAPACITY};
-use super::queue_interval::QueueInterval;
-use super::Shared;
-use crate::scheduler::task::TaskRef;
+use super::shared::*;
+use crate::loom::lock;
+use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 
 /// Tasks run from the LIFO slot in a row before the slot's task goes to the back of the ring:
 /// two tasks that keep waking each other cannot starve the rest.
 const MAX_LIFO_POLLS: u32 = 3;
-
-/// What only one worker touches.
-pub(crate) struct Core {
-    index: usize,
-    tick: u32,
-    /// Tick of the last maintenance (see `run`).
-    last_maintenance: u32,
-    global_queue: QueueInterval,
-    /// The task woken last by the task that is running: it runs next.
-    lifo_slot: Option<TaskRef>,
-    run_queue: queue::Local,
-    /// Tasks woken during their own poll (`yield_now`, the coop budget, a wake from another
-    /// thread while they ran): they run once the LIFO slot, the ring and the injection queue
-    /// are empty, or at the next maintenance. Not stealable (see `take_deferred`).
-    deferred: VecDeque<TaskRef>,
-    /// This worker counts among the searching ones (see idle.rs).
-    is_searching: bool,
-    /// Set while the worker polls the reactor from `park`: wakes then must not wake other
-    /// workers one by one (the worker wakes one after, if it got more than one task).
-    is_parking: bool,
-    is_shutdown: bool,
-    rand: u32,
-    events: Vec<libc::epoll_event>,
-    wake_list: Vec<Waker>,
-    batch: Vec<TaskRef>,
-}
-
-impl Core {
-    pub(super) fn new(
-        index: usize,
-        run_queue: queue::Local,
-        global_queue_interval: Option<u32>,
-    ) -> Box<Core> {
-        Box::new(Core {
-            index,
-            tick: 0,
-            last_maintenance: 0,
-            global_queue: QueueInterval::new(global_queue_interval),
-            lifo_slot: None,
-            run_queue,
-            deferred: VecDeque::with_capacity(64),
-            is_searching: false,
-            is_parking: false,
-            is_shutdown: false,
-            rand: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
-            events: Vec::with_capacity(1024),
-            wake_list: Vec::with_capacity(64),
-            batch: Vec::with_capacity(CAPACITY / 2),
-        })
-    }
-
-    /// Hands every queued task to `f` (shutdown).
-    pub(super) fn drain(&mut self, mut f: impl FnMut(TaskRef)) {
-        if let Some(task) = self.lifo_slot.take() {
-            f(task);
-        }
-        while let Some(task) = self.run_queue.pop() {
-            f(task);
-        }
-        self.deferred.drain(..).for_each(f);
-    }
-
-    pub(super) fn index(&self) -> usize {
-        self.index
-    }
-
-    fn has_tasks(&self) -> bool {
-        self.lifo_slot.is_some() || !self.run_queue.is_empty() || !self.deferred.is_empty()
-    }
-
-    fn next_rand(&mut self) -> u32 {
-        // xorshift32: enough to spread the stealing victims.
-        let mut x = self.rand;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.rand = x;
-        x
-    }
-
-    fn push_back(&mut self, shared: &Shared, task: TaskRef) {
-        self.run_queue.push_back(task, &mut |batch| {
-            if let Err(refused) = shared.inject.push(batch) {
-                drop(refused);
-            }
-        });
-    }
-
-    /// The next task: the injection queue every `global_queue_interval` ticks (fixed or
-    /// tuned: `QueueInterval`), else the LIFO slot, the ring, or a batch from the injection
-    /// queue.
-    fn next_task(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if self.global_queue.is_due(self.tick) {
-            if let Some(task) = shared.inject.pop() {
-                return Some(task);
-            }
-        }
-        if let Some(task) = self.lifo_slot.take() {
-            return Some(task);
-        }
-        self.run_queue.pop().or_else(|| self.take_injected(shared))
-    }
-
-    /// Takes a fair share of the injection queue: returns one task and queues the rest.
-    fn take_injected(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if shared.inject.is_empty() {
-            return None;
-        }
-        let fair = shared.inject.len() / shared.num_workers() + 1;
-        let room = self.run_queue.remaining().min(CAPACITY / 2);
-        let mut batch = std::mem::take(&mut self.batch);
-        shared.inject.pop_n(fair.min(room).max(1), &mut batch);
-        let mut tasks = batch.drain(..);
-        let first = tasks.next();
-        for task in tasks.by_ref() {
-            self.push_back(shared, task);
-        }
-        drop(tasks);
-        self.batch = batch;
-        first
-    }
-
-    /// The oldest deferred task, once nothing else is queued here; the others stay deferred.
-    ///
-    /// Why deferred at all: a yielding task pushed straight onto the ring is stealable, so
-    /// an idle worker woken for it (or merely searching) took it, and two tasks that feed each
-    /// other (a channel's sender that yields every so often and its receiver, whose coop budget
-    /// runs out as often) ended up on two workers, each waking the other across threads for
-    /// every message: the multi-thread 1→1 channel benchmarks ran at 0.6× tokio's speed that
-    /// way. One at a time, the deferred tasks are never visible to a thief here (a first
-    /// version moved all but the first to the ring: a worker woken at the start of the work,
-    /// still searching, kept stealing the pair's second task from there).
-    fn take_deferred(&mut self) -> Option<TaskRef> {
-        self.deferred.pop_front()
-    }
-
-    /// Maintenance and `block_in_place`: the deferred tasks go to the back of the ring, so
-    /// that tasks that keep this worker busy (two tasks waking each other through the LIFO
-    /// slot and the ring) cannot keep them waiting for ever, and other workers can take them.
-    /// Returns whether there were any.
-    fn release_deferred(&mut self, shared: &Shared) -> bool {
-        if self.deferred.is_empty() {
-            return false;
-        }
-        let mut deferred = std::mem::take(&mut self.deferred);
-        for task in deferred.drain(..) {
-            self.push_back(shared, task);
-        }
-        self.deferred = deferred;
-        true
-    }
-
-    /// Wakes another worker if this one's ring holds more than one task: with just one, this
-    /// worker runs it next, and a worker woken to steal it would only move it away from the
-    /// tasks it talks to (and cost a futex or eventfd wake-up for nothing).
-    fn notify_if_queued_several(&self, shared: &Shared) {
-        if self.run_queue.len() > 1 {
-            shared.notify_parked();
-        }
-    }
-
-    /// Becomes a searcher (if allowed) and steals from another worker or the injection queue.
-    fn steal_work(&mut self, shared: &Shared) -> Option<TaskRef> {
-        if !self.is_searching {
-            if !shared.idle.transition_worker_to_searching() {
-                return None;
-            }
-            self.is_searching = true;
-        }
-        let n = shared.remotes.len();
-        let start = self.next_rand() as usize % n;
-        for i in 0..n {
-            let victim = (start + i) % n;
-            if victim == self.index {
-                continue;
-            }
-            if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.run_queue) {
-                return Some(task);
-            }
-        }
-        self.take_injected(shared)
-    }
-
-    /// Stops searching; the last searcher to find work wakes another worker to search on.
-    fn transition_from_searching(&mut self, shared: &Shared) {
-        if !self.is_searching {
-            return;
-        }
-        self.is_searching = false;
-        if shared.idle.transition_worker_from_searching() {
-            shared.notify_parked();
-        }
-    }
-
-    /// Back from a park: true if the worker should run (it has tasks, was notified, or the
-    /// runtime shuts down).
-    fn transition_from_park(&mut self, shared: &Shared) -> bool {
-        if self.has_tasks() {
-            // Counted as searching only if someone else woke it (and so counted it).
-            self.is_searching = !shared.idle.unpark_worker_by_id(self.index);
-            return true;
-        }
-        if shared.idle.is_parked(self.index) {
-            return false;
-        }
-        self.is_searching = true;
-        true
-    }
-}
 
 /// The worker's thread-local: which runtime this thread works for, and its core while a task
 /// runs or the reactor is polled.
@@ -715,4 +506,128 @@ pub(super) fn take_own_core(shared: &Shared) -> Option<Box<Core>> {
         })
         .ok()
         .flatten()
+}
+
+impl Schedule for Arc<Shared> {
+    fn schedule(&self, task: TaskRef) {
+        schedule(self, task);
+    }
+
+    fn release(&self, owned_key: usize) {
+        let shard = &self.owned[owned_key % OWNED_SHARDS];
+        let removed = lock(shard).try_remove(owned_key / OWNED_SHARDS);
+        // Dropped outside the lock: it may be the last reference, and drop the task itself.
+        drop(removed);
+    }
+
+    // No `local_key` / `try_schedule_local` / `try_wake_local` here: tasks hold a
+    // `TaskScheduler` (task_scheduler.rs), whose own versions reach the worker's queues.
+}
+
+// The parts of `Shared` that start or feed workers: here, beside the loop they run.
+impl Shared {
+    /// Spawns `future` onto this runtime.
+    #[track_caller]
+    /// `scheduler` is what the task calls back to be queued: this same runtime.
+    pub(crate) fn spawn<F, S>(self: &Arc<Self>, future: F, scheduler: S) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        S: Schedule,
+    {
+        let task = Task::new(future, scheduler);
+        let handle = JoinHandle::new(task.clone());
+        // The shard: from the task's address, which spreads tasks spawned by one thread.
+        let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;
+        let shard = shard % OWNED_SHARDS;
+        let accepted = {
+            // Checked under the shard's lock: shutdown sets the flag before it locks the shards
+            // to empty them, so a task inserted here is either refused or seen (and cancelled)
+            // by shutdown.
+            let mut owned = lock(&self.owned[shard]);
+            if self.is_shutdown.load(Ordering::SeqCst) {
+                false
+            } else {
+                task.set_owned_key(owned.insert(task.clone()) * OWNED_SHARDS + shard);
+                true
+            }
+        };
+        if accepted {
+            schedule(self, task);
+        } else {
+            task.shutdown();
+        }
+        handle
+    }
+
+    /// Starts a worker thread that runs `core`.
+    pub(super) fn launch(self: &Arc<Self>, core: Box<Core>) -> io::Result<()> {
+        *lock(&self.live.count) += 1;
+        let live = self.live.clone();
+        let shared = self.clone();
+        let spawned = self.config.thread.builder().spawn(move || {
+            let _exit = Exit(live);
+            // Declared after `_exit`, so dropped before it, unwinding or not: once shutdown
+            // sees this thread counted out, the thread holds no reference to the runtime. (It
+            // may have been the last one, whose drop closes the reactor's fds: a runtime's
+            // drop must have closed them when it returns.)
+            let shared = shared;
+            let config = shared.config.thread.clone();
+            let mut core = Some(core);
+            config.run_hooked(|| {
+                (shared.config.enter)(&shared, &mut || {
+                    if let Some(core) = core.take() {
+                        run(&shared, core);
+                    }
+                });
+            });
+        });
+        match spawned {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                *lock(&self.live.count) -= 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// `block_in_place`: parks `core` in its handoff slot and has a pool thread run it (tokio
+    /// hands it to the blocking pool the same way). On an error (the pool cannot start a
+    /// thread) the core is handed back.
+    pub(super) fn hand_off(
+        self: &Arc<Self>,
+        core: Box<Core>,
+    ) -> Result<(), (Box<Core>, io::Error)> {
+        let index = core.index();
+        // The slot is empty (a worker hands off at most one core at a time); were it not, the
+        // old core (its tasks) is dropped after the lock, not under it.
+        let previous = lock(&self.handoff[index]).replace(core);
+        debug_assert!(previous.is_none(), "a handoff slot held two cores");
+        drop(previous);
+        // Counted before the job exists: from now on either the job or whoever takes the core
+        // back may still return it to shutdown (see `live`).
+        *lock(&self.live.count) += 1;
+        // Counts the job out when it ends, or when it is dropped unrun.
+        let exit = Exit(self.live.clone());
+        let shared = self.clone();
+        let job = move || {
+            let _exit = exit;
+            // After `_exit`, as in `launch`.
+            let shared = shared;
+            let core = lock(&shared.handoff[index]).take();
+            // Empty if the thread that handed it off took it back (or shutdown did).
+            if let Some(core) = core {
+                // A pool thread has entered the runtime already.
+                run(&shared, core);
+            }
+        };
+        match self.blocking.spawn_mandatory(self, job) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                // The job was dropped unrun (and counted itself out): the core is still here.
+                let core = lock(&self.handoff[index]).take();
+                Err((core.expect("minirt: a handed-off core vanished without a thread"), e))
+            }
+        }
+    }
 }
