@@ -19,7 +19,7 @@
 //!
 //! # The core
 //!
-//! Everything only this worker touches (`Core`: its ring's owner end, the LIFO slot, the epoll
+//! Everything only this worker touches (`Core`, in `shared.rs`: its ring's owner end, the LIFO slot, the epoll
 //! buffers) is one box, moved into the thread-local `WORKER` while a task runs (so a wake on
 //! this thread pushes onto this worker's queue, without a lock) and taken back after.
 //! `block_in_place` takes it out of the thread-local and hands it to a thread of the blocking
