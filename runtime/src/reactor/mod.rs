@@ -49,7 +49,7 @@
 //!   has no future of its own to keep a place in, so it gets one slot per direction, `reader`
 //!   and `writer`: the single-reader / single-writer fast path. A second task polling the same
 //!   direction replaces the first one's waker (tokio's documented `poll_read_ready` rule).
-//! - a future (`AsyncFd::readable`, `accept`, `recv`, ...) holds a [`Waiter`], which owns an
+//! - a future (`AsyncFd::readable`, `accept`, `recv`, ...) holds a [`Waiter`](registration::Waiter), which owns an
 //!   entry in the registration's waiter slab for as long as the future lives. An event wakes
 //!   *every* entry whose interest it concerns; dropping the future (cancelling it) removes its
 //!   entry, so nothing leaks and nothing is woken for a waiter that is gone.

@@ -55,7 +55,7 @@ pub(super) struct Waiters {
     reader: Option<Waker>,
     /// The poll API's slot for writers.
     writer: Option<Waker>,
-    /// One entry per waiting future ([`Waiter`]), each owned by that future until it drops.
+    /// One entry per waiting future ([`Waiter`](super::registration::Waiter)), each owned by that future until it drops.
     pub(super) list: Slab<Entry>,
 }
 

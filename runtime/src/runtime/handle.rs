@@ -10,7 +10,7 @@ use crate::task::JoinHandle;
 
 use super::RuntimeMetrics;
 
-/// The guard returned by [`Runtime::enter`] and [`Handle::enter`].
+/// The guard returned by [`Runtime::enter`](super::Runtime::enter) and [`Handle::enter`].
 pub struct EnterGuard<'a> {
     pub(super) _guard: context::EnterGuard,
     /// Borrows the runtime or handle it entered, as tokio's.
@@ -94,7 +94,7 @@ impl Handle {
         Id(self.inner.id())
     }
 
-    /// The name given with [`Builder::name`], if any (tokio's `Handle::name`).
+    /// The name given with [`Builder::name`](super::Builder::name), if any (tokio's `Handle::name`).
     pub fn name(&self) -> Option<&str> {
         self.inner.blocking().runtime_name()
     }
@@ -112,9 +112,9 @@ impl Handle {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RuntimeFlavor {
-    /// Every task runs on the thread inside `block_on` ([`Builder::new_current_thread`]).
+    /// Every task runs on the thread inside `block_on` ([`Builder::new_current_thread`](super::Builder::new_current_thread)).
     CurrentThread,
-    /// Tasks run on a pool of workers ([`Builder::new_multi_thread`]).
+    /// Tasks run on a pool of workers ([`Builder::new_multi_thread`](super::Builder::new_multi_thread)).
     MultiThread,
 }
 

@@ -1,4 +1,4 @@
-//! [`LocalSet`] and [`spawn_local`]: tasks whose futures are not `Send`, run on one thread.
+//! [`LocalSet`] and [`spawn_local`](crate::task::spawn_local): tasks whose futures are not `Send`, run on one thread.
 //!
 //! ```text
 //!  spawn_local(f) ──► Task<LocalFuture<f>, LocalScheduler> (the usual task cell; the wrapper

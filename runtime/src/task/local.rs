@@ -1,4 +1,4 @@
-//! [`spawn_local`]: a `!Send` task onto the [`LocalSet`](super::LocalSet) this thread runs, or
+//! [`spawn_local`]: a `!Send` task onto the [`LocalSet`] this thread runs, or
 //! onto a `LocalRuntime`'s own set. The set itself is `scheduler/local.rs`.
 
 use std::future::Future;

@@ -41,7 +41,7 @@ impl Instant {
     /// time of a paused runtime this thread is in.
     #[inline]
     pub fn now() -> Instant {
-        Instant { std: super::pause::now() }
+        Instant { std: super::paused::now() }
     }
 
     /// Wraps a `std::time::Instant`.

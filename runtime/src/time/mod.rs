@@ -2,7 +2,7 @@
 //! on the runtime's clock ([`Instant`]), which a test can [`pause`], [`advance`] and
 //! [`resume`]. Tokio's `time` module, with the same names.
 //!
-//! Files: `instant.rs` (the [`Instant`] newtype), `pause.rs` (the paused-time API and
+//! Files: `instant.rs` (the [`Instant`] newtype), `paused.rs` (the paused-time API and
 //! `Instant::now`), `sleep.rs`, `timeout.rs`, `interval.rs`. Under them, the runtime's timer
 //! heap and clock are the scheduler's (`crate::timer`: `timer/mod.rs`, `timer/clock.rs`, which
 //! explains how `Instant::now`, the loop's park and auto-advance fit together).
@@ -61,7 +61,7 @@
 
 mod instant;
 mod interval;
-mod pause;
+mod paused;
 mod sleep;
 mod timeout;
 
@@ -69,7 +69,7 @@ pub mod error;
 
 pub use instant::Instant;
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub use pause::{advance, pause, resume};
+pub use paused::{advance, pause, resume};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::Duration;
 pub use timeout::{timeout, timeout_at, Timeout};

@@ -113,7 +113,7 @@ impl Clock {
         crate::loom::lock(&self.inner)
     }
 
-    /// Lets [`pause`] stop this clock: the current-thread runtime's builder calls it.
+    /// Lets [`pause`](crate::time::pause) stop this clock: the current-thread runtime's builder calls it.
     pub(crate) fn allow_pausing(&self) {
         self.lock().pausable = true;
     }

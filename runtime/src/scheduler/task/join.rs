@@ -99,7 +99,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// A handle that aborts a task without owning its output. Tokio's `AbortHandle`: from
-/// [`JoinHandle::abort_handle`] or [`JoinSet::spawn`](super::JoinSet::spawn). Dropping it does
+/// [`JoinHandle::abort_handle`] or [`JoinSet::spawn`](crate::task::JoinSet::spawn). Dropping it does
 /// nothing to the task.
 #[derive(Clone)]
 pub struct AbortHandle {
