@@ -14,8 +14,8 @@
 //! - `sys` (private): the raw syscalls, one file per resource (`socket` with the `sockaddr`
 //!   conversions, `process`, `stdio`), each through one `cvt`/`cvt_r`; with `sys_signal`
 //!   (`sigaction`, the self-pipe), the only raw syscalls of the crate; the other `unsafe` code
-//!   is the `FromRawFd` impls. `transfer` (private): the read/write loop the two stream types
-//!   share;
+//!   is the `FromRawFd` impls. `stream` (private): the core TCP and Unix streams share (the
+//!   io traits, `try_*`, readiness, the split halves), over `transfer`'s read/write loop;
 //! - [`signal`] and [`process`] follow the same rule: a signal reaches a task through a
 //!   self-pipe registered as an `AsyncFd`, a child's exit through a pidfd registered as an
 //!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too;
@@ -37,6 +37,7 @@ pub mod fs;
 pub mod process;
 pub mod signal;
 pub mod stdio;
+mod stream;
 pub mod tcp;
 #[cfg(feature = "tokio-io")]
 mod tokio_io;
