@@ -1,14 +1,15 @@
-//! The byte-stream core TCP and Unix streams share: [`Stream`], generic over the socket's
-//! address [`Family`], and two macros that give `TcpStream` and `UnixStream` their common
-//! public surface as thin wrappers over it.
+//! The byte-stream operations TCP and Unix streams share, on [`Registered`], and two macros
+//! that give `TcpStream` and `UnixStream` their common public surface as thin wrappers over
+//! it: `stream_api!` (the `try_*`, readiness and io-trait methods) and `stream_halves!` (the
+//! borrowed and owned halves of a split, and `ReuniteError`).
 //!
 //! ```text
-//!  TcpStream { inner: Stream<Tcp> }      UnixStream { inner: Stream<Unix> }
-//!        │ stream_api! / stream_halves!: the shared methods, the io traits, the halves
+//!  TcpStream { inner: Registered<Inet> }      UnixStream { inner: Registered<Unix> }
+//!        │ stream_api! / stream_halves!
 //!        ▼
-//!  Stream<F>  ─ AsyncFd<Socket>: try_* (one syscall, readiness cleared on EAGAIN),
-//!               async waits (any number of tasks), poll_* (one waker per direction),
-//!               `transfer::poll_transfer` for the io traits; F::addr names the addresses
+//!  Registered<F>  ─ try_* (one syscall, readiness cleared on EAGAIN), async waits (any
+//!                   number of tasks), poll_* (one waker per direction; the io traits go
+//!                   through `transfer::poll_transfer`)
 //! ```
 //!
 //! What differs between the two (connecting, `TCP_NODELAY`, `SO_PEERCRED`, socket pairs) stays
@@ -16,107 +17,37 @@
 //! the reactor keeps one waker per direction for the io traits, so a reader task and a writer
 //! task never overwrite each other's.
 
-use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
-use std::marker::PhantomData;
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
 use std::task::{Context, Poll};
 
-use minirt_runtime::io::{AsyncFd, Interest, Ready};
+use minirt_runtime::io::{Interest, Ready};
 
-use crate::sys::{RawAddr, Socket};
+use crate::registered::{Family, Registered};
+use crate::sys::Socket;
 use crate::transfer::poll_transfer;
 
-/// A socket address family a stream can belong to: how to name its addresses.
-pub(crate) trait Family {
-    /// What `local_addr` and `peer_addr` return.
-    type Addr: fmt::Debug;
-
-    /// The family's address for a kernel address of this family.
-    fn addr(raw: RawAddr) -> io::Result<Self::Addr>;
-}
-
-/// A registered, connected stream socket of family `F`.
-pub(crate) struct Stream<F> {
-    io: AsyncFd<Socket>,
-    family: PhantomData<fn() -> F>,
-}
-
-impl<F: Family> Stream<F> {
-    pub(crate) fn new(socket: Socket) -> io::Result<Stream<F>> {
-        Ok(Stream { io: AsyncFd::new(socket)?, family: PhantomData })
-    }
-
+impl<F: Family> Registered<F> {
     /// A stream `accept` returned: assumed readable and writable, so its first read tries the
     /// socket (the client's request is usually there already) instead of waiting a loop turn
     /// for the event epoll would report. tokio 1.54 does the same.
-    pub(crate) fn from_accepted(socket: Socket) -> io::Result<Stream<F>> {
-        let stream = Stream::new(socket)?;
-        stream.io.assume_ready(Ready::READABLE | Ready::WRITABLE);
+    pub(crate) fn from_accepted(socket: Socket) -> io::Result<Registered<F>> {
+        let stream = Registered::new(socket)?;
+        stream.io().assume_ready(Ready::READABLE | Ready::WRITABLE);
         Ok(stream)
     }
 
-    pub(crate) fn io(&self) -> &AsyncFd<Socket> {
-        &self.io
-    }
-
-    pub(crate) fn socket(&self) -> &Socket {
-        self.io.get_ref()
-    }
-
-    pub(crate) fn into_socket(self) -> Socket {
-        self.io.into_inner()
-    }
-
-    pub(crate) fn local_addr(&self) -> io::Result<F::Addr> {
-        F::addr(self.socket().local_raw()?)
-    }
-
-    pub(crate) fn peer_addr(&self) -> io::Result<F::Addr> {
-        F::addr(self.socket().peer_raw()?)
-    }
-
-    pub(crate) async fn ready(&self, interest: Interest) -> io::Result<Ready> {
-        Ok(self.io.ready(interest).await?.ready())
-    }
-
-    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |socket| socket.recv(buf, 0))
-    }
-
     pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |socket| socket.recv_vectored(bufs))
-    }
-
-    #[cfg(not(feature = "bytes"))]
-    pub(crate) fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_spare(buf, 0))
+        self.io().try_io(Interest::READABLE, |socket| socket.recv_vectored(bufs))
     }
 
     #[cfg(feature = "bytes")]
     pub(crate) fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
-        self.io.try_io(Interest::READABLE, |socket| socket.recv_into_buf_mut(buf, 0))
-    }
-
-    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, |socket| socket.send(buf))
+        self.io().try_io(Interest::READABLE, |socket| socket.recv_into_buf_mut(buf, 0))
     }
 
     pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        self.io.try_io(Interest::WRITABLE, |socket| socket.send_vectored(bufs))
-    }
-
-    pub(crate) async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.async_io(Interest::READABLE, |socket| socket.recv(buf, libc::MSG_PEEK)).await
-    }
-
-    pub(crate) fn poll_peek(
-        &self,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::READABLE, || self.socket().recv(buf, libc::MSG_PEEK))
+        self.io().try_io(Interest::WRITABLE, |socket| socket.send_vectored(bufs))
     }
 
     pub(crate) fn poll_read(
@@ -124,11 +55,11 @@ impl<F: Family> Stream<F> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_transfer(&self.io, cx, Interest::READABLE, buf.len(), |socket| socket.recv(buf, 0))
+        poll_transfer(self.io(), cx, Interest::READABLE, buf.len(), |socket| socket.recv(buf, 0))
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        poll_transfer(&self.io, cx, Interest::WRITABLE, buf.len(), |socket| socket.send(buf))
+        poll_transfer(self.io(), cx, Interest::WRITABLE, buf.len(), |socket| socket.send(buf))
     }
 
     pub(crate) fn poll_write_vectored(
@@ -137,7 +68,7 @@ impl<F: Family> Stream<F> {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let len = bufs.iter().map(|b| b.len()).sum();
-        poll_transfer(&self.io, cx, Interest::WRITABLE, len, |socket| socket.send_vectored(bufs))
+        poll_transfer(self.io(), cx, Interest::WRITABLE, len, |socket| socket.send_vectored(bufs))
     }
 
     /// `shutdown(2)`, with `NotConnected` taken as done, as tokio does: the connection is
@@ -149,65 +80,15 @@ impl<F: Family> Stream<F> {
             result => result,
         }
     }
-
-    /// `Name { local, peer, fd }`, leaving out an address the kernel will not give.
-    pub(crate) fn fmt_debug(&self, f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-        let mut d = f.debug_struct(name);
-        if let Ok(addr) = self.local_addr() {
-            d.field("local", &addr);
-        }
-        if let Ok(addr) = self.peer_addr() {
-            d.field("peer", &addr);
-        }
-        d.field("fd", &self.io.as_raw_fd()).finish()
-    }
 }
 
 /// The public methods and trait impls `TcpStream` and `UnixStream` share, each a thin wrapper
-/// over their `inner: Stream<F>`: `stream_api!(TcpStream, std::net::TcpStream, SocketAddr)`
+/// over their `inner: Registered<F>` (with `socket_api!`'s):
+/// `stream_api!(TcpStream, std::net::TcpStream, SocketAddr)`
 /// in the module that defines the type (its `split` module must hold the halves).
 macro_rules! stream_api {
     ($Stream:ident, $Std:ty, $Addr:ty) => {
         impl $Stream {
-            /// Takes a connected std stream (it is switched to non-blocking mode) and registers
-            /// it.
-            ///
-            /// # Panics
-            /// Outside a minirt runtime.
-            pub fn from_std(stream: $Std) -> std::io::Result<$Stream> {
-                let fd = std::os::fd::OwnedFd::from(stream);
-                let socket = $crate::sys::Socket::from_owned(fd)?;
-                Ok($Stream { inner: $crate::stream::Stream::new(socket)? })
-            }
-
-            /// Gives the socket back as a std stream (still non-blocking).
-            pub fn into_std(self) -> std::io::Result<$Std> {
-                Ok(<$Std>::from(self.inner.into_socket().into_owned()))
-            }
-
-            /// This end's address (usually unnamed for a connecting Unix client).
-            pub fn local_addr(&self) -> std::io::Result<$Addr> {
-                self.inner.local_addr()
-            }
-
-            /// The other end's address.
-            pub fn peer_addr(&self) -> std::io::Result<$Addr> {
-                self.inner.peer_addr()
-            }
-
-            /// Reads and clears the socket's pending error (`SO_ERROR`).
-            pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
-                self.inner.socket().take_error()
-            }
-
-            /// Waits until any direction of `interest` is ready and says what is.
-            pub async fn ready(
-                &self,
-                interest: minirt_runtime::io::Interest,
-            ) -> std::io::Result<minirt_runtime::io::Ready> {
-                self.inner.ready(interest).await
-            }
-
             /// Waits until the stream is readable (data, EOF, or an error); then try
             /// [`try_read`](Self::try_read).
             pub async fn readable(&self) -> std::io::Result<()> {
@@ -238,7 +119,7 @@ macro_rules! stream_api {
 
             /// Reads without waiting: `WouldBlock` if no data is ready. `Ok(0)` is EOF.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.inner.try_read(buf)
+                self.inner.try_recv(buf)
             }
 
             /// Reads into several buffers in one syscall, without waiting. `Ok(0)` is EOF.
@@ -254,7 +135,7 @@ macro_rules! stream_api {
             /// with a `Vec<u8>` for its `BufMut` (see PORTING.md).
             #[cfg(not(feature = "bytes"))]
             pub fn try_read_buf(&self, buf: &mut Vec<u8>) -> std::io::Result<usize> {
-                self.inner.try_read_buf(buf)
+                self.inner.try_recv_buf(buf)
             }
 
             /// Reads without waiting into a `bytes::BufMut` (a `Vec<u8>` or a `BytesMut`),
@@ -268,7 +149,7 @@ macro_rules! stream_api {
             /// Writes without waiting: `WouldBlock` if the send buffer is full; `EPIPE` if the
             /// peer closed (never `SIGPIPE`).
             pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                self.inner.try_write(buf)
+                self.inner.try_send(buf)
             }
 
             /// Writes from several buffers in one syscall, without waiting.
@@ -277,26 +158,6 @@ macro_rules! stream_api {
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::io::Result<usize> {
                 self.inner.try_write_vectored(bufs)
-            }
-
-            /// Runs `op` (which should be non-blocking I/O on this socket) if `interest` is
-            /// ready, clearing the readiness if it returns `WouldBlock`.
-            pub fn try_io<R>(
-                &self,
-                interest: minirt_runtime::io::Interest,
-                op: impl FnOnce() -> std::io::Result<R>,
-            ) -> std::io::Result<R> {
-                self.inner.io().try_io(interest, |_| op())
-            }
-
-            /// Runs `op` once `interest` is ready, waiting again each time it says
-            /// `WouldBlock`.
-            pub async fn async_io<R>(
-                &self,
-                interest: minirt_runtime::io::Interest,
-                mut op: impl FnMut() -> std::io::Result<R>,
-            ) -> std::io::Result<R> {
-                self.inner.io().async_io(interest, |_| op()).await
             }
 
             /// Borrowed halves, usable at the same time within one task (for example in a
@@ -314,40 +175,14 @@ macro_rules! stream_api {
             }
         }
 
+        $crate::registered::socket_api!($Stream, $Std, $Addr);
         $crate::stream::stream_io_traits!($Stream);
         $crate::stream::stream_io_traits!(&$Stream);
-
-        impl std::os::fd::AsRawFd for $Stream {
-            fn as_raw_fd(&self) -> std::os::fd::RawFd {
-                self.inner.io().as_raw_fd()
-            }
-        }
-
-        impl std::os::fd::AsFd for $Stream {
-            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-                self.inner.socket().as_fd()
-            }
-        }
-
-        impl std::fmt::Debug for $Stream {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.inner.fmt_debug(f, stringify!($Stream))
-            }
-        }
-
-        /// [`from_std`](Self::from_std), for `?` and `.try_into()` (as tokio).
-        impl TryFrom<$Std> for $Stream {
-            type Error = std::io::Error;
-
-            fn try_from(stream: $Std) -> std::io::Result<$Stream> {
-                $Stream::from_std(stream)
-            }
-        }
     };
 }
 pub(crate) use stream_api;
 
-/// `futures-io`'s `AsyncRead` and `AsyncWrite` for `$ty`, through `$inner`, the [`Stream`]
+/// `futures-io`'s `AsyncRead` and `AsyncWrite` for `$ty`, through `$inner`, the [`Registered`]
 /// it reads (`self.inner` of a stream, `self.0.inner` of a borrowed half, ...).
 macro_rules! stream_io_traits {
     ($ty:ty) => {

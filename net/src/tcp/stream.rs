@@ -12,8 +12,9 @@ use minirt_runtime::io::Interest;
 use super::resolve;
 use super::split;
 use crate::lookup::ToSocketAddrs;
-use crate::stream::{stream_api, Family, Stream};
-use crate::sys::{Connect, RawAddr, Socket};
+use crate::registered::{Inet, Registered};
+use crate::stream::stream_api;
+use crate::sys::{Connect, Socket};
 
 /// A TCP connection. Tokio's `TcpStream`.
 ///
@@ -26,18 +27,7 @@ use crate::sys::{Connect, RawAddr, Socket};
 /// `poll_*`) keep one waker per direction, so two tasks *reading* the same stream through
 /// `AsyncRead` at once is not supported (as in tokio).
 pub struct TcpStream {
-    pub(super) inner: Stream<Tcp>,
-}
-
-/// The internet family: addresses are `std::net::SocketAddr`s.
-pub(crate) enum Tcp {}
-
-impl Family for Tcp {
-    type Addr = SocketAddr;
-
-    fn addr(raw: RawAddr) -> io::Result<SocketAddr> {
-        raw.inet()
-    }
+    pub(super) inner: Registered<Inet>,
 }
 
 stream_api!(TcpStream, std::net::TcpStream, SocketAddr);
@@ -70,7 +60,7 @@ impl TcpStream {
         // Errors are returned as the OS gave them (as tokio does): `raw_os_error()` is
         // `Some(ECONNREFUSED)` and the like for programs that match on the errno.
         let in_progress = matches!(socket.connect(addr)?, Connect::InProgress);
-        let stream = TcpStream { inner: Stream::new(socket)? };
+        let stream = TcpStream { inner: Registered::new(socket)? };
         if in_progress {
             poll_fn(|cx| stream.poll_connected(cx)).await?;
         }
@@ -97,9 +87,9 @@ impl TcpStream {
         })
     }
 
-    /// A stream `accept` returned (see `Stream::from_accepted`).
+    /// A stream `accept` returned (see `Registered::from_accepted`).
     pub(crate) fn from_accepted(socket: Socket) -> io::Result<TcpStream> {
-        Ok(TcpStream { inner: Stream::from_accepted(socket)? })
+        Ok(TcpStream { inner: Registered::from_accepted(socket)? })
     }
 
     /// `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them (Nagle).

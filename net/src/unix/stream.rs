@@ -9,8 +9,9 @@ use std::path::Path;
 use minirt_runtime::io::{Interest, Ready};
 
 use super::split;
-use super::{raw_addr, raw_from_std, SocketAddr, UCred};
-use crate::stream::{stream_api, Family, Stream};
+use super::{raw_addr, raw_from_std, SocketAddr, UCred, Unix};
+use crate::registered::Registered;
+use crate::stream::stream_api;
 use crate::sys::{RawAddr, Socket};
 
 /// A Unix stream connection. Tokio's `UnixStream`.
@@ -21,18 +22,7 @@ use crate::sys::{RawAddr, Socket};
 /// ones (the io traits, `poll_*`) keep one waker per direction (one reading task and one
 /// writing task, as in tokio).
 pub struct UnixStream {
-    pub(super) inner: Stream<Unix>,
-}
-
-/// The Unix family: addresses are paths, abstract names, or unnamed ([`SocketAddr`]).
-pub(crate) enum Unix {}
-
-impl Family for Unix {
-    type Addr = SocketAddr;
-
-    fn addr(raw: RawAddr) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::from_raw(raw))
-    }
+    pub(super) inner: Registered<Unix>,
 }
 
 stream_api!(UnixStream, std::os::unix::net::UnixStream, SocketAddr);
@@ -62,7 +52,7 @@ impl UnixStream {
         // the reactor's writable event and checks `SO_ERROR`, as tokio's does: a listener
         // that closes before accepting makes the connect fail, not the first read.
         socket.connect_raw(&addr)?;
-        let stream = UnixStream { inner: Stream::new(socket)? };
+        let stream = UnixStream { inner: Registered::new(socket)? };
         poll_fn(|cx| {
             stream.inner.io().poll_io(cx, Interest::WRITABLE, || {
                 match stream.inner.socket().take_error()? {
@@ -82,16 +72,17 @@ impl UnixStream {
     /// Outside a minirt runtime.
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = Socket::pair(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        let (a, b) = (UnixStream { inner: Stream::new(a)? }, UnixStream { inner: Stream::new(b)? });
+        let (a, b) =
+            (UnixStream { inner: Registered::new(a)? }, UnixStream { inner: Registered::new(b)? });
         // Empty buffers: writable now, readable only once the peer writes (as tokio's pair).
         a.inner.io().assume_ready(Ready::WRITABLE);
         b.inner.io().assume_ready(Ready::WRITABLE);
         Ok((a, b))
     }
 
-    /// A stream `accept` returned (see `Stream::from_accepted`).
+    /// A stream `accept` returned (see `Registered::from_accepted`).
     pub(crate) fn from_accepted(socket: Socket) -> io::Result<UnixStream> {
-        Ok(UnixStream { inner: Stream::from_accepted(socket)? })
+        Ok(UnixStream { inner: Registered::from_accepted(socket)? })
     }
 
     /// The peer process's credentials when it connected (`SO_PEERCRED`).
