@@ -44,8 +44,6 @@ pub mod signal;
 pub mod stdio;
 mod stream;
 pub mod tcp;
-#[cfg(feature = "tokio-io")]
-mod tokio_io;
 mod transfer;
 mod udp;
 pub mod unix;

@@ -183,7 +183,8 @@ macro_rules! stream_api {
 pub(crate) use stream_api;
 
 /// `futures-io`'s `AsyncRead` and `AsyncWrite` for `$ty`, through `$inner`, the [`Registered`]
-/// it reads (`self.inner` of a stream, `self.0.inner` of a borrowed half, ...).
+/// it reads (`self.inner` of a stream, `self.0.inner` of a borrowed half, ...); with feature
+/// `tokio-io`, tokio's io traits too, through these (the runtime's one adapter).
 macro_rules! stream_io_traits {
     ($ty:ty) => {
         $crate::stream::stream_io_traits!(@read $ty, |s| s.inner);
@@ -200,6 +201,9 @@ macro_rules! stream_io_traits {
                 $inner.poll_read(cx, buf)
             }
         }
+
+        #[cfg(feature = "tokio-io")]
+        minirt_runtime::tokio_io_via_futures_io!(@read [] $ty where []);
     };
     (@write $ty:ty, |$s:ident| $inner:expr) => {
         impl futures_io::AsyncWrite for $ty {
@@ -238,6 +242,9 @@ macro_rules! stream_io_traits {
                 std::task::Poll::Ready($inner.shutdown(std::net::Shutdown::Write))
             }
         }
+
+        #[cfg(feature = "tokio-io")]
+        minirt_runtime::tokio_io_via_futures_io!(@write [] $ty where []);
     };
 }
 pub(crate) use stream_io_traits;
