@@ -12,9 +12,9 @@
 //! - [`unix`]: [`UnixListener`], [`UnixStream`], [`UnixDatagram`], and their
 //!   [`unix::SocketAddr`];
 //! - `sys` (private): the raw syscalls, one file per resource (`socket` with the `sockaddr`
-//!   conversions, `process`, `stdio`), each through one `cvt`/`cvt_r`; with `sys_signal`
-//!   (`sigaction`, the self-pipe), the only raw syscalls of the crate; the other `unsafe` code
-//!   is the `FromRawFd` impls. `registered` (private): the core every socket type wraps
+//!   conversions, `process`, `signal` with `sigaction` and the self-pipe, `stdio`), each
+//!   through one `cvt`/`cvt_r`: the only raw syscalls of the crate; the other `unsafe` code is
+//!   the `FromRawFd` impls. `registered` (private): the core every socket type wraps
 //!   (`Registered<F>`, one `AsyncFd<Socket>` of address family `F`) with the methods they all
 //!   have; `stream` adds what TCP and Unix streams share (the io traits over `transfer`'s
 //!   read/write loop, `try_*`, the split halves), `datagram` what UDP and Unix datagram
@@ -35,7 +35,6 @@
 mod datagram;
 mod lookup;
 mod sys;
-mod sys_signal;
 
 pub mod fs;
 pub mod process;
