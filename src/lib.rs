@@ -34,7 +34,7 @@
 //! | 2 | `net/src/sys/socket.rs` | What does a non-blocking socket look like: `socket`, `bind`, `listen`, `accept4`, `connect` (`EINPROGRESS`), `send` with `MSG_NOSIGNAL`, `SO_ERROR`? |
 //! | 3 | `runtime/src/reactor/` | How does "the kernel says fd 7 is readable" become "this task is woken"? (tokens, the cached readiness word, the waiter slots, edge-triggered epoll) |
 //! | 4 | `runtime/src/io/async_fd.rs` | What does an I/O type need from the runtime? ([`io::AsyncFd`]: wait for readiness, try the syscall, clear on `EAGAIN`) |
-//! | 5 | `net/src/tcp/` (`listener.rs`, `stream.rs`) | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone? |
+//! | 5 | `net/src/tcp/` (`listener.rs`, `stream.rs`), then `net/src/registered.rs` and `net/src/stream.rs` | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone, and what do TCP and Unix streams share? |
 //! | 6 | `runtime/src/task/` (`cell.rs`, `state.rs`, `join.rs`) | What is a task, what is its waker, and what does waking it do? |
 //! | 7 | `runtime/src/scheduler/` | When does the loop run tasks, when does it look at epoll, when does it sleep in `epoll_wait`, and how does another thread wake it? |
 //! | 8 | `runtime/src/timer/` and `runtime/src/time/sleep.rs` | How does a `sleep` become the timeout of `epoll_wait`? |

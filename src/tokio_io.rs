@@ -1,9 +1,9 @@
 //! tokio's io traits on minirt (feature `tokio-io`).
 //!
 //! With the feature on, minirt's own streams implement `tokio::io::{AsyncRead, AsyncWrite}`
-//! directly (`net::TcpStream` and its halves, `io::BufReader`, `io::BufWriter`,
-//! `io::BufStream`, `io::DuplexStream`), so `tokio_util::codec::Framed::new(stream,
-//! LinesCodec::new())` works as on tokio. tokio is pulled in with no default features: its
+//! directly (`net::TcpStream`, `net::UnixStream` and their halves, `io::BufReader`,
+//! `io::BufWriter`, `io::BufStream`, `io::DuplexStream`), so
+//! `tokio_util::codec::Framed::new(stream, LinesCodec::new())` works as on tokio. tokio is pulled in with no default features: its
 //! traits only, no tokio runtime.
 //!
 //! For any other type, [`Compat`] converts both ways: it wraps a `futures-io` type as a tokio

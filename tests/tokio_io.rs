@@ -68,6 +68,26 @@ async fn framed_read_and_write_on_owned_halves() {
 }
 
 #[minirt::test]
+async fn framed_on_a_unix_stream_and_its_halves() {
+    let (a, b) = minirt::net::UnixStream::pair().unwrap();
+    let mut a = Framed::new(a, LinesCodec::new());
+    let (rd, wr) = b.into_split();
+    let (mut rd, mut wr) =
+        (FramedRead::new(rd, LinesCodec::new()), FramedWrite::new(wr, LinesCodec::new()));
+    timeout(HANG_LIMIT, async {
+        a.send("ping").await.unwrap();
+        let line = rd.next().await.unwrap().unwrap();
+        wr.send(format!("{line} pong")).await.unwrap();
+        assert_eq!(a.next().await.unwrap().unwrap(), "ping pong");
+        // Dropping the owned write half shuts its direction down: `a` reads EOF.
+        drop(wr);
+        assert!(a.next().await.is_none());
+    })
+    .await
+    .expect("hung");
+}
+
+#[minirt::test]
 async fn tokio_ext_methods_on_minirt_buffers_and_duplex() {
     // Only tokio's ext traits are imported here: minirt's would clash (see PORTING.md).
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

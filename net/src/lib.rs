@@ -1,4 +1,4 @@
-//! minirt-net: sockets for minirt.
+//! minirt-net: sockets, files, processes, signals and stdio for minirt.
 //!
 //! Every type here is built only on the runtime's public readiness API,
 //! [`minirt_runtime::io::AsyncFd`]: a socket is created non-blocking (`sys`), wrapped in an
@@ -12,10 +12,13 @@
 //! - [`unix`]: [`UnixListener`], [`UnixStream`], [`UnixDatagram`], and their
 //!   [`unix::SocketAddr`];
 //! - `sys` (private): the raw syscalls, one file per resource (`socket` with the `sockaddr`
-//!   conversions, `process`, `stdio`), each through one `cvt`/`cvt_r`; with `sys_signal`
-//!   (`sigaction`, the self-pipe), the only raw syscalls of the crate; the other `unsafe` code
-//!   is the `FromRawFd` impls. `transfer` (private): the read/write loop the two stream types
-//!   share;
+//!   conversions, `process`, `signal` with `sigaction` and the self-pipe, `stdio`), each
+//!   through one `cvt`/`cvt_r`: the only raw syscalls of the crate; the other `unsafe` code is
+//!   the `FromRawFd` impls. `registered` (private): the core every socket type wraps
+//!   (`Registered<F>`, one `AsyncFd<Socket>` of address family `F`) with the methods they all
+//!   have; `stream` adds what TCP and Unix streams share (the io traits over `transfer`'s
+//!   read/write loop, `try_*`, the split halves), `datagram` what UDP and Unix datagram
+//!   sockets share (`send`, `recv`, `recv_from`);
 //! - [`signal`] and [`process`] follow the same rule: a signal reaches a task through a
 //!   self-pipe registered as an `AsyncFd`, a child's exit through a pidfd registered as an
 //!   `AsyncFd`, and its stdio pipes are `AsyncFd`s too;
@@ -29,17 +32,17 @@
 
 #![deny(missing_docs)]
 
+mod datagram;
 mod lookup;
 mod sys;
-mod sys_signal;
 
 pub mod fs;
 pub mod process;
+mod registered;
 pub mod signal;
 pub mod stdio;
+mod stream;
 pub mod tcp;
-#[cfg(feature = "tokio-io")]
-mod tokio_io;
 mod transfer;
 mod udp;
 pub mod unix;

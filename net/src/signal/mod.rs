@@ -11,7 +11,7 @@
 //!   └─ remember GENERATION[SIGUSR1]
 //!
 //!  kill(getpid(), SIGUSR1)
-//!   └─ handler: PENDING[SIGUSR1] = true; write(pipe, 1 byte)    (sys_signal.rs)
+//!   └─ handler: PENDING[SIGUSR1] = true; write(pipe, 1 byte)    (sys/signal.rs)
 //!       └─ the pipe turns readable: the epoll of each runtime with a Signal reports it and
 //!          wakes the task waiting in that Signal's recv()
 //!

@@ -1,7 +1,7 @@
 //! Turning the handler's flags into something every listener sees: one generation counter per
 //! signal number, and the wakers of the listeners waiting for each.
 //!
-//! The handler only sets `PENDING[sig]` and writes a byte (see `sys_signal`). Whichever listener
+//! The handler only sets `PENDING[sig]` and writes a byte (see `sys::signal`). Whichever listener
 //! is polled after its fd for the pipe turned readable calls [`dispatch`]: under one lock, it
 //! drains the pipe, swaps each pending flag back to `false` and bumps that signal's generation;
 //! then it wakes every listener registered as waiting for a signal it bumped, in any runtime.
@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 
-use crate::sys_signal::{self, NSIG};
+use crate::sys;
+use crate::sys::signal::NSIG;
 
 #[allow(clippy::declare_interior_mutable_const)]
 const ZERO: AtomicU64 = AtomicU64::new(0);
@@ -87,9 +88,9 @@ pub(crate) fn dispatch(read: BorrowedFd<'_>) {
     let mut bumped = [false; NSIG];
     {
         let _dispatch = lock(&DISPATCH);
-        sys_signal::drain(read);
+        sys::signal::drain(read);
         for (slot, generation) in GENERATION.iter().enumerate().skip(1) {
-            if sys_signal::take_pending(slot) {
+            if sys::signal::take_pending(slot) {
                 generation.fetch_add(1, Ordering::SeqCst);
                 bumped[slot] = true;
             }

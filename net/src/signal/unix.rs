@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use minirt_runtime::io::{AsyncFd, Interest};
 
 use super::registry;
-use crate::sys_signal;
+use crate::sys;
 
 /// A signal number, with tokio's names for the common ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -124,10 +124,10 @@ pub struct Signal {
 /// # Panics
 /// Outside a minirt runtime.
 pub fn signal(kind: SignalKind) -> io::Result<Signal> {
-    let slot = sys_signal::slot(kind.0)?;
-    sys_signal::install(kind.0)?;
+    let slot = sys::signal::slot(kind.0)?;
+    sys::signal::install(kind.0)?;
     let seen = registry::generation(slot);
-    let pipe = AsyncFd::new(sys_signal::dup_read_end()?)?;
+    let pipe = AsyncFd::new(sys::signal::dup_read_end()?)?;
     Ok(Signal { slot, id: registry::next_id(), seen, pipe })
 }
 

@@ -1,6 +1,6 @@
-//! Every raw syscall of minirt-net but the signal handler's (`sys_signal.rs`), one file per
-//! kind of resource, as in mio's unix backend: `socket` (TCP, UDP and Unix sockets), `process`
-//! (pidfds and child pipes) and `stdio` (what fd 0 is). Each call goes through [`cvt`] (a `-1`
+//! Every raw syscall of minirt-net, one file per kind of resource, as in mio's unix backend:
+//! `socket` (TCP, UDP and Unix sockets), `process` (pidfds and child pipes), `signal`
+//! (`sigaction`, the self-pipe and the handler) and `stdio` (what fd 0 is). Each call goes through [`cvt`] (a `-1`
 //! return becomes `errno` as an `io::Error`) or [`cvt_r`] (the same, retrying `EINTR`), so a
 //! signal that interrupts a syscall never surfaces as an error.
 //!
@@ -10,6 +10,7 @@
 use std::io;
 
 pub(crate) mod process;
+pub(crate) mod signal;
 mod socket;
 pub(crate) mod stdio;
 

@@ -158,17 +158,7 @@ impl Socket {
         self.recv_spare(buf, flags, None)
     }
 
-    /// [`Socket::recv_into_spare`] that also says who sent the datagram (inet).
-    pub(crate) fn recv_from_into_spare(
-        &self,
-        buf: &mut Vec<u8>,
-        flags: libc::c_int,
-    ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.recv_from_raw_into_spare(buf, flags)?;
-        Ok((n, addr.inet()?))
-    }
-
-    /// [`Socket::recv_from_into_spare`] for any family.
+    /// [`Socket::recv_into_spare`] that also says who sent the datagram (any family).
     pub(crate) fn recv_from_raw_into_spare(
         &self,
         buf: &mut Vec<u8>,
@@ -336,11 +326,6 @@ impl Socket {
         Ok((Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } }, addr))
     }
 
-    /// Sends one datagram to an inet address (with `MSG_NOSIGNAL`).
-    pub(crate) fn send_to(&self, buf: &[u8], addr: &SocketAddr) -> io::Result<usize> {
-        self.send_to_raw(buf, &RawAddr::from_inet(addr))
-    }
-
     /// Sends one datagram to an address of any family (with `MSG_NOSIGNAL`).
     pub(crate) fn send_to_raw(&self, buf: &[u8], addr: &RawAddr) -> io::Result<usize> {
         cvt_r(|| {
@@ -360,17 +345,7 @@ impl Socket {
         .map(|n| n as usize)
     }
 
-    /// Receives one datagram and the inet address it came from.
-    pub(crate) fn recv_from(
-        &self,
-        buf: &mut [u8],
-        flags: libc::c_int,
-    ) -> io::Result<(usize, SocketAddr)> {
-        let (n, addr) = self.recv_from_raw(buf, flags)?;
-        Ok((n, addr.inet()?))
-    }
-
-    /// [`Socket::recv_from`] for any family.
+    /// Receives one datagram and the address (any family) it came from.
     pub(crate) fn recv_from_raw(
         &self,
         buf: &mut [u8],

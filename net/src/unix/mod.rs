@@ -33,7 +33,19 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use crate::registered::Family;
 use crate::sys::{RawAddr, UnixName};
+
+/// The Unix family: addresses are paths, abstract names, or unnamed ([`SocketAddr`]).
+pub(crate) enum Unix {}
+
+impl Family for Unix {
+    type Addr = SocketAddr;
+
+    fn addr(raw: RawAddr) -> io::Result<SocketAddr> {
+        Ok(SocketAddr::from_raw(raw))
+    }
+}
 
 /// The address of a Unix-domain socket: a path, an abstract name (Linux), or unnamed. Tokio's
 /// `tokio::net::unix::SocketAddr`.

@@ -6,7 +6,7 @@
 //! unfilled part (only the part it has never initialised), the read fills a prefix of it, and
 //! `advance` marks that prefix filled. All of it is safe code.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -29,49 +29,63 @@ pub fn poll_read_tokio<R: AsyncRead + ?Sized>(
 }
 
 /// Implements tokio's `AsyncRead`/`AsyncWrite` for a type by delegating to its `futures-io`
-/// implementation.
+/// implementation; `@read`/`@write` for one direction. Exported (hidden) for minirt-net's
+/// streams, whose crate must have `tokio` as a dependency.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! tokio_io_via_futures_io {
     ($([$($generics:tt)*] $ty:ty where [$($read:tt)*] [$($write:tt)*];)*) => {$(
+        $crate::tokio_io_via_futures_io!(@read [$($generics)*] $ty where [$($read)*]);
+        $crate::tokio_io_via_futures_io!(@write [$($generics)*] $ty where [$($write)*]);
+    )*};
+    (@read [$($generics:tt)*] $ty:ty where [$($read:tt)*]) => {
         impl<$($generics)*> tokio::io::AsyncRead for $ty where $($read)* {
             fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
                 buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                poll_read_tokio(self, cx, buf)
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::io::tokio_io::poll_read_tokio(self, cx, buf)
             }
         }
-
+    };
+    (@write [$($generics:tt)*] $ty:ty where [$($write:tt)*]) => {
         impl<$($generics)*> tokio::io::AsyncWrite for $ty where $($write)* {
             fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
                 buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write(self, cx, buf)
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write(self, cx, buf)
             }
 
             fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                AsyncWrite::poll_write_vectored(self, cx, bufs)
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                $crate::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
             }
 
             fn is_write_vectored(&self) -> bool {
                 true
             }
 
-            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_flush(self, cx)
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_flush(self, cx)
             }
 
-            fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                AsyncWrite::poll_close(self, cx)
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                $crate::io::AsyncWrite::poll_close(self, cx)
             }
         }
-    )*};
+    };
 }
 
 tokio_io_via_futures_io! {

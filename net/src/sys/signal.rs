@@ -28,6 +28,8 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use super::{cvt, cvt_r};
+
 /// Signal numbers are `1..NSIG` on Linux (64 signals, the real-time ones included).
 pub(crate) const NSIG: usize = 65;
 
@@ -145,18 +147,11 @@ pub(crate) fn dup_read_end() -> io::Result<OwnedFd> {
 /// Reads everything in the self-pipe (through any of its read fds) until it is empty.
 pub(crate) fn drain(read: BorrowedFd<'_>) {
     let mut buf = [0u8; 128];
-    loop {
-        // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-        let n = unsafe { libc::read(read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            continue;
-        }
-        if n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-            continue;
-        }
-        // 0 cannot happen (we hold the write end forever); EAGAIN means empty.
-        return;
-    }
+    // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
+    let mut read_some =
+        || unsafe { libc::read(read.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    // 0 cannot happen (we hold the write end forever); EAGAIN means empty.
+    while matches!(cvt_r(&mut read_some), Ok(n) if n > 0) {}
 }
 
 /// Whether `slot`'s signal arrived since the last call; clears the flag.
@@ -179,6 +174,8 @@ extern "C" fn handler(signum: libc::c_int, info: *mut libc::siginfo_t, context: 
             let byte = signum as u8;
             // SAFETY: `fd` is the pipe's write end, open for the life of the process; `byte`
             // is one readable byte. A full pipe (EAGAIN) already wakes its readers: ignored.
+            // Raw, not through `cvt_r`: nothing to report from a handler, and `write` to a
+            // non-blocking pipe does not block, so no signal can interrupt it (no `EINTR`).
             let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
         }
         chain(slot, signum, info, context);
@@ -288,14 +285,6 @@ fn sigset_of(bits: u64) -> libc::sigset_t {
         }
     }
     set
-}
-
-fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
-    if ret == -1 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(ret)
-    }
 }
 
 #[cfg(test)]
