@@ -65,19 +65,44 @@ impl Builder {
         }
     }
 
+    /// How many worker threads (multi-thread runtimes); 0 panics, as in tokio.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Worker threads cannot be set to 0");
+        self.inner.worker_threads(n);
+        self
+    }
+
+    /// The most threads the blocking pool starts; 0 panics, as in tokio.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Max blocking threads cannot be set to 0");
+        self.inner.max_blocking_threads(n);
+        self
+    }
+
+    /// How many tasks run between two looks at epoll; 0 panics, as in tokio.
+    #[track_caller]
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "event_interval must be greater than 0");
+        self.inner.event_interval(n);
+        self
+    }
+
+    /// How many local tasks run between two looks at the shared queue; 0 panics, as in
+    /// tokio.
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "global_queue_interval must be greater than 0");
+        self.inner.global_queue_interval(n);
+        self
+    }
+
     pass_on! {
-        /// How many worker threads (multi-thread runtimes).
-        worker_threads(n: usize);
-        /// The most threads the blocking pool starts.
-        max_blocking_threads(n: usize);
         /// How long an idle blocking thread waits for work.
         thread_keep_alive(duration: Duration);
         /// The worker threads' stack size.
         thread_stack_size(size: usize);
-        /// How many tasks run between two looks at epoll.
-        event_interval(n: u32);
-        /// How many local tasks run between two looks at the shared queue.
-        global_queue_interval(n: u32);
         /// Enables the I/O and time drivers (always on in minirt).
         enable_all();
         /// Enables the I/O driver (always on in minirt).
@@ -108,8 +133,11 @@ impl Builder {
         self
     }
 
-    /// The runtime's name (`Handle::name`).
+    /// The runtime's name (`Handle::name`); a blank one panics, as in tokio.
+    #[track_caller]
     pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
         self.inner.name(name);
         self
     }
