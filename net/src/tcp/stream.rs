@@ -232,6 +232,15 @@ impl TcpStream {
         self.io.try_io(interest, |_| op())
     }
 
+    /// Runs `op` once `interest` is ready, waiting again each time it says `WouldBlock`.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.io.async_io(interest, |_| op()).await
+    }
+
     /// Reads into `buf` without removing the data from the socket's queue.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.async_io(Interest::READABLE, |socket| socket.recv(buf, libc::MSG_PEEK)).await
