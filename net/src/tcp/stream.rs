@@ -129,6 +129,17 @@ impl TcpStream {
         Ok(self.io.get_ref().get_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
     }
 
+    /// `TCP_QUICKACK` (Linux): acknowledge at once instead of delaying the ACK. The kernel
+    /// may clear it again by itself, so it is a hint for the next ACKs, as in tokio.
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        self.io.get_ref().set_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK, quickack as libc::c_int)
+    }
+
+    /// Whether `TCP_QUICKACK` is set.
+    pub fn quickack(&self) -> io::Result<bool> {
+        Ok(self.io.get_ref().get_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0)
+    }
+
     /// `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream reset the connection
     /// (RST) instead of closing it gracefully (FIN).
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
