@@ -18,6 +18,9 @@ use crate::io::ReadBuf;
 pub use minirt::net::{lookup_host, tcp, ToSocketAddrs};
 pub use minirt::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
 
+mod unix_socket;
+pub use unix_socket::UnixSocket;
+
 /// Unix domain sockets' parts and pipes (tokio's `tokio::net::unix`): minirt's, and
 /// [`unix::pipe`].
 pub mod unix {
