@@ -739,6 +739,16 @@ where
     func()
 }
 
+/// The index of the worker this thread is, in its runtime (tokio's `runtime::worker_index`):
+/// `Some(0)` on the thread running a current-thread runtime's loop (its `block_on` and its
+/// tasks), `Some(i)` on worker `i` of a multi-thread runtime while it runs tasks, `None`
+/// elsewhere (a multi-thread runtime's `block_on`, `Handle::block_on`, the blocking pool, a
+/// thread in `block_in_place`, outside any runtime). For per-worker state indexed by worker.
+pub fn worker_index() -> Option<usize> {
+    multi_thread::worker::worker_index()
+        .or_else(|| scheduler::current_thread::is_driving_any().then_some(0))
+}
+
 /// Runs a blocking closure on the current runtime's blocking pool, and returns a handle to
 /// await its result. Tokio's `task::spawn_blocking`.
 ///

@@ -364,6 +364,14 @@ thread_local! {
     };
 }
 
+/// The index of the worker whose core this thread holds (while it runs tasks), if any.
+pub(crate) fn worker_index() -> Option<usize> {
+    WORKER
+        .try_with(|cx| cx.core.try_borrow().ok().and_then(|core| core.as_ref().map(|c| c.index)))
+        .ok()
+        .flatten()
+}
+
 /// Queues `task` (spawned, or woken by value) on this thread's worker if it belongs to
 /// `shared`'s runtime (the LIFO slot), else on the injection queue.
 pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef) {
