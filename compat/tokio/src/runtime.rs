@@ -10,7 +10,7 @@ use std::fmt;
 use std::io;
 use std::time::Duration;
 
-pub use minirt::runtime::is_rt_shutdown_err;
+pub use minirt::runtime::{is_rt_shutdown_err, worker_index};
 pub use minirt::runtime::{
     EnterGuard, Handle, Id, LocalOptions, LocalRuntime, Runtime, RuntimeFlavor, RuntimeMetrics,
     TryCurrentError,
