@@ -21,10 +21,18 @@ pub use minirt::fs::{
 use crate::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 /// An open file (tokio's `File`).
-#[derive(Debug)]
 pub struct File {
     inner: minirt::fs::File,
     seek: Option<SeekFrom>,
+}
+
+/// tokio's format: `tokio::fs::File { std: File { fd: .. } }` (minirt's file prints the same
+/// fields under its own name).
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tokio::fs::")?;
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
 }
 
 impl File {
@@ -214,7 +222,21 @@ impl AsyncWrite for File {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        futures_io::AsyncWrite::poll_write_vectored(Pin::new(&mut self.get_mut().inner), cx, bufs)
+        // One job writes from every buffer (up to `max_buf_size` in all), as tokio's does;
+        // minirt's file takes one slice, so they are joined first.
+        let me = self.get_mut();
+        let limit = me.inner.max_buf_size();
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(limit);
+        let mut joined = Vec::with_capacity(total);
+        for b in bufs {
+            let take = b.len().min(total - joined.len());
+            joined.extend_from_slice(&b[..take]);
+        }
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut me.inner), cx, &joined)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
