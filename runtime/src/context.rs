@@ -285,7 +285,7 @@ pub(crate) fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
         })
         .unwrap_or(false);
     if spent {
-        cx.waker().wake_by_ref();
+        crate::scheduler::current_thread::defer(cx.waker());
         Poll::Pending
     } else {
         Poll::Ready(())

@@ -115,7 +115,7 @@ pub fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
     if crate::context::has_budget_remaining() {
         Poll::Ready(())
     } else {
-        cx.waker().wake_by_ref();
+        crate::scheduler::current_thread::defer(cx.waker());
         Poll::Pending
     }
 }

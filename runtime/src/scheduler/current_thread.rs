@@ -12,8 +12,17 @@
 //!      idle?       parked = true; reactor.poll(until the earliest timer)   sleep in the kernel
 //!                  (paused clock: reactor.poll(0), still idle? clock := earliest deadline)
 //!      fire the timers that are due               their tasks join the run queue
+//!      wake the deferred tasks                    (yield_now, a spent budget: see below)
 //!  }
 //! ```
+//!
+//! # Deferred wakes
+//!
+//! A task that yields (`yield_now`, or its coop budget is spent) is not woken at once but
+//! deferred (`defer`): it runs again only after the loop has looked at the reactor, as in
+//! tokio. Woken at once it would go to the back of the run queue and run again within the
+//! same batch, up to BATCH times, before an I/O event or a timer had any chance to wake
+//! the task it yields to.
 //!
 //! # Where a wake goes
 //!
@@ -262,17 +271,68 @@ pub(crate) fn is_driving_any() -> bool {
     LOCAL.try_with(|cx| !cx.driving.get().is_null()).unwrap_or(false)
 }
 
+/// Wakes `waker` after the loop's next look at the reactor, if this thread runs a
+/// current-thread runtime's loop; at once anywhere else (a multi-thread worker defers a
+/// task's wake of itself on its own). For `yield_now` and a spent coop budget.
+pub(crate) fn defer(waker: &Waker) {
+    let deferred = LOCAL
+        .try_with(|cx| {
+            if cx.driving.get().is_null() {
+                return false;
+            }
+            let Ok(mut deferred) = cx.deferred.try_borrow_mut() else { return false };
+            // A task that yields twice in a row is deferred once (tokio checks the last too).
+            if !deferred.last().is_some_and(|last| last.will_wake(waker)) {
+                deferred.push(waker.clone());
+            }
+            true
+        })
+        .unwrap_or(false);
+    if !deferred {
+        waker.wake_by_ref();
+    }
+}
+
+/// Wakes the deferred wakers, outside the thread-local's borrow (a woken task is queued
+/// through it). A waker that panics does not keep the others from being woken; its panic goes
+/// on once they are.
+fn wake_deferred() {
+    let deferred = LOCAL.try_with(|cx| std::mem::take(&mut *cx.deferred.borrow_mut()));
+    let Ok(deferred) = deferred else { return };
+    let mut panic = None;
+    for waker in deferred {
+        if let Err(payload) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
+        {
+            panic.get_or_insert(payload);
+        }
+    }
+    if let Some(payload) = panic {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+fn has_deferred() -> bool {
+    LOCAL.try_with(|cx| !cx.deferred.borrow().is_empty()).unwrap_or(false)
+}
+
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
     driving: Cell<*const Shared>,
     /// The loop's local run queue.
     run_queue: RefCell<VecDeque<TaskRef>>,
+    /// Wakers of the tasks that yielded: woken after the next look at the reactor.
+    deferred: RefCell<Vec<Waker>>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { driving: Cell::new(std::ptr::null()), run_queue: RefCell::new(VecDeque::new()) }
+        Local {
+            driving: Cell::new(std::ptr::null()),
+            run_queue: RefCell::new(VecDeque::new()),
+            deferred: RefCell::new(Vec::new()),
+        }
     };
 }
 
@@ -466,13 +526,32 @@ impl<'a> Driver<'a> {
         LOCAL.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
     }
 
-    /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer.
+    /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer; around
+    /// it, the builder's park hooks. Work the park hook makes (a task it spawns or wakes) is
+    /// run instead, after one look at the reactor and the timers (as tokio).
     fn park(&mut self) {
+        let shared = self.shared;
+        let hooks = shared.blocking.thread_config();
+        if let Some(on_park) = &hooks.on_park {
+            on_park();
+            if !self.is_idle() {
+                self.poll_reactor(Some(Duration::ZERO));
+                return;
+            }
+        }
+        self.sleep();
+        if let Some(on_unpark) = &hooks.on_unpark {
+            on_unpark();
+        }
+    }
+
+    fn sleep(&mut self) {
         let _parked = Parked::set(self.shared);
         // Re-check after publishing `parked`: a remote wake that came before it did not see
         // the flag, so it did not write the eventfd, but its work is visible now.
         if self.shared.injection_len.load(Ordering::SeqCst) != 0
             || self.shared.block_on_woken.load(Ordering::SeqCst)
+            || has_deferred()
         {
             return;
         }
@@ -495,15 +574,23 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// Nothing to run: no task queued here or from outside, and the `block_on` future not woken.
+    /// Nothing to run: no task queued here or from outside, none deferred, and the `block_on`
+    /// future not woken.
     fn is_idle(&self) -> bool {
         !self.shared.block_on_woken.load(Ordering::SeqCst)
             && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
+            && !has_deferred()
             && self.shared.injection_len.load(Ordering::SeqCst) == 0
     }
 
-    /// Polls the reactor (waking the tasks of ready sockets), then fires the due timers.
+    /// Polls the reactor (waking the tasks of ready sockets), fires the due timers, then wakes
+    /// the deferred tasks.
     fn poll_reactor(&mut self, timeout: Option<Duration>) {
+        self.poll_reactor_and_timers(timeout);
+        wake_deferred();
+    }
+
+    fn poll_reactor_and_timers(&mut self, timeout: Option<Duration>) {
         let Some(core) = self.core.as_mut() else { return };
         let Core { events, wake_list, .. } = &mut **core;
         if let Err(e) = self.shared.reactor.poll(events, wake_list, timeout) {
@@ -552,6 +639,13 @@ impl Drop for Parked<'_> {
 
 impl Drop for Driver<'_> {
     fn drop(&mut self) {
+        // Tasks that yielded just before `block_on`'s future finished are queued, not lost
+        // (woken while this thread still drives, they go to the run queue handed back).
+        if !std::thread::panicking() {
+            wake_deferred();
+        } else {
+            let _ = LOCAL.try_with(|cx| cx.deferred.borrow_mut().clear());
+        }
         let Some(mut core) = self.core.take() else { return };
         let _ = LOCAL.try_with(|cx| {
             cx.driving.set(std::ptr::null());

@@ -345,6 +345,8 @@ mod tests {
             stack_size: None,
             on_start: None,
             on_stop: None,
+            on_park: None,
+            on_unpark: None,
         }
     }
 }

@@ -703,6 +703,23 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if core.has_tasks() {
         return core;
     }
+    if let Some(on_park) = &shared.config.thread.on_park {
+        // With the core in the thread-local, so a task the hook spawns lands here.
+        put_core(core);
+        on_park();
+        core = take_core().expect("minirt: the park hook took the worker's core");
+        if core.has_tasks() {
+            return core;
+        }
+    }
+    let core = sleep(shared, core);
+    if let Some(on_unpark) = &shared.config.thread.on_unpark {
+        on_unpark();
+    }
+    core
+}
+
+fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     if shared.idle.transition_worker_to_parked(core.index, was_searching) {
         // The last searcher to give up: work queued meanwhile would have nobody to find it.
