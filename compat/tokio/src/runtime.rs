@@ -2,9 +2,9 @@
 //! [`Builder`] that takes every tokio knob.
 //!
 //! The builder is a thin wrapper over minirt's: knobs minirt has are passed on; knobs that
-//! only tune tokio's internals (`max_io_events_per_tick`, `disable_lifo_slot`, the park
-//! hooks...) are accepted and recorded, since minirt always has its I/O and timer drivers and
-//! its own scheduling policy. `#[tokio::main]` expands to calls on this type.
+//! only tune tokio's internals (`max_io_events_per_tick`, `disable_lifo_slot`...) are
+//! accepted and recorded, since minirt always has its I/O and timer drivers and its own
+//! scheduling policy. `#[tokio::main]` expands to calls on this type.
 
 use std::fmt;
 use std::io;
@@ -175,21 +175,22 @@ impl Builder {
         self
     }
 
-    /// Accepted for compatibility; minirt has no park hook, so `f` is not called.
+    /// Called on a worker (or a current-thread runtime's loop) before it sleeps for lack of
+    /// work.
     pub fn on_thread_park<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn() + Send + Sync + 'static,
     {
-        drop(f);
+        self.inner.on_thread_park(f);
         self
     }
 
-    /// Accepted for compatibility; minirt has no unpark hook, so `f` is not called.
+    /// Called on a worker (or a current-thread runtime's loop) when it wakes from that sleep.
     pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn() + Send + Sync + 'static,
     {
-        drop(f);
+        self.inner.on_thread_unpark(f);
         self
     }
 
