@@ -30,6 +30,22 @@
 
 #![deny(missing_docs)]
 
+/// A panic message that tokio has too: with the `tokio-messages` feature (compat/tokio turns
+/// it on), tokio's words come first, so code and tests that match tokio's message recognise
+/// it, then minirt's explanation in parentheses; without it, minirt's alone.
+#[cfg(feature = "tokio-messages")]
+macro_rules! tokio_words {
+    ($tokio:literal, $minirt:literal) => {
+        concat!($tokio, " (", $minirt, ")")
+    };
+}
+#[cfg(not(feature = "tokio-messages"))]
+macro_rules! tokio_words {
+    ($tokio:literal, $minirt:literal) => {
+        $minirt
+    };
+}
+
 mod context;
 mod loom;
 mod loom_shim;
