@@ -740,7 +740,8 @@ where
 /// Outside any runtime it simply calls `func`.
 ///
 /// # Panics
-/// On a current-thread runtime (there is no other thread to hand the tasks to).
+/// On a current-thread runtime (there is no other thread to hand the tasks to), and in a
+/// `LocalSet` off a worker thread (its other tasks would stall), as in tokio.
 #[track_caller]
 pub fn block_in_place<F, R>(func: F) -> R
 where
@@ -748,8 +749,11 @@ where
 {
     let handed_off = multi_thread::worker::hand_off_core();
     // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
-    // thread already in `block_in_place`) except the loop of a current-thread runtime.
-    if handed_off.is_none() && scheduler::current_thread::is_driving_any() {
+    // thread already in `block_in_place`) except the loop of a current-thread runtime and a
+    // `LocalSet` (whose other tasks would stall).
+    if handed_off.is_none()
+        && (scheduler::current_thread::is_driving_any() || crate::task::local::in_local_set())
+    {
         panic!(
             "can call blocking only when running on the multi-threaded runtime \
              (`block_in_place` on a current-thread runtime)"

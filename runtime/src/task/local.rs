@@ -43,6 +43,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 
+/// Whether this thread is running a `LocalSet` (or has entered one): `block_in_place` refuses
+/// to block there off a worker thread, as in tokio (the set's other tasks would stall).
+pub(crate) fn in_local_set() -> bool {
+    CURRENT.try_with(|current| current.borrow().is_some()).unwrap_or(false)
+}
+
 /// A set of tasks that run on the current thread, so their futures need not be `Send`.
 /// Tokio's `LocalSet`.
 ///

@@ -35,7 +35,7 @@ mod error;
 mod id;
 mod join;
 mod join_set;
-mod local;
+pub(crate) mod local;
 mod state;
 
 #[cfg(all(test, loom))]
