@@ -51,6 +51,7 @@ use std::time::Duration;
 use slab::Slab;
 
 use super::blocking::BlockingPool;
+use super::worker_metrics::WorkerMetrics;
 use super::Handle;
 use crate::context;
 use crate::reactor::Reactor;
@@ -84,6 +85,8 @@ pub(crate) struct Shared {
     blocking: BlockingPool,
     /// A `LocalRuntime`'s own set and the thread it belongs to (`task::spawn_local`).
     local: OnceLock<LocalOwner>,
+    /// The loop's park and busy counters (`RuntimeMetrics`).
+    metrics: WorkerMetrics,
 }
 
 /// Where `spawn_local` puts a task on a `LocalRuntime` (see `runtime/local.rs`).
@@ -163,6 +166,10 @@ impl Shared {
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
+    }
+
+    pub(crate) fn worker_metrics(&self) -> &WorkerMetrics {
+        &self.metrics
     }
 
     pub(crate) fn blocking(&self) -> &BlockingPool {
@@ -367,6 +374,7 @@ impl Scheduler {
             is_shutdown: AtomicBool::new(false),
             blocking,
             local: OnceLock::new(),
+            metrics: WorkerMetrics::default(),
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),
@@ -464,6 +472,8 @@ struct Driver<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
     scheduler: &'a Scheduler,
+    /// When the loop last started or woke (the busy time of `RuntimeMetrics`).
+    busy_since: std::time::Instant,
 }
 
 impl<'a> Driver<'a> {
@@ -473,7 +483,7 @@ impl<'a> Driver<'a> {
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
             cx.driving.set(Arc::as_ptr(shared));
         });
-        Driver { shared, core: Some(core), scheduler }
+        Driver { shared, core: Some(core), scheduler, busy_since: std::time::Instant::now() }
     }
 
     fn run<F: Future>(&mut self, future: F) -> F::Output {
@@ -539,7 +549,9 @@ impl<'a> Driver<'a> {
                 return;
             }
         }
+        shared.metrics.parked(self.busy_since);
         self.sleep();
+        self.busy_since = shared.metrics.unparked();
         if let Some(on_unpark) = &hooks.on_unpark {
             on_unpark();
         }
@@ -647,6 +659,7 @@ impl Drop for Driver<'_> {
             let _ = LOCAL.try_with(|cx| cx.deferred.borrow_mut().clear());
         }
         let Some(mut core) = self.core.take() else { return };
+        self.shared.metrics.stopped(self.busy_since);
         let _ = LOCAL.try_with(|cx| {
             cx.driving.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);

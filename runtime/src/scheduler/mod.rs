@@ -17,6 +17,7 @@ pub(crate) mod blocking;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 mod task_scheduler;
+pub(crate) mod worker_metrics;
 
 pub(crate) use task_scheduler::TaskScheduler;
 
@@ -112,6 +113,21 @@ impl Handle {
     }
 
     /// The number of worker threads.
+    /// The counters of worker `index` (0 for a current-thread runtime).
+    ///
+    /// # Panics
+    /// If `index` is not below `num_workers()`, as tokio.
+    #[track_caller]
+    pub(crate) fn worker_metrics(&self, index: usize) -> &worker_metrics::WorkerMetrics {
+        match self {
+            Handle::CurrentThread(shared) => {
+                assert!(index == 0, "worker index out of bounds: {index} (1 worker)");
+                shared.worker_metrics()
+            }
+            Handle::MultiThread(shared) => shared.worker_metrics(index),
+        }
+    }
+
     pub(crate) fn num_workers(&self) -> usize {
         match self {
             Handle::CurrentThread(_) => 1,

@@ -88,6 +88,8 @@ use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use super::worker_metrics::WorkerMetrics;
 use std::time::{Duration, Instant};
 
 use slab::Slab;
@@ -125,6 +127,8 @@ pub(crate) struct Config {
 struct Remote {
     steal: queue::Steal,
     unpark: Unparker,
+    /// The worker's park and busy counters (`RuntimeMetrics`).
+    metrics: WorkerMetrics,
 }
 
 /// How many worker threads are running, and the condvar a shutdown waits on for them.
@@ -203,6 +207,18 @@ impl Shared {
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// The counters of worker `index`.
+    ///
+    /// # Panics
+    /// If there is no worker `index`.
+    #[track_caller]
+    pub(crate) fn worker_metrics(&self, index: usize) -> &WorkerMetrics {
+        match self.remotes.get(index) {
+            Some(remote) => &remote.metrics,
+            None => panic!("worker index out of bounds: {index} ({} workers)", self.remotes.len()),
+        }
     }
 
     pub(crate) fn num_alive_tasks(&self) -> usize {
@@ -375,7 +391,11 @@ impl MultiThread {
         let mut remotes = Vec::with_capacity(n);
         for index in 0..n {
             let (steal, local) = queue::local();
-            remotes.push(Remote { steal, unpark: Unparker::new() });
+            remotes.push(Remote {
+                steal,
+                unpark: Unparker::new(),
+                metrics: WorkerMetrics::default(),
+            });
             cores.push(Core::new(index, local, config.global_queue_interval));
         }
         let shared = Arc::new(Shared {

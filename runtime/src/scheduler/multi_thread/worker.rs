@@ -151,6 +151,8 @@ pub(crate) struct Core {
     /// Set while the worker polls the driver from `park`: wakes then must not wake other
     /// workers one by one (the worker wakes one after, if it got more than one task).
     is_parking: bool,
+    /// When this worker last started or woke (the busy time of `RuntimeMetrics`).
+    busy_since: std::time::Instant,
     is_shutdown: bool,
     rand: u32,
     events: Vec<libc::epoll_event>,
@@ -174,6 +176,7 @@ impl Core {
             deferred: VecDeque::with_capacity(64),
             is_searching: false,
             is_parking: false,
+            busy_since: std::time::Instant::now(),
             is_shutdown: false,
             rand: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             events: Vec::with_capacity(1024),
@@ -496,6 +499,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     });
     let _reset = Reset;
     let mut core = core;
+    core.busy_since = std::time::Instant::now();
     let event_interval = shared.config.event_interval;
     while !core.is_shutdown {
         core.tick = core.tick.wrapping_add(1);
@@ -534,6 +538,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
             None => return,
         }
     }
+    shared.remotes[core.index].metrics.stopped(core.busy_since);
     shared.return_core(core);
 }
 
@@ -712,7 +717,10 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
             return core;
         }
     }
-    let core = sleep(shared, core);
+    let metrics = &shared.remotes[core.index].metrics;
+    metrics.parked(core.busy_since);
+    let mut core = sleep(shared, core);
+    core.busy_since = metrics.unparked();
     if let Some(on_unpark) = &shared.config.thread.on_unpark {
         on_unpark();
     }
