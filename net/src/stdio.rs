@@ -338,6 +338,16 @@ impl<T: Write + Send + 'static> Blocking<T> {
                         parts.buf.clear();
                         BOp::Write(result)
                     });
+                    // A pool that is shut down cancels the job as it is spawned: this write
+                    // fails now (`is_rt_shutdown_err`), as tokio's does, not the next flush.
+                    if matches!(&self.state, BState::Busy(job) if job.is_finished()) {
+                        match self.poll_job(cx) {
+                            Poll::Ready(Err(err)) | Poll::Ready(Ok(BOp::Write(Err(err)))) => {
+                                return Poll::Ready(Err(err));
+                            }
+                            _ => {}
+                        }
+                    }
                     return Poll::Ready(Ok(n));
                 }
                 BState::Busy(_) => {

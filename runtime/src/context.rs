@@ -29,9 +29,11 @@ thread_local! {
     static CONTEXT: Entered = const { Entered { handle: RefCell::new(None), depth: Cell::new(0) } };
 }
 
-const NO_RUNTIME: &str =
+const NO_RUNTIME: &str = tokio_words!(
+    "there is no reactor running, must be called from the context of a Tokio 1.x runtime",
     "there is no minirt runtime on this thread: call this from a task or from inside \
-     `Runtime::block_on` (or `#[minirt::main]`), or enter one with `Runtime::enter`";
+     `Runtime::block_on` (or `#[minirt::main]`), or enter one with `Runtime::enter`"
+);
 
 /// Whether this thread is in a runtime (cheaper than `try_current`: no reference is taken).
 pub(crate) fn in_runtime() -> bool {

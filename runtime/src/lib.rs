@@ -49,10 +49,27 @@
 //! scheduler                         | the loops, the blocking pool, LocalSet, the task cells
 //! reactor timer                     | epoll registrations and readiness; the timer heap, the clock
 //! park slow_poll trace              | park-until-woken block_on; the poll watchdog; MINIRT_TRACE
-//! loom polling shutdown sys wake    | leaves: std or loom; budget; the shutdown error; syscalls
+//! polling                           | the loop flag, the task id, the budget (a spent one defers)
+//! loom shutdown sys wake            | leaves: std or loom; the shutdown error; syscalls; wakes
 //! ```
 
 #![deny(missing_docs)]
+
+/// A panic message that tokio has too: with the `tokio-messages` feature (compat/tokio turns
+/// it on), tokio's words come first, so code and tests that match tokio's message recognise
+/// it, then minirt's explanation in parentheses; without it, minirt's alone.
+#[cfg(feature = "tokio-messages")]
+macro_rules! tokio_words {
+    ($tokio:literal, $minirt:literal) => {
+        concat!($tokio, " (", $minirt, ")")
+    };
+}
+#[cfg(not(feature = "tokio-messages"))]
+macro_rules! tokio_words {
+    ($tokio:literal, $minirt:literal) => {
+        $minirt
+    };
+}
 
 mod context;
 mod loom;

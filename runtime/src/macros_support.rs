@@ -115,7 +115,7 @@ pub fn poll_budget_available(cx: &mut Context<'_>) -> Poll<()> {
     if crate::polling::has_budget_remaining() {
         Poll::Ready(())
     } else {
-        cx.waker().wake_by_ref();
+        crate::wake::defer(cx.waker());
         Poll::Pending
     }
 }

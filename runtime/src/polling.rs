@@ -194,7 +194,7 @@ pub(crate) fn poll_budget(cx: &mut Context<'_>) -> Poll<()> {
         })
         .unwrap_or(false);
     if spent {
-        cx.waker().wake_by_ref();
+        crate::wake::defer(cx.waker());
         Poll::Pending
     } else {
         Poll::Ready(())

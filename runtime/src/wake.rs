@@ -15,6 +15,7 @@
 //! completing.
 
 use std::any::Any;
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
 use std::task::Waker;
 
@@ -40,6 +41,84 @@ pub(crate) fn wake_all(list: &mut Vec<Waker>) -> Option<Payload> {
             }
         }
     }
+}
+
+/// Wakes held back until the loop has looked at the reactor (`yield_now`, a spent coop
+/// budget), on a thread running a current-thread loop. A multi-thread worker defers a task's
+/// wake of itself on its own (its LIFO slot rules), so there `defer` wakes at once.
+struct Deferred {
+    /// Set by the current-thread loop while it runs on this thread.
+    active: Cell<bool>,
+    wakers: RefCell<Vec<Waker>>,
+}
+
+thread_local! {
+    static DEFERRED: Deferred =
+        const { Deferred { active: Cell::new(false), wakers: RefCell::new(Vec::new()) } };
+}
+
+/// Wakes `waker` after the loop's next look at the reactor, if this thread runs a
+/// current-thread loop; at once anywhere else. As tokio: woken at once, a yielding task would
+/// go to the back of the run queue and run again within the same batch, before an I/O event
+/// or a timer had any chance to wake the task it yields to.
+pub(crate) fn defer(waker: &Waker) {
+    let deferred = DEFERRED
+        .try_with(|d| {
+            if !d.active.get() {
+                return false;
+            }
+            let Ok(mut wakers) = d.wakers.try_borrow_mut() else { return false };
+            // A task that yields twice in a row is deferred once (tokio checks the last too).
+            if !wakers.last().is_some_and(|last| last.will_wake(waker)) {
+                wakers.push(waker.clone());
+            }
+            true
+        })
+        .unwrap_or(false);
+    if !deferred {
+        waker.wake_by_ref();
+    }
+}
+
+/// Turns deferring on for this thread (the current-thread loop, while it runs); returns
+/// whether it was on before, for [`stop_deferring`].
+pub(crate) fn start_deferring() -> bool {
+    DEFERRED.try_with(|d| d.active.replace(true)).unwrap_or(true)
+}
+
+/// Restores the state [`start_deferring`] returned; when deferring ends, the wakers still
+/// held are dropped unless `wake` (a loop that stops normally wakes them, so their tasks are
+/// queued, not lost; one that unwinds just lets go of them).
+pub(crate) fn stop_deferring(was_on: bool, wake: bool) -> Option<Payload> {
+    if was_on {
+        return None;
+    }
+    let left = DEFERRED.try_with(|d| {
+        d.active.set(false);
+        std::mem::take(&mut *d.wakers.borrow_mut())
+    });
+    let mut left = left.unwrap_or_default();
+    if wake {
+        wake_all(&mut left)
+    } else {
+        drop(left);
+        None
+    }
+}
+
+/// Wakes the deferred wakers, outside the thread-local's borrow (a woken task may defer
+/// again); returns the first panic's payload, as [`wake_all`].
+pub(crate) fn wake_deferred() -> Option<Payload> {
+    let taken = DEFERRED.try_with(|d| std::mem::take(&mut *d.wakers.borrow_mut()));
+    match taken {
+        Ok(mut wakers) if !wakers.is_empty() => wake_all(&mut wakers),
+        _ => None,
+    }
+}
+
+/// Whether wakes are held back on this thread.
+pub(crate) fn has_deferred() -> bool {
+    DEFERRED.try_with(|d| !d.wakers.borrow().is_empty()).unwrap_or(false)
 }
 
 #[cfg(test)]

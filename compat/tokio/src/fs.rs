@@ -10,6 +10,7 @@ use std::io::{self, IoSlice, SeekFrom};
 use std::path::Path;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::SystemTime;
 
 pub use minirt::fs::{
     canonicalize, copy, create_dir, create_dir_all, hard_link, metadata, read, read_dir, read_link,
@@ -20,10 +21,18 @@ pub use minirt::fs::{
 use crate::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 /// An open file (tokio's `File`).
-#[derive(Debug)]
 pub struct File {
     inner: minirt::fs::File,
     seek: Option<SeekFrom>,
+}
+
+/// tokio's format: `tokio::fs::File { std: File { fd: .. } }` (minirt's file prints the same
+/// fields under its own name).
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tokio::fs::")?;
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
 }
 
 impl File {
@@ -98,6 +107,21 @@ impl File {
         self.inner.set_permissions(perm).await
     }
 
+    /// Sets the file's access and modification times, after the operation in flight (so it
+    /// cannot complete after this and overwrite them).
+    pub async fn set_times(&self, times: FileTimes) -> io::Result<()> {
+        let std = self.inner.try_clone().await?.into_std().await;
+        let times = times.into_std();
+        minirt::task::spawn_blocking(move || std.set_times(times))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    /// Sets the file's modification time: `set_times` with only that one.
+    pub async fn set_modified(&self, time: SystemTime) -> io::Result<()> {
+        self.set_times(FileTimes::new().set_modified(time)).await
+    }
+
     /// Sets the most a single blocking read or write moves.
     pub fn set_max_buf_size(&mut self, max_buf_size: usize) {
         self.inner.set_max_buf_size(max_buf_size)
@@ -106,6 +130,45 @@ impl File {
     /// The most a single blocking read or write moves.
     pub fn max_buf_size(&self) -> usize {
         self.inner.max_buf_size()
+    }
+}
+
+/// The times [`File::set_times`] sets (tokio's `fs::FileTimes`): each one left unset stays as
+/// it is.
+#[derive(Debug, Clone, Default)]
+#[must_use = "must be applied to a file via `File::set_times` to have any effect"]
+pub struct FileTimes {
+    accessed: Option<SystemTime>,
+    modified: Option<SystemTime>,
+}
+
+impl FileTimes {
+    /// No time set.
+    pub fn new() -> FileTimes {
+        FileTimes::default()
+    }
+
+    /// Sets the last access time.
+    pub fn set_accessed(mut self, t: SystemTime) -> FileTimes {
+        self.accessed = Some(t);
+        self
+    }
+
+    /// Sets the last modification time.
+    pub fn set_modified(mut self, t: SystemTime) -> FileTimes {
+        self.modified = Some(t);
+        self
+    }
+
+    fn into_std(self) -> std::fs::FileTimes {
+        let mut std = std::fs::FileTimes::new();
+        if let Some(t) = self.accessed {
+            std = std.set_accessed(t);
+        }
+        if let Some(t) = self.modified {
+            std = std.set_modified(t);
+        }
+        std
     }
 }
 
@@ -159,7 +222,21 @@ impl AsyncWrite for File {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        futures_io::AsyncWrite::poll_write_vectored(Pin::new(&mut self.get_mut().inner), cx, bufs)
+        // One job writes from every buffer (up to `max_buf_size` in all), as tokio's does;
+        // minirt's file takes one slice, so they are joined first.
+        let me = self.get_mut();
+        let limit = me.inner.max_buf_size();
+        let total = bufs.iter().map(|b| b.len()).sum::<usize>().min(limit);
+        let mut joined = Vec::with_capacity(total);
+        for b in bufs {
+            let take = b.len().min(total - joined.len());
+            joined.extend_from_slice(&b[..take]);
+        }
+        futures_io::AsyncWrite::poll_write(Pin::new(&mut me.inner), cx, &joined)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

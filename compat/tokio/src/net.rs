@@ -1,6 +1,6 @@
 //! Sockets (tokio's `tokio::net`): minirt's, with tokio's io traits implemented for them.
 //!
-//! `UdpSocket` is the one thin newtype: tokio's `poll_recv*`/`poll_peek*` fill a `ReadBuf`
+//! `UdpSocket` and `UnixDatagram` are thin newtypes: tokio's `poll_recv*`/`poll_peek*` fill a `ReadBuf`
 //! and its `recv_buf*` take any `BufMut`, where minirt's take `&mut [u8]` and `&mut Vec<u8>`
 //! (tokio-util's `UdpFramed` calls `poll_recv_from` with a `ReadBuf`). Every other method is
 //! minirt's, reached through `Deref`.
@@ -15,8 +15,19 @@ use bytes_dep::BufMut;
 
 use crate::io::ReadBuf;
 
-pub use minirt::net::{lookup_host, tcp, unix, ToSocketAddrs};
-pub use minirt::net::{TcpListener, TcpSocket, TcpStream, UnixDatagram, UnixListener, UnixStream};
+pub use minirt::net::{lookup_host, tcp, ToSocketAddrs};
+pub use minirt::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
+
+mod unix_socket;
+pub use unix_socket::UnixSocket;
+
+/// Unix domain sockets' parts and pipes (tokio's `tokio::net::unix`): minirt's, and
+/// [`unix::pipe`].
+pub mod unix {
+    pub use minirt::net::unix::*;
+
+    pub mod pipe;
+}
 
 /// A UDP socket (tokio's `UdpSocket`): minirt's, with tokio's `ReadBuf`/`BufMut` receive
 /// methods.
@@ -213,6 +224,127 @@ impl AsRawFd for UdpSocket {
 }
 
 impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
+    }
+}
+
+/// A Unix datagram socket (tokio's `UnixDatagram`): minirt's, with tokio's `ReadBuf`/`BufMut`
+/// receive methods. Every other method is minirt's, reached through `Deref`.
+#[derive(Debug)]
+pub struct UnixDatagram(minirt::net::UnixDatagram);
+
+impl Deref for UnixDatagram {
+    type Target = minirt::net::UnixDatagram;
+
+    fn deref(&self) -> &minirt::net::UnixDatagram {
+        &self.0
+    }
+}
+
+impl UnixDatagram {
+    /// Binds a socket to `path`.
+    pub fn bind(path: impl AsRef<std::path::Path>) -> io::Result<UnixDatagram> {
+        minirt::net::UnixDatagram::bind(path).map(UnixDatagram)
+    }
+
+    /// A socket bound to nothing.
+    pub fn unbound() -> io::Result<UnixDatagram> {
+        minirt::net::UnixDatagram::unbound().map(UnixDatagram)
+    }
+
+    /// Two sockets connected to each other.
+    pub fn pair() -> io::Result<(UnixDatagram, UnixDatagram)> {
+        let (a, b) = minirt::net::UnixDatagram::pair()?;
+        Ok((UnixDatagram(a), UnixDatagram(b)))
+    }
+
+    /// Wraps a standard socket (which must be non-blocking, as with tokio).
+    pub fn from_std(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        minirt::net::UnixDatagram::from_std(socket).map(UnixDatagram)
+    }
+
+    /// The standard socket.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixDatagram> {
+        self.0.into_std()
+    }
+
+    /// Receives a datagram from the connected peer into `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        let dst = buf.initialize_unfilled();
+        let n = ready!(self.0.poll_recv(cx, dst))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Receives a datagram into `buf`, returning its sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<unix::SocketAddr>> {
+        let dst = buf.initialize_unfilled();
+        let (n, addr) = ready!(self.0.poll_recv_from(cx, dst))?;
+        buf.advance(n);
+        Poll::Ready(Ok(addr))
+    }
+
+    /// Receives a datagram from the connected peer into a `BufMut`.
+    pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        std::future::poll_fn(|cx| loop {
+            ready!(self.0.poll_recv_ready(cx))?;
+            match recv_into(buf, |dst| self.0.try_recv(dst).map(|n| (n, ()))) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                res => return Poll::Ready(res.map(|(n, ())| n)),
+            }
+        })
+        .await
+    }
+
+    /// Receives a datagram into a `BufMut`, returning its sender.
+    pub async fn recv_buf_from<B: BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, unix::SocketAddr)> {
+        std::future::poll_fn(|cx| loop {
+            ready!(self.0.poll_recv_ready(cx))?;
+            match recv_into(buf, |dst| self.0.try_recv_from(dst)) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                res => return Poll::Ready(res),
+            }
+        })
+        .await
+    }
+
+    /// Receives a datagram from the connected peer into a `BufMut`, without waiting.
+    pub fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        recv_into(buf, |dst| self.0.try_recv(dst).map(|n| (n, ()))).map(|(n, ())| n)
+    }
+
+    /// Receives a datagram into a `BufMut` without waiting, returning its sender.
+    pub fn try_recv_buf_from<B: BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, unix::SocketAddr)> {
+        recv_into(buf, |dst| self.0.try_recv_from(dst))
+    }
+}
+
+impl TryFrom<std::os::unix::net::UnixDatagram> for UnixDatagram {
+    type Error = io::Error;
+
+    fn try_from(socket: std::os::unix::net::UnixDatagram) -> io::Result<UnixDatagram> {
+        UnixDatagram::from_std(socket)
+    }
+}
+
+impl AsRawFd for UnixDatagram {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl AsFd for UnixDatagram {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.0.as_fd()
     }

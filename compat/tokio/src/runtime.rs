@@ -2,15 +2,15 @@
 //! [`Builder`] that takes every tokio knob.
 //!
 //! The builder is a thin wrapper over minirt's: knobs minirt has are passed on; knobs that
-//! only tune tokio's internals (`max_io_events_per_tick`, `disable_lifo_slot`, the park
-//! hooks...) are accepted and recorded, since minirt always has its I/O and timer drivers and
-//! its own scheduling policy. `#[tokio::main]` expands to calls on this type.
+//! only tune tokio's internals (`max_io_events_per_tick`, `disable_lifo_slot`...) are
+//! accepted and recorded, since minirt always has its I/O and timer drivers and its own
+//! scheduling policy. `#[tokio::main]` expands to calls on this type.
 
 use std::fmt;
 use std::io;
 use std::time::Duration;
 
-pub use minirt::runtime::is_rt_shutdown_err;
+pub use minirt::runtime::{is_rt_shutdown_err, worker_index};
 pub use minirt::runtime::{
     EnterGuard, Handle, Id, LocalOptions, LocalRuntime, Runtime, RuntimeFlavor, RuntimeMetrics,
     TryCurrentError,
@@ -65,19 +65,44 @@ impl Builder {
         }
     }
 
+    /// How many worker threads (multi-thread runtimes); 0 panics, as in tokio.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Worker threads cannot be set to 0");
+        self.inner.worker_threads(n);
+        self
+    }
+
+    /// The most threads the blocking pool starts; 0 panics, as in tokio.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Self {
+        assert!(n > 0, "Max blocking threads cannot be set to 0");
+        self.inner.max_blocking_threads(n);
+        self
+    }
+
+    /// How many tasks run between two looks at epoll; 0 panics, as in tokio.
+    #[track_caller]
+    pub fn event_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "event_interval must be greater than 0");
+        self.inner.event_interval(n);
+        self
+    }
+
+    /// How many local tasks run between two looks at the shared queue; 0 panics, as in
+    /// tokio.
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, n: u32) -> &mut Self {
+        assert!(n > 0, "global_queue_interval must be greater than 0");
+        self.inner.global_queue_interval(n);
+        self
+    }
+
     pass_on! {
-        /// How many worker threads (multi-thread runtimes).
-        worker_threads(n: usize);
-        /// The most threads the blocking pool starts.
-        max_blocking_threads(n: usize);
         /// How long an idle blocking thread waits for work.
         thread_keep_alive(duration: Duration);
         /// The worker threads' stack size.
         thread_stack_size(size: usize);
-        /// How many tasks run between two looks at epoll.
-        event_interval(n: u32);
-        /// How many local tasks run between two looks at the shared queue.
-        global_queue_interval(n: u32);
         /// Enables the I/O and time drivers (always on in minirt).
         enable_all();
         /// Enables the I/O driver (always on in minirt).
@@ -108,8 +133,11 @@ impl Builder {
         self
     }
 
-    /// The runtime's name (`Handle::name`).
+    /// The runtime's name (`Handle::name`); a blank one panics, as in tokio.
+    #[track_caller]
     pub fn name(&mut self, name: impl Into<String>) -> &mut Self {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
         self.inner.name(name);
         self
     }
@@ -147,21 +175,22 @@ impl Builder {
         self
     }
 
-    /// Accepted for compatibility; minirt has no park hook, so `f` is not called.
+    /// Called on a worker (or a current-thread runtime's loop) before it sleeps for lack of
+    /// work.
     pub fn on_thread_park<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn() + Send + Sync + 'static,
     {
-        drop(f);
+        self.inner.on_thread_park(f);
         self
     }
 
-    /// Accepted for compatibility; minirt has no unpark hook, so `f` is not called.
+    /// Called on a worker (or a current-thread runtime's loop) when it wakes from that sleep.
     pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn() + Send + Sync + 'static,
     {
-        drop(f);
+        self.inner.on_thread_unpark(f);
         self
     }
 

@@ -381,9 +381,20 @@ impl Inner {
                 op
             }
             Err(err) => {
+                // The job never ran (the blocking pool is shut down) or panicked: its
+                // operation fails with the cause, so a read or seek returns the error
+                // instead of starting the job again and again.
+                let kind = match &self.state {
+                    State::Busy(_, kind) => *kind,
+                    State::Idle(_) => Kind::Write,
+                };
                 self.state = State::Idle(Some(Buf::default()));
                 let err = super::background_task_failed(err);
-                Operation::Write(Err(err))
+                match kind {
+                    Kind::Read => Operation::Read(Err(err)),
+                    Kind::Seek => Operation::Seek(Err(err)),
+                    Kind::Write => Operation::Write(Err(err)),
+                }
             }
         }
     }

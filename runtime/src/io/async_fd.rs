@@ -108,6 +108,34 @@ impl<T: AsRawFd> AsyncFd<T> {
         }
     }
 
+    /// [`AsyncFd::try_new`] under tokio 1.54's name (tokio deprecated `new`/`try_new` for
+    /// this `unsafe` pair).
+    ///
+    /// # Safety
+    /// `inner.as_raw_fd()` must be an open fd that stays open, and the same, for as long as
+    /// the `AsyncFd` owns `inner` (tokio's contract; minirt's registration does not rely on
+    /// it, so this is `unsafe` only for source compatibility).
+    ///
+    /// # Panics
+    /// Outside a minirt runtime.
+    pub unsafe fn register(inner: T) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
+        AsyncFd::try_new(inner)
+    }
+
+    /// [`AsyncFd::try_with_interest`] under tokio 1.54's name.
+    ///
+    /// # Safety
+    /// As [`AsyncFd::register`].
+    ///
+    /// # Panics
+    /// Outside a minirt runtime.
+    pub unsafe fn register_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
+        AsyncFd::try_with_interest(inner, interest)
+    }
+
     /// Marks the fd ready for `ready` without waiting for the reactor's first event, so the
     /// next operation tries its syscall at once instead of waiting a loop turn for an event
     /// epoll would report anyway. For an owner that knows the state: a stream just returned
@@ -496,6 +524,9 @@ impl<T> std::error::Error for AsyncFdTryNewError<T> {
         Some(&self.cause)
     }
 }
+
+/// [`AsyncFd::register`] failed: tokio 1.54's name for [`AsyncFdTryNewError`].
+pub type AsyncFdRegisterError<T> = AsyncFdTryNewError<T>;
 
 /// The cause alone (the object is dropped): the error keeps its `raw_os_error()`.
 impl<T> From<AsyncFdTryNewError<T>> for io::Error {

@@ -54,7 +54,8 @@ pub struct DuplexStream {
 ///
 /// # Panics
 ///
-/// If `max_buf_size` is zero: no byte could ever pass.
+/// If `max_buf_size` is zero: no byte could ever pass (at the caller's location, as tokio).
+#[track_caller]
 pub fn duplex(max_buf_size: usize) -> (DuplexStream, DuplexStream) {
     assert!(max_buf_size > 0, "duplex: the capacity must be greater than zero");
     let new_pipe = || {

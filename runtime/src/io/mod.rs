@@ -29,7 +29,8 @@ pub mod tokio_io;
 mod util;
 
 pub use async_fd::{
-    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+    AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError, AsyncFdTryNewError,
+    TryIoError,
 };
 pub use ext::{
     copy, AsyncReadExt, AsyncWriteExt, Copy, Flush, Read, ReadExact, ReadToEnd, ReadToString,

@@ -56,6 +56,8 @@ impl Builder {
                 stack_size: None,
                 on_start: None,
                 on_stop: None,
+                on_park: None,
+                on_unpark: None,
             },
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
@@ -146,6 +148,27 @@ impl Builder {
         F: Fn() + Send + Sync + 'static,
     {
         self.thread.on_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread (or the thread running a current-thread runtime's loop)
+    /// each time it is about to sleep for lack of work, as tokio's `on_thread_park`. Work `f`
+    /// makes (a task it spawns or wakes) is run instead of sleeping.
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread each time it wakes from sleeping for lack of work, as
+    /// tokio's `on_thread_unpark`.
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.thread.on_unpark = Some(Arc::new(f));
         self
     }
 

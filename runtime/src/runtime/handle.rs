@@ -33,7 +33,8 @@ impl Handle {
     /// The runtime this thread is running in.
     ///
     /// # Panics
-    /// Outside a runtime (see [`Handle::try_current`]).
+    /// Outside a runtime (see [`Handle::try_current`]), at the caller's location.
+    #[track_caller]
     pub fn current() -> Handle {
         Handle { inner: context::current() }
     }

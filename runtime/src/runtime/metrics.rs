@@ -1,6 +1,7 @@
 //! [`RuntimeMetrics`]: a runtime's load, read from its scheduler and blocking pool.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::scheduler;
 
@@ -20,6 +21,35 @@ impl RuntimeMetrics {
     /// Tasks spawned and not yet finished.
     pub fn num_alive_tasks(&self) -> usize {
         self.handle.num_alive_tasks()
+    }
+
+    /// How many times worker `worker` went to sleep for lack of work.
+    ///
+    /// # Panics
+    /// If `worker` is not below `num_workers()`.
+    #[track_caller]
+    pub fn worker_park_count(&self, worker: usize) -> u64 {
+        self.handle.worker_metrics(worker).park_count()
+    }
+
+    /// How many times worker `worker` went to sleep plus how many times it woke: odd while it
+    /// sleeps, even while it works.
+    ///
+    /// # Panics
+    /// If `worker` is not below `num_workers()`.
+    #[track_caller]
+    pub fn worker_park_unpark_count(&self, worker: usize) -> u64 {
+        self.handle.worker_metrics(worker).park_unpark_count()
+    }
+
+    /// How long worker `worker` has been awake (running tasks or looking for some), in all,
+    /// up to its last sleep (or its stop).
+    ///
+    /// # Panics
+    /// If `worker` is not below `num_workers()`.
+    #[track_caller]
+    pub fn worker_total_busy_duration(&self, worker: usize) -> Duration {
+        self.handle.worker_metrics(worker).total_busy_duration()
     }
 
     /// Tasks waiting in the global (injection) queue: scheduled from outside the workers.

@@ -60,7 +60,8 @@ where
 /// Outside any runtime it simply calls `func`.
 ///
 /// # Panics
-/// On a current-thread runtime (there is no other thread to hand the tasks to).
+/// On a current-thread runtime (there is no other thread to hand the tasks to), and in a
+/// `LocalSet` off a worker thread (its other tasks would stall), as in tokio.
 #[track_caller]
 pub fn block_in_place<F, R>(func: F) -> R
 where
@@ -68,8 +69,11 @@ where
 {
     let handed_off = multi_thread::worker::hand_off_core();
     // Not a worker holding a core: fine anywhere (a plain thread, `Handle::block_on`, a
-    // thread already in `block_in_place`) except the loop of a current-thread runtime.
-    if handed_off.is_none() && scheduler::current_thread::runs_any_loop() {
+    // thread already in `block_in_place`) except the loop of a current-thread runtime and a
+    // `LocalSet` (whose other tasks would stall).
+    if handed_off.is_none()
+        && (scheduler::current_thread::runs_any_loop() || scheduler::local::in_local_set())
+    {
         panic!(
             "can call blocking only when running on the multi-threaded runtime \
              (`block_in_place` on a current-thread runtime)"
@@ -80,6 +84,16 @@ where
     // waiting for its pool thread.
     let _handed_off = handed_off;
     func()
+}
+
+/// The index of the worker this thread is, in its runtime (tokio's `runtime::worker_index`):
+/// `Some(0)` on the thread running a current-thread runtime's loop (its `block_on` and its
+/// tasks), `Some(i)` on worker `i` of a multi-thread runtime while it runs tasks, `None`
+/// elsewhere (a multi-thread runtime's `block_on`, `Handle::block_on`, the blocking pool, a
+/// thread in `block_in_place`, outside any runtime). For per-worker state indexed by worker.
+pub fn worker_index() -> Option<usize> {
+    multi_thread::worker::worker_index()
+        .or_else(|| scheduler::current_thread::runs_any_loop().then_some(0))
 }
 
 /// Runs a blocking closure on the current runtime's blocking pool, and returns a handle to

@@ -64,6 +64,10 @@ pub(crate) struct ThreadConfig {
     pub(crate) stack_size: Option<usize>,
     pub(crate) on_start: Option<Callback>,
     pub(crate) on_stop: Option<Callback>,
+    /// Run by a worker (or a current-thread loop) before it sleeps waiting for work, and
+    /// after it wakes (`Builder::on_thread_park`/`on_thread_unpark`).
+    pub(crate) on_park: Option<Callback>,
+    pub(crate) on_unpark: Option<Callback>,
 }
 
 impl ThreadConfig {
@@ -228,6 +232,11 @@ impl BlockingPool {
         // The result is not wanted: the handle is dropped, the task runs detached.
         drop(JoinHandle::new(task.clone()));
         self.inner.push_mandatory(task, handle)
+    }
+
+    /// The threads' configuration (the park hooks are read from here by the loops).
+    pub(crate) fn thread_config(&self) -> &ThreadConfig {
+        &self.inner.thread
     }
 
     /// The name given with `Builder::name`, if any.

@@ -12,8 +12,17 @@
 //!      idle?       parked = true; reactor.poll(until the earliest timer)   sleep in the kernel
 //!                  (paused clock: reactor.poll(0), still idle? clock := earliest deadline)
 //!      fire the timers that are due               their tasks join the run queue
+//!      wake the deferred tasks                    (yield_now, a spent budget: see below)
 //!  }
 //! ```
+//!
+//! # Deferred wakes
+//!
+//! A task that yields (`yield_now`, or its coop budget is spent) is not woken at once but
+//! deferred (`defer`): it runs again only after the loop has looked at the reactor, as in
+//! tokio. Woken at once it would go to the back of the run queue and run again within the
+//! same batch, up to BATCH times, before an I/O event or a timer had any chance to wake
+//! the task it yields to.
 //!
 //! # Where a wake goes
 //!
@@ -42,6 +51,7 @@ use std::time::Duration;
 use slab::Slab;
 
 use super::blocking::BlockingPool;
+use super::worker_metrics::WorkerMetrics;
 use crate::loom::lock;
 use crate::reactor::Reactor;
 use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
@@ -74,6 +84,8 @@ pub(crate) struct Shared {
     blocking: BlockingPool,
     /// A `LocalRuntime`'s own set and the thread it belongs to (`task::spawn_local`).
     local: OnceLock<LocalOwner>,
+    /// The loop's park and busy counters (`RuntimeMetrics`).
+    metrics: WorkerMetrics,
 }
 
 /// Where `spawn_local` puts a task on a `LocalRuntime` (see `runtime/local.rs`).
@@ -147,6 +159,10 @@ impl Shared {
 
     pub(crate) fn reactor(&self) -> &Arc<Reactor> {
         &self.reactor
+    }
+
+    pub(crate) fn worker_metrics(&self) -> &WorkerMetrics {
+        &self.metrics
     }
 
     pub(crate) fn blocking(&self) -> &BlockingPool {
@@ -267,7 +283,10 @@ struct Local {
 
 thread_local! {
     static LOCAL: Local = const {
-        Local { running_loop: Cell::new(std::ptr::null()), run_queue: RefCell::new(VecDeque::new()) }
+        Local {
+            running_loop: Cell::new(std::ptr::null()),
+            run_queue: RefCell::new(VecDeque::new()),
+        }
     };
 }
 
@@ -302,6 +321,7 @@ impl CurrentThread {
             is_shutdown: AtomicBool::new(false),
             blocking,
             local: OnceLock::new(),
+            metrics: WorkerMetrics::default(),
         });
         let core = Box::new(Core {
             run_queue: VecDeque::with_capacity(256),
@@ -402,6 +422,10 @@ struct RunningLoop<'a> {
     shared: &'a Arc<Shared>,
     core: Option<Box<Core>>,
     scheduler: &'a CurrentThread,
+    /// When the loop last started or woke (the busy time of `RuntimeMetrics`).
+    busy_since: std::time::Instant,
+    /// Whether this thread already deferred wakes before this loop started (`wake::defer`).
+    was_deferring: bool,
 }
 
 impl<'a> RunningLoop<'a> {
@@ -411,7 +435,13 @@ impl<'a> RunningLoop<'a> {
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
             cx.running_loop.set(Arc::as_ptr(shared));
         });
-        RunningLoop { shared, core: Some(core), scheduler }
+        RunningLoop {
+            shared,
+            core: Some(core),
+            scheduler,
+            busy_since: std::time::Instant::now(),
+            was_deferring: crate::wake::start_deferring(),
+        }
     }
 
     fn run<F: Future>(&mut self, future: F) -> F::Output {
@@ -464,13 +494,34 @@ impl<'a> RunningLoop<'a> {
         LOCAL.with(|cx| cx.run_queue.borrow_mut().extend(injection.queue.drain(..)));
     }
 
-    /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer.
+    /// Sleeps in `epoll_wait` until an event, a remote wake, or the earliest timer; around
+    /// it, the builder's park hooks. Work the park hook makes (a task it spawns or wakes) is
+    /// run instead, after one look at the reactor and the timers (as tokio).
     fn park(&mut self) {
+        let shared = self.shared;
+        let hooks = shared.blocking.thread_config();
+        if let Some(on_park) = &hooks.on_park {
+            on_park();
+            if !self.is_idle() {
+                self.poll_reactor(Some(Duration::ZERO));
+                return;
+            }
+        }
+        shared.metrics.parked(self.busy_since);
+        self.sleep();
+        self.busy_since = shared.metrics.unparked();
+        if let Some(on_unpark) = &hooks.on_unpark {
+            on_unpark();
+        }
+    }
+
+    fn sleep(&mut self) {
         let _parked = Parked::set(self.shared);
         // Re-check after publishing `parked`: a remote wake that came before it did not see
         // the flag, so it did not write the eventfd, but its work is visible now.
         if self.shared.injection_len.load(Ordering::SeqCst) != 0
             || self.shared.block_on_woken.load(Ordering::SeqCst)
+            || crate::wake::has_deferred()
         {
             return;
         }
@@ -493,15 +544,25 @@ impl<'a> RunningLoop<'a> {
         }
     }
 
-    /// Nothing to run: no task queued here or from outside, and the `block_on` future not woken.
+    /// Nothing to run: no task queued here or from outside, none deferred, and the `block_on`
+    /// future not woken.
     fn is_idle(&self) -> bool {
         !self.shared.block_on_woken.load(Ordering::SeqCst)
             && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
+            && !crate::wake::has_deferred()
             && self.shared.injection_len.load(Ordering::SeqCst) == 0
     }
 
-    /// Polls the reactor (waking the tasks of ready sockets), then fires the due timers.
+    /// Polls the reactor (waking the tasks of ready sockets), fires the due timers, then wakes
+    /// the deferred tasks.
     fn poll_reactor(&mut self, timeout: Option<Duration>) {
+        self.poll_reactor_and_timers(timeout);
+        if let Some(payload) = crate::wake::wake_deferred() {
+            std::panic::resume_unwind(payload);
+        }
+    }
+
+    fn poll_reactor_and_timers(&mut self, timeout: Option<Duration>) {
         let Some(core) = self.core.as_mut() else { return };
         let Core { events, wake_list, .. } = &mut **core;
         if let Err(e) = self.shared.reactor.poll(events, wake_list, timeout) {
@@ -550,7 +611,14 @@ impl Drop for Parked<'_> {
 
 impl Drop for RunningLoop<'_> {
     fn drop(&mut self) {
+        // Tasks that yielded just before `block_on`'s future finished are queued, not lost
+        // (woken while this thread still runs the loop, they go to the run queue handed
+        // back). A waker's panic here is dropped: the hook printed it, and `block_on`'s output
+        // is already there to return.
+        let wake = !std::thread::panicking();
+        drop(crate::wake::stop_deferring(self.was_deferring, wake));
         let Some(mut core) = self.core.take() else { return };
+        self.shared.metrics.stopped(self.busy_since);
         let _ = LOCAL.try_with(|cx| {
             cx.running_loop.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);

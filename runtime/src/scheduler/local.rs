@@ -39,6 +39,12 @@ thread_local! {
     static CURRENT: RefCell<Option<Arc<Shared>>> = const { RefCell::new(None) };
 }
 
+/// Whether this thread is running a `LocalSet` (or has entered one): `block_in_place` refuses
+/// to block there off a worker thread, as in tokio (the set's other tasks would stall).
+pub(crate) fn in_local_set() -> bool {
+    CURRENT.try_with(|current| current.borrow().is_some()).unwrap_or(false)
+}
+
 /// The set this thread is running or has entered, if any.
 pub(crate) fn current() -> Option<Arc<Shared>> {
     CURRENT.try_with(|current| current.borrow().clone()).ok().flatten()

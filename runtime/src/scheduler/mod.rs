@@ -20,6 +20,7 @@ pub(crate) mod multi_thread;
 mod run;
 pub(crate) mod task;
 mod task_scheduler;
+pub(crate) mod worker_metrics;
 
 pub(crate) use run::run;
 
@@ -90,6 +91,21 @@ impl Handle {
     }
 
     /// The number of worker threads.
+    /// The counters of worker `index` (0 for a current-thread runtime).
+    ///
+    /// # Panics
+    /// If `index` is not below `num_workers()`, as tokio.
+    #[track_caller]
+    pub(crate) fn worker_metrics(&self, index: usize) -> &worker_metrics::WorkerMetrics {
+        match self {
+            Handle::CurrentThread(shared) => {
+                assert!(index == 0, "worker index out of bounds: {index} (1 worker)");
+                shared.worker_metrics()
+            }
+            Handle::MultiThread(shared) => shared.worker_metrics(index),
+        }
+    }
+
     pub(crate) fn num_workers(&self) -> usize {
         match self {
             Handle::CurrentThread(_) => 1,

@@ -42,8 +42,9 @@ pub async fn yield_now() {
                 return Poll::Ready(());
             }
             self.yielded = true;
-            // Back of the queue: everything already queued runs first.
-            cx.waker().wake_by_ref();
+            // Woken after the loop's next look at the reactor, as in tokio: everything already
+            // queued, and whatever that look wakes, runs first.
+            crate::wake::defer(cx.waker());
             Poll::Pending
         }
     }

@@ -71,14 +71,20 @@ pub struct Sleep {
     elapsed: bool,
 }
 
-const OUTSIDE_A_RUNTIME: &str = "minirt::time used outside a minirt runtime: a sleep, timeout \
+const OUTSIDE_A_RUNTIME: &str = tokio_words!(
+    "there is no reactor running, must be called from the context of a Tokio 1.x runtime",
+    "minirt::time used outside a minirt runtime: a sleep, timeout \
      or interval needs a runtime to wake it. Create and await it inside a task or \
-     `Runtime::block_on` (or `#[minirt::main]`), or enter a runtime with `Runtime::enter`";
+     `Runtime::block_on` (or `#[minirt::main]`), or enter a runtime with `Runtime::enter`"
+);
 
-/// tokio's words, so that a test ported from tokio recognises the panic.
-const SHUT_DOWN: &str = "A minirt context was found, but it is being shutdown: the runtime \
+/// tokio's words but the name, so that a test ported from tokio recognises the panic.
+const SHUT_DOWN: &str = tokio_words!(
+    "A Tokio 1.x context was found, but it is being shutdown.",
+    "A minirt context was found, but it is being shutdown: the runtime \
      this sleep (or timeout, or interval) belongs to has shut down, and nothing will fire its \
-     timer any more";
+     timer any more"
+);
 
 impl Sleep {
     #[track_caller]

@@ -428,6 +428,10 @@ impl<RW: AsyncRead + AsyncWrite> BufStream<RW> {
     }
 
     /// Buffers of the given sizes.
+    ///
+    /// # Panics
+    /// If `reader_capacity` is zero (at the caller's location, as tokio).
+    #[track_caller]
     pub fn with_capacity(
         reader_capacity: usize,
         writer_capacity: usize,

@@ -396,7 +396,12 @@ pub struct SimplexStream {
 
 impl SimplexStream {
     /// A pipe holding at most `max_buf_size` bytes, not yet split.
+    ///
+    /// # Panics
+    /// If `max_buf_size` is zero (at the caller's location, as tokio).
+    #[track_caller]
     pub fn new_unsplit(max_buf_size: usize) -> SimplexStream {
+        assert!(max_buf_size > 0, "`max_buf_size` must be greater than 0");
         SimplexStream {
             buf: std::collections::VecDeque::new(),
             max_buf_size,
@@ -408,6 +413,10 @@ impl SimplexStream {
 }
 
 /// A one-way in-memory pipe, as its read half and its write half.
+///
+/// # Panics
+/// If `max_buf_size` is zero.
+#[track_caller]
 pub fn simplex(max_buf_size: usize) -> (ReadHalf<SimplexStream>, WriteHalf<SimplexStream>) {
     split(SimplexStream::new_unsplit(max_buf_size))
 }

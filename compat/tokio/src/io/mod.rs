@@ -46,7 +46,8 @@ pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 /// Readiness over any file descriptor (tokio's `tokio::io::unix`): minirt's `AsyncFd`.
 pub mod unix {
     pub use minirt::io::{
-        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdTryNewError, TryIoError,
+        AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, AsyncFdRegisterError, AsyncFdTryNewError,
+        TryIoError,
     };
 }
 

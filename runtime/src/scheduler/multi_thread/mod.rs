@@ -94,6 +94,7 @@ use std::time::{Duration, Instant};
 use slab::Slab;
 
 use super::blocking::BlockingPool;
+use super::worker_metrics::WorkerMetrics;
 use crate::loom::lock;
 use crate::reactor::Reactor;
 use crate::timer::Timers;
@@ -115,7 +116,11 @@ impl MultiThread {
         let mut remotes = Vec::with_capacity(n);
         for index in 0..n {
             let (steal, local) = queue::local();
-            remotes.push(Remote { steal, unpark: Unparker::new() });
+            remotes.push(Remote {
+                steal,
+                unpark: Unparker::new(),
+                metrics: WorkerMetrics::default(),
+            });
             cores.push(Core::new(index, local, config.global_queue_interval));
         }
         let shared = Arc::new(Shared {

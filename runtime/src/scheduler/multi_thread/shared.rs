@@ -16,6 +16,7 @@ use super::inject::Inject;
 use super::queue::{self, CAPACITY};
 use super::queue_interval::QueueInterval;
 use crate::loom::lock;
+use crate::scheduler::worker_metrics::WorkerMetrics;
 use crate::reactor::Reactor;
 use crate::scheduler::blocking::{BlockingPool, EnterRuntime, ThreadConfig, ThreadEntry};
 use crate::scheduler::task::TaskRef;
@@ -48,6 +49,8 @@ impl EnterRuntime for Arc<Shared> {
 pub(super) struct Remote {
     pub(super) steal: queue::Steal,
     pub(super) unpark: Unparker,
+    /// The worker's park and busy counters (`RuntimeMetrics`).
+    pub(super) metrics: WorkerMetrics,
 }
 
 /// How many worker threads are running, and the condvar a shutdown waits on for them.
@@ -110,6 +113,18 @@ impl Shared {
 
     pub(crate) fn num_workers(&self) -> usize {
         self.remotes.len()
+    }
+
+    /// The counters of worker `index`.
+    ///
+    /// # Panics
+    /// If there is no worker `index`.
+    #[track_caller]
+    pub(crate) fn worker_metrics(&self, index: usize) -> &WorkerMetrics {
+        match self.remotes.get(index) {
+            Some(remote) => &remote.metrics,
+            None => panic!("worker index out of bounds: {index} ({} workers)", self.remotes.len()),
+        }
     }
 
     pub(crate) fn num_alive_tasks(&self) -> usize {
@@ -197,6 +212,8 @@ pub(crate) struct Core {
     /// Set while the worker polls the reactor from `park`: wakes then must not wake other
     /// workers one by one (the worker wakes one after, if it got more than one task).
     pub(super) is_parking: bool,
+    /// When this worker last started or woke (the busy time of `RuntimeMetrics`).
+    pub(super) busy_since: std::time::Instant,
     pub(super) is_shutdown: bool,
     pub(super) rand: u32,
     pub(super) events: Vec<libc::epoll_event>,
@@ -220,6 +237,7 @@ impl Core {
             deferred: VecDeque::with_capacity(64),
             is_searching: false,
             is_parking: false,
+            busy_since: std::time::Instant::now(),
             is_shutdown: false,
             rand: (index as u32).wrapping_mul(0x9E37_79B9) | 1,
             events: Vec::with_capacity(1024),

@@ -69,6 +69,14 @@ thread_local! {
     };
 }
 
+/// The index of the worker whose core this thread holds (while it runs tasks), if any.
+pub(crate) fn worker_index() -> Option<usize> {
+    WORKER
+        .try_with(|cx| cx.core.try_borrow().ok().and_then(|core| core.as_ref().map(|c| c.index)))
+        .ok()
+        .flatten()
+}
+
 /// Queues `task` (spawned, or woken by value) on this thread's worker if it belongs to
 /// `shared`'s runtime (the LIFO slot), else on the injection queue.
 pub(super) fn schedule(shared: &Arc<Shared>, task: TaskRef) {
@@ -192,6 +200,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     });
     let _reset = Reset;
     let mut core = core;
+    core.busy_since = std::time::Instant::now();
     let event_interval = shared.config.event_interval;
     while !core.is_shutdown {
         core.tick = core.tick.wrapping_add(1);
@@ -230,6 +239,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
             None => return,
         }
     }
+    shared.remotes[core.index].metrics.stopped(core.busy_since);
     shared.return_core(core);
 }
 
@@ -399,6 +409,26 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     if core.has_tasks() {
         return core;
     }
+    if let Some(on_park) = &shared.config.thread.on_park {
+        // With the core in the thread-local, so a task the hook spawns lands here.
+        put_core(core);
+        on_park();
+        core = take_core().expect("minirt: the park hook took the worker's core");
+        if core.has_tasks() {
+            return core;
+        }
+    }
+    let metrics = &shared.remotes[core.index].metrics;
+    metrics.parked(core.busy_since);
+    let mut core = sleep(shared, core);
+    core.busy_since = metrics.unparked();
+    if let Some(on_unpark) = &shared.config.thread.on_unpark {
+        on_unpark();
+    }
+    core
+}
+
+fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     let was_searching = std::mem::replace(&mut core.is_searching, false);
     if shared.idle.transition_worker_to_parked(core.index, was_searching) {
         // The last searcher to give up: work queued meanwhile would have nobody to find it.

@@ -45,9 +45,14 @@ impl JoinError {
     /// The panic payload, to resume it with `std::panic::resume_unwind`.
     ///
     /// # Panics
-    /// If the error is not a panic.
+    /// If the error is not a panic (at the caller's location, as tokio).
+    #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().unwrap_or_else(|_| panic!("`JoinError` reason is not a panic"))
+        // A `match`, not `unwrap_or_else`: `#[track_caller]` does not reach into a closure.
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(_) => panic!("`JoinError` reason is not a panic"),
+        }
     }
 
     /// The panic payload, or the error itself if the task was cancelled.
