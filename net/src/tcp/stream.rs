@@ -105,12 +105,12 @@ impl TcpStream {
     /// `TCP_QUICKACK` (Linux): acknowledge at once instead of delaying the ACK. The kernel
     /// may clear it again by itself, so it is a hint for the next ACKs, as in tokio.
     pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
-        self.io.get_ref().set_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK, quickack as libc::c_int)
+        self.inner.socket().set_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK, quickack as libc::c_int)
     }
 
     /// Whether `TCP_QUICKACK` is set.
     pub fn quickack(&self) -> io::Result<bool> {
-        Ok(self.io.get_ref().get_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0)
+        Ok(self.inner.socket().get_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0)
     }
 
     /// `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream reset the connection
@@ -138,15 +138,6 @@ impl TcpStream {
     /// `IP_TTL`.
     pub fn ttl(&self) -> io::Result<u32> {
         Ok(self.inner.socket().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
-    }
-
-    /// Runs `op` once `interest` is ready, waiting again each time it says `WouldBlock`.
-    pub async fn async_io<R>(
-        &self,
-        interest: Interest,
-        mut op: impl FnMut() -> io::Result<R>,
-    ) -> io::Result<R> {
-        self.io.async_io(interest, |_| op()).await
     }
 
     /// Reads into `buf` without removing the data from the socket's queue.

@@ -16,10 +16,10 @@ use super::inject::Inject;
 use super::queue::{self, CAPACITY};
 use super::queue_interval::QueueInterval;
 use crate::loom::lock;
-use crate::scheduler::worker_metrics::WorkerMetrics;
 use crate::reactor::Reactor;
 use crate::scheduler::blocking::{BlockingPool, EnterRuntime, ThreadConfig, ThreadEntry};
 use crate::scheduler::task::TaskRef;
+use crate::scheduler::worker_metrics::WorkerMetrics;
 use crate::timer::Timers;
 
 /// Shards of the owned-task list (a power of two).
