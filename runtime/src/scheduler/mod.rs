@@ -49,12 +49,8 @@ impl Handle {
         F::Output: Send + 'static,
     {
         match self {
-            Handle::CurrentThread(shared) => {
-                shared.spawn(future, TaskScheduler::current_thread(shared.clone()))
-            }
-            Handle::MultiThread(shared) => {
-                shared.spawn(future, TaskScheduler::multi_thread(shared.clone()))
-            }
+            Handle::CurrentThread(shared) => shared.spawn::<F, TaskScheduler>(future),
+            Handle::MultiThread(shared) => shared.spawn::<F, TaskScheduler>(future),
         }
     }
 

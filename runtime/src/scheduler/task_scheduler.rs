@@ -42,6 +42,20 @@ unsafe impl Send for TaskScheduler {}
 // SAFETY: as above.
 unsafe impl Sync for TaskScheduler {}
 
+impl From<Arc<current_thread::Shared>> for TaskScheduler {
+    #[inline]
+    fn from(shared: Arc<current_thread::Shared>) -> TaskScheduler {
+        TaskScheduler::current_thread(shared)
+    }
+}
+
+impl From<Arc<multi_thread::Shared>> for TaskScheduler {
+    #[inline]
+    fn from(shared: Arc<multi_thread::Shared>) -> TaskScheduler {
+        TaskScheduler::multi_thread(shared)
+    }
+}
+
 impl TaskScheduler {
     pub(crate) fn current_thread(shared: Arc<current_thread::Shared>) -> TaskScheduler {
         let raw = Arc::into_raw(shared) as *mut ();

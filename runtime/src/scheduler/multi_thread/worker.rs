@@ -558,14 +558,14 @@ impl Schedule for Arc<Shared> {
 impl Shared {
     /// Spawns `future` onto this runtime.
     #[track_caller]
-    /// `scheduler` is what the task calls back to be queued: this same runtime.
-    pub(crate) fn spawn<F, S>(self: &Arc<Self>, future: F, scheduler: S) -> JoinHandle<F::Output>
+    /// `S` is what the task calls back to be queued, made from this runtime's `Arc`.
+    pub(crate) fn spawn<F, S>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
-        S: Schedule,
+        S: Schedule + From<Arc<Self>>,
     {
-        let task = Task::new(future, scheduler);
+        let task = Task::new(future, S::from(self.clone()));
         let handle = JoinHandle::new(task.clone());
         // The shard: from the task's address, which spreads tasks spawned by one thread.
         let shard = (Arc::as_ptr(&task) as *const () as usize >> 6).wrapping_mul(0x9E37_79B9) >> 8;
