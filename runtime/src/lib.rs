@@ -18,7 +18,7 @@
 //! - [`sync`]: tokio's channels and locks (mpsc, oneshot, watch, broadcast, Notify, Mutex,
 //!   RwLock, Semaphore, Barrier, OnceCell), over one cancel-safe waiter queue.
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
-//!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+//!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-os` is built on.
 //! - `wake` (private): wakes a batch of collected wakers (ready sockets, due timers) so that
 //!   one user waker that panics neither loses the rest nor kills the thread driving the loop.
 //! - `trace` (private): `MINIRT_TRACE=1` prints each step above to stderr (`epoll_wait`
