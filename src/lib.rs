@@ -31,10 +31,10 @@
 //! | # | file | the question it answers |
 //! |---|---|---|
 //! | 1 | `runtime/src/sys.rs` | What are the syscalls: `epoll_create1`, `epoll_ctl`, `epoll_wait`, `eventfd`? (the only raw calls of the runtime) |
-//! | 2 | `net/src/sys/socket.rs` | What does a non-blocking socket look like: `socket`, `bind`, `listen`, `accept4`, `connect` (`EINPROGRESS`), `send` with `MSG_NOSIGNAL`, `SO_ERROR`? |
+//! | 2 | `os/src/sys/socket.rs` | What does a non-blocking socket look like: `socket`, `bind`, `listen`, `accept4`, `connect` (`EINPROGRESS`), `send` with `MSG_NOSIGNAL`, `SO_ERROR`? |
 //! | 3 | `runtime/src/reactor/` | How does "the kernel says fd 7 is readable" become "this task is woken"? (tokens, the cached readiness word, the waiter slots, edge-triggered epoll) |
 //! | 4 | `runtime/src/io/async_fd.rs` | What does an I/O type need from the runtime? ([`io::AsyncFd`]: wait for readiness, try the syscall, clear on `EAGAIN`) |
-//! | 5 | `net/src/tcp/` (`listener.rs`, `stream.rs`), then `net/src/registered.rs` and `net/src/stream.rs` | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone, and what do TCP and Unix streams share? |
+//! | 5 | `os/src/tcp/` (`listener.rs`, `stream.rs`), then `os/src/registered.rs` and `os/src/stream.rs` | How are `accept`, `connect`, `read` and `write` built on `AsyncFd` alone, and what do TCP and Unix streams share? |
 //! | 6 | `runtime/src/task/` (`cell.rs`, `state.rs`, `join.rs`) | What is a task, what is its waker, and what does waking it do? |
 //! | 7 | `runtime/src/scheduler/` | When does the loop run tasks, when does it look at epoll, when does it sleep in `epoll_wait`, and how does another thread wake it? |
 //! | 8 | `runtime/src/timer/` and `runtime/src/time/sleep.rs` | How does a `sleep` become the timeout of `epoll_wait`? |
@@ -53,8 +53,8 @@
 //! - [`runtime`], [`task`], [`io`], [`spawn`]: from `minirt-runtime` (reactor, scheduler,
 //!   tasks, I/O traits, [`io::AsyncFd`]), [`time`] (sleep, timeout, interval) and [`sync`]
 //!   (channels and locks);
-//! - [`net`]: from `minirt-net` (TCP sockets, built on `AsyncFd` alone);
-//! - [`fs`] and the standard streams in [`io`]: from `minirt-net` (files on the blocking pool,
+//! - [`net`]: from `minirt-os` (TCP sockets, built on `AsyncFd` alone);
+//! - [`fs`] and the standard streams in [`io`]: from `minirt-os` (files on the blocking pool,
 //!   stdin on epoll when it is a pipe);
 //! - [`main`] and [`test`]: from `minirt-macros`;
 //! - [`select!`], [`join!`], [`try_join!`], [`pin!`] (declarative macros) and [`task_local!`];
@@ -99,20 +99,20 @@ pub mod __private {
 }
 
 /// Async I/O: the traits, readiness over any fd ([`io::AsyncFd`]), and the standard streams
-/// ([`io::stdin`], [`io::stdout`], [`io::stderr`], from `minirt-net`).
+/// ([`io::stdin`], [`io::stdout`], [`io::stderr`], from `minirt-os`).
 pub mod io {
-    pub use minirt_net::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
+    pub use minirt_os::stdio::{stderr, stdin, stdout, Stderr, Stdin, Stdout};
     pub use minirt_runtime::io::*;
 }
 
-pub use minirt_net::{fs, process, signal};
+pub use minirt_os::{fs, process, signal};
 
 /// Sockets: TCP listeners, streams and unconnected sockets; UDP sockets; Unix-domain
 /// listeners, streams and datagram sockets.
 pub mod net {
-    pub use minirt_net::{lookup_host, ToSocketAddrs};
-    pub use minirt_net::{tcp, unix};
-    pub use minirt_net::{
+    pub use minirt_os::{lookup_host, ToSocketAddrs};
+    pub use minirt_os::{tcp, unix};
+    pub use minirt_os::{
         TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixListener, UnixStream,
     };
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The crates whose module docs are checked, by source folder.
-const CRATE_SOURCES: [&str; 4] = ["src", "runtime/src", "net/src", "macros/src"];
+const CRATE_SOURCES: [&str; 4] = ["src", "runtime/src", "os/src", "macros/src"];
 
 /// The markdown pages whose file references are checked. Not docs/BENCHMARKS-notebook.md: a
 /// record of past runs, which names the files as they were then.

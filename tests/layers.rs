@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// The crates whose sources are checked: source folder (relative to the workspace root) and
 /// the name other crates use it by. The first is the runtime, whose files must form no cycle.
-const CRATES: &[(&str, &str)] = &[("runtime/src", "minirt_runtime"), ("net/src", "minirt_net")];
+const CRATES: &[(&str, &str)] = &[("runtime/src", "minirt_runtime"), ("os/src", "minirt_os")];
 
 type ModPath = Vec<String>;
 

@@ -22,7 +22,7 @@
 //! - [`sync`]: tokio's channels and locks (mpsc, oneshot, watch, broadcast, Notify, Mutex,
 //!   RwLock, Semaphore, Barrier, OnceCell), over one cancel-safe waiter queue.
 //! - [`io`]: the `futures-io` traits, tokio-named extension methods, and
-//!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-net` is built on.
+//!   [`AsyncFd`](io::AsyncFd), the public readiness API that `minirt-os` is built on.
 //! - `wake` (private): wakes a batch of collected wakers (ready sockets, due timers) so that
 //!   one user waker that panics neither loses the rest nor kills the thread driving the loop.
 //! - `trace` (private): `MINIRT_TRACE=1` prints each step above to stderr (`epoll_wait`
@@ -41,7 +41,7 @@
 //! folders import each other).
 //!
 //! ```text
-//! io sync macros_support            | the public API, and minirt-net's only way in: I/O, sync,
+//! io sync macros_support            | the public API, and minirt-os's only way in: I/O, sync,
 //! time                              |   sleep, timeout, interval, Instant, pause/advance,
 //! task                              |   JoinSet, spawn_local, task::Builder, task-locals, coop,
 //! runtime                           |   Runtime, Builder, Handle, spawn, spawn_blocking

@@ -12,7 +12,7 @@ pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
     err.get_ref().is_some_and(|inner| inner.is::<RuntimeShutDown>())
 }
 
-/// The error [`is_rt_shutdown_err`] recognises, for minirt's own crates (minirt-net's stdio,
+/// The error [`is_rt_shutdown_err`] recognises, for minirt's own crates (minirt-os's stdio,
 /// whose blocking jobs the pool's shutdown cancels). Not public API.
 #[doc(hidden)]
 pub fn shutdown_error(what: &'static str) -> io::Error {

@@ -29,7 +29,7 @@ pub fn poll_read_tokio<R: AsyncRead + ?Sized>(
 }
 
 /// Implements tokio's `AsyncRead`/`AsyncWrite` for a type by delegating to its `futures-io`
-/// implementation; `@read`/`@write` for one direction. Exported (hidden) for minirt-net's
+/// implementation; `@read`/`@write` for one direction. Exported (hidden) for minirt-os's
 /// streams, whose crate must have `tokio` as a dependency.
 #[doc(hidden)]
 #[macro_export]

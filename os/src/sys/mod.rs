@@ -1,4 +1,4 @@
-//! Every raw syscall of minirt-net, one file per kind of resource, as in mio's unix backend:
+//! Every raw syscall of minirt-os, one file per kind of resource, as in mio's unix backend:
 //! `socket` (TCP, UDP and Unix sockets), `process` (pidfds and child pipes), `signal`
 //! (`sigaction`, the self-pipe and the handler) and `stdio` (what fd 0 is). Each call goes through [`cvt`] (a `-1`
 //! return becomes `errno` as an `io::Error`) or [`cvt_r`] (the same, retrying `EINTR`), so a

@@ -54,7 +54,7 @@ use sealed::{Resolve, ToSocketAddrsPriv};
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// for addr in minirt_net::lookup_host("localhost:3000").await? {
+/// for addr in minirt_os::lookup_host("localhost:3000").await? {
 ///     println!("socket address is {addr}");
 /// }
 /// # Ok(()) }

@@ -1,4 +1,4 @@
-//! minirt-net: sockets, files, processes, signals and stdio for minirt.
+//! minirt-os: sockets, files, processes, signals and stdio for minirt.
 //!
 //! Every type here is built only on the runtime's public readiness API,
 //! [`minirt_runtime::io::AsyncFd`]: a socket is created non-blocking (`sys`), wrapped in an

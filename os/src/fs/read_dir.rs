@@ -35,7 +35,7 @@ type Batch = (VecDeque<io::Result<DirEntry>>, Option<std::fs::ReadDir>, usize);
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// let mut entries = minirt_net::fs::read_dir(".").await?; // minirt::fs::read_dir
+/// let mut entries = minirt_os::fs::read_dir(".").await?; // minirt::fs::read_dir
 /// while let Some(entry) = entries.next_entry().await? {
 ///     println!("{}", entry.path().display());
 /// }

@@ -72,7 +72,7 @@ enum FdKind {
 /// ```no_run
 /// use minirt_runtime::io::AsyncReadExt; // minirt::io in the facade
 /// # async fn f() -> std::io::Result<()> {
-/// let mut stdin = minirt_net::stdio::stdin(); // minirt::io::stdin()
+/// let mut stdin = minirt_os::stdio::stdin(); // minirt::io::stdin()
 /// let mut buf = [0u8; 4096];
 /// let n = stdin.read(&mut buf).await?; // 0 at end of input
 /// # let _ = n; Ok(()) }

@@ -58,7 +58,7 @@ const WRITE_BEHIND: usize = 256 * 1024;
 /// ```no_run
 /// use minirt_runtime::io::AsyncWriteExt; // minirt::io in the facade
 /// # async fn f() -> std::io::Result<()> {
-/// let mut file = minirt_net::fs::File::create("foo.txt").await?; // minirt::fs::File
+/// let mut file = minirt_os::fs::File::create("foo.txt").await?; // minirt::fs::File
 /// file.write_all(b"hello, world!").await?;
 /// file.flush().await?;
 /// # Ok(()) }

@@ -12,7 +12,7 @@ use super::{asyncify, File};
 ///
 /// ```no_run
 /// # async fn f() -> std::io::Result<()> {
-/// use minirt_net::fs::OpenOptions; // minirt::fs::OpenOptions in the facade
+/// use minirt_os::fs::OpenOptions; // minirt::fs::OpenOptions in the facade
 /// let file = OpenOptions::new().append(true).create(true).open("log.txt").await?;
 /// # drop(file); Ok(()) }
 /// ```

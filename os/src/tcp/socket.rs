@@ -23,7 +23,7 @@ use crate::sys::Socket;
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
-/// use minirt_net::TcpSocket;
+/// use minirt_os::TcpSocket;
 /// let socket = TcpSocket::new_v4()?;
 /// socket.set_reuseport(true)?; // one listener per worker thread, the kernel balances
 /// socket.bind("0.0.0.0:8080".parse().unwrap())?;
