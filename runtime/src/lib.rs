@@ -4,7 +4,8 @@
 //! data flows:
 //!
 //! - `sys` (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
-//!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate.
+//!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate but for the
+//!   console's read-only look at an fd (below).
 //! - `reactor`: one edge-triggered registration per fd, a cached readiness word per
 //!   registration, and `epoll_wait` events turned into woken tasks.
 //! - [`task`]: a spawned future in one allocation, its state machine, the `Waker` that
@@ -27,9 +28,15 @@
 //! - `slow_poll` (private): `MINIRT_SLOW_POLL=10ms` names a task whose poll blocks its thread,
 //!   while it still blocks (a watchdog thread) and when it returns; the schedulers time each
 //!   poll through `scheduler::run` only while it is on.
+//! - `console` (private): `MINIRT_CONSOLE=127.0.0.1:6669` serves a live page and JSON from a
+//!   thread of its own: the tasks (from `slow_poll`'s hooks and each task's state word), the
+//!   workers, and each reactor's fds with the tasks waiting on them. Its `fds` module asks
+//!   the kernel what an fd is (`getsockopt`, `getsockname`, `getpeername`): the only syscalls
+//!   outside `sys`, read-only.
 
 #![deny(missing_docs)]
 
+mod console;
 mod context;
 mod loom;
 mod loom_shim;

@@ -750,6 +750,26 @@ impl Reactor {
         }
     }
 
+    /// For the console: each registration's fd, cached readiness and waiting wakers (with
+    /// whether each waits to read, to write), under the reactor's locks, so `visit` must run
+    /// no foreign code (it compares wakers with `will_wake`).
+    pub(crate) fn inspect(&self, mut visit: impl FnMut(RawFd, Ready, &[(&Waker, bool, bool)])) {
+        let slots = lock(&self.slots);
+        for (_, slot) in slots.slab.iter() {
+            let ready = ready_of(slot.io.readiness.load(Ordering::Acquire));
+            let waiters = lock(&slot.io.waiters);
+            let mut wakers: Vec<(&Waker, bool, bool)> = Vec::new();
+            wakers.extend(waiters.reader.iter().map(|w| (w, true, false)));
+            wakers.extend(waiters.writer.iter().map(|w| (w, false, true)));
+            for (_, entry) in waiters.list.iter() {
+                let (r, w) =
+                    (entry.wake_mask.intersects(READER_WAKE), entry.wake_mask.is_writable());
+                wakers.extend(entry.waker.iter().map(|waker| (waker, r, w)));
+            }
+            visit(slot.fd, ready, &wakers);
+        }
+    }
+
     /// Fails every pending and future operation on the remaining registrations with an error,
     /// instead of letting them wait forever for a loop that no longer runs.
     pub(crate) fn shutdown(&self) {

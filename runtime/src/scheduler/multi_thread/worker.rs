@@ -308,6 +308,7 @@ impl Core {
                 continue;
             }
             if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.run_queue) {
+                crate::slow_poll::stole();
                 return Some(task);
             }
         }
@@ -464,6 +465,7 @@ fn take_core() -> Option<Box<Core>> {
 /// `block_in_place` takes it away.
 pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
     let _enter = context::enter(Handle::MultiThread(shared.clone()));
+    crate::slow_poll::worker_started(core.index);
     let Some(_driving) = context::start_driving() else {
         unreachable!("minirt: a new worker thread is already driving a runtime")
     };
@@ -584,6 +586,7 @@ struct DriverTaken<'a>(&'a Shared);
 
 impl Drop for DriverTaken<'_> {
     fn drop(&mut self) {
+        crate::slow_poll::driver(false);
         self.0.driver_taken.store(false, Ordering::Release);
     }
 }
@@ -595,7 +598,10 @@ fn try_take_driver(shared: &Shared) -> Option<DriverTaken<'_>> {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
     // Built only when taken: a guard made and dropped here would release the holder's flag.
-    free.then(|| DriverTaken(shared))
+    free.then(|| {
+        crate::slow_poll::driver(true);
+        DriverTaken(shared)
+    })
 }
 
 /// `driver_parked` set for as long as this lives (the driver's holder blocks in `epoll_wait`).
@@ -702,6 +708,7 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     }
     let unpark = &shared.remotes[core.index].unpark;
     core.is_parking = true;
+    crate::slow_poll::parked(true);
     loop {
         if shared.is_shutdown.load(Ordering::Acquire) {
             core.is_shutdown = true;
@@ -722,6 +729,7 @@ fn park(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         }
     }
     core.is_parking = false;
+    crate::slow_poll::parked(false);
     // Woken with more work than this worker can start at once: let another one help.
     if core.run_queue.len() + usize::from(core.lifo_slot.is_some()) > 1 {
         shared.notify_parked();
