@@ -5,7 +5,7 @@
 //! cargo run --example console -- [--console ADDR] [--seconds N]
 //! ```
 //!
-//! The console listens on `--console` (default `127.0.0.1:6669`; `MINIRT_CONSOLE` is ignored
+//! The console listens on `--console` (default `127.0.0.1:6670`; `MINIRT_CONSOLE` is ignored
 //! here, the argument wins) and says so on stderr; open it in a browser. The service is an
 //! HTTP server on a free port with two handlers, `/fast` and `/slow`: `/slow` calls
 //! `std::thread::sleep(150 ms)` inside its task, blocking its worker, which the detector
@@ -23,7 +23,8 @@ use minirt::io::{AsyncReadExt, AsyncWriteExt};
 use minirt::net::{TcpListener, TcpStream};
 
 fn main() -> std::io::Result<()> {
-    let mut console: std::net::SocketAddr = ([127, 0, 0, 1], 6669).into();
+    // Not 6669 (tokio-console's port): browsers refuse 6665-6669, the IRC ports (ERR_UNSAFE_PORT).
+    let mut console: std::net::SocketAddr = ([127, 0, 0, 1], 6670).into();
     let mut seconds: Option<u64> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
