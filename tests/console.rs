@@ -68,6 +68,13 @@ impl Scenario {
         Scenario { child, addr: addr.expect("the console's address before READY"), lines }
     }
 
+    /// Starts `name` and waits until its `/api/state` passes `ready`.
+    fn start_after(name: &str, mut ready: impl FnMut(&Value) -> bool) -> Scenario {
+        let child = Scenario::start(name);
+        child.wait_for(name, |state| ready(state).then_some(()));
+        child
+    }
+
     /// `GET path`: the status line and the body.
     fn get(&self, path: &str) -> (String, String) {
         self.request(&format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n"))
@@ -139,6 +146,7 @@ fn scenario_in_child() {
         "socket" => socket(&rt),
         "lost" => lost(&rt),
         "blocked" => blocked(&rt),
+        "browser" => browser(&rt),
         other => panic!("unknown scenario {other}"),
     }
     // Until the parent closes stdin.
@@ -360,4 +368,94 @@ fn bad_requests_get_a_status() {
     // Still answering after all that.
     assert!(child.json("/api/state")["tasks"].is_array());
     child.finish();
+}
+
+/// A named task with a slow poll (60 ms, over the console's 10 ms), and one that loses its
+/// waker: what the rendered page must show.
+fn browser(rt: &Runtime) {
+    rt.block_on(async {
+        minirt::task::Builder::new()
+            .name("page-task")
+            .spawn(async {
+                std::thread::sleep(Duration::from_millis(60));
+                std::future::pending::<()>().await;
+            })
+            .expect("spawn");
+        minirt::time::sleep(Duration::from_millis(100)).await;
+    });
+    ready();
+}
+
+/// Headless Chromium loads the page, runs its script against the live JSON, and the DOM it
+/// dumps must show the task table with the task's name and spawn file, a worker row and the
+/// slow-poll warning. Skipped, with a note, where Chromium is not installed.
+#[test]
+fn the_page_renders_tasks_workers_and_warnings_in_a_browser() {
+    let Some(chromium) =
+        ["chromium", "chromium-browser", "google-chrome"].into_iter().find(|name| {
+            Command::new(name)
+                .arg("--version")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    else {
+        eprintln!("NOTE: skipped the browser test: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let child = Scenario::start_after("browser", |state| {
+        task(state, "page-task").is_some_and(|t| t["longest_poll_us"].as_u64() >= Some(50_000))
+    });
+    let mut browser = Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("http://{}/", child.addr),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let mut dom = String::new();
+    let reader = {
+        let mut stdout = browser.stdout.take().expect("chromium's stdout");
+        std::thread::spawn(move || {
+            let mut dom = String::new();
+            let _ = stdout.read_to_string(&mut dom);
+            dom
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while browser.try_wait().expect("wait for chromium").is_none() {
+        if Instant::now() > deadline {
+            let _ = browser.kill();
+            panic!("chromium did not finish in 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    dom.push_str(&reader.join().expect("chromium's output"));
+    let tasks = section(&dom, "<table id=\"tasks\"");
+    assert!(tasks.contains(">page-task<"), "the task's name in the table: {tasks}");
+    assert!(tasks.contains("tests/console.rs:"), "the task's spawn file in the table: {tasks}");
+    let workers = section(&dom, "<table id=\"workers\"");
+    assert!(workers.contains("minirt-runtime-worker"), "a worker row: {workers}");
+    let warnings = section(&dom, "<ul id=\"warnings\"");
+    assert!(
+        warnings.contains("slow poll") && warnings.contains("page-task"),
+        "the warning: {warnings}"
+    );
+    child.finish();
+}
+
+/// The DOM from `start` to the end of that element's table or list.
+fn section<'a>(dom: &'a str, start: &str) -> &'a str {
+    let from = dom.find(start).unwrap_or_else(|| panic!("no {start} in the page: {dom}"));
+    let rest = &dom[from..];
+    let end =
+        ["</table>", "</ul>"].iter().filter_map(|end| rest.find(end)).min().unwrap_or(rest.len());
+    &rest[..end]
 }
