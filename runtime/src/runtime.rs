@@ -278,6 +278,7 @@ impl Builder {
             );
         }
         crate::slow_poll::enable_from_env();
+        crate::console::enable(self.console);
         if let Some(threshold) = self.slow_poll_threshold {
             crate::slow_poll::enable(threshold);
         }
@@ -310,7 +311,7 @@ impl Builder {
             }
         }
         let handle = Handle { inner: inner_handle(&scheduler) };
-        crate::console::runtime_built(self.console, &handle.inner);
+        crate::console::runtime_built(&handle.inner);
         Ok(Runtime { scheduler, handle, flavor: self.flavor, blocking, is_shut_down: false })
     }
 }

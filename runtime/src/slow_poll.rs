@@ -37,6 +37,7 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
@@ -82,10 +83,9 @@ pub(crate) struct Meta {
     /// The first wake not yet followed by a poll (0: none).
     pub(crate) woken_at: AtomicU64,
     pub(crate) wakes: AtomicU64,
-    /// Wakes from inside its own poll (`yield_now`, a spent budget).
+    /// Polls during which it was woken (a wake of its own, `yield_now` or a spent budget; or,
+    /// rarely, another thread's while it ran): counted once per poll, when the poll ends.
     pub(crate) self_wakes: AtomicU64,
-    /// Wakes while it was being polled, from its own poll or another thread.
-    pub(crate) wakes_while_running: AtomicU64,
     pub(crate) longest_poll_nanos: AtomicU64,
     /// When its poll in progress started (0: not being polled).
     pub(crate) poll_started_at: AtomicU64,
@@ -98,8 +98,34 @@ impl Meta {
     }
 }
 
-/// Every task alive (and, with the console on, the last `KEEP_DONE` completed), by id.
-static TASKS: Mutex<Option<HashMap<u64, Arc<Meta>>>> = Mutex::new(None);
+/// Every task alive (and, with the console on, the last `KEEP_DONE` completed), by id, in
+/// shards (by id) so that workers spawning and polling at once seldom share a lock.
+static TASKS: [Mutex<Option<TaskMap>>; SHARDS] = [const { Mutex::new(None) }; SHARDS];
+const SHARDS: usize = 16;
+type TaskMap = HashMap<u64, Arc<Meta>, BuildHasherDefault<IdHasher>>;
+
+/// Task ids are unique and handed out in order: a multiply spreads them well enough, for a
+/// fraction of SipHash's cost on every poll.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+fn shard(id: u64) -> MutexGuard<'static, Option<TaskMap>> {
+    lock(&TASKS[(id as usize) % SHARDS])
+}
 /// Completed tasks kept for the console, oldest first.
 static DONE: Mutex<VecDeque<u64>> = Mutex::new(VecDeque::new());
 const KEEP_DONE: usize = 256;
@@ -113,7 +139,7 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn find(id: u64) -> Option<Arc<Meta>> {
-    lock(&TASKS).as_ref().and_then(|tasks| tasks.get(&id).cloned())
+    shard(id).as_ref().and_then(|tasks| tasks.get(&id).cloned())
 }
 
 /// Whether the detector or the console is on.
@@ -205,11 +231,10 @@ pub(crate) fn spawned(id: u64, location: &'static Location<'static>, task: Weak<
         woken_at: AtomicU64::new(now.max(1)),
         wakes: AtomicU64::new(0),
         self_wakes: AtomicU64::new(0),
-        wakes_while_running: AtomicU64::new(0),
         longest_poll_nanos: AtomicU64::new(0),
         poll_started_at: AtomicU64::new(0),
     });
-    lock(&TASKS).get_or_insert_with(HashMap::new).insert(id, meta);
+    shard(id).get_or_insert_with(TaskMap::default).insert(id, meta);
 }
 
 /// The task was given a name (`task::Builder::name`).
@@ -219,28 +244,20 @@ pub(crate) fn named(id: u64, name: &str) {
     }
 }
 
-/// The task was woken (the detector or the console is on).
+/// An idle task was woken, and queued (the detector or the console is on): by value, from
+/// `Task::wake`; by reference (and a spawn, whose queueing `spawned` already timed), from
+/// the scheduler's `schedule`. Wakes during its poll are not hooked (that path stays as it
+/// is when all this is off): `poll_ended` counts them from the state word. A wake counts once
+/// per queueing.
 #[cold]
 #[inline(never)]
 pub(crate) fn woken(id: u64) {
-    // Its own poll on this thread: no lookup.
-    let own = OUTER
-        .try_with(|stack| {
-            stack.borrow().last().filter(|poll| poll.id == id).map(|p| p.meta.clone())
-        })
-        .ok()
-        .flatten();
-    let self_wake = own.is_some();
-    let Some(meta) = own.flatten().or_else(|| find(id)) else { return };
-    meta.wakes.fetch_add(1, Ordering::Relaxed);
-    if self_wake {
-        meta.self_wakes.fetch_add(1, Ordering::Relaxed);
-    }
-    if self_wake || meta.poll_started_at.load(Ordering::Relaxed) != 0 {
-        meta.wakes_while_running.fetch_add(1, Ordering::Relaxed);
-    }
-    let _ =
+    let Some(meta) = find(id) else { return };
+    let queued =
         meta.woken_at.compare_exchange(0, now_nanos().max(1), Ordering::Relaxed, Ordering::Relaxed);
+    if queued.is_ok() {
+        meta.wakes.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// The task completed or was cancelled: its entry goes (or, with the console on, is kept
@@ -266,7 +283,7 @@ pub(crate) fn finished(id: u64) {
 
 fn forget(id: u64) {
     if !console_enabled() {
-        if let Some(tasks) = lock(&TASKS).as_mut() {
+        if let Some(tasks) = shard(id).as_mut() {
             tasks.remove(&id);
         }
         return;
@@ -285,7 +302,7 @@ fn forget(id: u64) {
         (done.len() > KEEP_DONE).then(|| done.pop_front()).flatten()
     };
     if let Some(old) = expired {
-        if let Some(tasks) = lock(&TASKS).as_mut() {
+        if let Some(tasks) = shard(old).as_mut() {
             tasks.remove(&old);
         }
     }
@@ -293,7 +310,11 @@ fn forget(id: u64) {
 
 /// Every task known (alive, and the last completed ones), for the console.
 pub(crate) fn tasks() -> Vec<Arc<Meta>> {
-    lock(&TASKS).as_ref().map(|tasks| tasks.values().cloned().collect()).unwrap_or_default()
+    let mut all = Vec::new();
+    for shard in &TASKS {
+        all.extend(lock(shard).iter().flat_map(|tasks| tasks.values().cloned()));
+    }
+    all
 }
 
 /// "task 12 \"name\" spawned at src/main.rs:10:5", from what is known of `id`.
@@ -311,7 +332,8 @@ fn describe(id: u64) -> String {
 /// A timed poll in progress on this thread.
 struct Poll {
     id: u64,
-    start: Instant,
+    /// Nanoseconds since `epoch()`.
+    start: u64,
     meta: Option<Arc<Meta>>,
     /// What the slot held before (an outer poll's task and start), restored at the end.
     outer: (u64, u64),
@@ -460,7 +482,7 @@ pub(crate) fn poll_started(id: u64) {
         // A poll nested in another (a `block_on` of another runtime inside `block_in_place`)
         // restores the outer one's when it ends.
         let outer = (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
-        let poll = Poll { id, start: Instant::now(), meta, outer, finished: false };
+        let poll = Poll { id, start: now, meta, outer, finished: false };
         let _ = OUTER.try_with(|stack| stack.borrow_mut().push(poll));
         slot.started.store(now, Ordering::Relaxed);
         slot.task.store(id, Ordering::Release);
@@ -478,10 +500,24 @@ pub(crate) fn poll_ended(id: u64) {
         Some((poll, slot.thread.clone()))
     });
     let Ok(Some((poll, thread))) = ended else { return };
-    let took = poll.start.elapsed();
+    let nanos = now_nanos().saturating_sub(poll.start);
+    let took = Duration::from_nanos(nanos);
     if let Some(meta) = &poll.meta {
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         meta.poll_started_at.store(0, Ordering::Relaxed);
+        let state = meta.task.upgrade().map(|task| task.inspect());
+        if state.is_some_and(|s| s.notified && !s.complete) {
+            // Woken during the poll, and queued again by it.
+            meta.self_wakes.fetch_add(1, Ordering::Relaxed);
+            let queued = meta.woken_at.compare_exchange(
+                0,
+                now_nanos().max(1),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            if queued.is_ok() {
+                meta.wakes.fetch_add(1, Ordering::Relaxed);
+            }
+        }
         meta.polls.fetch_add(1, Ordering::Relaxed);
         meta.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
         meta.longest_poll_nanos.fetch_max(nanos, Ordering::Relaxed);

@@ -53,12 +53,17 @@ fn runtimes() -> Vec<Handle> {
     runtimes.iter().filter_map(WeakRuntime::upgrade).collect()
 }
 
-/// Called by `Builder::build` for every runtime: turns the console on if `addr` (the
-/// builder's) or `MINIRT_CONSOLE` asks for it, and shows `handle` if it is on.
-pub(crate) fn runtime_built(addr: Option<SocketAddr>, handle: &Handle) {
+/// Called by `Builder::build` before it starts any thread: turns the console on if `addr`
+/// (the builder's) or `MINIRT_CONSOLE` asks for it, so the new workers are seen from their
+/// start.
+pub(crate) fn enable(addr: Option<SocketAddr>) {
     if let Some(addr) = addr.or_else(from_env) {
         start(addr);
     }
+}
+
+/// Called by `Builder::build` for every runtime it built: shows `handle` if the console is on.
+pub(crate) fn runtime_built(handle: &Handle) {
     if !slow_poll::console_enabled() {
         return;
     }

@@ -317,16 +317,15 @@ fn warnings(rows: &[TaskRow], handles: &[Handle], warn: u64) -> Vec<Warning> {
                 ),
             });
         }
-        let (wakes, running) = (meta.wakes.load(Relaxed), meta.wakes_while_running.load(Relaxed));
+        let (wakes, running) = (meta.wakes.load(Relaxed), meta.self_wakes.load(Relaxed));
         if running >= MANY_WAKES && running * 2 >= wakes {
             warnings.push(Warning {
                 kind: "woken while running",
                 task: Some(meta.id),
                 text: format!(
-                    "{} was woken {running} times while it was running ({} of its {wakes} wakes; {} by itself)",
+                    "{} was woken {running} times while it was running ({} % of its {wakes} wakes)",
                     label(row),
                     running * 100 / wakes.max(1),
-                    meta.self_wakes.load(Relaxed)
                 ),
             });
         }
@@ -388,7 +387,6 @@ fn task_json(json: &mut Json, row: &TaskRow) {
     json.field_num("idle_us", micros(row.idle));
     json.field_num("wakes", meta.wakes.load(Relaxed));
     json.field_num("self_wakes", meta.self_wakes.load(Relaxed));
-    json.field_num("wakes_while_running", meta.wakes_while_running.load(Relaxed));
     json.field_num("longest_poll_us", micros(meta.longest_poll_nanos.load(Relaxed)));
     json.field_num("age_us", micros(row.age));
     json.field_opt_num("running_for_us", row.running_for.map(micros));

@@ -226,12 +226,12 @@ where
     S: Schedule,
 {
     fn wake(self: Arc<Self>) {
-        if S::IS_ASYNC && slow_poll::enabled() {
-            slow_poll::woken(self.id.as_u64());
-        }
         if self.state.transition_to_notified() {
             if trace::enabled() {
                 trace::task_woken(self.id);
+            }
+            if S::IS_ASYNC && slow_poll::enabled() {
+                slow_poll::woken(self.id.as_u64());
             }
             // On a thread running this task's scheduler the task goes straight onto its local
             // queue, without a reference to the scheduler taken and dropped for it.
@@ -244,9 +244,6 @@ where
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if S::IS_ASYNC && slow_poll::enabled() {
-            slow_poll::woken(self.id.as_u64());
-        }
         self.schedule();
     }
 }
