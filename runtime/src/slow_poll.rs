@@ -410,10 +410,13 @@ impl Histogram {
     const fn new() -> Histogram {
         Histogram([const { AtomicU64::new(0) }; BUCKETS])
     }
+    /// Counts one duration. A plain load and store, not a read-modify-write: two threads that
+    /// count at the same instant may lose one count, which a histogram can afford better
+    /// than every poll a locked instruction more.
     fn record(&self, nanos: u64) {
         let micros = nanos / 1000;
         let bucket = (u64::BITS - micros.leading_zeros()).saturating_sub(1) as usize;
-        self.0[bucket.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        add(&self.0[bucket.min(BUCKETS - 1)], 1);
     }
 }
 
@@ -439,7 +442,7 @@ pub(crate) fn worker_started(index: usize) {
 pub(crate) fn stole() {
     if enabled() {
         with_slot(|slot| {
-            slot.steals.fetch_add(1, Ordering::Relaxed);
+            add(&slot.steals, 1);
         });
     }
 }
@@ -451,7 +454,7 @@ pub(crate) fn parked(parked: bool) {
         with_slot(|slot| {
             slot.parked.store(parked, Ordering::Relaxed);
             let count = if parked { &slot.parks } else { &slot.unparks };
-            count.fetch_add(1, Ordering::Relaxed);
+            add(count, 1);
         });
     }
 }
@@ -464,6 +467,13 @@ pub(crate) fn driver(held: bool) {
     }
 }
 
+/// `counter += n` for a counter only the thread polling the task writes (the task's poll
+/// counters: one thread polls a task at a time): a load and a store, no locked instruction.
+#[inline]
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
 /// A poll of task `id` starts on this thread (the detector or the console is on): marks this
 /// thread's slot busy.
 pub(crate) fn poll_started(id: u64) {
@@ -474,7 +484,7 @@ pub(crate) fn poll_started(id: u64) {
         let woken = meta.woken_at.swap(0, Ordering::Relaxed);
         if woken != 0 {
             let delay = now.saturating_sub(woken);
-            meta.scheduled_nanos.fetch_add(delay, Ordering::Relaxed);
+            add(&meta.scheduled_nanos, delay);
             SCHEDULE_DELAYS.record(delay);
         }
     }
@@ -486,7 +496,8 @@ pub(crate) fn poll_started(id: u64) {
         let _ = OUTER.try_with(|stack| stack.borrow_mut().push(poll));
         slot.started.store(now, Ordering::Relaxed);
         slot.task.store(id, Ordering::Release);
-        slot.polls.fetch_add(1, Ordering::Release);
+        // Only this thread writes its slot's counters.
+        slot.polls.store(slot.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
     });
 }
 
@@ -497,34 +508,34 @@ pub(crate) fn poll_ended(id: u64) {
         let (task, started) = poll.outer;
         slot.started.store(started, Ordering::Relaxed);
         slot.task.store(task, Ordering::Release);
-        Some((poll, slot.thread.clone()))
+        Some(poll)
     });
-    let Ok(Some((poll, thread))) = ended else { return };
-    let nanos = now_nanos().saturating_sub(poll.start);
+    let Ok(Some(poll)) = ended else { return };
+    let end = now_nanos();
+    let nanos = end.saturating_sub(poll.start);
     let took = Duration::from_nanos(nanos);
     if let Some(meta) = &poll.meta {
         meta.poll_started_at.store(0, Ordering::Relaxed);
         let state = meta.task.upgrade().map(|task| task.inspect());
         if state.is_some_and(|s| s.notified && !s.complete) {
             // Woken during the poll, and queued again by it.
-            meta.self_wakes.fetch_add(1, Ordering::Relaxed);
-            let queued = meta.woken_at.compare_exchange(
-                0,
-                now_nanos().max(1),
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            );
+            add(&meta.self_wakes, 1);
+            let queued =
+                meta.woken_at.compare_exchange(0, end.max(1), Ordering::Relaxed, Ordering::Relaxed);
             if queued.is_ok() {
                 meta.wakes.fetch_add(1, Ordering::Relaxed);
             }
         }
-        meta.polls.fetch_add(1, Ordering::Relaxed);
-        meta.busy_nanos.fetch_add(nanos, Ordering::Relaxed);
-        meta.longest_poll_nanos.fetch_max(nanos, Ordering::Relaxed);
+        add(&meta.polls, 1);
+        add(&meta.busy_nanos, nanos);
+        if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+            meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
+        }
         POLL_TIMES.record(nanos);
     }
     if let Some(threshold) = threshold() {
         if took > threshold {
+            let thread = SLOT.try_with(|slot| slot.thread.clone()).unwrap_or_default();
             eprintln!(
                 "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
                 describe(id),
