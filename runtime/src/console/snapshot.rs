@@ -263,7 +263,7 @@ pub(super) fn write(part: Part) -> Option<String> {
         }
         Part::Tasks => tasks_json(&mut json, &rows),
         Part::Workers => workers_json(&mut json, &rows, now),
-        Part::Runtimes => runtimes_json(&mut json, &handles, &fds, now),
+        Part::Runtimes => runtimes_json(&mut json, &handles, &fds),
         Part::Histograms => histograms_json(&mut json),
         Part::Warnings => warnings_json(&mut json, &warnings),
         Part::All => {
@@ -280,7 +280,7 @@ pub(super) fn write(part: Part) -> Option<String> {
             json.key("workers");
             workers_json(&mut json, &rows, now);
             json.key("runtimes");
-            runtimes_json(&mut json, &handles, &fds, now);
+            runtimes_json(&mut json, &handles, &fds);
             json.key("histograms");
             histograms_json(&mut json);
             json.key("warnings");
@@ -439,7 +439,7 @@ fn workers_json(json: &mut Json, rows: &[TaskRow], now: u64) {
     json.end_array();
 }
 
-fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>], now: u64) {
+fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>]) {
     json.begin_array();
     for (handle, fds) in handles.iter().zip(fds) {
         json.begin_object();
@@ -496,7 +496,6 @@ fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>], now: u
             json.end_object();
         }
         json.end_array();
-        let _ = now;
         json.end_object();
     }
     json.end_array();
