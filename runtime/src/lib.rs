@@ -4,7 +4,8 @@
 //! data flows:
 //!
 //! - `sys` (private): the raw syscalls — `epoll_create1`, `epoll_ctl`, `epoll_wait`,
-//!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate.
+//!   `eventfd` — behind safe wrappers. The only `unsafe` syscalls in this crate but for the
+//!   console's read-only look at an fd (below).
 //! - `reactor` (private): one edge-triggered registration per fd, a cached readiness word per
 //!   registration, and `epoll_wait` events turned into woken tasks.
 //! - `timer` (private): the heap of deadlines that sets the loop's `epoll_wait` timeout, and
@@ -33,6 +34,11 @@
 //!   poll through `scheduler::run` only while it is on.
 //! - `context` (private): the runtime this thread entered (`CONTEXT`); `polling` (private): what
 //!   this thread is polling — the loop flag, the task id, the cooperative budget (`POLLING`).
+//! - `console` (private): `MINIRT_CONSOLE=127.0.0.1:6669` serves a live page and JSON from a
+//!   thread of its own: the tasks (from `slow_poll`'s hooks and each task's state word), the
+//!   workers, and each reactor's fds with the tasks waiting on them. Its `fds` module asks
+//!   the kernel what an fd is (`getsockopt`, `getsockname`, `getpeername`): the only syscalls
+//!   outside `sys`, read-only.
 //!
 //! ## Layers
 //!
@@ -45,7 +51,7 @@
 //! time                              |   sleep, timeout, interval, Instant, pause/advance,
 //! task                              |   JoinSet, spawn_local, task::Builder, task-locals, coop,
 //! runtime                           |   Runtime, Builder, Handle, spawn, spawn_blocking
-//! context                           | the runtime this thread entered (its scheduler handle)
+//! context console                   | the runtime this thread entered; the live console
 //! scheduler                         | the loops, the blocking pool, LocalSet, the task cells
 //! reactor timer                     | epoll registrations and readiness; the timer heap, the clock
 //! park slow_poll trace              | park-until-woken block_on; the poll watchdog; MINIRT_TRACE
@@ -71,6 +77,7 @@ macro_rules! tokio_words {
     };
 }
 
+mod console;
 mod context;
 mod loom;
 mod park;

@@ -25,42 +25,135 @@
 //! below `task`.
 //! The setting is process-wide (the first runtime that turns it on sets the threshold), as
 //! the environment variable is.
+//!
+//! The same hooks feed the live console (`crate::console`), which turns them on without a
+//! threshold: then each entry of TASKS also keeps a weak reference to the task (to read its
+//! state word and its reference count), counters (polls, busy time, wakes, time queued after a
+//! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
+//! and parks and says whether it holds the driver; two histograms collect every poll's
+//! duration and scheduling delay (wake → poll). This module only records: the console reads
+//! it from its own thread.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+/// On while the detector or the console is: every hook checks this first.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// The console is on: keep what it shows (completed tasks, histograms).
+static CONSOLE: AtomicBool = AtomicBool::new(false);
+/// The detector's threshold; `u64::MAX` while only the console is on (nothing is reported).
 static THRESHOLD_NANOS: AtomicU64 = AtomicU64::new(u64::MAX);
 
-/// What is known of a live task while the detector is on.
-struct Meta {
-    location: &'static Location<'static>,
-    name: Option<String>,
+/// How a task's cell answers the console: its state word, read at one moment.
+pub(crate) trait Inspect: Send + Sync {
+    /// The task's state now.
+    fn inspect(&self) -> TaskState;
 }
 
-static TASKS: Mutex<BTreeMap<u64, Meta>> = Mutex::new(BTreeMap::new());
+/// A task's state word, decoded (see `task/state.rs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TaskState {
+    pub(crate) notified: bool,
+    pub(crate) running: bool,
+    pub(crate) complete: bool,
+    pub(crate) join_interest: bool,
+}
+
+/// What is known of a task while the detector or the console is on.
+pub(crate) struct Meta {
+    pub(crate) id: u64,
+    pub(crate) location: &'static Location<'static>,
+    pub(crate) name: Mutex<Option<String>>,
+    /// The task cell, to read its state and count its references (`Weak::strong_count`).
+    pub(crate) task: Weak<dyn Inspect>,
+    /// In nanoseconds since `epoch()`.
+    pub(crate) spawned_at: u64,
+    /// 0 while it lives.
+    pub(crate) done_at: AtomicU64,
+    pub(crate) polls: AtomicU64,
+    pub(crate) busy_nanos: AtomicU64,
+    /// Time spent queued between a wake (or the spawn) and the poll that followed.
+    pub(crate) scheduled_nanos: AtomicU64,
+    /// The first wake not yet followed by a poll (0: none).
+    pub(crate) woken_at: AtomicU64,
+    pub(crate) wakes: AtomicU64,
+    /// Polls during which it was woken (a wake of its own, `yield_now` or a spent budget; or,
+    /// rarely, another thread's while it ran): counted once per poll, when the poll ends.
+    pub(crate) self_wakes: AtomicU64,
+    pub(crate) longest_poll_nanos: AtomicU64,
+    /// When its poll in progress started (0: not being polled).
+    pub(crate) poll_started_at: AtomicU64,
+}
+
+impl Meta {
+    /// The name given with `task::Builder::name`, if any.
+    pub(crate) fn name(&self) -> Option<String> {
+        lock(&self.name).clone()
+    }
+}
+
+/// Every task alive (and, with the console on, the last `KEEP_DONE` completed), by id, in
+/// shards (by id) so that workers spawning and polling at once seldom share a lock.
+static TASKS: [Mutex<Option<TaskMap>>; SHARDS] = [const { Mutex::new(None) }; SHARDS];
+const SHARDS: usize = 16;
+type TaskMap = HashMap<u64, Arc<Meta>, BuildHasherDefault<IdHasher>>;
+
+/// Task ids are unique and handed out in order: a multiply spreads them well enough, for a
+/// fraction of SipHash's cost on every poll.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+fn shard(id: u64) -> MutexGuard<'static, Option<TaskMap>> {
+    lock(&TASKS[(id as usize) % SHARDS])
+}
+/// Completed tasks kept for the console, oldest first.
+static DONE: Mutex<VecDeque<u64>> = Mutex::new(VecDeque::new());
+const KEEP_DONE: usize = 256;
 /// Every thread's slot that has polled a task since the detector was turned on.
 static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Only plain maps and vectors are changed under these locks: consistent after a panic.
-    mutex.lock().unwrap_or_else(|p| p.into_inner())
+// Only plain maps, vectors and counters are changed under these locks: consistent after a
+// panic, so the poison-free lock is right for them.
+pub(crate) use crate::loom::lock;
+
+fn find(id: u64) -> Option<Arc<Meta>> {
+    shard(id).as_ref().and_then(|tasks| tasks.get(&id).cloned())
 }
 
-/// Whether the detector is on.
+/// Whether the detector or the console is on.
 #[inline]
 pub(crate) fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
+/// Whether the console is on.
+pub(crate) fn console_enabled() -> bool {
+    CONSOLE.load(Ordering::Relaxed)
+}
+
 /// Turns the detector on with `threshold`, and starts the watchdog (once per process).
 pub(crate) fn enable(threshold: Duration) {
-    let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX).max(1);
+    let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX).clamp(1, u64::MAX - 1);
     // The first runtime to turn it on sets the threshold; later ones keep it.
     let _ = THRESHOLD_NANOS.compare_exchange(u64::MAX, nanos, Ordering::Relaxed, Ordering::Relaxed);
     ENABLED.store(true, Ordering::Relaxed);
@@ -73,6 +166,13 @@ pub(crate) fn enable(threshold: Duration) {
             eprintln!("minirt: slow poll: cannot start the watchdog thread ({e}): only polls that return are reported");
         }
     });
+}
+
+/// Turns the hooks on for the console (no reports on stderr unless the detector is on too).
+pub(crate) fn enable_console() {
+    epoch();
+    CONSOLE.store(true, Ordering::Relaxed);
+    ENABLED.store(true, Ordering::Relaxed);
 }
 
 /// Reads `MINIRT_SLOW_POLL` (once per process) and turns the detector on if it is set.
@@ -105,25 +205,63 @@ fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-fn threshold() -> Duration {
-    Duration::from_nanos(THRESHOLD_NANOS.load(Ordering::Relaxed))
+/// The detector's threshold, if it is on.
+pub(crate) fn threshold() -> Option<Duration> {
+    let nanos = THRESHOLD_NANOS.load(Ordering::Relaxed);
+    (nanos != u64::MAX).then(|| Duration::from_nanos(nanos))
 }
 
-/// A task was created at `location` (the detector is on).
+/// A task was created at `location` (the detector or the console is on).
 #[cold]
-pub(crate) fn spawned(id: u64, location: &'static Location<'static>) {
-    lock(&TASKS).insert(id, Meta { location, name: None });
+#[inline(never)]
+pub(crate) fn spawned(id: u64, location: &'static Location<'static>, task: Weak<dyn Inspect>) {
+    let now = now_nanos();
+    let meta = Arc::new(Meta {
+        id,
+        location,
+        name: Mutex::new(None),
+        task,
+        spawned_at: now,
+        done_at: AtomicU64::new(0),
+        polls: AtomicU64::new(0),
+        busy_nanos: AtomicU64::new(0),
+        scheduled_nanos: AtomicU64::new(0),
+        woken_at: AtomicU64::new(now.max(1)),
+        wakes: AtomicU64::new(0),
+        self_wakes: AtomicU64::new(0),
+        longest_poll_nanos: AtomicU64::new(0),
+        poll_started_at: AtomicU64::new(0),
+    });
+    shard(id).get_or_insert_with(TaskMap::default).insert(id, meta);
 }
 
 /// The task was given a name (`task::Builder::name`).
 pub(crate) fn named(id: u64, name: &str) {
-    if let Some(meta) = lock(&TASKS).get_mut(&id) {
-        meta.name = Some(name.to_string());
+    if let Some(meta) = find(id) {
+        *lock(&meta.name) = Some(name.to_string());
     }
 }
 
-/// The task completed or was cancelled: its entry goes.
+/// An idle task was woken, and queued (the detector or the console is on): by value, from
+/// `Task::wake`; by reference (and a spawn, whose queueing `spawned` already timed), from
+/// the scheduler's `schedule`. Wakes during its poll are not hooked (that path stays as it
+/// is when all this is off): `poll_ended` counts them from the state word. A wake counts once
+/// per queueing.
 #[cold]
+#[inline(never)]
+pub(crate) fn woken(id: u64) {
+    let Some(meta) = find(id) else { return };
+    let queued =
+        meta.woken_at.compare_exchange(0, now_nanos().max(1), Ordering::Relaxed, Ordering::Relaxed);
+    if queued.is_ok() {
+        meta.wakes.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The task completed or was cancelled: its entry goes (or, with the console on, is kept
+/// among the last completed).
+#[cold]
+#[inline(never)]
 pub(crate) fn finished(id: u64) {
     // Completed during its own timed poll: `poll_ended` still reports it by name, and removes
     // the entry after.
@@ -137,15 +275,51 @@ pub(crate) fn finished(id: u64) {
         })
         .unwrap_or(false);
     if !in_its_poll {
-        lock(&TASKS).remove(&id);
+        forget(id);
     }
+}
+
+fn forget(id: u64) {
+    if !console_enabled() {
+        if let Some(tasks) = shard(id).as_mut() {
+            tasks.remove(&id);
+        }
+        return;
+    }
+    if let Some(meta) = find(id) {
+        let _ = meta.done_at.compare_exchange(
+            0,
+            now_nanos().max(1),
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+    }
+    let expired = {
+        let mut done = lock(&DONE);
+        done.push_back(id);
+        (done.len() > KEEP_DONE).then(|| done.pop_front()).flatten()
+    };
+    if let Some(old) = expired {
+        if let Some(tasks) = shard(old).as_mut() {
+            tasks.remove(&old);
+        }
+    }
+}
+
+/// Every task known (alive, and the last completed ones), for the console.
+pub(crate) fn tasks() -> Vec<Arc<Meta>> {
+    let mut all = Vec::new();
+    for shard in &TASKS {
+        all.extend(lock(shard).iter().flat_map(|tasks| tasks.values().cloned()));
+    }
+    all
 }
 
 /// "task 12 \"name\" spawned at src/main.rs:10:5", from what is known of `id`.
 fn describe(id: u64) -> String {
     let mut text = format!("task {id}");
-    if let Some(meta) = lock(&TASKS).get(&id) {
-        if let Some(name) = &meta.name {
+    if let Some(meta) = find(id) {
+        if let Some(name) = meta.name() {
             let _ = write!(text, " {name:?}");
         }
         let _ = write!(text, " spawned at {}", meta.location);
@@ -156,30 +330,48 @@ fn describe(id: u64) -> String {
 /// A timed poll in progress on this thread.
 struct Poll {
     id: u64,
-    start: Instant,
+    /// Nanoseconds since `epoch()`.
+    start: u64,
+    meta: Option<Arc<Meta>>,
     /// What the slot held before (an outer poll's task and start), restored at the end.
     outer: (u64, u64),
     /// The task completed during this poll: its entry goes once the poll is reported.
     finished: bool,
 }
 
-/// One thread's poll in progress, read by the watchdog.
-struct Slot {
+/// One thread's poll in progress and its counters, read by the watchdog and the console.
+pub(crate) struct Slot {
     /// The task being polled (`Id`'s number), or 0.
-    task: AtomicU64,
+    pub(crate) task: AtomicU64,
     /// When its poll started, in nanoseconds since `epoch()`.
-    started: AtomicU64,
+    pub(crate) started: AtomicU64,
     /// Counts the polls started here, so the watchdog tells one long poll from two.
-    polls: AtomicU64,
-    thread: String,
+    pub(crate) polls: AtomicU64,
+    pub(crate) thread: String,
+    /// The multi-thread worker whose core this thread runs (-1: none, or current-thread).
+    pub(crate) worker: AtomicI64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
+    pub(crate) parked: AtomicBool,
+    /// This thread holds the runtime's driver (polls the reactor and fires the timers).
+    pub(crate) driver: AtomicBool,
 }
 
-fn epoch() -> Instant {
+/// Every thread's slot still alive, for the console.
+pub(crate) fn slots() -> Vec<Arc<Slot>> {
+    let mut slots = lock(&SLOTS);
+    slots.retain(|slot| slot.strong_count() > 0);
+    slots.iter().filter_map(Weak::upgrade).collect()
+}
+
+/// Nanoseconds since the registry's epoch, the clock of every time kept here.
+pub(crate) fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     *EPOCH.get_or_init(Instant::now)
 }
 
-fn now_nanos() -> u64 {
+pub(crate) fn now_nanos() -> u64 {
     u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
@@ -195,24 +387,115 @@ thread_local! {
             polls: AtomicU64::new(0),
             // Workers share a name: the id tells them apart.
             thread: format!("{} {:?}", thread.name().unwrap_or("(unnamed)"), thread.id()),
+            worker: AtomicI64::new(-1),
+            steals: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
+            unparks: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
+            driver: AtomicBool::new(false),
         });
         lock(&SLOTS).push(Arc::downgrade(&slot));
         slot
     };
 }
 
-/// A poll of task `id` starts on this thread (the detector is on): marks this thread's slot
-/// busy.
+/// Log-2 buckets of durations: bucket i holds [2^i, 2^(i+1)) microseconds (bucket 0 also
+/// everything under 1 µs).
+pub(crate) const BUCKETS: usize = 24;
+pub(crate) struct Histogram(pub(crate) [AtomicU64; BUCKETS]);
+
+impl Histogram {
+    const fn new() -> Histogram {
+        Histogram([const { AtomicU64::new(0) }; BUCKETS])
+    }
+    /// Counts one duration. A plain load and store, not a read-modify-write: two threads that
+    /// count at the same instant may lose one count, which a histogram can afford better
+    /// than every poll a locked instruction more.
+    fn record(&self, nanos: u64) {
+        let micros = nanos / 1000;
+        let bucket = (u64::BITS - micros.leading_zeros()).saturating_sub(1) as usize;
+        add(&self.0[bucket.min(BUCKETS - 1)], 1);
+    }
+}
+
+/// Every poll's duration, while the console is on.
+pub(crate) static POLL_TIMES: Histogram = Histogram::new();
+/// Every poll's scheduling delay (wake or spawn → poll), while the console is on.
+pub(crate) static SCHEDULE_DELAYS: Histogram = Histogram::new();
+
+fn with_slot(f: impl FnOnce(&Slot)) {
+    let _ = SLOT.try_with(|slot| f(slot));
+}
+
+/// This thread runs worker `index`'s core (a multi-thread runtime's worker loop starts).
+#[inline]
+pub(crate) fn worker_started(index: usize) {
+    if enabled() {
+        with_slot(|slot| slot.worker.store(index as i64, Ordering::Relaxed));
+    }
+}
+
+/// This worker stole a batch of tasks from another.
+#[inline]
+pub(crate) fn stole() {
+    if enabled() {
+        with_slot(|slot| {
+            add(&slot.steals, 1);
+        });
+    }
+}
+
+/// This worker parks (`true`: no work anywhere) or is unparked (`false`).
+#[inline]
+pub(crate) fn parked(parked: bool) {
+    if enabled() {
+        with_slot(|slot| {
+            slot.parked.store(parked, Ordering::Relaxed);
+            let count = if parked { &slot.parks } else { &slot.unparks };
+            add(count, 1);
+        });
+    }
+}
+
+/// This thread took (`true`) or released the runtime's driver.
+#[inline]
+pub(crate) fn driver(held: bool) {
+    if enabled() {
+        with_slot(|slot| slot.driver.store(held, Ordering::Relaxed));
+    }
+}
+
+/// `counter += n` for a counter only the thread polling the task writes (the task's poll
+/// counters: one thread polls a task at a time): a load and a store, no locked instruction.
+#[inline]
+fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+/// A poll of task `id` starts on this thread (the detector or the console is on): marks this
+/// thread's slot busy.
 pub(crate) fn poll_started(id: u64) {
+    let now = now_nanos();
+    let meta = find(id);
+    if let Some(meta) = &meta {
+        meta.poll_started_at.store(now.max(1), Ordering::Relaxed);
+        let woken = meta.woken_at.swap(0, Ordering::Relaxed);
+        if woken != 0 {
+            let delay = now.saturating_sub(woken);
+            add(&meta.scheduled_nanos, delay);
+            SCHEDULE_DELAYS.record(delay);
+        }
+    }
     let _ = SLOT.try_with(|slot| {
         // A poll nested in another (a `block_on` of another runtime inside `block_in_place`)
         // restores the outer one's when it ends.
         let outer = (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
-        let poll = Poll { id, start: Instant::now(), outer, finished: false };
+        let poll = Poll { id, start: now, meta, outer, finished: false };
         let _ = OUTER.try_with(|stack| stack.borrow_mut().push(poll));
-        slot.started.store(now_nanos(), Ordering::Relaxed);
+        slot.started.store(now, Ordering::Relaxed);
         slot.task.store(id, Ordering::Release);
-        slot.polls.fetch_add(1, Ordering::Release);
+        // Only this thread writes its slot's counters.
+        slot.polls.store(slot.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
     });
 }
 
@@ -223,20 +506,44 @@ pub(crate) fn poll_ended(id: u64) {
         let (task, started) = poll.outer;
         slot.started.store(started, Ordering::Relaxed);
         slot.task.store(task, Ordering::Release);
-        Some((poll.start.elapsed(), poll.finished, slot.thread.clone()))
+        Some(poll)
     });
-    let Ok(Some((took, finished, thread))) = ended else { return };
-    let threshold = threshold();
-    if took > threshold {
-        eprintln!(
-            "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
-            describe(id),
-            show(took),
-            show(threshold),
-        );
+    let Ok(Some(poll)) = ended else { return };
+    let end = now_nanos();
+    let nanos = end.saturating_sub(poll.start);
+    let took = Duration::from_nanos(nanos);
+    if let Some(meta) = &poll.meta {
+        meta.poll_started_at.store(0, Ordering::Relaxed);
+        let state = meta.task.upgrade().map(|task| task.inspect());
+        if state.is_some_and(|s| s.notified && !s.complete) {
+            // Woken during the poll, and queued again by it.
+            add(&meta.self_wakes, 1);
+            let queued =
+                meta.woken_at.compare_exchange(0, end.max(1), Ordering::Relaxed, Ordering::Relaxed);
+            if queued.is_ok() {
+                meta.wakes.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        add(&meta.polls, 1);
+        add(&meta.busy_nanos, nanos);
+        if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+            meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
+        }
+        POLL_TIMES.record(nanos);
     }
-    if finished {
-        lock(&TASKS).remove(&id);
+    if let Some(threshold) = threshold() {
+        if took > threshold {
+            let thread = SLOT.try_with(|slot| slot.thread.clone()).unwrap_or_default();
+            eprintln!(
+                "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
+                describe(id),
+                show(took),
+                show(threshold),
+            );
+        }
+    }
+    if poll.finished {
+        forget(id);
     }
 }
 
@@ -251,17 +558,14 @@ fn show(d: Duration) -> String {
 /// The watchdog's loop: reports polls still running past the threshold, at growing intervals.
 fn watchdog() {
     // Per slot: the poll (by its count) last reported, and when to report it next.
-    let mut next: BTreeMap<usize, (u64, Duration)> = BTreeMap::new();
+    let mut next: HashMap<usize, (u64, Duration)> = HashMap::new();
     loop {
-        let threshold = threshold();
+        // Only started by `enable`, which set it.
+        let threshold = threshold().unwrap_or(Duration::MAX);
         std::thread::sleep(
             (threshold / 2).clamp(Duration::from_millis(1), Duration::from_millis(100)),
         );
-        let slots: Vec<Arc<Slot>> = {
-            let mut slots = lock(&SLOTS);
-            slots.retain(|slot| slot.strong_count() > 0);
-            slots.iter().filter_map(Weak::upgrade).collect()
-        };
+        let slots = slots();
         for slot in &slots {
             let key = Arc::as_ptr(slot) as usize;
             let polls = slot.polls.load(Ordering::Acquire);

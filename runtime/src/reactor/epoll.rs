@@ -118,6 +118,16 @@ impl Reactor {
         }
     }
 
+    /// For the console: each registration's fd, cached readiness and waiting wakers (with
+    /// whether each waits to read, to write), under the reactor's locks, so `visit` must run
+    /// no foreign code (it compares wakers with `will_wake`).
+    pub(crate) fn inspect(&self, mut visit: impl FnMut(RawFd, Ready, &[(&Waker, bool, bool)])) {
+        let slots = lock(&self.slots);
+        for (_, slot) in slots.slab.iter() {
+            slot.io.inspect(|ready, wakers| visit(slot.fd, ready, wakers));
+        }
+    }
+
     /// Fails every pending and future operation on the remaining registrations with an error,
     /// instead of letting them wait forever for a loop that no longer runs.
     pub(crate) fn shutdown(&self) {

@@ -109,6 +109,21 @@ impl ScheduledIo {
         }
     }
 
+    /// For the console (`Reactor::inspect`): the cached readiness and every waiting waker, with
+    /// whether it waits to read, to write; under the waiters' lock.
+    pub(super) fn inspect(&self, visit: impl FnOnce(Ready, &[(&Waker, bool, bool)])) {
+        let ready = ready_of(self.readiness.load(Ordering::Acquire));
+        let waiters = lock(&self.waiters);
+        let mut wakers: Vec<(&Waker, bool, bool)> = Vec::new();
+        wakers.extend(waiters.reader.iter().map(|w| (w, true, false)));
+        wakers.extend(waiters.writer.iter().map(|w| (w, false, true)));
+        for (_, entry) in waiters.list.iter() {
+            let (r, w) = (entry.wake_mask.intersects(READER_WAKE), entry.wake_mask.is_writable());
+            wakers.extend(entry.waker.iter().map(|waker| (waker, r, w)));
+        }
+        visit(ready, &wakers);
+    }
+
     /// Records an event: ORs in `ready`, bumps the tick, and moves the wakers of every waiter
     /// the event concerns into `wake_list` (moved, not woken nor dropped: the caller wakes them
     /// after releasing its locks).

@@ -31,6 +31,7 @@ pub struct Builder {
     pub(super) global_queue_interval: Option<u32>,
     pub(super) start_paused: bool,
     pub(super) slow_poll_threshold: Option<Duration>,
+    pub(super) console: Option<std::net::SocketAddr>,
 }
 
 impl Builder {
@@ -65,6 +66,7 @@ impl Builder {
             global_queue_interval: None,
             start_paused: false,
             slow_poll_threshold: None,
+            console: None,
         }
     }
 
@@ -251,6 +253,23 @@ impl Builder {
         self
     }
 
+    /// Turns on the live console (not in tokio): a page at `http://addr/` and JSON under
+    /// `/api/` that show the tasks, workers, reactor, timers and blocking pool, served from a
+    /// thread of its own. Process-wide, like the `MINIRT_CONSOLE` environment variable
+    /// (`127.0.0.1:6669`): the first address set wins, and every runtime built afterwards is
+    /// shown. It says where it listens on stderr (port 0 picks a free one).
+    ///
+    /// ```no_run
+    /// let rt = minirt::runtime::Builder::new_multi_thread()
+    ///     .console(([127, 0, 0, 1], 6669))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn console(&mut self, addr: impl Into<std::net::SocketAddr>) -> &mut Builder {
+        self.console = Some(addr.into());
+        self
+    }
+
     /// Creates the runtime: an epoll instance and an eventfd (and, for the multi-thread
     /// flavor, its worker threads). Fails if the process is out of file descriptors or threads.
     ///
@@ -266,6 +285,7 @@ impl Builder {
             );
         }
         crate::slow_poll::enable_from_env();
+        crate::console::enable(self.console);
         if let Some(threshold) = self.slow_poll_threshold {
             crate::slow_poll::enable(threshold);
         }
@@ -301,6 +321,7 @@ impl Builder {
             }
         }
         let handle = Handle { inner: inner_handle(&scheduler) };
+        crate::console::runtime_built(&handle.inner);
         Ok(Runtime { scheduler, handle, flavor: self.flavor, blocking, is_shut_down: false })
     }
 }

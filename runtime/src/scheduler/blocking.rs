@@ -248,6 +248,11 @@ impl BlockingPool {
         lock(&self.inner.state).num_threads
     }
 
+    /// `Builder::max_blocking_threads` (for the console).
+    pub(crate) fn max_threads(&self) -> usize {
+        self.inner.max_threads
+    }
+
     /// Threads waiting for work.
     pub(crate) fn num_idle_threads(&self) -> usize {
         lock(&self.inner.state).num_idle

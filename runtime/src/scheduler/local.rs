@@ -82,6 +82,9 @@ pub(crate) struct LocalScheduler(Arc<Shared>);
 
 impl Schedule for LocalScheduler {
     fn schedule(&self, task: TaskRef) {
+        if crate::slow_poll::enabled() {
+            crate::slow_poll::woken(task.id().as_u64());
+        }
         let mut queue = lock(&self.0.queue);
         if queue.closed {
             drop(queue);

@@ -123,6 +123,9 @@ impl Drop for TaskScheduler {
 
 impl Schedule for TaskScheduler {
     fn schedule(&self, task: TaskRef) {
+        if crate::slow_poll::enabled() {
+            crate::slow_poll::woken(task.id().as_u64());
+        }
         match self.arc() {
             Ok(ct) => ct.schedule(task),
             Err(mt) => mt.schedule(task),

@@ -229,6 +229,11 @@ impl Timers {
         drop(entry);
     }
 
+    /// Timers waiting in the heap (for the console).
+    pub(crate) fn waiting(&self) -> usize {
+        self.lock().heap.len()
+    }
+
     /// The deadline of the timer that fires first.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.lock().heap.first().map(|node| node.deadline)

@@ -131,6 +131,11 @@ impl Shared {
         self.owned.iter().map(|shard| lock(shard).len()).sum()
     }
 
+    /// Tasks in worker `index`'s local ring (for the console).
+    pub(crate) fn local_queue_depth(&self, index: usize) -> usize {
+        self.remotes.get(index).map_or(0, |remote| remote.steal.len())
+    }
+
     pub(crate) fn injection_depth(&self) -> usize {
         self.inject.len()
     }
@@ -372,6 +377,7 @@ impl Core {
                 continue;
             }
             if let Some(task) = shared.remotes[victim].steal.steal_into(&mut self.run_queue) {
+                crate::slow_poll::stole();
                 return Some(task);
             }
         }

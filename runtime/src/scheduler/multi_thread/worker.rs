@@ -176,6 +176,7 @@ fn take_core() -> Option<Box<Core>> {
 /// A worker thread's body: runs `core` until shutdown (then hands it back) or until
 /// `block_in_place` takes it away. The thread has entered the runtime (`Config::enter`).
 pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
+    crate::slow_poll::worker_started(core.index);
     let Some(_in_loop) = crate::polling::enter_loop() else {
         unreachable!("minirt: a new worker thread is already driving a runtime")
     };
@@ -298,6 +299,7 @@ struct ReactorTaken<'a>(&'a Shared);
 
 impl Drop for ReactorTaken<'_> {
     fn drop(&mut self) {
+        crate::slow_poll::driver(false);
         self.0.reactor_taken.store(false, Ordering::Release);
     }
 }
@@ -309,7 +311,10 @@ fn try_take_reactor(shared: &Shared) -> Option<ReactorTaken<'_>> {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_ok();
     // Built only when taken: a guard made and dropped here would release the holder's flag.
-    free.then(|| ReactorTaken(shared))
+    free.then(|| {
+        crate::slow_poll::driver(true);
+        ReactorTaken(shared)
+    })
 }
 
 /// `reactor_parked` set for as long as this lives (the reactor's holder blocks in `epoll_wait`).
@@ -436,6 +441,7 @@ fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     }
     let unpark = &shared.remotes[core.index].unpark;
     core.is_parking = true;
+    crate::slow_poll::parked(true);
     loop {
         if shared.is_shutdown.load(Ordering::Acquire) {
             core.is_shutdown = true;
@@ -456,6 +462,7 @@ fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         }
     }
     core.is_parking = false;
+    crate::slow_poll::parked(false);
     // Woken with more work than this worker can start at once: let another one help.
     if core.run_queue.len() + usize::from(core.lifo_slot.is_some()) > 1 {
         shared.notify_parked();

@@ -87,7 +87,8 @@ where
         });
         if S::IS_ASYNC && slow_poll::enabled() {
             // The spawn call's line: `#[track_caller]` runs from every public spawn to here.
-            slow_poll::spawned(task.id.as_u64(), std::panic::Location::caller());
+            let weak = Arc::downgrade(&task);
+            slow_poll::spawned(task.id.as_u64(), std::panic::Location::caller(), weak);
         }
         task
     }
@@ -233,6 +234,9 @@ where
             if trace::enabled() {
                 trace::task_woken(self.id.as_u64());
             }
+            if S::IS_ASYNC && slow_poll::enabled() {
+                slow_poll::woken(self.id.as_u64());
+            }
             // On a thread running this task's scheduler the task goes straight onto its local
             // queue, without a reference to the scheduler taken and dropped for it.
             let key = self.scheduler.local_key();
@@ -245,6 +249,24 @@ where
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.schedule();
+    }
+}
+
+/// The live console reads the state word through this (`slow_poll::TASKS` holds a `Weak`).
+impl<F, S> slow_poll::Inspect for Task<F, S>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    fn inspect(&self) -> slow_poll::TaskState {
+        let s = self.state.load();
+        slow_poll::TaskState {
+            notified: s.is_notified(),
+            running: s.is_running(),
+            complete: s.is_complete(),
+            join_interest: s.has_join_interest(),
+        }
     }
 }
 
