@@ -592,6 +592,14 @@ impl ScheduledIo {
         (!ready.is_empty()).then_some(Ok(ReadyEvent { ready, tick: tick_of(word) }))
     }
 
+    /// The cached readiness for `mask`, whether or not the runtime has shut down.
+    #[inline]
+    fn check_cached(&self, mask: Ready) -> Option<ReadyEvent> {
+        let word = self.readiness.load(Ordering::Acquire);
+        let ready = ready_of(word) & mask;
+        (!ready.is_empty()).then_some(ReadyEvent { ready, tick: tick_of(word) })
+    }
+
     /// Removes a future's waiter entry; its waker is returned so that it drops after the lock.
     fn remove_waiter(&self, key: usize) -> Option<Entry> {
         lock(&self.waiters).list.try_remove(key)
@@ -900,10 +908,10 @@ impl Registration {
         interest: Interest,
         op: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let event = match self.io.check(interest.mask()) {
-            Some(Ok(event)) => event,
-            Some(Err(e)) => return Err(e),
-            None => return Err(io::ErrorKind::WouldBlock.into()),
+        // As tokio's: the cached readiness alone decides, also once the runtime has shut down
+        // (data already known to be there is still read; the next wait reports the shutdown).
+        let Some(event) = self.io.check_cached(interest.mask()) else {
+            return Err(io::ErrorKind::WouldBlock.into());
         };
         let result = op();
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
