@@ -589,21 +589,19 @@ fn waker_panics_in_wake_on_join(flavor: Flavor) {
 fn waker_panics_in_wake_by_ref(flavor: Flavor) {
     let rt = Rt::new(flavor);
     let tag = tag("wake_by_ref panics", flavor);
-    // On a multi-thread worker `yield_now` wakes its task by reference: a task that polls it
-    // with such a waker panics, and that is the task's error. A current-thread loop defers the
-    // wake until it has looked at the reactor (as tokio), keeping a clone that it wakes by
-    // value: no panic.
+    // A future that wakes its task by reference (as a spent budget does on a worker): a task
+    // that polls it with such a waker panics, and that is the task's error. (Not `yield_now`:
+    // on a current-thread loop it defers the wake, which then goes by value, as tokio's.)
     let inner_tag = tag.clone();
     let task = rt.spawn(async move {
         let (waker, _state) = bad_waker(WakerFault::WakeByRef, &inner_tag);
-        let mut yielded = pin!(minirt::task::yield_now());
-        let _ = poll_with(yielded.as_mut(), &waker);
+        let mut wakes_by_ref = pin!(std::future::poll_fn(|cx| {
+            cx.waker().wake_by_ref();
+            std::task::Poll::<()>::Pending
+        }));
+        let _ = poll_with(wakes_by_ref.as_mut(), &waker);
     });
-    if flavor.is_multi_thread() {
-        assert_panic_with(rt.block_on(task).expect_err("the task panicked"), &tag);
-    } else {
-        rt.block_on(task).expect("the deferred wake goes by value");
-    }
+    assert_panic_with(rt.block_on(task).expect_err("the task panicked"), &tag);
     // The driver wakes by value: a timer's wake never goes through `wake_by_ref`.
     let (waker, state) = bad_waker(WakerFault::WakeByRef, &tag);
     let mut timer = {
@@ -916,8 +914,8 @@ fn block_in_place_in_local_set(flavor: Flavor) {
     let result = rt.block_on(local.run_until(async {
         minirt::task::spawn_local(async { minirt::task::block_in_place(|| 3) }).await
     }));
-    // `block_on`'s thread is no worker, and the set's other tasks would stall: it panics on
-    // every flavor, as tokio's.
+    // On every flavor the local task runs off a worker thread (`block_on`'s), where blocking
+    // would stall the set's other tasks: `block_in_place` panics there, as tokio's does.
     let error = result.expect_err("block_in_place in a LocalSet panics");
     assert!(error.is_panic());
     let message = message(&*error.into_panic());

@@ -108,7 +108,8 @@ TOML
 # One build of every test file of side $1 that compiles.
 build() {
     local side=$1
-    (cd "$work/$side" && CARGO_TARGET_DIR="$repo/target/suite-$side" \
+    # No incremental cache: each file is built once, and the cache would double the disk used.
+    (cd "$work/$side" && CARGO_TARGET_DIR="$repo/target/suite-$side" CARGO_INCREMENTAL=0 \
         cargo build --tests --keep-going --message-format=json "${targets[@]}" \
         > "$work/$side/build.json" 2> "$work/$side/build.log")
 }

@@ -111,10 +111,10 @@ impl Registration {
         interest: Interest,
         op: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let event = match self.io.check(interest.mask()) {
-            Some(Ok(event)) => event,
-            Some(Err(e)) => return Err(e),
-            None => return Err(io::ErrorKind::WouldBlock.into()),
+        // As tokio's: the cached readiness alone decides, also once the runtime has shut down
+        // (data already known to be there is still read; the next wait reports the shutdown).
+        let Some(event) = self.io.check_cached(interest.mask()) else {
+            return Err(io::ErrorKind::WouldBlock.into());
         };
         let result = op();
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {

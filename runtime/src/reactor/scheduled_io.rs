@@ -243,6 +243,14 @@ impl ScheduledIo {
         result
     }
 
+    /// The cached readiness for `mask`, whether or not the runtime has shut down.
+    #[inline]
+    pub(super) fn check_cached(&self, mask: Ready) -> Option<ReadyEvent> {
+        let word = self.readiness.load(Ordering::Acquire);
+        let ready = ready_of(word) & mask;
+        (!ready.is_empty()).then_some(ReadyEvent { ready, tick: tick_of(word) })
+    }
+
     #[inline]
     pub(super) fn check(&self, mask: Ready) -> Option<io::Result<ReadyEvent>> {
         let word = self.readiness.load(Ordering::Acquire);
