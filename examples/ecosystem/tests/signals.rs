@@ -25,7 +25,7 @@ async fn wait_for(lines: &mut mpsc::UnboundedReceiver<String>, needle: &str) {
     panic!("the service's stderr ended before a line containing {needle:?}");
 }
 
-async fn drains_on(signal: &str, logged: &str) {
+async fn drains_on(signal: libc::c_int, logged: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecosystem-service"))
         .args(["--addr", "127.0.0.1:0", "--timeout-ms", "10000"])
         .env_remove("UPSTREAM_URL")
@@ -61,11 +61,12 @@ async fn drains_on(signal: &str, logged: &str) {
     // TraceLayer logs the request once the handler has it: from then on it is in flight.
     wait_for(&mut lines, "started processing request").await;
 
-    let status = std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill {signal} {pid}: {status}");
+    let pid = libc::pid_t::try_from(pid).expect("a pid fits pid_t");
+    // SAFETY: kill(2) reads no memory of ours; `pid` is our child, which has not been waited
+    // for (`child` is alive until the end of this function), so the pid cannot be reused.
+    if unsafe { libc::kill(pid, signal) } != 0 {
+        panic!("kill({pid}, {signal}): {}", std::io::Error::last_os_error());
+    }
     wait_for(&mut lines, logged).await;
 
     let resp = in_flight.await.expect("client task").expect("the in-flight request");
@@ -79,10 +80,10 @@ async fn drains_on(signal: &str, logged: &str) {
 
 #[tokio::test]
 async fn sigterm_drains_and_exits_0() {
-    bounded(drains_on("-TERM", "SIGTERM: draining")).await
+    bounded(drains_on(libc::SIGTERM, "SIGTERM: draining")).await
 }
 
 #[tokio::test]
 async fn ctrl_c_drains_and_exits_0() {
-    bounded(drains_on("-INT", "ctrl-c: draining")).await
+    bounded(drains_on(libc::SIGINT, "ctrl-c: draining")).await
 }
