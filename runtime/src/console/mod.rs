@@ -6,7 +6,7 @@
 //! ```text
 //!  hooks (slow_poll.rs)         Task::new, wakes, scheduler::run, Task::complete, a worker's
 //!                               steals/parks/driver: counters in TASKS and per-thread Slots
-//!  runtimes (here)              every runtime built while the console is on, held weakly
+//!  runtimes.rs                  every runtime built while the console is on, held weakly
 //!  snapshot.rs                  on each request: the tasks (state word, reference count,
 //!                               counters), the threads, per runtime the reactor's fds and
 //!                               their waiting tasks, timers, blocking pool, queues; warnings
@@ -21,37 +21,14 @@
 mod fds;
 mod http;
 mod json;
+mod runtimes;
 mod snapshot;
 
 use std::net::SocketAddr;
-use std::sync::{Mutex, Once, Weak};
+use std::sync::Once;
 
-use crate::scheduler::{current_thread, multi_thread, Handle};
-use crate::slow_poll::{self, lock};
-
-/// A runtime the console shows, held weakly: the console never keeps a runtime alive.
-enum WeakRuntime {
-    CurrentThread(Weak<current_thread::Shared>),
-    MultiThread(Weak<multi_thread::Shared>),
-}
-
-impl WeakRuntime {
-    fn upgrade(&self) -> Option<Handle> {
-        match self {
-            WeakRuntime::CurrentThread(weak) => weak.upgrade().map(Handle::CurrentThread),
-            WeakRuntime::MultiThread(weak) => weak.upgrade().map(Handle::MultiThread),
-        }
-    }
-}
-
-static RUNTIMES: Mutex<Vec<WeakRuntime>> = Mutex::new(Vec::new());
-
-/// The runtimes still alive, in the order they were built.
-fn runtimes() -> Vec<Handle> {
-    let mut runtimes = lock(&RUNTIMES);
-    runtimes.retain(|rt| rt.upgrade().is_some());
-    runtimes.iter().filter_map(WeakRuntime::upgrade).collect()
-}
+use crate::scheduler::Handle;
+use crate::slow_poll;
 
 /// Called by `Builder::build` before it starts any thread: turns the console on if `addr`
 /// (the builder's) or `MINIRT_CONSOLE` asks for it, so the new workers are seen from their
@@ -64,16 +41,9 @@ pub(crate) fn enable(addr: Option<SocketAddr>) {
 
 /// Called by `Builder::build` for every runtime it built: shows `handle` if the console is on.
 pub(crate) fn runtime_built(handle: &Handle) {
-    if !slow_poll::console_enabled() {
-        return;
+    if slow_poll::console_enabled() {
+        runtimes::add(handle);
     }
-    let weak = match handle {
-        Handle::CurrentThread(shared) => {
-            WeakRuntime::CurrentThread(std::sync::Arc::downgrade(shared))
-        }
-        Handle::MultiThread(shared) => WeakRuntime::MultiThread(std::sync::Arc::downgrade(shared)),
-    };
-    lock(&RUNTIMES).push(weak);
 }
 
 /// `MINIRT_CONSOLE`, read once per process.

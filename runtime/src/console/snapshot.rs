@@ -238,7 +238,7 @@ pub(super) fn write(part: Part) -> Option<String> {
         .filter(|row| row.state != Shown::Done)
         .map(|row| (row.meta.task.as_ptr() as *const () as usize, row.meta.id))
         .collect();
-    let handles = runtimes();
+    let handles = runtimes::alive();
     let fds: Vec<Vec<FdRow>> = handles.iter().map(|h| fd_rows(h, &by_address)).collect();
     let index: HashMap<u64, usize> = rows.iter().enumerate().map(|(i, r)| (r.meta.id, i)).collect();
     for row in fds.iter().flatten() {
