@@ -13,6 +13,11 @@
 //! caller drives the loop there, as tokio lets such a panic out of `block_on`); a
 //! multi-thread worker drops it and goes on, so every other task's sleeps and reads keep
 //! completing.
+//!
+//! The other batch is the deferred wakes: `yield_now` and a spent coop budget call [`defer`],
+//! which, on a thread running a current-thread loop (between `start_deferring` and
+//! `stop_deferring`), keeps a clone of the waker instead of waking it; the loop wakes them all
+//! (`wake_deferred`, through `wake_all`) after its next look at the reactor, as tokio does.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};

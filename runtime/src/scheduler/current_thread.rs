@@ -19,7 +19,7 @@
 //! # Deferred wakes
 //!
 //! A task that yields (`yield_now`, or its coop budget is spent) is not woken at once but
-//! deferred (`defer`): it runs again only after the loop has looked at the reactor, as in
+//! deferred (`wake::defer`): it runs again only after the loop has looked at the reactor, as in
 //! tokio. Woken at once it would go to the back of the run queue and run again within the
 //! same batch, up to BATCH times, before an I/O event or a timer had any chance to wake
 //! the task it yields to.
