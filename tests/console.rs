@@ -18,7 +18,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use minirt::runtime::{Builder, Runtime};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// How long the parent waits for something to show before it fails.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -147,6 +147,7 @@ fn scenario_in_child() {
         "lost" => lost(&rt),
         "blocked" => blocked(&rt),
         "browser" => browser(&rt),
+        "counters" => counters(),
         other => panic!("unknown scenario {other}"),
     }
     // Until the parent closes stdin.
@@ -204,6 +205,66 @@ fn tasks_are_listed_with_names_locations_and_changing_states() {
         workers.as_array().map(|w| w.iter().filter(|w| w["worker"].is_u64()).count()),
         Some(2)
     );
+    child.finish();
+}
+
+/// On a current-thread runtime of its own thread: "self-waker" wakes itself during each of
+/// 50 polls and completes in the 51st; then "blocker" blocks the loop's thread with five
+/// tasks queued behind it.
+fn counters() {
+    std::thread::spawn(|| {
+        let rt = Builder::new_current_thread().build().expect("runtime");
+        rt.block_on(async {
+            let mut left = 50;
+            minirt::task::Builder::new()
+                .name("self-waker")
+                .spawn(std::future::poll_fn(move |cx| {
+                    if left == 0 {
+                        return Poll::Ready(());
+                    }
+                    left -= 1;
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }))
+                .expect("spawn")
+                .await
+                .expect("self-waker");
+            minirt::task::Builder::new()
+                .name("blocker")
+                .spawn(async {
+                    ready();
+                    loop {
+                        std::thread::sleep(Duration::from_secs(1));
+                    }
+                })
+                .expect("spawn");
+            for _ in 0..5 {
+                minirt::task::spawn(async {});
+            }
+            std::future::pending::<()>().await;
+        });
+    });
+}
+
+#[test]
+fn polls_wakes_and_the_current_thread_queue_are_counted() {
+    let child = Scenario::start("counters");
+    let (waker, runtime) = child.wait_for("the blocked current-thread loop", |state| {
+        let runtimes = state["runtimes"].as_array()?;
+        let runtime = runtimes.iter().find(|rt| rt["flavor"] == "current_thread")?;
+        (task(state, "blocker")?["state"] == "running" && runtime["local_queues"] == json!([5]))
+            .then(|| (task(state, "self-waker").cloned(), runtime.clone()))
+    });
+    let waker = waker.expect("self-waker listed among the completed tasks");
+    assert_eq!(waker["state"], "done", "{waker}");
+    assert_eq!(waker["polls"], 51, "{waker}");
+    assert_eq!(waker["self_wakes"], 50, "woken during 50 of its polls: {waker}");
+    assert_eq!(waker["wakes"], 50, "{waker}");
+    assert_eq!(runtime["local_queues"], json!([5]), "five tasks behind the blocker: {runtime}");
+    let histograms = child.json("/api/histograms");
+    let polls: u64 =
+        histograms["poll"].as_array().expect("poll").iter().flat_map(Value::as_u64).sum();
+    assert!(polls >= 51, "every poll is in the histogram: {histograms}");
     child.finish();
 }
 

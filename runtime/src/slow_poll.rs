@@ -9,13 +9,15 @@
 //! on) and once more when it returns:
 //!
 //! ```text
-//!  Task::new         ── on? keep (id → spawn location, name) in TASKS
-//!  scheduler::run    ── on? this thread's Slot := (task id, start)
+//!  Task::new         ── on? a Meta (spawn location, name, counters) in TASKS, and in TABLE
+//!  scheduler::run    ── on? PollTimer::start: this thread's Slot := (task id, start)
 //!                       Task::run: poll the future
-//!                       Slot := idle; longer than the threshold? "... ran for 812 ms ..."
+//!                       PollTimer::drop: Slot := idle; count the poll into its Meta;
+//!                       longer than the threshold? "... ran for 812 ms ..."
 //!  watchdog thread   ── every threshold / 2 (1 ms to 100 ms): a Slot busy past the threshold,
 //!                       then 2×, 4×, ...? "... has run for 200 ms ... and is still running"
-//!  Task::complete    ── on? forget the task's entry
+//!  Task::complete    ── on? forget the task (the console keeps the last completed listed)
+//!  Task's drop       ── on? free its TABLE entry
 //! ```
 //!
 //! The watchdog is a thread of its own, so it reports while every worker is blocked. Off (the
@@ -27,19 +29,27 @@
 //! the environment variable is.
 //!
 //! The same hooks feed the live console (`crate::console`), which turns them on without a
-//! threshold: then each entry of TASKS also keeps a weak reference to the task (to read its
-//! state word and its reference count), counters (polls, busy time, wakes, time queued after a
+//! threshold: then each `Meta` also keeps a weak reference to the task (to read its state
+//! word and its reference count), counters (polls, busy time, wakes, time queued after a
 //! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
-//! and parks and says whether it holds the driver; two histograms collect every poll's
-//! duration and scheduling delay (wake → poll). This module only records: the console reads
+//! and parks, says whether it holds the driver, and keeps two histograms (every poll's
+//! duration and scheduling delay, wake → poll). This module only records: the console reads
 //! it from its own thread.
+//!
+//! What a poll costs while this is on is the console's price, so the per-poll path takes no
+//! lock and allocates nothing: the task's `Meta` comes from `TABLE` (indexed by the id, no
+//! lock; `TASKS`, the sharded map the console lists, only when the entry is another task's),
+//! the clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms
+//! are the thread's own, and a wake during the poll is not hooked but read off the next poll
+//! (no wake hooked since the last poll: it was woken during that one). A wake of an idle
+//! task costs one clock read and the table lookup. See BENCHMARKS.md for what is left.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -89,6 +99,9 @@ pub(crate) struct Meta {
     pub(crate) longest_poll_nanos: AtomicU64,
     /// When its poll in progress started (0: not being polled).
     pub(crate) poll_started_at: AtomicU64,
+    /// When its last poll ended: a task polled again with no wake hooked since was woken
+    /// during that poll (and queued again by it) at that moment.
+    last_poll_end: AtomicU64,
 }
 
 impl Meta {
@@ -140,6 +153,87 @@ fn find(id: u64) -> Option<Arc<Meta>> {
     shard(id).as_ref().and_then(|tasks| tasks.get(&id).cloned())
 }
 
+/// The hooks' way to a task's `Meta` without a lock: a table indexed by the id's low bits
+/// (ids are handed out in order, so tasks alive at once seldom share an entry; one that finds
+/// its entry taken is looked up in `TASKS`, under its shard's lock). An entry holds a strong
+/// reference to the `Meta` from `spawned` until the task cell is dropped (`dropped`), and
+/// every hook that reads it is called by someone holding a reference to the cell (a waker
+/// being woken, a scheduler running the task): so what an entry points to outlives the read.
+/// 1 MiB of zeroes, touched only while the hooks are on.
+struct Entry {
+    /// The task's id, `CLAIMED` while `spawned` fills the entry, or 0 (free).
+    id: AtomicU64,
+    meta: AtomicPtr<Meta>,
+}
+const ENTRIES: usize = 1 << 16;
+const CLAIMED: u64 = u64::MAX;
+static TABLE: [Entry; ENTRIES] =
+    [const { Entry { id: AtomicU64::new(0), meta: AtomicPtr::new(ptr::null_mut()) } }; ENTRIES];
+
+fn entry(id: u64) -> &'static Entry {
+    &TABLE[(id as usize) % ENTRIES]
+}
+
+/// `id`'s `Meta`, for a hook whose caller holds a reference to the task cell (see `Entry`).
+#[inline]
+fn lookup(id: u64) -> Option<MetaRef> {
+    let entry = entry(id);
+    if entry.id.load(Ordering::Acquire) == id {
+        let meta = entry.meta.load(Ordering::Relaxed);
+        // SAFETY: the entry is `id`'s (the Acquire pairs with `spawned`'s Release, after
+        // it stored the pointer), and it keeps the `Meta` alive until the task cell is dropped,
+        // which our caller's reference to the cell prevents for as long as it runs.
+        return Some(MetaRef::Table(unsafe { &*meta }));
+    }
+    find(id).map(MetaRef::Map)
+}
+
+/// A `Meta` found by `lookup`: borrowed from the table, or a reference from `TASKS`.
+enum MetaRef {
+    Table(&'static Meta),
+    Map(Arc<Meta>),
+}
+
+impl std::ops::Deref for MetaRef {
+    type Target = Meta;
+    fn deref(&self) -> &Meta {
+        match self {
+            MetaRef::Table(meta) => meta,
+            MetaRef::Map(meta) => meta,
+        }
+    }
+}
+
+/// The task cell of `id` is being dropped (the hooks are on): frees its table entry; or, if
+/// a poll of the task is still being counted (the cell went as its run returned), leaves the
+/// entry's reference to that poll's `PollTimer` to give back.
+#[cold]
+#[inline(never)]
+pub(crate) fn dropped(id: u64) {
+    let entry = entry(id);
+    if entry.id.load(Ordering::Relaxed) != id {
+        return;
+    }
+    let meta = entry.meta.swap(ptr::null_mut(), Ordering::Relaxed);
+    entry.id.store(0, Ordering::Release);
+    // SAFETY: the entry's reference keeps `meta` alive until it is given back, below or by
+    // the poll this hands it to.
+    let started = unsafe { &(*meta).poll_started_at };
+    let mut seen = started.load(Ordering::Acquire);
+    while seen != 0 {
+        match started.compare_exchange(seen, DROPPED, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return,
+            Err(now) => seen = now,
+        }
+    }
+    // SAFETY: the pointer came from `Arc::into_raw` in `spawned`, and the entry's reference
+    // is given back once: here, or by the poll that found `DROPPED`.
+    drop(unsafe { Arc::from_raw(meta) });
+}
+
+/// `Meta::poll_started_at` of a task whose cell was dropped during a poll being counted.
+const DROPPED: u64 = u64::MAX;
+
 /// Whether the detector or the console is on.
 #[inline]
 pub(crate) fn enabled() -> bool {
@@ -156,6 +250,7 @@ pub(crate) fn enable(threshold: Duration) {
     let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX).clamp(1, u64::MAX - 1);
     // The first runtime to turn it on sets the threshold; later ones keep it.
     let _ = THRESHOLD_NANOS.compare_exchange(u64::MAX, nanos, Ordering::Relaxed, Ordering::Relaxed);
+    start_clock();
     ENABLED.store(true, Ordering::Relaxed);
     static WATCHDOG: Once = Once::new();
     WATCHDOG.call_once(|| {
@@ -170,7 +265,7 @@ pub(crate) fn enable(threshold: Duration) {
 
 /// Turns the hooks on for the console (no reports on stderr unless the detector is on too).
 pub(crate) fn enable_console() {
-    epoch();
+    start_clock();
     CONSOLE.store(true, Ordering::Relaxed);
     ENABLED.store(true, Ordering::Relaxed);
 }
@@ -231,7 +326,13 @@ pub(crate) fn spawned(id: u64, location: &'static Location<'static>, task: Weak<
         self_wakes: AtomicU64::new(0),
         longest_poll_nanos: AtomicU64::new(0),
         poll_started_at: AtomicU64::new(0),
+        last_poll_end: AtomicU64::new(0),
     });
+    let entry = entry(id);
+    if entry.id.compare_exchange(0, CLAIMED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+        entry.meta.store(Arc::into_raw(Arc::clone(&meta)).cast_mut(), Ordering::Relaxed);
+        entry.id.store(id, Ordering::Release);
+    }
     shard(id).get_or_insert_with(TaskMap::default).insert(id, meta);
 }
 
@@ -250,11 +351,13 @@ pub(crate) fn named(id: u64, name: &str) {
 #[cold]
 #[inline(never)]
 pub(crate) fn woken(id: u64) {
-    let Some(meta) = find(id) else { return };
-    let queued =
-        meta.woken_at.compare_exchange(0, now_nanos().max(1), Ordering::Relaxed, Ordering::Relaxed);
-    if queued.is_ok() {
-        meta.wakes.fetch_add(1, Ordering::Relaxed);
+    let Some(meta) = lookup(id) else { return };
+    // Only the thread that queues the task calls this (its wake won the state word's
+    // transition), and the poll that clears `woken_at` comes after the queueing: plain loads
+    // and stores are enough.
+    if meta.woken_at.load(Ordering::Relaxed) == 0 {
+        meta.woken_at.store(now_nanos().max(1), Ordering::Relaxed);
+        add(&meta.wakes, 1);
     }
 }
 
@@ -265,34 +368,40 @@ pub(crate) fn woken(id: u64) {
 pub(crate) fn finished(id: u64) {
     // Completed during its own timed poll: `poll_ended` still reports it by name, and removes
     // the entry after.
-    let in_its_poll = OUTER
-        .try_with(|stack| match stack.borrow_mut().last_mut() {
-            Some(poll) if poll.id == id => {
-                poll.finished = true;
-                true
+    let in_its_poll = SLOT
+        .try_with(|slot| {
+            let polling = slot.task.load(Ordering::Relaxed) == id;
+            if polling {
+                slot.finished.store(id, Ordering::Relaxed);
             }
-            _ => false,
+            polling
         })
         .unwrap_or(false);
     if !in_its_poll {
-        forget(id);
+        forget(id, None);
     }
 }
 
-fn forget(id: u64) {
+/// The task completed: its entry goes (or, with the console on, is kept among the last
+/// completed). `meta`: its `Meta`, if the caller has it at hand.
+fn forget(id: u64, meta: Option<&Meta>) {
     if !console_enabled() {
         if let Some(tasks) = shard(id).as_mut() {
             tasks.remove(&id);
         }
         return;
     }
-    if let Some(meta) = find(id) {
-        let _ = meta.done_at.compare_exchange(
-            0,
-            now_nanos().max(1),
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+    let now = now_nanos().max(1);
+    let mark = |meta: &Meta| {
+        let _ = meta.done_at.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+    };
+    match meta {
+        Some(meta) => mark(meta),
+        None => {
+            if let Some(meta) = lookup(id) {
+                mark(&meta);
+            }
+        }
     }
     let expired = {
         let mut done = lock(&DONE);
@@ -300,9 +409,9 @@ fn forget(id: u64) {
         (done.len() > KEEP_DONE).then(|| done.pop_front()).flatten()
     };
     if let Some(old) = expired {
-        if let Some(tasks) = shard(old).as_mut() {
-            tasks.remove(&old);
-        }
+        // Dropped outside the shard's lock: its `Weak` may free the task cell.
+        let old = shard(old).as_mut().and_then(|tasks| tasks.remove(&old));
+        drop(old);
     }
 }
 
@@ -327,18 +436,6 @@ fn describe(id: u64) -> String {
     text
 }
 
-/// A timed poll in progress on this thread.
-struct Poll {
-    id: u64,
-    /// Nanoseconds since `epoch()`.
-    start: u64,
-    meta: Option<Arc<Meta>>,
-    /// What the slot held before (an outer poll's task and start), restored at the end.
-    outer: (u64, u64),
-    /// The task completed during this poll: its entry goes once the poll is reported.
-    finished: bool,
-}
-
 /// One thread's poll in progress and its counters, read by the watchdog and the console.
 pub(crate) struct Slot {
     /// The task being polled (`Id`'s number), or 0.
@@ -356,6 +453,17 @@ pub(crate) struct Slot {
     pub(crate) parked: AtomicBool,
     /// This thread holds the runtime's driver (polls the reactor and fires the timers).
     pub(crate) driver: AtomicBool,
+    /// The current-thread runtime whose loop polled here last (its `Shared`'s address, never
+    /// dereferenced; 0: none), and the tasks its local queue held then.
+    pub(crate) loop_runtime: AtomicUsize,
+    pub(crate) loop_queue: AtomicU64,
+    /// This thread's polls' durations and scheduling delays (`histograms` adds all up): a
+    /// thread's own, so that workers do not write the same cache lines at every poll.
+    poll_times: Histogram,
+    schedule_delays: Histogram,
+    /// The task that completed during the poll in progress here: `PollTimer` forgets it
+    /// once the poll is reported.
+    finished: AtomicU64,
 }
 
 /// Every thread's slot still alive, for the console.
@@ -365,20 +473,124 @@ pub(crate) fn slots() -> Vec<Arc<Slot>> {
     slots.iter().filter_map(Weak::upgrade).collect()
 }
 
-/// Nanoseconds since the registry's epoch, the clock of every time kept here.
+/// Starts the epoch, and the time-stamp counter's calibration.
+fn start_clock() {
+    let nanos = u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
+    #[cfg(target_arch = "x86_64")]
+    tsc::start(nanos);
+}
+
+/// The registry's epoch: every time kept here counts nanoseconds from it.
 pub(crate) fn epoch() -> Instant {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     *EPOCH.get_or_init(Instant::now)
 }
 
+/// Nanoseconds since `epoch()`: read twice per poll while the hooks are on, so from the
+/// time-stamp counter once it is calibrated (`tsc`), from `Instant` (a `clock_gettime`) until
+/// then and on machines whose kernel does not trust the counter.
+#[inline]
 pub(crate) fn now_nanos() -> u64 {
-    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+    #[cfg(target_arch = "x86_64")]
+    if let Some(nanos) = tsc::now() {
+        return nanos;
+    }
+    instant_nanos()
+}
+
+#[cold]
+#[inline(never)]
+fn instant_nanos() -> u64 {
+    let nanos = u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
+    #[cfg(target_arch = "x86_64")]
+    tsc::calibrate(nanos);
+    nanos
+}
+
+/// The time-stamp counter as a clock: `rdtsc` is a fifth of a `clock_gettime` here (17 ns
+/// against 45 on this VM, and one instruction for callgrind against a syscall). Used only
+/// where the kernel uses it itself (clocksource `tsc`: it found the counter invariant and in
+/// step across CPUs), after a calibration against `Instant` over `WINDOW`; times read before
+/// come from `Instant`, and the two agree where they meet (the counter's times count from the
+/// calibration's own `Instant` reading).
+#[cfg(target_arch = "x86_64")]
+mod tsc {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::OnceLock;
+
+    /// How long the first reading and the calibration are apart: the error of the rate is
+    /// about a `clock_gettime`'s duration (50 ns) over this, 5 parts per million.
+    const WINDOW: u64 = 10_000_000;
+    /// Nanoseconds per tick × 2^32; 0 until calibrated.
+    static MULT: AtomicU64 = AtomicU64::new(0);
+    /// The calibration's reading: `BASE_TICKS` counted at `BASE_NANOS` since the epoch.
+    static BASE_TICKS: AtomicU64 = AtomicU64::new(0);
+    static BASE_NANOS: AtomicU64 = AtomicU64::new(0);
+    /// The first reading (ticks, nanoseconds), taken by `start` if the kernel trusts the
+    /// counter.
+    static FIRST: OnceLock<(u64, u64)> = OnceLock::new();
+    static CALIBRATING: AtomicBool = AtomicBool::new(false);
+
+    fn ticks() -> u64 {
+        // SAFETY: `rdtsc` reads a counter every x86-64 processor has; it touches no memory.
+        #[allow(unused_unsafe)]
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+    }
+
+    #[inline]
+    pub(super) fn now() -> Option<u64> {
+        // Acquire: the base was stored before the rate.
+        let mult = MULT.load(Ordering::Acquire);
+        if mult == 0 {
+            return None;
+        }
+        let since = ticks().saturating_sub(BASE_TICKS.load(Ordering::Relaxed));
+        let nanos = (u128::from(since) * u128::from(mult)) >> 32;
+        Some(BASE_NANOS.load(Ordering::Relaxed).saturating_add(nanos as u64))
+    }
+
+    /// Takes the first reading, if the kernel's clocksource is the counter.
+    pub(super) fn start(nanos: u64) {
+        FIRST.get_or_init(|| {
+            let source = std::fs::read_to_string(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .unwrap_or_default();
+            // A counter the kernel does not use never gets a rate: `now` stays `None`.
+            if source.trim() == "tsc" {
+                (ticks(), nanos)
+            } else {
+                (0, u64::MAX)
+            }
+        });
+    }
+
+    /// Sets the rate once `WINDOW` has passed since the first reading (`nanos`: `Instant`'s
+    /// time now).
+    pub(super) fn calibrate(nanos: u64) {
+        let Some(&(ticks0, nanos0)) = FIRST.get() else { return };
+        if nanos0 == u64::MAX || nanos < nanos0.saturating_add(WINDOW) {
+            return;
+        }
+        if CALIBRATING.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let ticks = ticks();
+        let elapsed = ticks.saturating_sub(ticks0);
+        if elapsed == 0 {
+            return;
+        }
+        let mult = (u128::from(nanos - nanos0) << 32) / u128::from(elapsed);
+        let Ok(mult) = u64::try_from(mult) else { return };
+        BASE_TICKS.store(ticks, Ordering::Relaxed);
+        BASE_NANOS.store(nanos, Ordering::Relaxed);
+        MULT.store(mult.max(1), Ordering::Release);
+    }
 }
 
 thread_local! {
-    /// Per poll in progress on this thread, innermost last: what the slot held before it (the
-    /// outer poll's task and start) and when it started.
-    static OUTER: RefCell<Vec<Poll>> = const { RefCell::new(Vec::new()) };
     static SLOT: Arc<Slot> = {
         let thread = std::thread::current();
         let slot = Arc::new(Slot {
@@ -393,6 +605,11 @@ thread_local! {
             unparks: AtomicU64::new(0),
             parked: AtomicBool::new(false),
             driver: AtomicBool::new(false),
+            loop_runtime: AtomicUsize::new(0),
+            loop_queue: AtomicU64::new(0),
+            poll_times: Histogram::new(),
+            schedule_delays: Histogram::new(),
+            finished: AtomicU64::new(0),
         });
         lock(&SLOTS).push(Arc::downgrade(&slot));
         slot
@@ -408,9 +625,7 @@ impl Histogram {
     const fn new() -> Histogram {
         Histogram([const { AtomicU64::new(0) }; BUCKETS])
     }
-    /// Counts one duration. A plain load and store, not a read-modify-write: two threads that
-    /// count at the same instant may lose one count, which a histogram can afford better
-    /// than every poll a locked instruction more.
+    /// Counts one duration: a plain load and store, as only the slot's own thread counts.
     fn record(&self, nanos: u64) {
         let micros = nanos / 1000;
         let bucket = (u64::BITS - micros.leading_zeros()).saturating_sub(1) as usize;
@@ -418,10 +633,48 @@ impl Histogram {
     }
 }
 
-/// Every poll's duration, while the console is on.
-pub(crate) static POLL_TIMES: Histogram = Histogram::new();
-/// Every poll's scheduling delay (wake or spawn → poll), while the console is on.
-pub(crate) static SCHEDULE_DELAYS: Histogram = Histogram::new();
+/// Every poll's duration and scheduling delay (wake or spawn → poll) counted on threads that
+/// have exited: the live threads' own are in their `Slot`s (`histograms` adds them up).
+static RETIRED: [Histogram; 2] = [Histogram::new(), Histogram::new()];
+
+/// Every poll's duration and scheduling delay since the hooks were turned on, for the
+/// console: the exited threads' counts and each live thread's.
+pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
+    let mut sums = [[0; BUCKETS]; 2];
+    let count = |histogram: &Histogram, sum: &mut [u64; BUCKETS]| {
+        for (sum, count) in sum.iter_mut().zip(&histogram.0) {
+            *sum += count.load(Ordering::Relaxed);
+        }
+    };
+    // Under SLOTS' lock, so a thread that exits meanwhile is counted once (`Slot::drop`
+    // takes it too). The slots are let go after it: the last reference to one runs its drop.
+    let slots: Vec<Arc<Slot>> = {
+        let slots = lock(&SLOTS);
+        for (histogram, sum) in RETIRED.iter().zip(&mut sums) {
+            count(histogram, sum);
+        }
+        let live: Vec<Arc<Slot>> = slots.iter().filter_map(Weak::upgrade).collect();
+        for slot in &live {
+            count(&slot.poll_times, &mut sums[0]);
+            count(&slot.schedule_delays, &mut sums[1]);
+        }
+        live
+    };
+    drop(slots);
+    sums
+}
+
+impl Drop for Slot {
+    /// The thread exits: its histograms' counts go to `RETIRED`.
+    fn drop(&mut self) {
+        let _slots = lock(&SLOTS);
+        for (retired, own) in RETIRED.iter().zip([&self.poll_times, &self.schedule_delays]) {
+            for (retired, own) in retired.0.iter().zip(&own.0) {
+                retired.fetch_add(own.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        }
+    }
+}
 
 fn with_slot(f: impl FnOnce(&Slot)) {
     let _ = SLOT.try_with(|slot| f(slot));
@@ -445,16 +698,36 @@ pub(crate) fn stole() {
     }
 }
 
-/// This worker parks (`true`: no work anywhere) or is unparked (`false`).
-#[inline]
-pub(crate) fn parked(parked: bool) {
-    if enabled() {
-        with_slot(|slot| {
-            slot.parked.store(parked, Ordering::Relaxed);
-            let count = if parked { &slot.parks } else { &slot.unparks };
-            add(count, 1);
-        });
+/// This worker parks (no work anywhere) until the guard is dropped: unparked, also if the
+/// park loop unwinds, so the console never shows a dead loop's worker parked.
+pub(crate) struct Parked(bool);
+
+impl Parked {
+    #[inline]
+    pub(crate) fn new() -> Parked {
+        let on = enabled();
+        if on {
+            parked(true);
+        }
+        Parked(on)
     }
+}
+
+impl Drop for Parked {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 {
+            parked(false);
+        }
+    }
+}
+
+fn parked(parked: bool) {
+    with_slot(|slot| {
+        slot.parked.store(parked, Ordering::Relaxed);
+        let count = if parked { &slot.parks } else { &slot.unparks };
+        add(count, 1);
+    });
 }
 
 /// This thread took (`true`) or released the runtime's driver.
@@ -472,79 +745,149 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-/// A poll of task `id` starts on this thread (the detector or the console is on): marks this
-/// thread's slot busy.
-pub(crate) fn poll_started(id: u64) {
-    let now = now_nanos();
-    let meta = find(id);
-    if let Some(meta) = &meta {
-        meta.poll_started_at.store(now.max(1), Ordering::Relaxed);
-        let woken = meta.woken_at.swap(0, Ordering::Relaxed);
-        if woken != 0 {
-            let delay = now.saturating_sub(woken);
-            add(&meta.scheduled_nanos, delay);
-            SCHEDULE_DELAYS.record(delay);
-        }
-    }
-    let _ = SLOT.try_with(|slot| {
-        // A poll nested in another (a `block_on` of another runtime inside `block_in_place`)
-        // restores the outer one's when it ends.
-        let outer = (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
-        let poll = Poll { id, start: now, meta, outer, finished: false };
-        let _ = OUTER.try_with(|stack| stack.borrow_mut().push(poll));
-        slot.started.store(now, Ordering::Relaxed);
-        slot.task.store(id, Ordering::Release);
-        // Only this thread writes its slot's counters.
-        slot.polls.store(slot.polls.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
-    });
+/// One poll timed on this thread, from `PollTimer::start` to its drop (which also runs if the
+/// poll unwinds, so the watchdog never reports a poll that is over).
+pub(crate) struct PollTimer {
+    id: u64,
+    /// Nanoseconds since `epoch()`.
+    start: u64,
+    meta: Option<Counted>,
+    /// What the slot held before (an outer poll's task and start), restored at the end: a
+    /// poll nested in another (a `block_on` of another runtime inside `block_in_place`).
+    outer: (u64, u64),
 }
 
-/// The poll `poll_started` began returned: reports it if it took longer than the threshold.
-pub(crate) fn poll_ended(id: u64) {
-    let ended = SLOT.try_with(|slot| {
-        let poll = OUTER.try_with(|stack| stack.borrow_mut().pop()).ok()??;
-        let (task, started) = poll.outer;
-        slot.started.store(started, Ordering::Relaxed);
-        slot.task.store(task, Ordering::Release);
-        Some(poll)
-    });
-    let Ok(Some(poll)) = ended else { return };
-    let end = now_nanos();
-    let nanos = end.saturating_sub(poll.start);
-    let took = Duration::from_nanos(nanos);
-    if let Some(meta) = &poll.meta {
-        meta.poll_started_at.store(0, Ordering::Relaxed);
-        let state = meta.task.upgrade().map(|task| task.inspect());
-        if state.is_some_and(|s| s.notified && !s.complete) {
-            // Woken during the poll, and queued again by it.
-            add(&meta.self_wakes, 1);
-            let queued =
-                meta.woken_at.compare_exchange(0, end.max(1), Ordering::Relaxed, Ordering::Relaxed);
-            if queued.is_ok() {
-                meta.wakes.fetch_add(1, Ordering::Relaxed);
+/// The `Meta` a poll counts into. From the table, borrowed without a reference count: the
+/// cell may be dropped as soon as its run returns, so its entry stays alive until the poll's
+/// `poll_started_at` is cleared (`dropped` hands the entry's reference over if it is not).
+enum Counted {
+    Table(*const Meta),
+    Map(Arc<Meta>),
+}
+
+impl PollTimer {
+    /// A poll of task `id` starts on this thread (the detector or the console is on); the
+    /// caller holds a reference to the task. `local_queue`: the current-thread loop polling
+    /// it (its address) and the tasks queued behind it, for the console.
+    #[inline]
+    pub(crate) fn start(id: u64, local_queue: Option<(usize, usize)>) -> PollTimer {
+        let now = now_nanos();
+        let meta = lookup(id).map(|meta| match meta {
+            MetaRef::Table(meta) => Counted::Table(meta),
+            MetaRef::Map(meta) => Counted::Map(meta),
+        });
+        let delay = meta.as_ref().map(|meta| {
+            let meta = meta.get();
+            // Set while the caller holds the cell: `dropped` cannot have run yet.
+            meta.poll_started_at.store(now.max(1), Ordering::Relaxed);
+            let woken = meta.woken_at.load(Ordering::Relaxed);
+            let queued_at = if woken != 0 {
+                meta.woken_at.store(0, Ordering::Relaxed);
+                woken
+            } else {
+                // Polled again with no wake hooked since its last poll: it was woken during
+                // that poll (a wake of its own, `yield_now` or a spent budget; or, rarely,
+                // another thread's while it ran), and queued again when it ended.
+                add(&meta.self_wakes, 1);
+                add(&meta.wakes, 1);
+                meta.last_poll_end.load(Ordering::Relaxed)
+            };
+            let delay = now.saturating_sub(queued_at);
+            add(&meta.scheduled_nanos, delay);
+            delay
+        });
+        let outer = SLOT
+            .try_with(|slot| {
+                if let Some(delay) = delay {
+                    slot.schedule_delays.record(delay);
+                }
+                let outer =
+                    (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
+                slot.started.store(now, Ordering::Relaxed);
+                slot.task.store(id, Ordering::Release);
+                // Only this thread writes its slot's counters.
+                add(&slot.polls, 1);
+                if let Some((runtime, queued)) = local_queue {
+                    slot.loop_runtime.store(runtime, Ordering::Relaxed);
+                    slot.loop_queue.store(queued as u64, Ordering::Relaxed);
+                }
+                outer
+            })
+            .unwrap_or((0, 0));
+        PollTimer { id, start: now, meta, outer }
+    }
+}
+
+impl Counted {
+    fn get(&self) -> &Meta {
+        match self {
+            // SAFETY: see `Counted`: alive until this poll clears `poll_started_at`, after
+            // its last use of the `Meta`.
+            Counted::Table(meta) => unsafe { &**meta },
+            Counted::Map(meta) => meta,
+        }
+    }
+}
+
+impl Drop for PollTimer {
+    /// The poll returned: counts it, and reports it if it took longer than the threshold.
+    fn drop(&mut self) {
+        let id = self.id;
+        let end = now_nanos();
+        let nanos = end.saturating_sub(self.start);
+        let finished = SLOT
+            .try_with(|slot| {
+                let (task, started) = self.outer;
+                slot.started.store(started, Ordering::Relaxed);
+                slot.task.store(task, Ordering::Release);
+                slot.poll_times.record(nanos);
+                // Only this thread writes its slot's `finished`.
+                let finished = slot.finished.load(Ordering::Relaxed) == id;
+                if finished {
+                    slot.finished.store(0, Ordering::Relaxed);
+                }
+                finished
+            })
+            .unwrap_or(false);
+        if let Some(meta) = &self.meta {
+            let meta = meta.get();
+            meta.last_poll_end.store(end, Ordering::Relaxed);
+            add(&meta.polls, 1);
+            add(&meta.busy_nanos, nanos);
+            if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+                meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
             }
         }
-        add(&meta.polls, 1);
-        add(&meta.busy_nanos, nanos);
-        if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
-            meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
+        // Before `forget`, so that a task that completed in this poll is still named.
+        if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
+            report(id, nanos);
         }
-        POLL_TIMES.record(nanos);
-    }
-    if let Some(threshold) = threshold() {
-        if took > threshold {
-            let thread = SLOT.try_with(|slot| slot.thread.clone()).unwrap_or_default();
-            eprintln!(
-                "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
-                describe(id),
-                show(took),
-                show(threshold),
-            );
+        if finished {
+            forget(id, self.meta.as_ref().map(Counted::get));
+        }
+        if let Some(counted) = self.meta.take() {
+            // The poll's last use of the `Meta`: from here `dropped` frees the entry itself.
+            let started = counted.get().poll_started_at.swap(0, Ordering::AcqRel);
+            if let (DROPPED, Counted::Table(meta)) = (started, counted) {
+                // SAFETY: `dropped` handed the entry's reference (from `Arc::into_raw`) to
+                // this poll, and gave it up itself.
+                drop(unsafe { Arc::from_raw(meta) });
+            }
         }
     }
-    if poll.finished {
-        forget(id);
-    }
+}
+
+#[cold]
+#[inline(never)]
+fn report(id: u64, nanos: u64) {
+    let (took, threshold) = (Duration::from_nanos(nanos), threshold().unwrap_or(Duration::MAX));
+    let thread = SLOT.try_with(|slot| slot.thread.clone()).unwrap_or_default();
+    eprintln!(
+        "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
+        describe(id),
+        show(took),
+        show(threshold),
+    );
 }
 
 fn show(d: Duration) -> String {

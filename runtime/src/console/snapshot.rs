@@ -109,7 +109,9 @@ fn task_row(meta: Arc<Meta>, now: u64) -> TaskRow {
     let end = if done_at != 0 { done_at } else { now };
     let age = end.saturating_sub(meta.spawned_at);
     let started = meta.poll_started_at.load(Relaxed);
-    let running_for = (started != 0 && done_at == 0).then(|| now.saturating_sub(started));
+    // (`u64::MAX`: the cell went during its last poll, which is ending.)
+    let running = started != 0 && started != u64::MAX && done_at == 0;
+    let running_for = running.then(|| now.saturating_sub(started));
     let woken = meta.woken_at.load(Relaxed);
     let queued_now = if woken != 0 && done_at == 0 { now.saturating_sub(woken) } else { 0 };
     let busy = meta.busy_nanos.load(Relaxed) + running_for.unwrap_or(0);
@@ -131,15 +133,34 @@ fn task_row(meta: Arc<Meta>, now: u64) -> TaskRow {
     }
 }
 
-/// The address a `Waker` points to, which for a task's waker is the task cell's. Read from
-/// the waker's `Debug` output (`Waker { data: 0x..., vtable: 0x... }`): `Waker::data` needs
-/// Rust 1.83, newer than this crate's rust-version. A format that stops parsing only leaves
-/// the fds' waiters unnamed.
-fn waker_data(waker: &Waker) -> Option<usize> {
-    let text = format!("{waker:?}");
-    let hex = text.split("data: 0x").nth(1)?;
-    let end = hex.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(hex.len());
-    usize::from_str_radix(&hex[..end], 16).ok()
+/// A `Waker`'s two words (its data pointer and its vtable's), copied as they are: all that is
+/// done under the reactor's lock, where no time should go to formatting.
+fn waker_words(waker: &Waker) -> [usize; 2] {
+    const _: () = assert!(std::mem::size_of::<Waker>() == std::mem::size_of::<[usize; 2]>());
+    // SAFETY: a `Waker` is two pointers (the assertion above checks its size), every byte of
+    // it initialised: copying them out as two integers reads nothing else.
+    unsafe { std::mem::transmute_copy(waker) }
+}
+
+/// Which of `waker_words` is the data pointer, which for a task's waker is the task cell's
+/// address (`Waker::data` needs Rust 1.83, newer than this crate's rust-version): found once,
+/// from a waker whose data pointer is known.
+fn data_word() -> usize {
+    static WORD: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORD.get_or_init(|| {
+        use std::task::{RawWaker, RawWakerVTable};
+        fn clone(data: *const ()) -> RawWaker {
+            RawWaker::new(data, &VTABLE)
+        }
+        fn noop(_: *const ()) {}
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+        static MARK: u8 = 0;
+        let data: *const () = (&MARK as *const u8).cast();
+        // SAFETY: the vtable's functions do nothing, which is a valid waker for any data.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) };
+        let words = waker_words(&waker);
+        usize::from(words[0] != data as usize)
+    })
 }
 
 fn ready_names(ready: crate::io::Ready) -> Vec<&'static str> {
@@ -165,9 +186,20 @@ fn ready_names(ready: crate::io::Ready) -> Vec<&'static str> {
     names
 }
 
+/// A waiter on an fd, as copied under the reactor's lock: its waker's words, whether it
+/// waits to read, to write.
+type Waiter = ([usize; 2], bool, bool);
+
 fn fd_rows(handle: &Handle, by_address: &HashMap<usize, u64>) -> Vec<FdRow> {
-    let mut rows = Vec::new();
+    // Under the reactor's locks, only copies: each fd's readiness and its waiters' words.
+    let mut seen: Vec<(i32, crate::io::Ready, Vec<Waiter>)> = Vec::new();
     handle.reactor().inspect(|fd, ready, wakers| {
+        let wakers = wakers.iter().map(|&(waker, r, w)| (waker_words(waker), r, w)).collect();
+        seen.push((fd, ready, wakers));
+    });
+    let data = data_word();
+    let mut rows = Vec::with_capacity(seen.len());
+    for (fd, ready, wakers) in seen {
         let mut row = FdRow {
             fd,
             info: fds::FdInfo { kind: String::new(), local: None, peer: None },
@@ -176,8 +208,8 @@ fn fd_rows(handle: &Handle, by_address: &HashMap<usize, u64>) -> Vec<FdRow> {
             writers: Vec::new(),
             others: 0,
         };
-        for &(waker, reads, writes) in wakers {
-            match waker_data(waker).and_then(|address| by_address.get(&address)) {
+        for (words, reads, writes) in wakers {
+            match by_address.get(&words[data]) {
                 Some(&id) => {
                     if reads && !row.readers.contains(&id) {
                         row.readers.push(id);
@@ -190,7 +222,7 @@ fn fd_rows(handle: &Handle, by_address: &HashMap<usize, u64>) -> Vec<FdRow> {
             }
         }
         rows.push(row);
-    });
+    }
     // Outside the reactor's locks: syscalls and /proc reads.
     for row in &mut rows {
         row.info = fds::describe(row.fd);
@@ -454,9 +486,20 @@ fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>]) {
         json.field_num("alive_tasks", handle.num_alive_tasks() as u64);
         json.field_num("injection_queue", handle.injection_depth() as u64);
         json.key("local_queues").begin_array();
-        if let Handle::MultiThread(shared) = handle {
-            for index in 0..shared.num_workers() {
-                json.number(shared.local_queue_depth(index) as u64);
+        match handle {
+            Handle::MultiThread(shared) => {
+                for index in 0..shared.num_workers() {
+                    json.number(shared.local_queue_depth(index) as u64);
+                }
+            }
+            // The loop's queue is its thread's own: what it held at the latest poll there.
+            Handle::CurrentThread(shared) => {
+                let address = Arc::as_ptr(shared) as usize;
+                let slots = slow_poll::slots();
+                let slot = slots.iter().find(|slot| slot.loop_runtime.load(Relaxed) == address);
+                if let Some(slot) = slot {
+                    json.number(slot.loop_queue.load(Relaxed));
+                }
             }
         }
         json.end_array();
@@ -508,12 +551,11 @@ fn histograms_json(json: &mut Json) {
         json.number(if bucket == 0 { 0 } else { 1 << bucket });
     }
     json.end_array();
-    for (key, histogram) in
-        [("poll", &slow_poll::POLL_TIMES), ("scheduling_delay", &slow_poll::SCHEDULE_DELAYS)]
-    {
+    let [poll, delay] = slow_poll::histograms();
+    for (key, histogram) in [("poll", poll), ("scheduling_delay", delay)] {
         json.key(key).begin_array();
-        for count in &histogram.0 {
-            json.number(count.load(Relaxed));
+        for count in histogram {
+            json.number(count);
         }
         json.end_array();
     }

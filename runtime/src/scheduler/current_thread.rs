@@ -273,6 +273,19 @@ pub(crate) fn runs_any_loop() -> bool {
     LOCAL.try_with(|cx| !cx.running_loop.get().is_null()).unwrap_or(false)
 }
 
+/// For the console (while it is on, at each poll): the current-thread loop running on this
+/// thread (its `Shared`'s address) and the tasks its local queue holds.
+pub(crate) fn local_queue() -> Option<(usize, usize)> {
+    LOCAL
+        .try_with(|cx| {
+            let running = cx.running_loop.get();
+            let queued = cx.run_queue.try_borrow().ok()?.len();
+            (!running.is_null()).then_some((running as usize, queued))
+        })
+        .ok()
+        .flatten()
+}
+
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.

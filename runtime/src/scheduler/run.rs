@@ -19,16 +19,9 @@ pub(crate) fn run(task: TaskRef) {
 #[cold]
 #[inline(never)]
 fn run_timed(task: TaskRef) {
-    /// Ends the timing even if `run` unwinds (it catches the future's panics; this is for a
-    /// bug of minirt's), so the watchdog never reports a poll that is over.
-    struct Timed(u64);
-    impl Drop for Timed {
-        fn drop(&mut self) {
-            slow_poll::poll_ended(self.0);
-        }
-    }
-    let id = task.id().as_u64();
-    slow_poll::poll_started(id);
-    let _timed = Timed(id);
+    let local_queue = super::current_thread::local_queue();
+    // Ends the timing when `run` returns, and if it unwinds (it catches the future's panics;
+    // this is for a bug of minirt's).
+    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), local_queue);
     task.run();
 }

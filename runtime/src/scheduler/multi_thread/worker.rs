@@ -441,7 +441,8 @@ fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
     }
     let unpark = &shared.remotes[core.index].unpark;
     core.is_parking = true;
-    crate::slow_poll::parked(true);
+    // Shows the worker unparked again however the loop ends, an unwind included.
+    let _parked = crate::slow_poll::Parked::new();
     loop {
         if shared.is_shutdown.load(Ordering::Acquire) {
             core.is_shutdown = true;
@@ -462,7 +463,6 @@ fn sleep(shared: &Shared, mut core: Box<Core>) -> Box<Core> {
         }
     }
     core.is_parking = false;
-    crate::slow_poll::parked(false);
     // Woken with more work than this worker can start at once: let another one help.
     if core.run_queue.len() + usize::from(core.lifo_slot.is_some()) > 1 {
         shared.notify_parked();

@@ -252,6 +252,16 @@ where
     }
 }
 
+/// With the slow-poll detector or the console on, the cell's drop frees its entry in their
+/// table (`slow_poll::dropped`): until then, whoever holds the cell may reach its entry.
+impl<F: Future, S> Drop for Task<F, S> {
+    fn drop(&mut self) {
+        if slow_poll::enabled() {
+            slow_poll::dropped(self.id.as_u64());
+        }
+    }
+}
+
 /// The live console reads the state word through this (`slow_poll::TASKS` holds a `Weak`).
 impl<F, S> slow_poll::Inspect for Task<F, S>
 where
