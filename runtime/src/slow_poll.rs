@@ -346,8 +346,8 @@ pub(crate) fn named(id: u64, name: &str) {
 /// An idle task was woken, and queued (the detector or the console is on): by value, from
 /// `Task::wake`; by reference (and a spawn, whose queueing `spawned` already timed), from
 /// the scheduler's `schedule`. Wakes during its poll are not hooked (that path stays as it
-/// is when all this is off): `poll_ended` counts them from the state word. A wake counts once
-/// per queueing.
+/// is when all this is off): `PollTimer::start` counts them when the task is polled again
+/// with no wake hooked since. A wake counts once per queueing.
 #[cold]
 #[inline(never)]
 pub(crate) fn woken(id: u64) {
@@ -366,8 +366,8 @@ pub(crate) fn woken(id: u64) {
 #[cold]
 #[inline(never)]
 pub(crate) fn finished(id: u64) {
-    // Completed during its own timed poll: `poll_ended` still reports it by name, and removes
-    // the entry after.
+    // Completed during its own timed poll: the `PollTimer` still reports it by name, and
+    // removes the entry after.
     let in_its_poll = SLOT
         .try_with(|slot| {
             let polling = slot.task.load(Ordering::Relaxed) == id;
@@ -941,6 +941,31 @@ fn watchdog() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Once calibrated, the counter's time stays within a millisecond of `Instant`'s (the rate's
+    /// error is parts per million; this checks the conversion and the base).
+    #[test]
+    fn the_clock_agrees_with_instant() {
+        let instant = || u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX);
+        start_clock();
+        std::thread::sleep(Duration::from_millis(15));
+        let _ = instant_nanos();
+        #[cfg(target_arch = "x86_64")]
+        {
+            let source = "/sys/devices/system/clocksource/clocksource0/current_clocksource";
+            if std::fs::read_to_string(source).is_ok_and(|source| source.trim() == "tsc") {
+                assert!(tsc::now().is_some(), "the counter is calibrated after 15 ms");
+            }
+        }
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(10));
+            let (before, now, after) = (instant(), now_nanos(), instant());
+            assert!(
+                now + 1_000_000 >= before && now <= after + 1_000_000,
+                "{now} ns is not within 1 ms of [{before}, {after}]"
+            );
+        }
+    }
 
     #[test]
     fn durations_parse_with_their_units() {

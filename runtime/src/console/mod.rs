@@ -5,7 +5,9 @@
 //!
 //! ```text
 //!  hooks (slow_poll.rs)         Task::new, wakes, scheduler::run, Task::complete, a worker's
-//!                               steals/parks/driver: counters in TASKS and per-thread Slots
+//!                               steals/parks/driver: counters in TASKS' Metas (which the
+//!                               poll path reaches through TABLE, with no lock) and in each
+//!                               thread's Slot (with its share of the histograms)
 //!  runtimes.rs                  every runtime built while the console is on, held weakly
 //!  snapshot.rs                  on each request: the tasks (state word, reference count,
 //!                               counters), the threads, per runtime the reactor's fds and

@@ -475,7 +475,7 @@ impl<'a> RunningLoop<'a> {
             for _ in 0..BATCH {
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.next_task(tick) else { break };
-                super::run(task);
+                super::run_counted(task, local_queue);
             }
             if self.is_idle() {
                 self.park();

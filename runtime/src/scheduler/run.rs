@@ -9,8 +9,16 @@ use crate::slow_poll;
 /// (callgrind, yield_many on the current-thread runtime: +4.7 % instructions).
 #[inline(always)]
 pub(crate) fn run(task: TaskRef) {
+    run_counted(task, || None);
+}
+
+/// `run`, for a loop that can say, for the console, which loop it is and how many tasks wait
+/// behind this one (`queued`, called only while the hooks are on): the current-thread loop,
+/// whose queue is its thread's own.
+#[inline(always)]
+pub(crate) fn run_counted(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
     if slow_poll::enabled() {
-        run_timed(task);
+        run_timed(task, queued);
     } else {
         task.run();
     }
@@ -18,10 +26,9 @@ pub(crate) fn run(task: TaskRef) {
 
 #[cold]
 #[inline(never)]
-fn run_timed(task: TaskRef) {
-    let local_queue = super::current_thread::local_queue();
+fn run_timed(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
     // Ends the timing when `run` returns, and if it unwinds (it catches the future's panics;
     // this is for a bug of minirt's).
-    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), local_queue);
+    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), queued());
     task.run();
 }
