@@ -55,11 +55,20 @@ struct Deferred {
     /// Set by the current-thread loop while it runs on this thread.
     active: Cell<bool>,
     wakers: RefCell<Vec<Waker>>,
+    /// An empty list with capacity, swapped with `wakers` when they are woken: each keeps its
+    /// allocation from one round of the loop to the next (a list taken and left empty would
+    /// grow again from nothing every round).
+    spare: Cell<Vec<Waker>>,
 }
 
 thread_local! {
-    static DEFERRED: Deferred =
-        const { Deferred { active: Cell::new(false), wakers: RefCell::new(Vec::new()) } };
+    static DEFERRED: Deferred = const {
+        Deferred {
+            active: Cell::new(false),
+            wakers: RefCell::new(Vec::new()),
+            spare: Cell::new(Vec::new()),
+        }
+    };
 }
 
 /// Wakes `waker` after the loop's next look at the reactor, if this thread runs a
@@ -100,6 +109,8 @@ pub(crate) fn stop_deferring(was_on: bool, wake: bool) -> Option<Payload> {
     }
     let left = DEFERRED.try_with(|d| {
         d.active.set(false);
+        // The loop is done with this thread: its spare list goes too.
+        drop(d.spare.take());
         std::mem::take(&mut *d.wakers.borrow_mut())
     });
     let mut left = left.unwrap_or_default();
@@ -114,11 +125,18 @@ pub(crate) fn stop_deferring(was_on: bool, wake: bool) -> Option<Payload> {
 /// Wakes the deferred wakers, outside the thread-local's borrow (a woken task may defer
 /// again); returns the first panic's payload, as [`wake_all`].
 pub(crate) fn wake_deferred() -> Option<Payload> {
-    let taken = DEFERRED.try_with(|d| std::mem::take(&mut *d.wakers.borrow_mut()));
-    match taken {
-        Ok(mut wakers) if !wakers.is_empty() => wake_all(&mut wakers),
-        _ => None,
-    }
+    let taken = DEFERRED.try_with(|d| {
+        let mut wakers = d.wakers.borrow_mut();
+        if wakers.is_empty() {
+            return None;
+        }
+        Some(std::mem::replace(&mut *wakers, d.spare.take()))
+    });
+    let Ok(Some(mut wakers)) = taken else { return None };
+    let payload = wake_all(&mut wakers);
+    // Emptied by `wake_all`; the next round's spare.
+    let _ = DEFERRED.try_with(|d| d.spare.set(wakers));
+    payload
 }
 
 /// Whether wakes are held back on this thread.
