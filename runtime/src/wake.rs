@@ -69,6 +69,24 @@ thread_local! {
             spare: Cell::new(Vec::new()),
         }
     };
+    /// The address of the waker of the task being polled here, if its scheduler defers a
+    /// task's wake of itself on its own ([`set_polled`]); compared, never dereferenced. A
+    /// thread-local of its own: with nothing to drop it costs one store to set, where
+    /// `DEFERRED`'s accesses check that its destructor is registered.
+    static POLLED: Cell<*const Waker> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Tells `defer` the waker of the task this thread polls now (null when the poll is over): a
+/// task that defers its own wake (`yield_now`, a spent budget) is then woken by reference at
+/// once, which only marks it (it is running), and its scheduler queues it behind the loop's
+/// next look at the reactor when the poll ends (`Schedule::try_schedule_local`): no clone of
+/// the waker held, no second wake. Only for tasks whose scheduler does that
+/// (`Schedule::DEFERS_SELF_WAKE`); a poll inside such a poll (a runtime's loop started in
+/// `block_in_place`) leaves it null, and a deferred wake of the outer task then takes the
+/// general path.
+#[inline]
+pub(crate) fn set_polled(waker: *const Waker) {
+    POLLED.set(waker);
 }
 
 /// Wakes `waker` after the loop's next look at the reactor, if this thread runs a
@@ -76,19 +94,23 @@ thread_local! {
 /// go to the back of the run queue and run again within the same batch, before an I/O event
 /// or a timer had any chance to wake the task it yields to.
 pub(crate) fn defer(waker: &Waker) {
-    let deferred = DEFERRED
-        .try_with(|d| {
-            if !d.active.get() {
-                return false;
-            }
-            let Ok(mut wakers) = d.wakers.try_borrow_mut() else { return false };
-            // A task that yields twice in a row is deferred once (tokio checks the last too).
-            if !wakers.last().is_some_and(|last| last.will_wake(waker)) {
-                wakers.push(waker.clone());
-            }
-            true
-        })
-        .unwrap_or(false);
+    // The polled task's own waker: marked now, queued behind the next look at the reactor by
+    // its scheduler when the poll ends (see `set_polled`).
+    let deferred = !std::ptr::eq(POLLED.get(), waker)
+        && DEFERRED
+            .try_with(|d| {
+                if !d.active.get() {
+                    return false;
+                }
+                let Ok(mut wakers) = d.wakers.try_borrow_mut() else { return false };
+                // A task that yields twice in a row is deferred once (tokio checks the last
+                // too).
+                if !wakers.last().is_some_and(|last| last.will_wake(waker)) {
+                    wakers.push(waker.clone());
+                }
+                true
+            })
+            .unwrap_or(false);
     if !deferred {
         waker.wake_by_ref();
     }

@@ -122,6 +122,10 @@ impl Drop for TaskScheduler {
 }
 
 impl Schedule for TaskScheduler {
+    /// Both flavors put a task that woke itself during its poll behind their next look at the
+    /// reactor: the current-thread loop's deferred queue, the worker's `deferred` list.
+    const DEFERS_SELF_WAKE: bool = true;
+
     fn schedule(&self, task: TaskRef) {
         if crate::slow_poll::enabled() {
             crate::slow_poll::woken(task.id().as_u64());
@@ -148,7 +152,7 @@ impl Schedule for TaskScheduler {
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
         // A tagged (multi-thread) key never equals the current-thread loop's pointer, so the
         // current-thread check needs no look at the tag first.
-        current_thread::schedule_local(key.cast(), task, erase).or_else(|task| {
+        current_thread::schedule_local(key.cast(), task, erase, true).or_else(|task| {
             let key = key as usize;
             if key & MULTI_THREAD_TAG == 0 {
                 return Err(task);
@@ -163,7 +167,7 @@ impl Schedule for TaskScheduler {
 
     #[inline]
     fn try_wake_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
-        current_thread::schedule_local(key.cast(), task, erase).or_else(|task| {
+        current_thread::schedule_local(key.cast(), task, erase, false).or_else(|task| {
             let key = key as usize;
             if key & MULTI_THREAD_TAG == 0 {
                 return Err(task);
