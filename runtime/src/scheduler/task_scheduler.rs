@@ -22,6 +22,13 @@
 //! The tag is set and cleared with integer arithmetic on the address: with the borrowed `Arc`
 //! wrapped in an enum and the tag added by pointer arithmetic, LLVM stops inlining the
 //! channel's `Next::poll` into `Task::run` (more instructions per `ping_pong` round trip).
+//!
+//! Why not a plain `enum` of the two `Arc`s with one `schedule(task, is_yield)`: a task that
+//! queues itself must then clone the scheduler's `Arc` first (once queued, the task may run
+//! and be freed on another worker, so nothing the call uses may be borrowed from it): an
+//! atomic increment and decrement per wake, on a cache line every worker writes. Measured
+//! slower on both flavors (`docs/BENCHMARKS-notebook.md`, "`TaskScheduler`: the plain enum
+//! against the tagged pointer"); the key compared with the loop's thread-local avoids it.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
