@@ -55,11 +55,38 @@ struct Deferred {
     /// Set by the current-thread loop while it runs on this thread.
     active: Cell<bool>,
     wakers: RefCell<Vec<Waker>>,
+    /// An empty list with capacity, swapped with `wakers` when they are woken: each keeps its
+    /// allocation from one round of the loop to the next (a list taken and left empty would
+    /// grow again from nothing every round).
+    spare: Cell<Vec<Waker>>,
 }
 
 thread_local! {
-    static DEFERRED: Deferred =
-        const { Deferred { active: Cell::new(false), wakers: RefCell::new(Vec::new()) } };
+    static DEFERRED: Deferred = const {
+        Deferred {
+            active: Cell::new(false),
+            wakers: RefCell::new(Vec::new()),
+            spare: Cell::new(Vec::new()),
+        }
+    };
+    /// The address of the waker of the task being polled here, if its scheduler defers a
+    /// task's wake of itself on its own ([`set_polled`]); compared, never dereferenced. A
+    /// thread-local of its own: with nothing to drop it costs one store to set, where
+    /// `DEFERRED`'s accesses check that its destructor is registered.
+    static POLLED: Cell<*const Waker> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Tells `defer` the waker of the task this thread polls now (null when the poll is over): a
+/// task that defers its own wake (`yield_now`, a spent budget) is then woken by reference at
+/// once, which only marks it (it is running), and its scheduler queues it behind the loop's
+/// next look at the reactor when the poll ends (`Schedule::try_schedule_local`): no clone of
+/// the waker held, no second wake. Only for tasks whose scheduler does that
+/// (`Schedule::DEFERS_SELF_WAKE`); a poll inside such a poll (a runtime's loop started in
+/// `block_in_place`) leaves it null, and a deferred wake of the outer task then takes the
+/// general path.
+#[inline]
+pub(crate) fn set_polled(waker: *const Waker) {
+    POLLED.set(waker);
 }
 
 /// Wakes `waker` after the loop's next look at the reactor, if this thread runs a
@@ -67,19 +94,23 @@ thread_local! {
 /// go to the back of the run queue and run again within the same batch, before an I/O event
 /// or a timer had any chance to wake the task it yields to.
 pub(crate) fn defer(waker: &Waker) {
-    let deferred = DEFERRED
-        .try_with(|d| {
-            if !d.active.get() {
-                return false;
-            }
-            let Ok(mut wakers) = d.wakers.try_borrow_mut() else { return false };
-            // A task that yields twice in a row is deferred once (tokio checks the last too).
-            if !wakers.last().is_some_and(|last| last.will_wake(waker)) {
-                wakers.push(waker.clone());
-            }
-            true
-        })
-        .unwrap_or(false);
+    // The polled task's own waker: marked now, queued behind the next look at the reactor by
+    // its scheduler when the poll ends (see `set_polled`).
+    let deferred = !std::ptr::eq(POLLED.get(), waker)
+        && DEFERRED
+            .try_with(|d| {
+                if !d.active.get() {
+                    return false;
+                }
+                let Ok(mut wakers) = d.wakers.try_borrow_mut() else { return false };
+                // A task that yields twice in a row is deferred once (tokio checks the last
+                // too).
+                if !wakers.last().is_some_and(|last| last.will_wake(waker)) {
+                    wakers.push(waker.clone());
+                }
+                true
+            })
+            .unwrap_or(false);
     if !deferred {
         waker.wake_by_ref();
     }
@@ -100,6 +131,8 @@ pub(crate) fn stop_deferring(was_on: bool, wake: bool) -> Option<Payload> {
     }
     let left = DEFERRED.try_with(|d| {
         d.active.set(false);
+        // The loop is done with this thread: its spare list goes too.
+        drop(d.spare.take());
         std::mem::take(&mut *d.wakers.borrow_mut())
     });
     let mut left = left.unwrap_or_default();
@@ -114,11 +147,18 @@ pub(crate) fn stop_deferring(was_on: bool, wake: bool) -> Option<Payload> {
 /// Wakes the deferred wakers, outside the thread-local's borrow (a woken task may defer
 /// again); returns the first panic's payload, as [`wake_all`].
 pub(crate) fn wake_deferred() -> Option<Payload> {
-    let taken = DEFERRED.try_with(|d| std::mem::take(&mut *d.wakers.borrow_mut()));
-    match taken {
-        Ok(mut wakers) if !wakers.is_empty() => wake_all(&mut wakers),
-        _ => None,
-    }
+    let taken = DEFERRED.try_with(|d| {
+        let mut wakers = d.wakers.borrow_mut();
+        if wakers.is_empty() {
+            return None;
+        }
+        Some(std::mem::replace(&mut *wakers, d.spare.take()))
+    });
+    let Ok(Some(mut wakers)) = taken else { return None };
+    let payload = wake_all(&mut wakers);
+    // Emptied by `wake_all`; the next round's spare.
+    let _ = DEFERRED.try_with(|d| d.spare.set(wakers));
+    payload
 }
 
 /// Whether wakes are held back on this thread.

@@ -228,6 +228,29 @@ fn yield_now_in_block_on_lets_spawned_tasks_run() {
     assert!(yields.is_some(), "the spawned task never ran while block_on yielded 10,000 times");
 }
 
+/// A task that yielded is held back until the loop's next look at the reactor; if `block_on`
+/// returns before that, the task is handed back with the runtime's queue, not lost, and the
+/// next `block_on` runs it on.
+#[test]
+fn a_task_yielding_when_block_on_returns_runs_at_the_next_block_on() {
+    let _watchdog = watchdog("a_task_yielding_when_block_on_returns_runs_at_the_next_block_on");
+    let rt = Builder::new_current_thread().build().expect("runtime");
+    let rounds = Arc::new(AtomicUsize::new(0));
+    let task_rounds = rounds.clone();
+    let handle = rt.spawn(async move {
+        for _ in 0..100 {
+            task_rounds.fetch_add(1, Ordering::SeqCst);
+            minirt::task::yield_now().await;
+        }
+    });
+    // Lets the task run and yield; `block_on` returns while it waits to go again.
+    rt.block_on(minirt::task::yield_now());
+    let ran = rounds.load(Ordering::SeqCst);
+    assert!(ran < 100, "the task finished inside the first block_on ({ran} rounds)");
+    rt.block_on(async { must_complete("the yielding task", handle).await.expect("ok") });
+    assert_eq!(rounds.load(Ordering::SeqCst), 100);
+}
+
 /// `is_finished` is false while the task waits and true once it returned, before the handle
 /// is awaited.
 #[minirt::test]

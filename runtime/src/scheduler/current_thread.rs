@@ -22,7 +22,10 @@
 //! deferred (`wake::defer`): it runs again only after the loop has looked at the reactor, as in
 //! tokio. Woken at once it would go to the back of the run queue and run again within the
 //! same batch, up to BATCH times, before an I/O event or a timer had any chance to wake
-//! the task it yields to.
+//! the task it yields to. The common case, a task deferring its own wake, holds no waker:
+//! `defer` recognises the polled task's waker (`wake::set_polled`) and only marks the task, which
+//! its poll's end then queues on the loop's deferred queue (`Schedule::try_schedule_local`);
+//! that queue joins the run queue where the held wakers are woken.
 //!
 //! # Where a wake goes
 //!
@@ -101,8 +104,10 @@ struct Injection {
 }
 
 impl Schedule for Arc<Shared> {
+    const DEFERS_SELF_WAKE: bool = true;
+
     fn schedule(&self, task: TaskRef) {
-        if let Err(task) = schedule_local(Arc::as_ptr(self), task, |task| task) {
+        if let Err(task) = schedule_local(Arc::as_ptr(self), task, |task| task, false) {
             self.schedule_remote(task);
         }
     }
@@ -119,7 +124,7 @@ impl Schedule for Arc<Shared> {
 
     #[inline]
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
-        schedule_local(key.cast(), task, erase)
+        schedule_local(key.cast(), task, erase, true)
     }
 }
 
@@ -242,14 +247,17 @@ impl Wake for BlockOnWaker {
 }
 
 /// Pushes `task` onto the local run queue if this thread is running the loop of the runtime
-/// `shared` points to (compared, never dereferenced); gives it back otherwise. Generic (with
-/// `erase` to make a `TaskRef` of it) so that a task can re-queue itself, and have itself back
-/// with its concrete type, without first taking a reference to its runtime.
+/// `shared` points to (compared, never dereferenced); gives it back otherwise. A task that
+/// woke itself during its poll (`is_yield`) goes to the deferred queue instead, which joins
+/// the run queue after the loop's next look at the reactor. Generic (with `erase` to make a
+/// `TaskRef` of it) so that a task can re-queue itself, and have itself back with its concrete
+/// type, without first taking a reference to its runtime.
 #[inline]
 pub(crate) fn schedule_local<T>(
     shared: *const Shared,
     task: T,
     erase: fn(T) -> TaskRef,
+    is_yield: bool,
 ) -> Result<(), T> {
     let mut task = Some(task);
     // `try_with`: during thread exit the thread-local may be gone; that thread is not running
@@ -257,7 +265,8 @@ pub(crate) fn schedule_local<T>(
     let _ = LOCAL.try_with(|cx| {
         if std::ptr::eq(cx.running_loop.get(), shared) {
             if let Some(task) = task.take() {
-                cx.run_queue.borrow_mut().push_back(erase(task));
+                let queue = if is_yield { &cx.deferred } else { &cx.run_queue };
+                queue.borrow_mut().push_back(erase(task));
             }
         }
     });
@@ -292,6 +301,9 @@ struct Local {
     running_loop: Cell<*const Shared>,
     /// The loop's local run queue.
     run_queue: RefCell<VecDeque<TaskRef>>,
+    /// Tasks that woke themselves during their poll (`yield_now`, a spent budget): they join
+    /// the run queue after the loop's next look at the reactor (see "Deferred wakes").
+    deferred: RefCell<VecDeque<TaskRef>>,
 }
 
 thread_local! {
@@ -299,6 +311,7 @@ thread_local! {
         Local {
             running_loop: Cell::new(std::ptr::null()),
             run_queue: RefCell::new(VecDeque::new()),
+            deferred: RefCell::new(VecDeque::new()),
         }
     };
 }
@@ -561,7 +574,7 @@ impl<'a> RunningLoop<'a> {
     /// future not woken.
     fn is_idle(&self) -> bool {
         !self.shared.block_on_woken.load(Ordering::SeqCst)
-            && LOCAL.with(|cx| cx.run_queue.borrow().is_empty())
+            && LOCAL.with(|cx| cx.run_queue.borrow().is_empty() && cx.deferred.borrow().is_empty())
             && !crate::wake::has_deferred()
             && self.shared.injection_len.load(Ordering::SeqCst) == 0
     }
@@ -570,6 +583,7 @@ impl<'a> RunningLoop<'a> {
     /// the deferred tasks.
     fn poll_reactor(&mut self, timeout: Option<Duration>) {
         self.poll_reactor_and_timers(timeout);
+        LOCAL.with(|cx| cx.run_queue.borrow_mut().append(&mut cx.deferred.borrow_mut()));
         if let Some(payload) = crate::wake::wake_deferred() {
             std::panic::resume_unwind(payload);
         }
@@ -635,6 +649,8 @@ impl Drop for RunningLoop<'_> {
         let _ = LOCAL.try_with(|cx| {
             cx.running_loop.set(std::ptr::null());
             std::mem::swap(&mut *cx.run_queue.borrow_mut(), &mut core.run_queue);
+            // Queued, not lost, as the deferred wakes above.
+            core.run_queue.append(&mut cx.deferred.borrow_mut());
         });
         *lock(&self.scheduler.core) = Some(core);
         // Another thread may be waiting in `block_on` to take over the loop.

@@ -22,6 +22,13 @@
 //! The tag is set and cleared with integer arithmetic on the address: with the borrowed `Arc`
 //! wrapped in an enum and the tag added by pointer arithmetic, LLVM stops inlining the
 //! channel's `Next::poll` into `Task::run` (more instructions per `ping_pong` round trip).
+//!
+//! Why not a plain `enum` of the two `Arc`s with one `schedule(task, is_yield)`: a task that
+//! queues itself must then clone the scheduler's `Arc` first (once queued, the task may run
+//! and be freed on another worker, so nothing the call uses may be borrowed from it): an
+//! atomic increment and decrement per wake, on a cache line every worker writes. Measured
+//! slower on both flavors (`docs/BENCHMARKS-notebook.md`, "`TaskScheduler`: the plain enum
+//! against the tagged pointer"); the key compared with the loop's thread-local avoids it.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -122,6 +129,10 @@ impl Drop for TaskScheduler {
 }
 
 impl Schedule for TaskScheduler {
+    /// Both flavors put a task that woke itself during its poll behind their next look at the
+    /// reactor: the current-thread loop's deferred queue, the worker's `deferred` list.
+    const DEFERS_SELF_WAKE: bool = true;
+
     fn schedule(&self, task: TaskRef) {
         if crate::slow_poll::enabled() {
             crate::slow_poll::woken(task.id().as_u64());
@@ -148,7 +159,7 @@ impl Schedule for TaskScheduler {
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
         // A tagged (multi-thread) key never equals the current-thread loop's pointer, so the
         // current-thread check needs no look at the tag first.
-        current_thread::schedule_local(key.cast(), task, erase).or_else(|task| {
+        current_thread::schedule_local(key.cast(), task, erase, true).or_else(|task| {
             let key = key as usize;
             if key & MULTI_THREAD_TAG == 0 {
                 return Err(task);
@@ -163,7 +174,7 @@ impl Schedule for TaskScheduler {
 
     #[inline]
     fn try_wake_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
-        current_thread::schedule_local(key.cast(), task, erase).or_else(|task| {
+        current_thread::schedule_local(key.cast(), task, erase, false).or_else(|task| {
             let key = key as usize;
             if key & MULTI_THREAD_TAG == 0 {
                 return Err(task);

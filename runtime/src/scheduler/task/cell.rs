@@ -303,10 +303,16 @@ where
         let waker = ManuallyDrop::new(Waker::from(unsafe { Arc::from_raw(Arc::as_ptr(&self)) }));
         let mut cx = Context::from_waker(&waker);
         crate::polling::start_poll(self.id.as_u64());
+        if S::DEFERS_SELF_WAKE {
+            crate::wake::set_polled(&*waker);
+        }
         // SAFETY: we hold RUNNING (transition_to_running said Poll), so the stage is ours and
         // holds the future.
         let polled =
             panic::catch_unwind(AssertUnwindSafe(|| unsafe { poll_future(&self.stage, &mut cx) }));
+        if S::DEFERS_SELF_WAKE {
+            crate::wake::set_polled(std::ptr::null());
+        }
         match polled {
             Ok(Poll::Pending) => match self.state.transition_to_idle() {
                 Idle::Wait => {

@@ -25,6 +25,11 @@ pub(crate) trait Schedule: Clone + Send + Sync + 'static {
     /// times. Not the blocking pool's: its one "poll" runs the whole blocking closure.
     const IS_ASYNC: bool = true;
 
+    /// Whether [`Schedule::try_schedule_local`] queues a task that woke itself during its poll
+    /// behind the loop's next look at the reactor, so that `wake::defer` can wake the polled
+    /// task by reference at once instead of holding a clone of its waker (`wake::set_polled`).
+    const DEFERS_SELF_WAKE: bool = false;
+
     /// Queues a task that must run: it was woken, spawned, or aborted. Callable from any thread.
     fn schedule(&self, task: TaskRef);
 
@@ -36,9 +41,9 @@ pub(crate) trait Schedule: Clone + Send + Sync + 'static {
         std::ptr::null()
     }
 
-    /// Queues `task`, woken during its own poll, straight onto this thread's local run queue if
-    /// this thread runs the loop of the scheduler whose `local_key` is `key`; gives it back
-    /// otherwise. Generic (with `erase` to make a `TaskRef` of it) so the caller has its task
+    /// Queues `task`, woken during its own poll, straight onto this thread's local queues if
+    /// this thread runs the loop of the scheduler whose `local_key` is `key` (both flavors put
+    /// it behind their next look at the reactor); gives it back otherwise. Generic (with `erase` to make a `TaskRef` of it) so the caller has its task
     /// back, concrete type and all, without having taken a reference to the scheduler.
     fn try_schedule_local<T>(key: *const (), task: T, erase: fn(T) -> TaskRef) -> Result<(), T> {
         let _ = (key, erase);
