@@ -10,7 +10,7 @@ use minirt_runtime::io::{AsyncFd, Interest, Ready};
 
 use super::{resolve, TcpStream};
 use crate::lookup::ToSocketAddrs;
-use crate::sys::Socket;
+use crate::sys::{socket_options, Socket};
 
 /// Pending connections the kernel queues before `accept` takes them. Linux caps it at
 /// `net.core.somaxconn` (4096 on recent kernels).
@@ -96,14 +96,11 @@ impl TcpListener {
         self.io.get_ref().local_addr()
     }
 
-    /// Sets `IP_TTL` for the accepted connections' packets.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.io.get_ref().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
-    }
-
-    /// `IP_TTL`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.io.get_ref().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
+    socket_options! { |self| self.io.get_ref();
+        /// Sets `IP_TTL` for the accepted connections' packets.
+        set_ttl,
+        /// `IP_TTL`.
+        ttl: u32 = IPPROTO_IP, IP_TTL;
     }
 }
 
