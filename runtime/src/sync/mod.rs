@@ -59,7 +59,7 @@
 //! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
 //! | [`broadcast`] | `WaitList<()>` of receivers | a ring of blocks of values under its own lock; a receiver holds its block and reads without the lock |
 //! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
-//! | [`SetOnce`] | the `Notify`'s | a flag claimed by one compare-and-swap, then `notify_waiters` |
+//! | [`SetOnce`] | the `Notify`'s | an [`OnceCell`], then `notify_waiters` |
 //!
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
