@@ -78,17 +78,7 @@ impl<T> SetOnce<T> {
 
     /// Waits until the value is set; returns it.
     pub async fn wait(&self) -> &T {
-        super::cooperative(async {
-            loop {
-                // Created before the look, so a `set` right after the look still wakes it.
-                let notified = self.notify.notified();
-                if let Some(value) = self.get() {
-                    return value;
-                }
-                notified.await;
-            }
-        })
-        .await
+        super::cooperative(self.notify.wait_until(|| self.get())).await
     }
 }
 
