@@ -14,6 +14,7 @@
 //! of tasks may send and receive on one `Arc<UdpSocket>` at once; the `poll_*` methods keep one
 //! waker per direction (tokio's rule), for one task per direction.
 
+use std::future::ready;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::task::{Context, Poll};
@@ -21,7 +22,7 @@ use std::task::{Context, Poll};
 use minirt_runtime::io::Interest;
 
 use crate::datagram::datagram_api;
-use crate::lookup::{resolve, resolve_first, ToSocketAddrs};
+use crate::lookup::{resolve_first, try_each, ToSocketAddrs};
 use crate::registered::{Inet, Registered};
 use crate::sys::{socket_options, RawAddr, Socket};
 
@@ -42,14 +43,7 @@ impl UdpSocket {
     /// # Panics
     /// Outside a minirt runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            match UdpSocket::bind_one(&addr) {
-                Ok(socket) => return Ok(socket),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("bind: no address to bind to")))
+        try_each(&addr, |addr| ready(UdpSocket::bind_one(&addr))).await
     }
 
     fn bind_one(addr: &SocketAddr) -> io::Result<UdpSocket> {
@@ -61,15 +55,8 @@ impl UdpSocket {
     /// Sets the default destination of `send` and the only source `recv` accepts. Each
     /// resolved address is tried in order; the last error is returned if none works.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            // A datagram connect completes at once (no handshake).
-            match self.inner.socket().connect(&addr) {
-                Ok(_) => return Ok(()),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("connect: no address to connect to")))
+        // A datagram connect completes at once (no handshake).
+        try_each(&addr, |addr| ready(self.inner.socket().connect(&addr).map(drop))).await
     }
 
     /// Sends one datagram to `target` (the first address it resolves to).

@@ -1,11 +1,12 @@
 //! [`TcpListener`]: a listening socket whose `accept` is a future.
 
+use std::future::ready;
 use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
-use super::{resolve, TcpStream};
-use crate::lookup::ToSocketAddrs;
+use super::TcpStream;
+use crate::lookup::{try_each, ToSocketAddrs};
 use crate::registered::{socket_api, Inet, Registered};
 use crate::sys::{socket_options, Socket};
 
@@ -28,14 +29,7 @@ impl TcpListener {
     /// # Panics
     /// Outside a minirt runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            match TcpListener::bind_one(&addr) {
-                Ok(listener) => return Ok(listener),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("bind: no address to bind to")))
+        try_each(&addr, |addr| ready(TcpListener::bind_one(&addr))).await
     }
 
     fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {

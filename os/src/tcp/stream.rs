@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use minirt_runtime::io::Interest;
 
-use super::resolve;
 use super::split;
-use crate::lookup::ToSocketAddrs;
+use crate::lookup::{try_each, ToSocketAddrs};
 use crate::registered::{Inet, Registered};
 use crate::stream::stream_api;
 use crate::sys::{socket_options, Connect, Socket};
@@ -40,18 +39,11 @@ impl TcpStream {
     /// # Panics
     /// Outside a minirt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            match TcpStream::connect_one(&addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("connect: no address to connect to")))
+        try_each(&addr, TcpStream::connect_one).await
     }
 
-    async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
-        TcpStream::connect_socket(Socket::new_stream(addr)?, addr).await
+    async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+        TcpStream::connect_socket(Socket::new_stream(&addr)?, &addr).await
     }
 
     /// Connects an unregistered (non-blocking) socket, for `connect` and
