@@ -65,20 +65,6 @@ impl<F: Family> Registered<F> {
         Ok(listener)
     }
 
-    /// Waits for a connection on a listening socket: the new socket (non-blocking,
-    /// close-on-exec) and its peer's address.
-    pub(crate) async fn accept(&self) -> io::Result<(Socket, F::Addr)> {
-        let (socket, raw) = self.io.async_io(Interest::READABLE, |s| s.accept_raw()).await?;
-        Ok((socket, F::addr(raw)?))
-    }
-
-    pub(crate) fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(Socket, F::Addr)>> {
-        self.io.poll_io(cx, Interest::READABLE, || self.socket().accept_raw()).map(|result| {
-            let (socket, raw) = result?;
-            Ok((socket, F::addr(raw)?))
-        })
-    }
-
     pub(crate) fn io(&self) -> &AsyncFd<Socket> {
         &self.io
     }

@@ -301,8 +301,13 @@ impl Socket {
         }
     }
 
-    /// Accepts one connection (any family); the new socket is non-blocking and close-on-exec
-    /// too.
+    /// Accepts one connection; the new socket is non-blocking and close-on-exec too.
+    pub(crate) fn accept(&self) -> io::Result<(Socket, SocketAddr)> {
+        let (socket, addr) = self.accept_raw()?;
+        Ok((socket, addr.inet()?))
+    }
+
+    /// [`Socket::accept`] for any family.
     pub(crate) fn accept_raw(&self) -> io::Result<(Socket, RawAddr)> {
         let mut addr = RawAddr::empty();
         let fd = cvt_r(|| {

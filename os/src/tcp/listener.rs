@@ -5,6 +5,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
+use minirt_runtime::io::Interest;
+
 use super::TcpStream;
 use crate::lookup::{try_each, ToSocketAddrs};
 use crate::registered::{socket_api, Inet, Registered};
@@ -55,14 +57,16 @@ impl TcpListener {
     /// Any number of tasks may await `accept` on one listener (an `Arc<TcpListener>`): each
     /// waits in its own place, and every one is woken when connections arrive.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (socket, addr) = self.inner.accept().await?;
+        let io = self.inner.io();
+        let (socket, addr) = io.async_io(Interest::READABLE, |socket| socket.accept()).await?;
         Ok((TcpStream::from_accepted(socket)?, addr))
     }
 
     /// Poll form of [`TcpListener::accept`]. As every `poll_*` method, it keeps one waker per
     /// listener: if several tasks poll it, only the last is woken (use `accept` to share).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        self.inner.poll_accept(cx).map(|result| {
+        let io = self.inner.io();
+        io.poll_io(cx, Interest::READABLE, || io.get_ref().accept()).map(|result| {
             let (socket, addr) = result?;
             Ok((TcpStream::from_accepted(socket)?, addr))
         })

@@ -4,6 +4,8 @@ use std::io;
 use std::path::Path;
 use std::task::{Context, Poll};
 
+use minirt_runtime::io::Interest;
+
 use super::{raw_addr, raw_from_std, SocketAddr, Unix, UnixStream};
 use crate::registered::{socket_api, Registered};
 use crate::sys::{RawAddr, Socket};
@@ -47,15 +49,17 @@ impl UnixListener {
 
     /// Waits for a connection. Any number of tasks may await it on one listener.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (socket, addr) = self.inner.accept().await?;
-        Ok((UnixStream::from_accepted(socket)?, addr))
+        let io = self.inner.io();
+        let (socket, addr) = io.async_io(Interest::READABLE, |socket| socket.accept_raw()).await?;
+        Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
     }
 
     /// Poll form of [`UnixListener::accept`] (one waker: for a single accepting task).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        self.inner.poll_accept(cx).map(|result| {
+        let io = self.inner.io();
+        io.poll_io(cx, Interest::READABLE, || io.get_ref().accept_raw()).map(|result| {
             let (socket, addr) = result?;
-            Ok((UnixStream::from_accepted(socket)?, addr))
+            Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
         })
     }
 }
