@@ -11,6 +11,7 @@
 //! runtime's only thread it would stall every task, so a host name always goes through
 //! `spawn_blocking`. Literal addresses, by far the common case, never leave the calling task.
 
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
@@ -74,6 +75,26 @@ pub(crate) async fn resolve_first<T: ToSocketAddrs + ?Sized>(addr: &T) -> io::Re
         return Ok(addr);
     }
     Ok(resolve(addr).await?[0])
+}
+
+/// Tries `attempt` on each address `addr` resolves to, in order, until one works (tokio's rule
+/// for `bind` and `connect`): its value, or the last address's error.
+pub(crate) async fn try_each<A, T, F>(
+    addr: &A,
+    mut attempt: impl FnMut(SocketAddr) -> F,
+) -> io::Result<T>
+where
+    A: ToSocketAddrs + ?Sized,
+    F: Future<Output = io::Result<T>>,
+{
+    let mut last_err = None;
+    for addr in resolve(addr).await? {
+        match attempt(addr).await {
+            Ok(done) => return Ok(done),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| io::Error::other("no address to try")))
 }
 
 /// Resolves `addr` (see [`lookup_host`]) into a non-empty list.

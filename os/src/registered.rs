@@ -5,7 +5,7 @@
 //! ```text
 //!  TcpStream, UnixStream  ─ stream_api!   ┐
 //!  UdpSocket, UnixDatagram ─ datagram_api! ┼─ socket_api! ─ { inner: Registered<F> }
-//!                                          │                 AsyncFd<Socket>, F::addr
+//!  TcpListener, UnixListener ──────────────┘                 AsyncFd<Socket>, F::addr
 //!  stream.rs: the byte-stream operations   datagram.rs: the datagram operations
 //! ```
 //!
@@ -53,6 +53,16 @@ pub(crate) struct Registered<F> {
 impl<F: Family> Registered<F> {
     pub(crate) fn new(socket: Socket) -> io::Result<Registered<F>> {
         Ok(Registered { io: AsyncFd::new(socket)?, family: PhantomData })
+    }
+
+    /// A listening socket, registered and assumed readable: the first `accept` tries `accept4`
+    /// at once, so a connection that is already queued is taken without waiting for the
+    /// reactor's first event (a task that yields while it waits for one need not depend on
+    /// when the loop next polls epoll). A wrong guess costs one `EAGAIN`.
+    pub(crate) fn listening(socket: Socket) -> io::Result<Registered<F>> {
+        let listener = Registered::new(socket)?;
+        listener.io.assume_ready(Ready::READABLE);
+        Ok(listener)
     }
 
     pub(crate) fn io(&self) -> &AsyncFd<Socket> {
@@ -117,9 +127,14 @@ impl<F: Family> Registered<F> {
 }
 
 /// The public methods and trait impls every socket type has, over its
-/// `inner: Registered<F>`: `socket_api!(UdpSocket, std::net::UdpSocket, SocketAddr)`.
+/// `inner: Registered<F>`: `socket_api!(UdpSocket, std::net::UdpSocket, SocketAddr)`. A
+/// listener (`socket_api!(listener TcpListener, ...)`) has the part that is not about a peer
+/// or readiness: `from_std`, `into_std`, `local_addr`, `take_error` and the trait impls.
 macro_rules! socket_api {
-    ($Type:ident, $Std:ty, $Addr:ty) => {
+    (listener $Type:ident, $Std:ty, $Addr:ty) => {
+        $crate::registered::socket_api!(@base $Type, $Std, $Addr, listening);
+    };
+    (@base $Type:ident, $Std:ty, $Addr:ty, $register:ident) => {
         impl $Type {
             /// Takes a std socket (it is switched to non-blocking mode) and registers it.
             ///
@@ -127,7 +142,7 @@ macro_rules! socket_api {
             /// Outside a minirt runtime.
             pub fn from_std(socket: $Std) -> std::io::Result<$Type> {
                 let socket = $crate::sys::Socket::from_owned(std::os::fd::OwnedFd::from(socket))?;
-                Ok($Type { inner: $crate::registered::Registered::new(socket)? })
+                Ok($Type { inner: $crate::registered::Registered::$register(socket)? })
             }
 
             /// Gives the socket back as a std one (still non-blocking).
@@ -135,20 +150,52 @@ macro_rules! socket_api {
                 Ok(<$Std>::from(self.inner.into_socket().into_owned()))
             }
 
-            /// This socket's address (unnamed for an unbound Unix socket, such as a
-            /// connecting client).
+            /// This socket's address (for a listener bound to port 0, with the port the
+            /// kernel picked; unnamed for an unbound Unix socket, such as a connecting client).
             pub fn local_addr(&self) -> std::io::Result<$Addr> {
                 self.inner.local_addr()
-            }
-
-            /// The other end's address (`ENOTCONN` if not connected).
-            pub fn peer_addr(&self) -> std::io::Result<$Addr> {
-                self.inner.peer_addr()
             }
 
             /// Reads and clears the socket's pending error (`SO_ERROR`).
             pub fn take_error(&self) -> std::io::Result<Option<std::io::Error>> {
                 self.inner.socket().take_error()
+            }
+        }
+
+        impl std::os::fd::AsRawFd for $Type {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.inner.io().as_raw_fd()
+            }
+        }
+
+        impl std::os::fd::AsFd for $Type {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.inner.socket().as_fd()
+            }
+        }
+
+        impl std::fmt::Debug for $Type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.inner.fmt_debug(f, stringify!($Type))
+            }
+        }
+
+        /// [`from_std`](Self::from_std), for `?` and `.try_into()` (as tokio).
+        impl TryFrom<$Std> for $Type {
+            type Error = std::io::Error;
+
+            fn try_from(socket: $Std) -> std::io::Result<$Type> {
+                $Type::from_std(socket)
+            }
+        }
+    };
+    ($Type:ident, $Std:ty, $Addr:ty) => {
+        $crate::registered::socket_api!(@base $Type, $Std, $Addr, new);
+
+        impl $Type {
+            /// The other end's address (`ENOTCONN` if not connected).
+            pub fn peer_addr(&self) -> std::io::Result<$Addr> {
+                self.inner.peer_addr()
             }
 
             /// Waits until any direction of `interest` is ready and says what is. An error
@@ -180,33 +227,6 @@ macro_rules! socket_api {
                 mut op: impl FnMut() -> std::io::Result<R>,
             ) -> std::io::Result<R> {
                 self.inner.io().async_io(interest, |_| op()).await
-            }
-        }
-
-        impl std::os::fd::AsRawFd for $Type {
-            fn as_raw_fd(&self) -> std::os::fd::RawFd {
-                self.inner.io().as_raw_fd()
-            }
-        }
-
-        impl std::os::fd::AsFd for $Type {
-            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-                self.inner.socket().as_fd()
-            }
-        }
-
-        impl std::fmt::Debug for $Type {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                self.inner.fmt_debug(f, stringify!($Type))
-            }
-        }
-
-        /// [`from_std`](Self::from_std), for `?` and `.try_into()` (as tokio).
-        impl TryFrom<$Std> for $Type {
-            type Error = std::io::Error;
-
-            fn try_from(socket: $Std) -> std::io::Result<$Type> {
-                $Type::from_std(socket)
             }
         }
     };

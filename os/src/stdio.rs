@@ -30,6 +30,7 @@ use std::fmt;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -88,7 +89,7 @@ fn epoll_stdin() -> Option<(AsyncFd<OwnedFd>, FdKind)> {
             // A new open file description of the same pipe: O_NONBLOCK on it is ours alone.
             let file = std::fs::OpenOptions::new()
                 .read(true)
-                .custom_flags_nonblock()
+                .custom_flags(libc::O_NONBLOCK)
                 .open("/proc/self/fd/0")
                 .ok()?;
             (OwnedFd::from(file), FdKind::Fifo)
@@ -97,16 +98,6 @@ fn epoll_stdin() -> Option<(AsyncFd<OwnedFd>, FdKind)> {
         _ => return None,
     };
     AsyncFd::with_interest(fd, Interest::READABLE).ok().map(|fd| (fd, kind))
-}
-
-trait NonBlockOpen {
-    fn custom_flags_nonblock(&mut self) -> &mut Self;
-}
-
-impl NonBlockOpen for std::fs::OpenOptions {
-    fn custom_flags_nonblock(&mut self) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::custom_flags(self, libc::O_NONBLOCK)
-    }
 }
 
 impl AsyncRead for Stdin {

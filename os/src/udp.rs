@@ -14,6 +14,7 @@
 //! of tasks may send and receive on one `Arc<UdpSocket>` at once; the `poll_*` methods keep one
 //! waker per direction (tokio's rule), for one task per direction.
 
+use std::future::ready;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::task::{Context, Poll};
@@ -21,9 +22,9 @@ use std::task::{Context, Poll};
 use minirt_runtime::io::Interest;
 
 use crate::datagram::datagram_api;
-use crate::lookup::{resolve, resolve_first, ToSocketAddrs};
+use crate::lookup::{resolve_first, try_each, ToSocketAddrs};
 use crate::registered::{Inet, Registered};
-use crate::sys::{RawAddr, Socket};
+use crate::sys::{socket_options, RawAddr, Socket};
 
 /// A UDP socket. Tokio's `UdpSocket`.
 ///
@@ -42,14 +43,7 @@ impl UdpSocket {
     /// # Panics
     /// Outside a minirt runtime.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            match UdpSocket::bind_one(&addr) {
-                Ok(socket) => return Ok(socket),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("bind: no address to bind to")))
+        try_each(&addr, |addr| ready(UdpSocket::bind_one(&addr))).await
     }
 
     fn bind_one(addr: &SocketAddr) -> io::Result<UdpSocket> {
@@ -61,15 +55,8 @@ impl UdpSocket {
     /// Sets the default destination of `send` and the only source `recv` accepts. Each
     /// resolved address is tried in order; the last error is returned if none works.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let mut last_err = None;
-        for addr in resolve(&addr).await? {
-            // A datagram connect completes at once (no handshake).
-            match self.inner.socket().connect(&addr) {
-                Ok(_) => return Ok(()),
-                Err(e) => last_err = Some(e),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| io::Error::other("connect: no address to connect to")))
+        // A datagram connect completes at once (no handshake).
+        try_each(&addr, |addr| ready(self.inner.socket().connect(&addr).map(drop))).await
     }
 
     /// Sends one datagram to `target` (the first address it resolves to).
@@ -144,83 +131,42 @@ impl UdpSocket {
         Ok(self.inner.try_recv_from(&mut [], libc::MSG_PEEK)?.1)
     }
 
-    /// `SO_BROADCAST`: whether datagrams may go to a broadcast address.
-    pub fn broadcast(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_BROADCAST)
-    }
+    socket_options! { |self| self.inner.socket();
+        /// Sets `SO_BROADCAST`: whether datagrams may go to a broadcast address.
+        set_broadcast,
+        /// `SO_BROADCAST`.
+        broadcast: bool = SOL_SOCKET, SO_BROADCAST;
 
-    /// Sets `SO_BROADCAST`.
-    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
-        self.inner.socket().set_opt(libc::SOL_SOCKET, libc::SO_BROADCAST, on as libc::c_int)
-    }
+        /// Sets `IP_MULTICAST_LOOP`: whether this host's own multicast datagrams loop back to
+        /// it.
+        set_multicast_loop_v4,
+        /// `IP_MULTICAST_LOOP`.
+        multicast_loop_v4: bool = IPPROTO_IP, IP_MULTICAST_LOOP;
 
-    /// `IP_MULTICAST_LOOP`: whether this host's own multicast datagrams loop back to it.
-    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
-        self.get_bool(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)
-    }
+        /// Sets `IP_MULTICAST_TTL`: hops an IPv4 multicast datagram may make.
+        set_multicast_ttl_v4,
+        /// `IP_MULTICAST_TTL`.
+        multicast_ttl_v4: u32 = IPPROTO_IP, IP_MULTICAST_TTL;
 
-    /// Sets `IP_MULTICAST_LOOP`.
-    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
-        self.inner.socket().set_opt(libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, on as libc::c_int)
-    }
+        /// Sets `IPV6_MULTICAST_LOOP`.
+        set_multicast_loop_v6,
+        /// `IPV6_MULTICAST_LOOP`.
+        multicast_loop_v6: bool = IPPROTO_IPV6, IPV6_MULTICAST_LOOP;
 
-    /// `IP_MULTICAST_TTL`: hops an IPv4 multicast datagram may make.
-    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
-        Ok(self.inner.socket().get_opt(libc::IPPROTO_IP, libc::IP_MULTICAST_TTL)? as u32)
-    }
+        /// Sets `IP_TTL`: hops a unicast datagram may make.
+        set_ttl,
+        /// `IP_TTL`.
+        ttl: u32 = IPPROTO_IP, IP_TTL;
 
-    /// Sets `IP_MULTICAST_TTL`.
-    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
-        self.inner.socket().set_u32_opt(
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_TTL,
-            ttl,
-            "IP_MULTICAST_TTL",
-        )
-    }
+        /// Sets `IP_TOS`, the type-of-service byte of this socket's IPv4 packets.
+        set_tos_v4,
+        /// `IP_TOS` (IPv4).
+        tos_v4: u32 = IPPROTO_IP, IP_TOS;
 
-    /// `IPV6_MULTICAST_LOOP`.
-    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
-        self.get_bool(libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP)
-    }
-
-    /// Sets `IPV6_MULTICAST_LOOP`.
-    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
-        self.inner.socket().set_opt(
-            libc::IPPROTO_IPV6,
-            libc::IPV6_MULTICAST_LOOP,
-            on as libc::c_int,
-        )
-    }
-
-    /// `IP_TTL`: hops a unicast datagram may make.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.inner.socket().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
-    }
-
-    /// Sets `IP_TTL`.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.inner.socket().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
-    }
-
-    /// `IP_TOS`: the type-of-service byte of this socket's IPv4 packets.
-    pub fn tos_v4(&self) -> io::Result<u32> {
-        self.inner.socket().tos_v4()
-    }
-
-    /// Sets `IP_TOS` (IPv4).
-    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.inner.socket().set_tos_v4(tos)
-    }
-
-    /// `IPV6_TCLASS`: the traffic class of this socket's IPv6 packets.
-    pub fn tclass_v6(&self) -> io::Result<u32> {
-        self.inner.socket().tclass_v6()
-    }
-
-    /// Sets `IPV6_TCLASS` (IPv6).
-    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.inner.socket().set_tclass_v6(tclass)
+        /// Sets `IPV6_TCLASS`, the traffic class of this socket's IPv6 packets.
+        set_tclass_v6,
+        /// `IPV6_TCLASS` (IPv6).
+        tclass_v6: u32 = IPPROTO_IPV6, IPV6_TCLASS;
     }
 
     /// The device bound with [`UdpSocket::bind_device`], if any.
@@ -257,10 +203,6 @@ impl UdpSocket {
     pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
         let mreq = ipv6_mreq(multiaddr, interface);
         self.inner.socket().set_opt_value(libc::IPPROTO_IPV6, libc::IPV6_DROP_MEMBERSHIP, &mreq)
-    }
-
-    fn get_bool(&self, level: libc::c_int, name: libc::c_int) -> io::Result<bool> {
-        Ok(self.inner.socket().get_opt(level, name)? != 0)
     }
 }
 

@@ -207,20 +207,7 @@ impl File {
 
     /// Wraps an open `std::fs::File`. Tokio's `File::from_std`.
     pub fn from_std(std: std::fs::File) -> File {
-        File {
-            std: Arc::new(std),
-            inner: Mutex::new(Inner {
-                state: State::Idle(Some(Buf::default())),
-                last_write_err: None,
-                max_buf_size: DEFAULT_MAX_BUF_SIZE,
-                read_ahead: 0,
-                queue: Arc::new(Mutex::new(WriteQueue {
-                    running: false,
-                    pending: Vec::new(),
-                    waker: None,
-                })),
-            }),
-        }
+        File { std: Arc::new(std), inner: Inner::idle() }
     }
 
     /// Sets the most bytes one pool round trip reads or writes (2 MiB by default, as tokio).
@@ -339,24 +326,26 @@ impl File {
             }
             _ => return Err(self),
         }
-        Arc::try_unwrap(self.std).map_err(|std| File {
-            std,
-            inner: Mutex::new(Inner {
-                state: State::Idle(Some(Buf::default())),
-                last_write_err: None,
-                max_buf_size: DEFAULT_MAX_BUF_SIZE,
-                read_ahead: 0,
-                queue: Arc::new(Mutex::new(WriteQueue {
-                    running: false,
-                    pending: Vec::new(),
-                    waker: None,
-                })),
-            }),
-        })
+        Arc::try_unwrap(self.std).map_err(|std| File { std, inner: Inner::idle() })
     }
 }
 
 impl Inner {
+    /// A fresh file's state: idle, nothing read ahead nor queued.
+    fn idle() -> Mutex<Inner> {
+        Mutex::new(Inner {
+            state: State::Idle(Some(Buf::default())),
+            last_write_err: None,
+            max_buf_size: DEFAULT_MAX_BUF_SIZE,
+            read_ahead: 0,
+            queue: Arc::new(Mutex::new(WriteQueue {
+                running: false,
+                pending: Vec::new(),
+                waker: None,
+            })),
+        })
+    }
+
     /// Waits for the operation in flight, if any, to finish: `Idle` afterwards. A write error
     /// is kept in `last_write_err`.
     fn poll_complete(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -66,17 +66,67 @@ impl std::error::Error for BackgroundTaskFailed {
     }
 }
 
-/// Reads the whole file at `path` into a `Vec`, in one pool round trip. Tokio's `fs::read`.
-pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read(path)).await
+/// Declares `async fn`s that run their `std::fs` namesake on the blocking pool, each path
+/// argument copied to an owned `PathBuf` first (the pool job outlives the caller's borrow).
+macro_rules! on_the_pool {
+    ($($(#[$doc:meta])* fn $name:ident($($path:ident),+) -> $ret:ty = $std:path;)*) => {$(
+        $(#[$doc])*
+        pub async fn $name($($path: impl AsRef<Path>),+) -> io::Result<$ret> {
+            $(let $path = $path.as_ref().to_owned();)+
+            asyncify(move || $std($($path),+)).await
+        }
+    )*};
 }
 
-/// Reads the whole file at `path` into a `String`; invalid UTF-8 is an `InvalidData` error.
-/// Tokio's `fs::read_to_string`.
-pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read_to_string(path)).await
+on_the_pool! {
+    /// Reads the whole file at `path` into a `Vec`, in one pool round trip. Tokio's `fs::read`.
+    fn read(path) -> Vec<u8> = std::fs::read;
+
+    /// Reads the whole file at `path` into a `String`; invalid UTF-8 is an `InvalidData` error.
+    /// Tokio's `fs::read_to_string`.
+    fn read_to_string(path) -> String = std::fs::read_to_string;
+
+    /// Copies the contents and permissions of `from` to `to` (the kernel copies: `copy_file_range`
+    /// or `sendfile`), returning the number of bytes copied. Tokio's `fs::copy`.
+    fn copy(from, to) -> u64 = std::fs::copy;
+
+    /// Renames `from` to `to`, replacing `to` if it exists. Tokio's `fs::rename`.
+    fn rename(from, to) -> () = std::fs::rename;
+
+    /// Removes a file (or a symbolic link). Tokio's `fs::remove_file`.
+    fn remove_file(path) -> () = std::fs::remove_file;
+
+    /// Removes an empty directory. Tokio's `fs::remove_dir`.
+    fn remove_dir(path) -> () = std::fs::remove_dir;
+
+    /// Removes a directory and everything in it, in one pool round trip. Tokio's
+    /// `fs::remove_dir_all`.
+    fn remove_dir_all(path) -> () = std::fs::remove_dir_all;
+
+    /// Creates a directory; its parent must exist. Tokio's `fs::create_dir`.
+    fn create_dir(path) -> () = std::fs::create_dir;
+
+    /// Creates a directory and any missing parents. Tokio's `fs::create_dir_all`.
+    fn create_dir_all(path) -> () = std::fs::create_dir_all;
+
+    /// Makes `dst` a new hard link to the file `src`. Tokio's `fs::hard_link`.
+    fn hard_link(src, dst) -> () = std::fs::hard_link;
+
+    /// Makes `dst` a symbolic link pointing at `src`. Tokio's `fs::symlink` (Unix).
+    fn symlink(src, dst) -> () = std::os::unix::fs::symlink;
+
+    /// Reads where the symbolic link `path` points. Tokio's `fs::read_link`.
+    fn read_link(path) -> PathBuf = std::fs::read_link;
+
+    /// The absolute path of `path`, with every link and `..` resolved. Tokio's `fs::canonicalize`.
+    fn canonicalize(path) -> PathBuf = std::fs::canonicalize;
+
+    /// The metadata of `path`, following symbolic links. Tokio's `fs::metadata`.
+    fn metadata(path) -> std::fs::Metadata = std::fs::metadata;
+
+    /// The metadata of `path` itself, not following a symbolic link. Tokio's
+    /// `fs::symlink_metadata`.
+    fn symlink_metadata(path) -> std::fs::Metadata = std::fs::symlink_metadata;
 }
 
 /// Creates or truncates the file at `path` and writes `contents` to it, in one pool round
@@ -85,87 +135,6 @@ pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Re
     let path = path.as_ref().to_owned();
     let contents = contents.as_ref().to_owned();
     asyncify(move || std::fs::write(path, contents)).await
-}
-
-/// Copies the contents and permissions of `from` to `to` (the kernel copies: `copy_file_range`
-/// or `sendfile`), returning the number of bytes copied. Tokio's `fs::copy`.
-pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
-    let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    asyncify(move || std::fs::copy(from, to)).await
-}
-
-/// Renames `from` to `to`, replacing `to` if it exists. Tokio's `fs::rename`.
-pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
-    let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
-    asyncify(move || std::fs::rename(from, to)).await
-}
-
-/// Removes a file (or a symbolic link). Tokio's `fs::remove_file`.
-pub async fn remove_file(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_file(path)).await
-}
-
-/// Removes an empty directory. Tokio's `fs::remove_dir`.
-pub async fn remove_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_dir(path)).await
-}
-
-/// Removes a directory and everything in it, in one pool round trip. Tokio's
-/// `fs::remove_dir_all`.
-pub async fn remove_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::remove_dir_all(path)).await
-}
-
-/// Creates a directory; its parent must exist. Tokio's `fs::create_dir`.
-pub async fn create_dir(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::create_dir(path)).await
-}
-
-/// Creates a directory and any missing parents. Tokio's `fs::create_dir_all`.
-pub async fn create_dir_all(path: impl AsRef<Path>) -> io::Result<()> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::create_dir_all(path)).await
-}
-
-/// Makes `dst` a new hard link to the file `src`. Tokio's `fs::hard_link`.
-pub async fn hard_link(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> io::Result<()> {
-    let (src, dst) = (src.as_ref().to_owned(), dst.as_ref().to_owned());
-    asyncify(move || std::fs::hard_link(src, dst)).await
-}
-
-/// Makes `dst` a symbolic link pointing at `src`. Tokio's `fs::symlink` (Unix).
-pub async fn symlink(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> io::Result<()> {
-    let (src, dst) = (src.as_ref().to_owned(), dst.as_ref().to_owned());
-    asyncify(move || std::os::unix::fs::symlink(src, dst)).await
-}
-
-/// Reads where the symbolic link `path` points. Tokio's `fs::read_link`.
-pub async fn read_link(path: impl AsRef<Path>) -> io::Result<PathBuf> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::read_link(path)).await
-}
-
-/// The absolute path of `path`, with every link and `..` resolved. Tokio's `fs::canonicalize`.
-pub async fn canonicalize(path: impl AsRef<Path>) -> io::Result<PathBuf> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::canonicalize(path)).await
-}
-
-/// The metadata of `path`, following symbolic links. Tokio's `fs::metadata`.
-pub async fn metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::metadata(path)).await
-}
-
-/// The metadata of `path` itself, not following a symbolic link. Tokio's
-/// `fs::symlink_metadata`.
-pub async fn symlink_metadata(path: impl AsRef<Path>) -> io::Result<std::fs::Metadata> {
-    let path = path.as_ref().to_owned();
-    asyncify(move || std::fs::symlink_metadata(path)).await
 }
 
 /// Changes the permissions of `path`. Tokio's `fs::set_permissions`.

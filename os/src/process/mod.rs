@@ -49,6 +49,20 @@ pub struct Command {
     stderr_set: bool,
 }
 
+/// Declares builder methods that only pass their arguments on to the std builder's method of
+/// the same name.
+macro_rules! std_builder {
+    ($(
+        $(#[$doc:meta])* fn $name:ident$(<$($g:ident: $bound:path),+>)?($($arg:ident: $ty:ty),*);
+    )*) => {$(
+        $(#[$doc])*
+        pub fn $name$(<$($g: $bound),+>)?(&mut self, $($arg: $ty),*) -> &mut Command {
+            self.std.$name($($arg),*);
+            self
+        }
+    )*};
+}
+
 impl Command {
     /// A command that runs `program` (looked up in `PATH` if it has no `/`), with no
     /// arguments, the parent's environment and working directory, and inherited stdio.
@@ -71,10 +85,25 @@ impl Command {
         self.std
     }
 
-    /// Adds one argument.
-    pub fn arg<S: AsRef<OsStr>>(&mut self, arg: S) -> &mut Command {
-        self.std.arg(arg);
-        self
+    std_builder! {
+        /// Adds one argument.
+        fn arg<S: AsRef<OsStr>>(arg: S);
+        /// Sets the child's `argv[0]` (by default, the program as given).
+        fn arg0<S: AsRef<OsStr>>(arg0: S);
+        /// Sets one environment variable for the child.
+        fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(key: K, val: V);
+        /// Removes one variable from the child's environment.
+        fn env_remove<K: AsRef<OsStr>>(key: K);
+        /// Starts the child with an empty environment (plus what `env` adds afterwards).
+        fn env_clear();
+        /// The child's working directory.
+        fn current_dir<P: AsRef<Path>>(dir: P);
+        /// The child's user id (`setuid` before `exec`).
+        fn uid(id: u32);
+        /// The child's group id (`setgid` before `exec`).
+        fn gid(id: u32);
+        /// Puts the child in process group `pgroup` (0: a new group led by the child).
+        fn process_group(pgroup: i32);
     }
 
     /// Adds several arguments.
@@ -87,18 +116,6 @@ impl Command {
         self
     }
 
-    /// Sets the child's `argv[0]` (by default, the program as given).
-    pub fn arg0<S: AsRef<OsStr>>(&mut self, arg0: S) -> &mut Command {
-        self.std.arg0(arg0);
-        self
-    }
-
-    /// Sets one environment variable for the child.
-    pub fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(&mut self, key: K, val: V) -> &mut Command {
-        self.std.env(key, val);
-        self
-    }
-
     /// Sets several environment variables for the child.
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
@@ -107,24 +124,6 @@ impl Command {
         V: AsRef<OsStr>,
     {
         self.std.envs(vars);
-        self
-    }
-
-    /// Removes one variable from the child's environment.
-    pub fn env_remove<K: AsRef<OsStr>>(&mut self, key: K) -> &mut Command {
-        self.std.env_remove(key);
-        self
-    }
-
-    /// Starts the child with an empty environment (plus what `env` adds afterwards).
-    pub fn env_clear(&mut self) -> &mut Command {
-        self.std.env_clear();
-        self
-    }
-
-    /// The child's working directory.
-    pub fn current_dir<P: AsRef<Path>>(&mut self, dir: P) -> &mut Command {
-        self.std.current_dir(dir);
         self
     }
 
@@ -146,24 +145,6 @@ impl Command {
     pub fn stderr<T: Into<Stdio>>(&mut self, cfg: T) -> &mut Command {
         self.std.stderr(cfg);
         self.stderr_set = true;
-        self
-    }
-
-    /// The child's user id (`setuid` before `exec`).
-    pub fn uid(&mut self, id: u32) -> &mut Command {
-        self.std.uid(id);
-        self
-    }
-
-    /// The child's group id (`setgid` before `exec`).
-    pub fn gid(&mut self, id: u32) -> &mut Command {
-        self.std.gid(id);
-        self
-    }
-
-    /// Puts the child in process group `pgroup` (0: a new group led by the child).
-    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
-        self.std.process_group(pgroup);
         self
     }
 

@@ -74,51 +74,6 @@ pub struct ChildStderr {
     pipe: Pipe,
 }
 
-impl ChildStdin {
-    /// Wraps a std `ChildStdin` (switched to non-blocking mode) for the current runtime.
-    ///
-    /// # Panics
-    /// Outside a minirt runtime.
-    pub fn from_std(stdin: std::process::ChildStdin) -> io::Result<ChildStdin> {
-        Ok(ChildStdin { pipe: Pipe::new(OwnedFd::from(stdin))? })
-    }
-
-    /// Gives the fd back, deregistered and in blocking mode.
-    pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        self.pipe.into_owned_fd()
-    }
-}
-
-impl ChildStdout {
-    /// Wraps a std `ChildStdout` (switched to non-blocking mode) for the current runtime.
-    ///
-    /// # Panics
-    /// Outside a minirt runtime.
-    pub fn from_std(stdout: std::process::ChildStdout) -> io::Result<ChildStdout> {
-        Ok(ChildStdout { pipe: Pipe::new(OwnedFd::from(stdout))? })
-    }
-
-    /// Gives the fd back, deregistered and in blocking mode.
-    pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        self.pipe.into_owned_fd()
-    }
-}
-
-impl ChildStderr {
-    /// Wraps a std `ChildStderr` (switched to non-blocking mode) for the current runtime.
-    ///
-    /// # Panics
-    /// Outside a minirt runtime.
-    pub fn from_std(stderr: std::process::ChildStderr) -> io::Result<ChildStderr> {
-        Ok(ChildStderr { pipe: Pipe::new(OwnedFd::from(stderr))? })
-    }
-
-    /// Gives the fd back, deregistered and in blocking mode.
-    pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
-        self.pipe.into_owned_fd()
-    }
-}
-
 impl AsyncWrite for ChildStdin {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -147,55 +102,37 @@ impl AsyncWrite for ChildStdin {
     }
 }
 
-impl AsyncRead for ChildStdout {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.pipe.poll_read(cx, buf)
-    }
-}
+/// What the three pipe types share: `from_std`, `into_owned_fd`, the conversion to `Stdio`,
+/// the fd traits and `Debug`; with `read`, `AsyncRead` too.
+macro_rules! pipe_impls {
+    ($ty:ident, $std:ty $(, $read:ident)?) => {
+        impl $ty {
+            #[doc = concat!(
+                "Wraps a std `", stringify!($ty), "` (switched to non-blocking mode) for the ",
+                "current runtime."
+            )]
+            ///
+            /// # Panics
+            /// Outside a minirt runtime.
+            pub fn from_std(std: $std) -> io::Result<$ty> {
+                Ok($ty { pipe: Pipe::new(OwnedFd::from(std))? })
+            }
 
-impl AsyncRead for ChildStderr {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.pipe.poll_read(cx, buf)
-    }
-}
+            /// Gives the fd back, deregistered and in blocking mode.
+            pub fn into_owned_fd(self) -> io::Result<OwnedFd> {
+                self.pipe.into_owned_fd()
+            }
+        }
 
-impl TryFrom<ChildStdin> for Stdio {
-    type Error = io::Error;
+        impl TryFrom<$ty> for Stdio {
+            type Error = io::Error;
 
-    /// The pipe, back in blocking mode, as another child's stdio.
-    fn try_from(stdin: ChildStdin) -> io::Result<Stdio> {
-        stdin.into_owned_fd().map(Stdio::from)
-    }
-}
+            /// The pipe, back in blocking mode, as another child's stdio.
+            fn try_from(pipe: $ty) -> io::Result<Stdio> {
+                pipe.into_owned_fd().map(Stdio::from)
+            }
+        }
 
-impl TryFrom<ChildStdout> for Stdio {
-    type Error = io::Error;
-
-    /// The pipe, back in blocking mode, as another child's stdio (`a | b`).
-    fn try_from(stdout: ChildStdout) -> io::Result<Stdio> {
-        stdout.into_owned_fd().map(Stdio::from)
-    }
-}
-
-impl TryFrom<ChildStderr> for Stdio {
-    type Error = io::Error;
-
-    /// The pipe, back in blocking mode, as another child's stdio.
-    fn try_from(stderr: ChildStderr) -> io::Result<Stdio> {
-        stderr.into_owned_fd().map(Stdio::from)
-    }
-}
-
-macro_rules! fd_impls {
-    ($($ty:ty),*) => {$(
         impl AsRawFd for $ty {
             fn as_raw_fd(&self) -> RawFd {
                 self.as_fd().as_raw_fd()
@@ -213,7 +150,22 @@ macro_rules! fd_impls {
                 f.debug_struct(stringify!($ty)).field("fd", &self.as_raw_fd()).finish()
             }
         }
-    )*};
+
+        $(pipe_impls!(@$read $ty);)?
+    };
+    (@read $ty:ident) => {
+        impl AsyncRead for $ty {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.pipe.poll_read(cx, buf)
+            }
+        }
+    };
 }
 
-fd_impls!(ChildStdin, ChildStdout, ChildStderr);
+pipe_impls!(ChildStdin, std::process::ChildStdin);
+pipe_impls!(ChildStdout, std::process::ChildStdout, read);
+pipe_impls!(ChildStderr, std::process::ChildStderr, read);

@@ -17,6 +17,16 @@ use crate::sys;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct SignalKind(libc::c_int);
 
+/// Declares the constructors of the usual signals, tokio's names: `alarm()` is `SIGALRM`, ...
+macro_rules! signal_kinds {
+    ($($(#[$doc:meta])* $name:ident => $signum:ident;)*) => {$(
+        $(#[$doc])*
+        pub const fn $name() -> SignalKind {
+            SignalKind(libc::$signum)
+        }
+    )*};
+}
+
 impl SignalKind {
     /// Any signal by number (a real-time one, say). Forbidden or invalid numbers are accepted
     /// here and refused by [`signal`].
@@ -29,59 +39,29 @@ impl SignalKind {
         self.0
     }
 
-    /// SIGALRM: a timer set with `alarm(2)` expired.
-    pub const fn alarm() -> SignalKind {
-        SignalKind(libc::SIGALRM)
-    }
-
-    /// SIGCHLD: a child process exited or stopped.
-    pub const fn child() -> SignalKind {
-        SignalKind(libc::SIGCHLD)
-    }
-
-    /// SIGHUP: the terminal hung up; daemons take it as "reload your configuration".
-    pub const fn hangup() -> SignalKind {
-        SignalKind(libc::SIGHUP)
-    }
-
-    /// SIGINT: Ctrl-C in a terminal.
-    pub const fn interrupt() -> SignalKind {
-        SignalKind(libc::SIGINT)
-    }
-
-    /// SIGIO: I/O is possible on an fd set up for it.
-    pub const fn io() -> SignalKind {
-        SignalKind(libc::SIGIO)
-    }
-
-    /// SIGPIPE: a write to a pipe or socket with no reader.
-    pub const fn pipe() -> SignalKind {
-        SignalKind(libc::SIGPIPE)
-    }
-
-    /// SIGQUIT: Ctrl-\ in a terminal.
-    pub const fn quit() -> SignalKind {
-        SignalKind(libc::SIGQUIT)
-    }
-
-    /// SIGTERM: the polite request to exit (what `kill` and service managers send).
-    pub const fn terminate() -> SignalKind {
-        SignalKind(libc::SIGTERM)
-    }
-
-    /// SIGUSR1, for the program's own use.
-    pub const fn user_defined1() -> SignalKind {
-        SignalKind(libc::SIGUSR1)
-    }
-
-    /// SIGUSR2, for the program's own use.
-    pub const fn user_defined2() -> SignalKind {
-        SignalKind(libc::SIGUSR2)
-    }
-
-    /// SIGWINCH: the terminal window changed size.
-    pub const fn window_change() -> SignalKind {
-        SignalKind(libc::SIGWINCH)
+    signal_kinds! {
+        /// SIGALRM: a timer set with `alarm(2)` expired.
+        alarm => SIGALRM;
+        /// SIGCHLD: a child process exited or stopped.
+        child => SIGCHLD;
+        /// SIGHUP: the terminal hung up; daemons take it as "reload your configuration".
+        hangup => SIGHUP;
+        /// SIGINT: Ctrl-C in a terminal.
+        interrupt => SIGINT;
+        /// SIGIO: I/O is possible on an fd set up for it.
+        io => SIGIO;
+        /// SIGPIPE: a write to a pipe or socket with no reader.
+        pipe => SIGPIPE;
+        /// SIGQUIT: Ctrl-\ in a terminal.
+        quit => SIGQUIT;
+        /// SIGTERM: the polite request to exit (what `kill` and service managers send).
+        terminate => SIGTERM;
+        /// SIGUSR1, for the program's own use.
+        user_defined1 => SIGUSR1;
+        /// SIGUSR2, for the program's own use.
+        user_defined2 => SIGUSR2;
+        /// SIGWINCH: the terminal window changed size.
+        window_change => SIGWINCH;
     }
 }
 

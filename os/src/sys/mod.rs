@@ -14,7 +14,7 @@ pub(crate) mod signal;
 mod socket;
 pub(crate) mod stdio;
 
-pub(crate) use socket::{Connect, RawAddr, Socket, UnixName};
+pub(crate) use socket::{socket_options, Connect, IntOption, RawAddr, Socket, UnixName};
 
 /// Turns a `-1` return into `errno`.
 fn cvt<T: Copy + PartialEq + From<i8>>(ret: T) -> io::Result<T> {

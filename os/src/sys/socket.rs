@@ -415,72 +415,40 @@ impl Socket {
 
     /// `SO_PEERCRED`: the process, user and group of the peer when it connected.
     pub(crate) fn peer_cred(&self) -> io::Result<libc::ucred> {
-        let mut cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
-        let mut len = mem::size_of::<libc::ucred>() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into the live ucred.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_PEERCRED,
-                (&mut cred as *mut libc::ucred).cast(),
-                &mut len,
-            )
-        })?;
-        Ok(cred)
+        let cred = libc::ucred { pid: 0, uid: 0, gid: 0 };
+        self.get_opt_value(libc::SOL_SOCKET, libc::SO_PEERCRED, cred)
     }
 
+    /// `setsockopt` of an integer option (a flag, a size, a TTL...).
     pub(crate) fn set_opt(
         &self,
         level: libc::c_int,
         name: libc::c_int,
         value: libc::c_int,
     ) -> io::Result<()> {
-        // SAFETY: passes a pointer to a live c_int and its exact size.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.raw(),
-                level,
-                name,
-                (&value as *const libc::c_int).cast(),
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        })
-        .map(drop)
+        self.set_opt_value(level, name, &value)
     }
 
+    /// `getsockopt` of an integer option.
     pub(crate) fn get_opt(&self, level: libc::c_int, name: libc::c_int) -> io::Result<libc::c_int> {
-        let mut value: libc::c_int = 0;
-        let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into the live c_int.
+        self.get_opt_value(level, name, 0)
+    }
+
+    /// `getsockopt` of a plain C value (`c_int`, `linger`, `ucred`: any bytes the kernel
+    /// writes are a valid one), starting from `value`, which the kernel overwrites.
+    fn get_opt_value<T: Copy>(
+        &self,
+        level: libc::c_int,
+        name: libc::c_int,
+        mut value: T,
+    ) -> io::Result<T> {
+        let mut len = mem::size_of::<T>() as libc::socklen_t;
+        // SAFETY: the kernel writes at most `len` bytes into the live `T`, a C type for which
+        // any bytes are a valid value (the callers above).
         cvt(unsafe {
-            libc::getsockopt(
-                self.raw(),
-                level,
-                name,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
+            libc::getsockopt(self.raw(), level, name, (&mut value as *mut T).cast(), &mut len)
         })?;
         Ok(value)
-    }
-
-    /// `IP_TOS`, the type-of-service byte of the socket's IPv4 packets.
-    pub(crate) fn tos_v4(&self) -> io::Result<u32> {
-        Ok(self.get_opt(libc::IPPROTO_IP, libc::IP_TOS)? as u32)
-    }
-
-    pub(crate) fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.set_u32_opt(libc::IPPROTO_IP, libc::IP_TOS, tos, "IP_TOS")
-    }
-
-    /// `IPV6_TCLASS`, the traffic class of the socket's IPv6 packets.
-    pub(crate) fn tclass_v6(&self) -> io::Result<u32> {
-        Ok(self.get_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS)? as u32)
-    }
-
-    pub(crate) fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.set_u32_opt(libc::IPPROTO_IPV6, libc::IPV6_TCLASS, tclass, "IPV6_TCLASS")
     }
 
     /// `setsockopt` of a `u32` value (a TTL, a buffer size, ...), which the kernel takes as a
@@ -507,32 +475,12 @@ impl Socket {
             l_onoff: linger.is_some() as libc::c_int,
             l_linger: linger.map_or(0, |d| d.as_secs().min(libc::c_int::MAX as u64) as libc::c_int),
         };
-        // SAFETY: passes a pointer to a live linger struct and its exact size.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&value as *const libc::linger).cast(),
-                mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        })
-        .map(drop)
+        self.set_opt_value(libc::SOL_SOCKET, libc::SO_LINGER, &value)
     }
 
     pub(crate) fn linger(&self) -> io::Result<Option<Duration>> {
-        let mut value = libc::linger { l_onoff: 0, l_linger: 0 };
-        let mut len = mem::size_of::<libc::linger>() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into the live linger struct.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                (&mut value as *mut libc::linger).cast(),
-                &mut len,
-            )
-        })?;
+        let value = libc::linger { l_onoff: 0, l_linger: 0 };
+        let value = self.get_opt_value(libc::SOL_SOCKET, libc::SO_LINGER, value)?;
         Ok((value.l_onoff != 0).then(|| Duration::from_secs(value.l_linger as u64)))
     }
 
@@ -558,6 +506,73 @@ impl AsFd for Socket {
         self.fd.as_fd()
     }
 }
+
+/// The Rust type of an integer socket option: `bool` for a flag (0 or 1), `u32` for a count, a
+/// size or a TTL (checked to fit the kernel's `c_int` when set).
+pub(crate) trait IntOption: Sized {
+    fn get(socket: &Socket, level: libc::c_int, name: libc::c_int) -> io::Result<Self>;
+    fn set(
+        socket: &Socket,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: Self,
+        option: &str,
+    ) -> io::Result<()>;
+}
+
+impl IntOption for bool {
+    fn get(socket: &Socket, level: libc::c_int, name: libc::c_int) -> io::Result<bool> {
+        Ok(socket.get_opt(level, name)? != 0)
+    }
+
+    fn set(
+        socket: &Socket,
+        level: libc::c_int,
+        name: libc::c_int,
+        on: bool,
+        _: &str,
+    ) -> io::Result<()> {
+        socket.set_opt(level, name, on as libc::c_int)
+    }
+}
+
+impl IntOption for u32 {
+    fn get(socket: &Socket, level: libc::c_int, name: libc::c_int) -> io::Result<u32> {
+        Ok(socket.get_opt(level, name)? as u32)
+    }
+
+    fn set(
+        socket: &Socket,
+        level: libc::c_int,
+        name: libc::c_int,
+        value: u32,
+        option: &str,
+    ) -> io::Result<()> {
+        socket.set_u32_opt(level, name, value, option)
+    }
+}
+
+/// Declares the public setter and getter of integer socket options on a type whose [`Socket`]
+/// is `$socket` (an expression of `$self`), one pair per line:
+/// `set_nodelay, nodelay: bool = IPPROTO_TCP, TCP_NODELAY;`, each name with its doc comment.
+macro_rules! socket_options {
+    (|$self:ident| $socket:expr; $(
+        $(#[$set_doc:meta])* $set:ident,
+        $(#[$get_doc:meta])* $get:ident: $ty:ty = $level:ident, $name:ident;
+    )*) => {$(
+        $(#[$set_doc])*
+        pub fn $set(&$self, value: $ty) -> std::io::Result<()> {
+            let name = stringify!($name);
+            <$ty as $crate::sys::IntOption>::set($socket, libc::$level, libc::$name, value, name)
+        }
+
+        $(#[$get_doc])*
+        pub fn $get(&$self) -> std::io::Result<$ty> {
+            <$ty as $crate::sys::IntOption>::get($socket, libc::$level, libc::$name)
+        }
+    )*};
+}
+pub(crate) use socket_options;
 
 /// A socket address as the kernel takes and gives it: storage for any family, and the
 /// length in use.

@@ -20,6 +20,3 @@ pub use listener::TcpListener;
 pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
-
-// Host names resolve on the blocking pool (see `lookup.rs`).
-use crate::lookup::resolve;

@@ -17,7 +17,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawF
 use std::time::Duration;
 
 use super::{TcpListener, TcpStream};
-use crate::sys::Socket;
+use crate::sys::{socket_options, Socket};
 
 /// A TCP socket that has not been connected nor turned into a listener. Tokio's `TcpSocket`.
 ///
@@ -45,56 +45,49 @@ impl TcpSocket {
         Ok(TcpSocket { inner: Socket::new(libc::AF_INET6, libc::SOCK_STREAM)? })
     }
 
-    /// `SO_KEEPALIVE`: probe an idle connection so that a dead peer is noticed.
-    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
-        self.set_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE, keepalive)
-    }
+    socket_options! { |self| &self.inner;
+        /// `SO_KEEPALIVE`: probe an idle connection so that a dead peer is noticed.
+        set_keepalive,
+        /// Whether `SO_KEEPALIVE` is set.
+        keepalive: bool = SOL_SOCKET, SO_KEEPALIVE;
 
-    /// Whether `SO_KEEPALIVE` is set.
-    pub fn keepalive(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_KEEPALIVE)
-    }
+        /// `SO_REUSEADDR`: bind even while old connections on the port sit in `TIME_WAIT`.
+        set_reuseaddr,
+        /// Whether `SO_REUSEADDR` is set.
+        reuseaddr: bool = SOL_SOCKET, SO_REUSEADDR;
 
-    /// `SO_REUSEADDR`: bind even while old connections on the port sit in `TIME_WAIT`.
-    pub fn set_reuseaddr(&self, reuseaddr: bool) -> io::Result<()> {
-        self.set_bool(libc::SOL_SOCKET, libc::SO_REUSEADDR, reuseaddr)
-    }
+        /// `SO_REUSEPORT`: several sockets (of the same user) may bind the same address and
+        /// port; the kernel spreads incoming connections over their listeners.
+        set_reuseport,
+        /// Whether `SO_REUSEPORT` is set.
+        reuseport: bool = SOL_SOCKET, SO_REUSEPORT;
 
-    /// Whether `SO_REUSEADDR` is set.
-    pub fn reuseaddr(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEADDR)
-    }
+        /// `SO_SNDBUF`. Linux doubles the value (for its own bookkeeping) and reports the
+        /// double.
+        set_send_buffer_size,
+        /// `SO_SNDBUF` as the kernel reports it.
+        send_buffer_size: u32 = SOL_SOCKET, SO_SNDBUF;
 
-    /// `SO_REUSEPORT`: several sockets (of the same user) may bind the same address and port;
-    /// the kernel spreads incoming connections over their listeners.
-    pub fn set_reuseport(&self, reuseport: bool) -> io::Result<()> {
-        self.set_bool(libc::SOL_SOCKET, libc::SO_REUSEPORT, reuseport)
-    }
+        /// `SO_RCVBUF` (doubled by Linux, as `SO_SNDBUF`). Set before `connect`/`listen` for
+        /// it to shape the TCP window.
+        set_recv_buffer_size,
+        /// `SO_RCVBUF` as the kernel reports it.
+        recv_buffer_size: u32 = SOL_SOCKET, SO_RCVBUF;
 
-    /// Whether `SO_REUSEPORT` is set.
-    pub fn reuseport(&self) -> io::Result<bool> {
-        self.get_bool(libc::SOL_SOCKET, libc::SO_REUSEPORT)
-    }
+        /// Sets `IP_TOS`, the type-of-service byte of this socket's IPv4 packets.
+        set_tos_v4,
+        /// `IP_TOS` (IPv4).
+        tos_v4: u32 = IPPROTO_IP, IP_TOS;
 
-    /// `SO_SNDBUF`. Linux doubles the value (for its own bookkeeping) and reports the double.
-    pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
-        self.inner.set_u32_opt(libc::SOL_SOCKET, libc::SO_SNDBUF, size, "SO_SNDBUF")
-    }
+        /// Sets `IPV6_TCLASS`, the traffic class of this socket's IPv6 packets.
+        set_tclass_v6,
+        /// `IPV6_TCLASS` (IPv6).
+        tclass_v6: u32 = IPPROTO_IPV6, IPV6_TCLASS;
 
-    /// `SO_SNDBUF` as the kernel reports it.
-    pub fn send_buffer_size(&self) -> io::Result<u32> {
-        Ok(self.inner.get_opt(libc::SOL_SOCKET, libc::SO_SNDBUF)? as u32)
-    }
-
-    /// `SO_RCVBUF` (doubled by Linux, as `SO_SNDBUF`). Set before `connect`/`listen` for it to
-    /// shape the TCP window.
-    pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
-        self.inner.set_u32_opt(libc::SOL_SOCKET, libc::SO_RCVBUF, size, "SO_RCVBUF")
-    }
-
-    /// `SO_RCVBUF` as the kernel reports it.
-    pub fn recv_buffer_size(&self) -> io::Result<u32> {
-        Ok(self.inner.get_opt(libc::SOL_SOCKET, libc::SO_RCVBUF)? as u32)
+        /// `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle).
+        set_nodelay,
+        /// Whether `TCP_NODELAY` is set.
+        nodelay: bool = IPPROTO_TCP, TCP_NODELAY;
     }
 
     /// `SO_LINGER`: `Some(d)` makes close wait up to `d` for unsent data; `Some(ZERO)` makes
@@ -111,36 +104,6 @@ impl TcpSocket {
     /// `SO_LINGER`.
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.inner.linger()
-    }
-
-    /// `IP_TOS`: the type-of-service byte of this socket's IPv4 packets.
-    pub fn tos_v4(&self) -> io::Result<u32> {
-        self.inner.tos_v4()
-    }
-
-    /// Sets `IP_TOS` (IPv4).
-    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        self.inner.set_tos_v4(tos)
-    }
-
-    /// `IPV6_TCLASS`: the traffic class of this socket's IPv6 packets.
-    pub fn tclass_v6(&self) -> io::Result<u32> {
-        self.inner.tclass_v6()
-    }
-
-    /// Sets `IPV6_TCLASS` (IPv6).
-    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        self.inner.set_tclass_v6(tclass)
-    }
-
-    /// `TCP_NODELAY`: send small writes at once instead of coalescing them (Nagle).
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.set_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay)
-    }
-
-    /// Whether `TCP_NODELAY` is set.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        self.get_bool(libc::IPPROTO_TCP, libc::TCP_NODELAY)
     }
 
     /// The device bound with [`TcpSocket::bind_device`], if any.
@@ -193,14 +156,6 @@ impl TcpSocket {
     /// it is switched to non-blocking mode by `connect`/`listen`.
     pub fn from_std_stream(stream: std::net::TcpStream) -> TcpSocket {
         TcpSocket { inner: Socket::from_owned_as_is(OwnedFd::from(stream)) }
-    }
-
-    fn set_bool(&self, level: libc::c_int, name: libc::c_int, on: bool) -> io::Result<()> {
-        self.inner.set_opt(level, name, on as libc::c_int)
-    }
-
-    fn get_bool(&self, level: libc::c_int, name: libc::c_int) -> io::Result<bool> {
-        Ok(self.inner.get_opt(level, name)? != 0)
     }
 }
 

@@ -9,12 +9,11 @@ use std::time::Duration;
 
 use minirt_runtime::io::Interest;
 
-use super::resolve;
 use super::split;
-use crate::lookup::ToSocketAddrs;
+use crate::lookup::{resolve, ToSocketAddrs};
 use crate::registered::{Inet, Registered};
 use crate::stream::stream_api;
-use crate::sys::{Connect, Socket};
+use crate::sys::{socket_options, Connect, Socket};
 
 /// A TCP connection. Tokio's `TcpStream`.
 ///
@@ -40,6 +39,8 @@ impl TcpStream {
     /// # Panics
     /// Outside a minirt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        // The loop of `lookup::try_each`, written out: a connection's setup is a hot path, and
+        // the generic helper's future costs it about 60 instructions (callgrind).
         let mut last_err = None;
         for addr in resolve(&addr).await? {
             match TcpStream::connect_one(&addr).await {
@@ -92,25 +93,23 @@ impl TcpStream {
         Ok(TcpStream { inner: Registered::from_accepted(socket)? })
     }
 
-    /// `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them (Nagle).
-    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        self.inner.socket().set_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY, nodelay as libc::c_int)
-    }
+    socket_options! { |self| self.inner.socket();
+        /// `TCP_NODELAY`: send small writes at once instead of waiting to coalesce them
+        /// (Nagle).
+        set_nodelay,
+        /// Whether `TCP_NODELAY` is set.
+        nodelay: bool = IPPROTO_TCP, TCP_NODELAY;
 
-    /// Whether `TCP_NODELAY` is set.
-    pub fn nodelay(&self) -> io::Result<bool> {
-        Ok(self.inner.socket().get_opt(libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
-    }
+        /// `TCP_QUICKACK` (Linux): acknowledge at once instead of delaying the ACK. The kernel
+        /// may clear it again by itself, so it is a hint for the next ACKs, as in tokio.
+        set_quickack,
+        /// Whether `TCP_QUICKACK` is set.
+        quickack: bool = IPPROTO_TCP, TCP_QUICKACK;
 
-    /// `TCP_QUICKACK` (Linux): acknowledge at once instead of delaying the ACK. The kernel
-    /// may clear it again by itself, so it is a hint for the next ACKs, as in tokio.
-    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
-        self.inner.socket().set_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK, quickack as libc::c_int)
-    }
-
-    /// Whether `TCP_QUICKACK` is set.
-    pub fn quickack(&self) -> io::Result<bool> {
-        Ok(self.inner.socket().get_opt(libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0)
+        /// Sets `IP_TTL`, the hops this connection's packets may make.
+        set_ttl,
+        /// `IP_TTL`.
+        ttl: u32 = IPPROTO_IP, IP_TTL;
     }
 
     /// `SO_LINGER`. `Some(Duration::ZERO)` makes dropping the stream reset the connection
@@ -128,16 +127,6 @@ impl TcpStream {
     /// instead of closing it gracefully (FIN). Tokio's `set_zero_linger`.
     pub fn set_zero_linger(&self) -> io::Result<()> {
         self.set_linger(Some(Duration::ZERO))
-    }
-
-    /// Sets `IP_TTL`, the hops this connection's packets may make.
-    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
-        self.inner.socket().set_u32_opt(libc::IPPROTO_IP, libc::IP_TTL, ttl, "IP_TTL")
-    }
-
-    /// `IP_TTL`.
-    pub fn ttl(&self) -> io::Result<u32> {
-        Ok(self.inner.socket().get_opt(libc::IPPROTO_IP, libc::IP_TTL)? as u32)
     }
 
     /// Reads into `buf` without removing the data from the socket's queue.

@@ -1,23 +1,24 @@
 //! [`UnixListener`]: a listening Unix stream socket whose `accept` is a future.
 
-use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use minirt_runtime::io::{AsyncFd, Interest, Ready};
+use minirt_runtime::io::Interest;
 
-use super::{raw_addr, raw_from_std, SocketAddr, UnixStream};
-use crate::sys::Socket;
+use super::{raw_addr, raw_from_std, SocketAddr, Unix, UnixStream};
+use crate::registered::{socket_api, Registered};
+use crate::sys::{RawAddr, Socket};
 
 /// Pending connections the kernel queues before `accept` takes them.
 const BACKLOG: i32 = 1024;
 
 /// A Unix stream socket listening for connections. Tokio's `UnixListener`.
 pub struct UnixListener {
-    io: AsyncFd<Socket>,
+    inner: Registered<Unix>,
 }
+
+socket_api!(listener UnixListener, std::os::unix::net::UnixListener, SocketAddr);
 
 impl UnixListener {
     /// Creates the socket file at `path` (or, if `path` starts with a NUL byte, binds the rest
@@ -27,10 +28,7 @@ impl UnixListener {
     /// # Panics
     /// Outside a minirt runtime.
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
-        let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        socket.bind_raw(&raw_addr(path.as_ref())?)?;
-        socket.listen(BACKLOG)?;
-        UnixListener::from_socket(socket)
+        UnixListener::listen_on(raw_addr(path.as_ref())?)
     }
 
     /// [`UnixListener::bind`] to a std `SocketAddr` (a path, or an abstract name built with
@@ -39,85 +37,29 @@ impl UnixListener {
     /// # Panics
     /// Outside a minirt runtime.
     pub fn bind_addr(addr: &std::os::unix::net::SocketAddr) -> io::Result<UnixListener> {
+        UnixListener::listen_on(raw_from_std(addr)?)
+    }
+
+    fn listen_on(addr: RawAddr) -> io::Result<UnixListener> {
         let socket = Socket::new(libc::AF_UNIX, libc::SOCK_STREAM)?;
-        socket.bind_raw(&raw_from_std(addr)?)?;
+        socket.bind_raw(&addr)?;
         socket.listen(BACKLOG)?;
-        UnixListener::from_socket(socket)
-    }
-
-    /// Takes a std listener (switched to non-blocking mode) and registers it.
-    ///
-    /// # Panics
-    /// Outside a minirt runtime.
-    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
-        UnixListener::from_socket(Socket::from_owned(OwnedFd::from(listener))?)
-    }
-
-    /// Registers a listening socket, assumed readable (see `TcpListener::from_socket`).
-    fn from_socket(socket: Socket) -> io::Result<UnixListener> {
-        let io = AsyncFd::new(socket)?;
-        io.assume_ready(Ready::READABLE);
-        Ok(UnixListener { io })
-    }
-
-    /// Gives the socket back as a std listener (still non-blocking).
-    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
-        Ok(std::os::unix::net::UnixListener::from(self.io.into_inner().into_owned()))
+        Ok(UnixListener { inner: Registered::listening(socket)? })
     }
 
     /// Waits for a connection. Any number of tasks may await it on one listener.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (socket, addr) =
-            self.io.async_io(Interest::READABLE, |socket| socket.accept_raw()).await?;
+        let io = self.inner.io();
+        let (socket, addr) = io.async_io(Interest::READABLE, |socket| socket.accept_raw()).await?;
         Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
     }
 
     /// Poll form of [`UnixListener::accept`] (one waker: for a single accepting task).
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        self.io.poll_io(cx, Interest::READABLE, || self.io.get_ref().accept_raw()).map(|result| {
+        let io = self.inner.io();
+        io.poll_io(cx, Interest::READABLE, || io.get_ref().accept_raw()).map(|result| {
             let (socket, addr) = result?;
             Ok((UnixStream::from_accepted(socket)?, SocketAddr::from_raw(addr)))
         })
-    }
-
-    /// The address this listener is bound to.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        Ok(SocketAddr::from_raw(self.io.get_ref().local_raw()?))
-    }
-
-    /// Reads and clears the socket's pending error (`SO_ERROR`).
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
-}
-
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
-
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut d = f.debug_struct("UnixListener");
-        if let Ok(addr) = self.local_addr() {
-            d.field("local", &addr);
-        }
-        d.field("fd", &self.as_raw_fd()).finish()
-    }
-}
-
-/// [`UnixListener::from_std`], for `?` and `.try_into()` (as tokio).
-impl TryFrom<std::os::unix::net::UnixListener> for UnixListener {
-    type Error = io::Error;
-
-    fn try_from(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
-        UnixListener::from_std(listener)
     }
 }

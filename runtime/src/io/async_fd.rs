@@ -357,41 +357,52 @@ pub struct AsyncFdReadyMutGuard<'a, T: AsRawFd> {
     event: Option<ReadyEvent>,
 }
 
-/// The guard methods both guards share: forget or keep what was seen.
-#[inline]
-fn clear_matching(registration: &Registration, event: &mut Option<ReadyEvent>, ready: Ready) {
-    if let Some(seen) = *event {
-        registration.clear_readiness(seen.with_ready(ready));
-        let left = seen.ready - ready;
-        *event = (!left.is_empty()).then(|| seen.with_ready(left));
-    }
+/// What both guards do with the readiness they saw: forget it or keep it, and `Debug`.
+macro_rules! guard_readiness {
+    ($($guard:ident),*) => {$(
+        impl<T: AsRawFd> $guard<'_, T> {
+            /// Forgets the readiness this guard saw, unless a newer event arrived since.
+            #[inline]
+            pub fn clear_ready(&mut self) {
+                self.clear_ready_matching(Ready::ALL);
+            }
+
+            /// Forgets only the bits of `ready` this guard saw (say `Ready::READABLE` after a
+            /// read said `EAGAIN`, keeping a `WRITABLE` seen at the same time), unless a newer
+            /// event arrived. Closed bits stay set in the fd's readiness: a closed half does
+            /// not reopen.
+            #[inline]
+            pub fn clear_ready_matching(&mut self, ready: Ready) {
+                if let Some(seen) = self.event {
+                    self.async_fd.registration.clear_readiness(seen.with_ready(ready));
+                    let left = seen.ready - ready;
+                    self.event = (!left.is_empty()).then(|| seen.with_ready(left));
+                }
+            }
+
+            /// Keeps the readiness (the default when the guard drops).
+            pub fn retain_ready(&mut self) {
+                self.event = None;
+            }
+
+            /// What was ready (and not cleared through this guard since).
+            #[inline]
+            pub fn ready(&self) -> Ready {
+                self.event.map_or(Ready::EMPTY, |event| event.ready)
+            }
+        }
+
+        impl<T: AsRawFd> fmt::Debug for $guard<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($guard)).field("ready", &self.ready()).finish()
+            }
+        }
+    )*};
 }
 
+guard_readiness!(AsyncFdReadyGuard, AsyncFdReadyMutGuard);
+
 impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
-    /// Forgets the readiness this guard saw, unless a newer event arrived since.
-    #[inline]
-    pub fn clear_ready(&mut self) {
-        clear_matching(&self.async_fd.registration, &mut self.event, Ready::ALL);
-    }
-
-    /// Forgets only the bits of `ready` this guard saw (say `Ready::READABLE` after a read
-    /// said `EAGAIN`, keeping a `WRITABLE` seen at the same time), unless a newer event
-    /// arrived. Closed bits stay set in the fd's readiness: a closed half does not reopen.
-    pub fn clear_ready_matching(&mut self, ready: Ready) {
-        clear_matching(&self.async_fd.registration, &mut self.event, ready);
-    }
-
-    /// Keeps the readiness (the default when the guard drops).
-    pub fn retain_ready(&mut self) {
-        self.event = None;
-    }
-
-    /// What was ready (and not cleared through this guard since).
-    #[inline]
-    pub fn ready(&self) -> Ready {
-        self.event.map_or(Ready::EMPTY, |event| event.ready)
-    }
-
     /// The `AsyncFd` this guard is for.
     pub fn get_ref(&self) -> &'a AsyncFd<T> {
         self.async_fd
@@ -420,27 +431,6 @@ impl<'a, T: AsRawFd> AsyncFdReadyGuard<'a, T> {
 }
 
 impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
-    /// Forgets the readiness this guard saw, unless a newer event arrived since.
-    pub fn clear_ready(&mut self) {
-        clear_matching(&self.async_fd.registration, &mut self.event, Ready::ALL);
-    }
-
-    /// Forgets only the bits of `ready` this guard saw (see
-    /// [`AsyncFdReadyGuard::clear_ready_matching`]).
-    pub fn clear_ready_matching(&mut self, ready: Ready) {
-        clear_matching(&self.async_fd.registration, &mut self.event, ready);
-    }
-
-    /// Keeps the readiness (the default when the guard drops).
-    pub fn retain_ready(&mut self) {
-        self.event = None;
-    }
-
-    /// What was ready (and not cleared through this guard since).
-    pub fn ready(&self) -> Ready {
-        self.event.map_or(Ready::EMPTY, |event| event.ready)
-    }
-
     /// The `AsyncFd` this guard is for.
     pub fn get_ref(&self) -> &AsyncFd<T> {
         self.async_fd
@@ -474,18 +464,6 @@ impl<T: AsRawFd> AsyncFdReadyMutGuard<'_, T> {
             }
             result => Ok(result),
         }
-    }
-}
-
-impl<T: AsRawFd> fmt::Debug for AsyncFdReadyGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncFdReadyGuard").field("ready", &self.ready()).finish()
-    }
-}
-
-impl<T: AsRawFd> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AsyncFdReadyMutGuard").field("ready", &self.ready()).finish()
     }
 }
 

@@ -18,7 +18,7 @@ use futures_core::Stream;
 use futures_io::AsyncBufRead;
 use pin_project_lite::pin_project;
 
-use super::ext::retry_interrupted;
+use super::ext::{io_future, retry_interrupted};
 
 /// Line- and delimiter-oriented methods for every [`AsyncBufRead`], named as in tokio's
 /// `AsyncBufReadExt`.
@@ -132,40 +132,26 @@ fn find_byte(needle: u8, haystack: &[u8]) -> Option<usize> {
     tail.iter().position(|&b| b == needle).map(|p| base + p)
 }
 
-/// Future of [`AsyncBufReadExt::read_until`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadUntil<'a, R: ?Sized> {
-    reader: &'a mut R,
-    byte: u8,
-    buf: &'a mut Vec<u8>,
-    read: usize,
-}
-
-impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadUntil<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncBufReadExt::read_until`].
+    pub struct ReadUntil<'a, R: AsyncBufRead> {
+        reader: &'a mut R,
+        byte: u8,
+        buf: &'a mut Vec<u8>,
+        read: usize,
+    }
+    fn poll(this, cx) -> usize {
         read_until_internal(Pin::new(&mut *this.reader), cx, this.byte, this.buf, &mut this.read)
     }
-}
 
-/// Future of [`AsyncBufReadExt::read_line`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadLine<'a, R: ?Sized> {
-    reader: &'a mut R,
-    output: &'a mut String,
-    bytes: Vec<u8>,
-    read: usize,
-}
-
-impl<R: AsyncBufRead + Unpin + ?Sized> Future for ReadLine<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+    /// Future of [`AsyncBufReadExt::read_line`].
+    pub struct ReadLine<'a, R: AsyncBufRead> {
+        reader: &'a mut R,
+        output: &'a mut String,
+        bytes: Vec<u8>,
+        read: usize,
+    }
+    fn poll(this, cx) -> usize {
         let io_result = ready!(read_until_internal(
             Pin::new(&mut *this.reader),
             cx,
@@ -325,18 +311,12 @@ impl<R: AsyncBufRead> Stream for Split<R> {
     }
 }
 
-/// Future of [`AsyncBufReadExt::fill_buf`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct FillBuf<'a, R: ?Sized> {
-    reader: Option<&'a mut R>,
-}
-
-impl<'a, R: AsyncBufRead + Unpin + ?Sized> Future for FillBuf<'a, R> {
-    type Output = io::Result<&'a [u8]>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&'a [u8]>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncBufReadExt::fill_buf`].
+    pub struct FillBuf<'a, R: AsyncBufRead> {
+        reader: Option<&'a mut R>,
+    }
+    fn poll(this, cx) -> &'a [u8] {
         let Some(reader) = this.reader.as_mut() else {
             return Poll::Ready(Err(io::Error::other("FillBuf polled after completion")));
         };

@@ -34,6 +34,20 @@ pub struct Builder {
     pub(super) console: Option<std::net::SocketAddr>,
 }
 
+/// Declares the setters of the thread hooks: each keeps `f`, shared by every thread.
+macro_rules! thread_hooks {
+    ($($(#[$doc:meta])* $name:ident => $field:ident;)*) => {$(
+        $(#[$doc])*
+        pub fn $name<F>(&mut self, f: F) -> &mut Builder
+        where
+            F: Fn() + Send + Sync + 'static,
+        {
+            self.thread.$field = Some(Arc::new(f));
+            self
+        }
+    )*};
+}
+
 impl Builder {
     /// A runtime whose tasks all run on the thread that calls `block_on`.
     pub fn new_current_thread() -> Builder {
@@ -135,43 +149,19 @@ impl Builder {
         self
     }
 
-    /// Runs `f` on every thread the runtime spawns (workers and blocking threads), as it starts.
-    pub fn on_thread_start<F>(&mut self, f: F) -> &mut Builder
-    where
-        F: Fn() + Send + Sync + 'static,
-    {
-        self.thread.on_start = Some(Arc::new(f));
-        self
-    }
-
-    /// Runs `f` on every thread the runtime spawns, as it stops.
-    pub fn on_thread_stop<F>(&mut self, f: F) -> &mut Builder
-    where
-        F: Fn() + Send + Sync + 'static,
-    {
-        self.thread.on_stop = Some(Arc::new(f));
-        self
-    }
-
-    /// Runs `f` on a worker thread (or the thread running a current-thread runtime's loop)
-    /// each time it is about to sleep for lack of work, as tokio's `on_thread_park`. Work `f`
-    /// makes (a task it spawns or wakes) is run instead of sleeping.
-    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
-    where
-        F: Fn() + Send + Sync + 'static,
-    {
-        self.thread.on_park = Some(Arc::new(f));
-        self
-    }
-
-    /// Runs `f` on a worker thread each time it wakes from sleeping for lack of work, as
-    /// tokio's `on_thread_unpark`.
-    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
-    where
-        F: Fn() + Send + Sync + 'static,
-    {
-        self.thread.on_unpark = Some(Arc::new(f));
-        self
+    thread_hooks! {
+        /// Runs `f` on every thread the runtime spawns (workers and blocking threads), as it
+        /// starts.
+        on_thread_start => on_start;
+        /// Runs `f` on every thread the runtime spawns, as it stops.
+        on_thread_stop => on_stop;
+        /// Runs `f` on a worker thread (or the thread running a current-thread runtime's loop)
+        /// each time it is about to sleep for lack of work, as tokio's `on_thread_park`. Work
+        /// `f` makes (a task it spawns or wakes) is run instead of sleeping.
+        on_thread_park => on_park;
+        /// Runs `f` on a worker thread each time it wakes from sleeping for lack of work, as
+        /// tokio's `on_thread_unpark`.
+        on_thread_unpark => on_unpark;
     }
 
     /// Scheduler ticks (tasks run) between two looks at the I/O driver and the timers while

@@ -402,16 +402,8 @@ impl<T> Sender<T> {
 
     /// Waits until every receiver is gone.
     pub async fn closed(&self) {
-        super::cooperative(async {
-            loop {
-                let notified = self.shared.notify_tx.notified();
-                if self.receiver_count() == 0 {
-                    return;
-                }
-                notified.await;
-            }
-        })
-        .await
+        let closed = || (self.receiver_count() == 0).then_some(());
+        super::cooperative(self.shared.notify_tx.wait_until(closed)).await
     }
 
     /// How many strong senders exist.

@@ -59,7 +59,7 @@
 //! | [`watch`], [`Barrier`] | the `Notify`'s | `Notify::notify_waiters` |
 //! | [`broadcast`] | `WaitList<()>` of receivers | a ring of blocks of values under its own lock; a receiver holds its block and reads without the lock |
 //! | [`OnceCell`] | the semaphore's | `Semaphore(1)`, closed once set |
-//! | [`SetOnce`] | the `Notify`'s | a flag claimed by one compare-and-swap, then `notify_waiters` |
+//! | [`SetOnce`] | the `Notify`'s | an [`OnceCell`], then `notify_waiters` |
 //!
 //! Wakers are collected under the lock and woken after it (`WakeList`); values and wakers that
 //! a cancelled waiter leaves behind are dropped after it too.
@@ -73,6 +73,54 @@ pub mod broadcast;
 #[cfg(all(test, loom))]
 mod loom_tests;
 pub mod mpsc;
+/// The trait impls of every lock guard ([`Mutex`]'s and [`RwLock`]'s): `Deref` to the value at
+/// `$ptr` (a raw pointer `$self` reaches) and, for an `exclusive` guard, `DerefMut`; `Drop`,
+/// which gives the permits back with `$release`; `Debug` and `Display` as the value's.
+macro_rules! lock_guards {
+    ($(
+        [$($gen:tt)*] $guard:ty: $access:ident $target:ty = |$self:ident| $ptr:expr,
+            drop $release:expr;
+    )*) => {$(
+        impl<$($gen)*> std::ops::Deref for $guard {
+            type Target = $target;
+            fn deref(&$self) -> &$target {
+                // SAFETY: a guard exists only while it holds its semaphore permits: a shared
+                // guard one reader's (so no writer exists), an exclusive one all of them.
+                unsafe { &*$ptr }
+            }
+        }
+
+        impl<$($gen)*> Drop for $guard {
+            fn drop(&mut $self) {
+                $release;
+            }
+        }
+
+        impl<$($gen)*> std::fmt::Debug for $guard where $target: std::fmt::Debug {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+
+        impl<$($gen)*> std::fmt::Display for $guard where $target: std::fmt::Display {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+
+        lock_guards!(@$access [$($gen)*] $guard, $target, |$self| $ptr);
+    )*};
+    (@shared $($rest:tt)*) => {};
+    (@exclusive [$($gen:tt)*] $guard:ty, $target:ty, |$self:ident| $ptr:expr) => {
+        impl<$($gen)*> std::ops::DerefMut for $guard {
+            fn deref_mut(&mut $self) -> &mut $target {
+                // SAFETY: the guard holds every permit of its lock, and `&mut self` is unique.
+                unsafe { &mut *$ptr }
+            }
+        }
+    };
+}
+
 mod mutex;
 mod notify;
 mod once_cell;

@@ -8,7 +8,6 @@
 use std::error::Error;
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 
 use super::semaphore::{Acquire, Semaphore};
 // std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
@@ -235,82 +234,11 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     }
 }
 
-impl<T: ?Sized> Deref for MutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock's only permit.
-        unsafe { &*self.lock.value_ptr() }
-    }
+lock_guards! {
+    [T: ?Sized] MutexGuard<'_, T>: exclusive T = |self| self.lock.value_ptr(),
+        drop self.lock.sem.release(1);
+    [T: ?Sized] OwnedMutexGuard<T>: exclusive T = |self| self.lock.value_ptr(),
+        drop self.lock.sem.release(1);
+    [T: ?Sized] MappedMutexGuard<'_, T>: exclusive T = |self| self.value,
+        drop self.sem.release(1);
 }
-
-impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock's only permit, and `&mut self` is unique.
-        unsafe { &mut *self.lock.value_ptr() }
-    }
-}
-
-impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock's only permit.
-        unsafe { &*self.lock.value_ptr() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds the lock's only permit, and `&mut self` is unique.
-        unsafe { &mut *self.lock.value_ptr() }
-    }
-}
-
-impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds the lock's only permit; `value` points into the value.
-        unsafe { &*self.value }
-    }
-}
-
-impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as for `deref`, and `&mut self` is unique.
-        unsafe { &mut *self.value }
-    }
-}
-
-impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(1);
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(1);
-    }
-}
-
-impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
-    fn drop(&mut self) {
-        self.sem.release(1);
-    }
-}
-
-macro_rules! forward_fmt {
-    ($($guard:ident $(<$lt:lifetime>)?),*) => {$(
-        impl<T: ?Sized + fmt::Debug> fmt::Debug for $guard<$($lt,)? T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-        impl<T: ?Sized + fmt::Display> fmt::Display for $guard<$($lt,)? T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&**self, f)
-            }
-        }
-    )*};
-}
-
-forward_fmt!(MutexGuard<'_>, OwnedMutexGuard, MappedMutexGuard<'_>);

@@ -109,6 +109,20 @@ impl Notify {
         }
     }
 
+    /// Waits until `check` gives a value, looking again after each notification: the
+    /// `Notified` is created before each look, so a notification that lands between the look
+    /// and the wait still wakes it (a `Notified` counts every `notify_waiters` from its
+    /// creation on). How the channels' `closed` and `changed` and `SetOnce::wait` wait.
+    pub(crate) async fn wait_until<R>(&self, mut check: impl FnMut() -> Option<R>) -> R {
+        loop {
+            let notified = self.notified();
+            if let Some(done) = check() {
+                return done;
+            }
+            notified.await;
+        }
+    }
+
     /// Wakes every task waiting now (every `Notified` created before this call). Stores no
     /// permit.
     pub fn notify_waiters(&self) {

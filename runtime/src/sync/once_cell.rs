@@ -60,6 +60,13 @@ impl<T> SetError<T> {
     pub fn is_initializing_err(&self) -> bool {
         matches!(self, SetError::InitializingError(_))
     }
+
+    /// The value that was not stored.
+    pub(crate) fn into_value(self) -> T {
+        match self {
+            SetError::AlreadyInitializedError(value) | SetError::InitializingError(value) => value,
+        }
+    }
 }
 
 impl<T> OnceCell<T> {

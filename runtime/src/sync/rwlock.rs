@@ -10,7 +10,6 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 
 use super::mutex::TryLockError;
 use super::semaphore::{Acquire, Semaphore};
@@ -447,138 +446,17 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     }
 }
 
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds a read permit, so no writer exists.
-        unsafe { &*self.value }
-    }
+lock_guards! {
+    [T: ?Sized] RwLockReadGuard<'_, T>: shared T = |self| self.value,
+        drop self.sem.release(1);
+    [T: ?Sized] RwLockWriteGuard<'_, T>: exclusive T = |self| self.value,
+        drop self.sem.release(self.permits as usize);
+    [T: ?Sized] RwLockMappedWriteGuard<'_, T>: exclusive T = |self| self.value,
+        drop self.sem.release(self.permits as usize);
+    [T: ?Sized, U: ?Sized] OwnedRwLockReadGuard<T, U>: shared U = |self| self.value,
+        drop self.lock.sem.release(1);
+    [T: ?Sized] OwnedRwLockWriteGuard<T>: exclusive T = |self| self.lock.ptr(),
+        drop self.lock.sem.release(self.lock.max_readers as usize);
+    [T: ?Sized, U: ?Sized] OwnedRwLockMappedWriteGuard<T, U>: exclusive U = |self| self.value,
+        drop self.lock.sem.release(self.lock.max_readers as usize);
 }
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.value }
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit, and `&mut self` is unique.
-        unsafe { &mut *self.value }
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.value }
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockMappedWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit, and `&mut self` is unique.
-        unsafe { &mut *self.value }
-    }
-}
-
-impl<T: ?Sized, U: ?Sized> Deref for OwnedRwLockReadGuard<T, U> {
-    type Target = U;
-    fn deref(&self) -> &U {
-        // SAFETY: the guard holds a read permit, so no writer exists.
-        unsafe { &*self.value }
-    }
-}
-
-impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.lock.ptr() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit, and `&mut self` is unique.
-        unsafe { &mut *self.lock.ptr() }
-    }
-}
-
-impl<T: ?Sized, U: ?Sized> Deref for OwnedRwLockMappedWriteGuard<T, U> {
-    type Target = U;
-    fn deref(&self) -> &U {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.value }
-    }
-}
-
-impl<T: ?Sized, U: ?Sized> DerefMut for OwnedRwLockMappedWriteGuard<T, U> {
-    fn deref_mut(&mut self) -> &mut U {
-        // SAFETY: the guard holds every permit, and `&mut self` is unique.
-        unsafe { &mut *self.value }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        self.sem.release(1);
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.sem.release(self.permits as usize);
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.sem.release(self.permits as usize);
-    }
-}
-
-impl<T: ?Sized, U: ?Sized> Drop for OwnedRwLockReadGuard<T, U> {
-    fn drop(&mut self) {
-        self.lock.sem.release(1);
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
-    fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers as usize);
-    }
-}
-
-impl<T: ?Sized, U: ?Sized> Drop for OwnedRwLockMappedWriteGuard<T, U> {
-    fn drop(&mut self) {
-        self.lock.sem.release(self.lock.max_readers as usize);
-    }
-}
-
-macro_rules! forward_fmt {
-    ($([$($gen:tt)*] $guard:ty),* $(,)?) => {$(
-        impl<$($gen)*> fmt::Debug for $guard where <$guard as Deref>::Target: fmt::Debug {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-        impl<$($gen)*> fmt::Display for $guard where <$guard as Deref>::Target: fmt::Display {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&**self, f)
-            }
-        }
-    )*};
-}
-
-forward_fmt!(
-    ['a, T: ?Sized] RwLockReadGuard<'a, T>,
-    ['a, T: ?Sized] RwLockWriteGuard<'a, T>,
-    ['a, T: ?Sized] RwLockMappedWriteGuard<'a, T>,
-    [T: ?Sized, U: ?Sized] OwnedRwLockReadGuard<T, U>,
-    [T: ?Sized] OwnedRwLockWriteGuard<T>,
-    [T: ?Sized, U: ?Sized] OwnedRwLockMappedWriteGuard<T, U>,
-);

@@ -219,19 +219,17 @@ impl<T> Receiver<T> {
 }
 
 async fn changed<T>(shared: &Shared<T>, version: &mut usize) -> Result<(), RecvError> {
-    loop {
-        // Created before the check, so a send in between still wakes us.
-        let notified = shared.notify_rx.notified();
-        let state = shared.state.load(Acquire);
-        if state & !CLOSED != *version {
-            *version = state & !CLOSED;
-            return Ok(());
-        }
-        if state & CLOSED != 0 {
-            return Err(RecvError(()));
-        }
-        notified.await;
-    }
+    shared
+        .notify_rx
+        .wait_until(|| {
+            let state = shared.state.load(Acquire);
+            if state & !CLOSED != *version {
+                *version = state & !CLOSED;
+                return Some(Ok(()));
+            }
+            (state & CLOSED != 0).then_some(Err(RecvError(())))
+        })
+        .await
 }
 
 impl<T> Clone for Receiver<T> {
@@ -305,17 +303,8 @@ impl<T> Sender<T> {
 
     /// Waits until every receiver is gone.
     pub async fn closed(&self) {
-        super::cooperative(self.closed_inner()).await
-    }
-
-    async fn closed_inner(&self) {
-        loop {
-            let notified = self.shared.notify_tx.notified();
-            if self.is_closed() {
-                return;
-            }
-            notified.await;
-        }
+        super::cooperative(self.shared.notify_tx.wait_until(|| self.is_closed().then_some(())))
+            .await
     }
 
     /// A new receiver, which counts the current value as seen.

@@ -23,6 +23,36 @@ macro_rules! retry_interrupted {
 }
 pub(crate) use retry_interrupted;
 
+/// Declares the future an extension method returns: the struct (the I/O object it borrows and
+/// what it keeps between polls) and its `Future` impl, whose body sees the struct as `$this`
+/// (`&mut Self`, every future here is `Unpin`) and the context as `$cx`.
+macro_rules! io_future {
+    ($(
+        $(#[$attr:meta])*
+        pub struct $name:ident<$($lt:lifetime),+, $io:ident: $bound:ident> {
+            $($field:ident: $ty:ty),* $(,)?
+        }
+        fn poll($this:ident, $cx:ident) -> $out:ty $body:block
+    )*) => {$(
+        $(#[$attr])*
+        #[derive(Debug)]
+        #[must_use = "futures do nothing unless you `.await` or poll them"]
+        pub struct $name<$($lt,)+ $io: ?Sized> {
+            $($field: $ty),*
+        }
+
+        impl<$($lt,)+ $io: $bound + Unpin + ?Sized> Future for $name<$($lt,)+ $io> {
+            type Output = io::Result<$out>;
+
+            fn poll(self: Pin<&mut Self>, $cx: &mut Context<'_>) -> Poll<io::Result<$out>> {
+                let $this = self.get_mut();
+                $body
+            }
+        }
+    )*};
+}
+pub(crate) use io_future;
+
 mod copy;
 mod read;
 mod seek;

@@ -145,36 +145,22 @@ pub trait AsyncReadExt: AsyncRead {
 
 impl<R: AsyncRead + ?Sized> AsyncReadExt for R {}
 
-/// Future of [`AsyncReadExt::read`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Read<'a, R: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut [u8],
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for Read<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncReadExt::read`].
+    pub struct Read<'a, R: AsyncRead> {
+        reader: &'a mut R,
+        buf: &'a mut [u8],
+    }
+    fn poll(this, cx) -> usize {
         Pin::new(&mut *this.reader).poll_read(cx, this.buf)
     }
-}
 
-/// Future of [`AsyncReadExt::read_buf`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadBuf<'a, R: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut Vec<u8>,
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadBuf<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+    /// Future of [`AsyncReadExt::read_buf`].
+    pub struct ReadBuf<'a, R: AsyncRead> {
+        reader: &'a mut R,
+        buf: &'a mut Vec<u8>,
+    }
+    fn poll(this, cx) -> usize {
         if this.buf.capacity() == this.buf.len() {
             // As tokio's `Vec<u8>: BufMut`: a full vector grows, so a read of 0 is EOF.
             this.buf.reserve(64);
@@ -208,13 +194,17 @@ fn read_into_spare<R: AsyncRead + Unpin + ?Sized>(
     result
 }
 
-/// Future of [`AsyncReadExt::read_exact`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadExact<'a, R: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut [u8],
-    filled: usize,
+io_future! {
+    /// Future of [`AsyncReadExt::read_exact`].
+    pub struct ReadExact<'a, R: AsyncRead> {
+        reader: &'a mut R,
+        buf: &'a mut [u8],
+        filled: usize,
+    }
+    fn poll(this, cx) -> usize {
+        ready!(poll_read_exact(this.reader, this.buf, &mut this.filled, cx))?;
+        Poll::Ready(Ok(this.filled))
+    }
 }
 
 /// Fills `buf[*filled..]` from `reader`; `UnexpectedEof` if the stream ends first.
@@ -235,16 +225,6 @@ fn poll_read_exact<R: AsyncRead + Unpin + ?Sized>(
         *filled += n;
     }
     Poll::Ready(Ok(()))
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadExact<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        ready!(poll_read_exact(this.reader, this.buf, &mut this.filled, cx))?;
-        Poll::Ready(Ok(this.filled))
-    }
 }
 
 /// Future of the `read_<int>` methods of [`AsyncReadExt`].
@@ -278,16 +258,6 @@ impl<R: AsyncRead + Unpin + ?Sized, T> Future for ReadNum<'_, R, T> {
         ready!(poll_read_exact(this.reader, bytes, &mut this.filled, cx))?;
         Poll::Ready(Ok((this.decode)(bytes)))
     }
-}
-
-/// Future of [`AsyncReadExt::read_to_end`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadToEnd<'a, R: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut Vec<u8>,
-    start_len: usize,
-    start_cap: usize,
 }
 
 /// The size of `read_to_end`'s first probe read, and of its smallest growth step.
@@ -326,30 +296,26 @@ fn poll_read_to_end<R: AsyncRead + Unpin + ?Sized>(
     }
 }
 
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToEnd<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncReadExt::read_to_end`].
+    pub struct ReadToEnd<'a, R: AsyncRead> {
+        reader: &'a mut R,
+        buf: &'a mut Vec<u8>,
+        start_len: usize,
+        start_cap: usize,
+    }
+    fn poll(this, cx) -> usize {
         ready!(poll_read_to_end(this.reader, this.buf, this.start_cap, cx))?;
         Poll::Ready(Ok(this.buf.len() - this.start_len))
     }
-}
 
-/// Future of [`AsyncReadExt::read_to_string`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct ReadToString<'a, R: ?Sized> {
-    reader: &'a mut R,
-    buf: &'a mut String,
-    bytes: Vec<u8>,
-}
-
-impl<R: AsyncRead + Unpin + ?Sized> Future for ReadToString<'_, R> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+    /// Future of [`AsyncReadExt::read_to_string`].
+    pub struct ReadToString<'a, R: AsyncRead> {
+        reader: &'a mut R,
+        buf: &'a mut String,
+        bytes: Vec<u8>,
+    }
+    fn poll(this, cx) -> usize {
         ready!(poll_read_to_end(this.reader, &mut this.bytes, 0, cx))?;
         let bytes = std::mem::take(&mut this.bytes);
         match String::from_utf8(bytes) {

@@ -36,19 +36,13 @@ pub trait AsyncSeekExt: AsyncSeek {
 
 impl<S: AsyncSeek + ?Sized> AsyncSeekExt for S {}
 
-/// Future of [`AsyncSeekExt::seek`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Seek<'a, S: ?Sized> {
-    seeker: &'a mut S,
-    pos: SeekFrom,
-}
-
-impl<S: AsyncSeek + Unpin + ?Sized> Future for Seek<'_, S> {
-    type Output = io::Result<u64>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncSeekExt::seek`].
+    pub struct Seek<'a, S: AsyncSeek> {
+        seeker: &'a mut S,
+        pos: SeekFrom,
+    }
+    fn poll(this, cx) -> u64 {
         Pin::new(&mut *this.seeker).poll_seek(cx, this.pos)
     }
 }

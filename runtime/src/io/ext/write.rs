@@ -134,46 +134,33 @@ pub trait AsyncWriteExt: AsyncWrite {
 
 impl<W: AsyncWrite + ?Sized> AsyncWriteExt for W {}
 
-/// Future of [`AsyncWriteExt::write`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Write<'a, W: ?Sized> {
-    writer: &'a mut W,
-    buf: &'a [u8],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Write<'_, W> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+io_future! {
+    /// Future of [`AsyncWriteExt::write`].
+    pub struct Write<'a, W: AsyncWrite> {
+        writer: &'a mut W,
+        buf: &'a [u8],
+    }
+    fn poll(this, cx) -> usize {
         Pin::new(&mut *this.writer).poll_write(cx, this.buf)
     }
-}
 
-/// Future of [`AsyncWriteExt::write_vectored`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WriteVectored<'a, 'b, W: ?Sized> {
-    writer: &'a mut W,
-    bufs: &'a [IoSlice<'b>],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteVectored<'_, '_, W> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+    /// Future of [`AsyncWriteExt::write_vectored`].
+    pub struct WriteVectored<'a, 'b, W: AsyncWrite> {
+        writer: &'a mut W,
+        bufs: &'a [IoSlice<'b>],
+    }
+    fn poll(this, cx) -> usize {
         Pin::new(&mut *this.writer).poll_write_vectored(cx, this.bufs)
     }
-}
 
-/// Future of [`AsyncWriteExt::write_all`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WriteAll<'a, W: ?Sized> {
-    writer: &'a mut W,
-    buf: &'a [u8],
+    /// Future of [`AsyncWriteExt::write_all`].
+    pub struct WriteAll<'a, W: AsyncWrite> {
+        writer: &'a mut W,
+        buf: &'a [u8],
+    }
+    fn poll(this, cx) -> () {
+        poll_write_all(this.writer, &mut this.buf, cx)
+    }
 }
 
 /// Writes all of `*buf`, advancing it past what was written; `WriteZero` if the writer stops.
@@ -195,28 +182,13 @@ fn poll_write_all<W: AsyncWrite + Unpin + ?Sized>(
     Poll::Ready(Ok(()))
 }
 
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAll<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        poll_write_all(this.writer, &mut this.buf, cx)
+io_future! {
+    /// Future of [`AsyncWriteExt::write_buf`].
+    pub struct WriteBuf<'a, 'b, W: AsyncWrite> {
+        writer: &'a mut W,
+        buf: &'a mut &'b [u8],
     }
-}
-
-/// Future of [`AsyncWriteExt::write_buf`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WriteBuf<'a, 'b, W: ?Sized> {
-    writer: &'a mut W,
-    buf: &'a mut &'b [u8],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteBuf<'_, '_, W> {
-    type Output = io::Result<usize>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
+    fn poll(this, cx) -> usize {
         if this.buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
@@ -224,33 +196,46 @@ impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteBuf<'_, '_, W> {
         *this.buf = &this.buf[n.min(this.buf.len())..];
         Poll::Ready(Ok(n))
     }
-}
 
-/// Future of [`AsyncWriteExt::write_all_buf`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WriteAllBuf<'a, 'b, W: ?Sized> {
-    writer: &'a mut W,
-    buf: &'a mut &'b [u8],
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteAllBuf<'_, '_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
+    /// Future of [`AsyncWriteExt::write_all_buf`].
+    pub struct WriteAllBuf<'a, 'b, W: AsyncWrite> {
+        writer: &'a mut W,
+        buf: &'a mut &'b [u8],
+    }
+    fn poll(this, cx) -> () {
         poll_write_all(this.writer, this.buf, cx)
     }
-}
 
-/// Future of the `write_<int>` methods of [`AsyncWriteExt`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct WriteNum<'a, W: ?Sized> {
-    writer: &'a mut W,
-    bytes: [u8; 16],
-    start: usize,
-    end: usize,
+    /// Future of the `write_<int>` methods of [`AsyncWriteExt`].
+    pub struct WriteNum<'a, W: AsyncWrite> {
+        writer: &'a mut W,
+        bytes: [u8; 16],
+        start: usize,
+        end: usize,
+    }
+    fn poll(this, cx) -> () {
+        let mut rest = &this.bytes[this.start..this.end];
+        let before = rest.len();
+        let result = poll_write_all(this.writer, &mut rest, cx);
+        this.start += before - rest.len();
+        result
+    }
+
+    /// Future of [`AsyncWriteExt::flush`].
+    pub struct Flush<'a, W: AsyncWrite> {
+        writer: &'a mut W,
+    }
+    fn poll(this, cx) -> () {
+        Pin::new(&mut *this.writer).poll_flush(cx)
+    }
+
+    /// Future of [`AsyncWriteExt::shutdown`].
+    pub struct Shutdown<'a, W: AsyncWrite> {
+        writer: &'a mut W,
+    }
+    fn poll(this, cx) -> () {
+        Pin::new(&mut *this.writer).poll_close(cx)
+    }
 }
 
 impl<'a, W: ?Sized> WriteNum<'a, W> {
@@ -258,48 +243,5 @@ impl<'a, W: ?Sized> WriteNum<'a, W> {
         let mut bytes = [0; 16];
         bytes[..encoded.len()].copy_from_slice(encoded);
         WriteNum { writer, bytes, start: 0, end: encoded.len() }
-    }
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for WriteNum<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let mut rest = &this.bytes[this.start..this.end];
-        let before = rest.len();
-        let result = poll_write_all(this.writer, &mut rest, cx);
-        this.start += before - rest.len();
-        result
-    }
-}
-
-/// Future of [`AsyncWriteExt::flush`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Flush<'a, W: ?Sized> {
-    writer: &'a mut W,
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Flush<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().writer).poll_flush(cx)
-    }
-}
-
-/// Future of [`AsyncWriteExt::shutdown`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Shutdown<'a, W: ?Sized> {
-    writer: &'a mut W,
-}
-
-impl<W: AsyncWrite + Unpin + ?Sized> Future for Shutdown<'_, W> {
-    type Output = io::Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut *self.get_mut().writer).poll_close(cx)
     }
 }
