@@ -18,6 +18,7 @@
 //! task never overwrite each other's.
 
 use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 
@@ -54,13 +55,30 @@ impl<F: Family> Registered<F> {
     // it (its `interest` a constant there): inlined instead into the io traits of a stream and
     // its halves, LLVM keeps `poll_transfer` out of line and a read or write costs about six
     // instructions more (callgrind, benches/tcp.rs and unix.rs).
+    //
+    // Every read goes through `poll_read_uninit`, the one that takes memory that may be
+    // uninitialised (hyper's buffer, tokio's `ReadBuf`): `recv(2)` writes into it as it is.
     #[inline(never)]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        poll_transfer(self.io(), cx, Interest::READABLE, buf.len(), |socket| {
+            socket.recv_uninit(buf, 0)
+        })
+    }
+
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_transfer(self.io(), cx, Interest::READABLE, buf.len(), |socket| socket.recv(buf, 0))
+        // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and `poll_read_uninit`
+        // only lets the kernel write bytes into it, so `buf` stays initialised.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        self.poll_read_uninit(cx, buf)
     }
 
     #[inline(never)]
@@ -206,6 +224,19 @@ macro_rules! stream_io_traits {
             ) -> std::task::Poll<std::io::Result<usize>> {
                 let $s = &*self;
                 $inner.poll_read(cx, buf)
+            }
+        }
+
+        // SAFETY: `poll_read_uninit` reads with `recv(2)`, which only writes into `buf`, and
+        // reports the bytes it wrote (at most `buf.len()`).
+        unsafe impl minirt_runtime::io::AsyncReadUninit for $ty {
+            fn poll_read_uninit(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $inner.poll_read_uninit(cx, buf)
             }
         }
 
