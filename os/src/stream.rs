@@ -207,9 +207,10 @@ macro_rules! stream_api {
 }
 pub(crate) use stream_api;
 
-/// `futures-io`'s `AsyncRead` and `AsyncWrite` for `$ty`, through `$inner`, the [`Registered`]
-/// it reads (`self.inner` of a stream, `self.0.inner` of a borrowed half, ...); with feature
-/// `tokio-io`, tokio's io traits too, through these (the runtime's one adapter).
+/// `futures-io`'s `AsyncRead` and `AsyncWrite` and minirt's `AsyncReadUninit` for `$ty`,
+/// through `$inner`, the [`Registered`] it reads (`self.inner` of a stream, `self.0.inner` of a
+/// borrowed half, ...); with feature `tokio-io`, tokio's io traits too, through these (the
+/// runtime's adapters; a tokio read goes through `AsyncReadUninit`, with no zeroing).
 macro_rules! stream_io_traits {
     ($ty:ty) => {
         $crate::stream::stream_io_traits!(@read $ty, |s| s.inner);
@@ -241,7 +242,15 @@ macro_rules! stream_io_traits {
         }
 
         #[cfg(feature = "tokio-io")]
-        minirt_runtime::tokio_io_via_futures_io!(@read [] $ty where []);
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                minirt_runtime::io::tokio_io::poll_read_tokio_uninit(self, cx, buf)
+            }
+        }
     };
     (@write $ty:ty, |$s:ident| $inner:expr) => {
         impl futures_io::AsyncWrite for $ty {
