@@ -5,7 +5,8 @@
 //!   connection builders accept it. hyper hands each read a buffer that may be uninitialised;
 //!   `Io` has the stream `recv(2)` straight into it (no zeroing first) and marks the bytes read
 //!   as filled. (A tokio-io stream, a `tokio_rustls` one say, goes in through
-//!   `minirt::tokio_io::Compat` with feature `tokio-io`.)
+//!   `minirt::tokio_io::Compat` with feature `tokio-io`; any other `futures-io` stream through
+//!   [`ZeroFill`](crate::io::ZeroFill), which zeroes the buffer before each read.)
 //! - [`Executor`] spawns hyper's background futures (HTTP/2 streams, client connections) with
 //!   [`crate::spawn`].
 //! - [`Timer`] gives hyper minirt sleeps (header-read timeouts, HTTP/2 keep-alive).

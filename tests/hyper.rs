@@ -88,7 +88,15 @@ fn pattern(len: usize) -> String {
 
 async fn client_h1(addr: SocketAddr) {
     let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream)).await.unwrap();
+    client_h1_over(addr, Io::new(stream)).await;
+}
+
+/// `client_h1` over any `Io`: minirt's socket as it is, or behind `ZeroFill`.
+async fn client_h1_over<T>(addr: SocketAddr, io: Io<T>)
+where
+    T: minirt::io::AsyncReadUninit + minirt::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
     let conn = minirt::spawn(conn);
     for i in 0..3 {
         // keep-alive: three requests on one connection
@@ -137,6 +145,17 @@ async fn http1_server_and_client() {
     let _w = watchdog("http1_server_and_client");
     let addr = serve(Proto::H1).await;
     timeout(HANG_LIMIT, client_h1(addr)).await.expect("hung");
+}
+
+/// A futures-io stream with no read into uninitialised memory goes into `Io` through
+/// `ZeroFill`: the same exchanges, bytes intact.
+#[minirt::test]
+async fn http1_client_over_zero_fill() {
+    let _w = watchdog("http1_client_over_zero_fill");
+    let addr = serve(Proto::H1).await;
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let io = Io::new(minirt::io::ZeroFill::new(stream));
+    timeout(HANG_LIMIT, client_h1_over(addr, io)).await.expect("hung");
 }
 
 #[minirt::test]
