@@ -1,10 +1,12 @@
 //! hyper 1 on minirt (feature `hyper`): the three pieces hyper's `rt` module asks a runtime for.
 //!
-//! - [`Io`] wraps any minirt stream (anything `futures-io` `AsyncRead + AsyncWrite`, such as
-//!   `net::TcpStream`) as a `hyper::rt::Read + Write`, so hyper's connection builders accept it.
-//!   hyper hands reads a buffer that may be uninitialised; `Io` zeroes (once per buffer, through
-//!   hyper's own `initialize_unfilled_to`) at most 32 KiB of it, reads into that, and marks the
-//!   bytes read as filled.
+//! - [`Io`] wraps a minirt stream (`net::TcpStream`, `net::UnixStream`, their read halves:
+//!   anything [`AsyncReadUninit`] + `AsyncWrite`) as a `hyper::rt::Read + Write`, so hyper's
+//!   connection builders accept it. hyper hands each read a buffer that may be uninitialised;
+//!   `Io` has the stream `recv(2)` straight into it (no zeroing first) and marks the bytes read
+//!   as filled. (A tokio-io stream, a `tokio_rustls` one say, goes in through
+//!   `minirt::tokio_io::Compat` with feature `tokio-io`; any other `futures-io` stream through
+//!   [`ZeroFill`](crate::io::ZeroFill), which zeroes the buffer before each read.)
 //! - [`Executor`] spawns hyper's background futures (HTTP/2 streams, client connections) with
 //!   [`crate::spawn`].
 //! - [`Timer`] gives hyper minirt sleeps (header-read timeouts, HTTP/2 keep-alive).
@@ -42,10 +44,9 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::io::{AsyncRead, AsyncWrite};
+use pin_project_lite::pin_project;
 
-/// The most of hyper's read buffer one read offers (and zeroes first, if hyper has not).
-const READ_WINDOW: usize = 32 * 1024;
+use crate::io::{AsyncRead, AsyncReadUninit, AsyncWrite};
 
 /// A minirt stream as hyper's `Read + Write`. Also a `futures-io` stream itself (for code that
 /// takes the wrapper back).
@@ -76,19 +77,19 @@ impl<T> Io<T> {
     }
 }
 
-impl<T: AsyncRead + Unpin> hyper::rt::Read for Io<T> {
+impl<T: AsyncReadUninit + Unpin> hyper::rt::Read for Io<T> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let window = buf.remaining().min(READ_WINDOW);
-        let dst = buf.initialize_unfilled_to(window);
-        let n = ready!(Pin::new(&mut self.get_mut().inner).poll_read(cx, dst))?;
-        let n = n.min(window);
-        // SAFETY: `initialize_unfilled_to(window)` initialised the first `window` unfilled
-        // bytes, and `n <= window`, so the `n` bytes `advance` marks filled are initialised
-        // (and hold what the reader wrote).
+        // SAFETY: the reader only writes initialised bytes into the unfilled part
+        // (`AsyncReadUninit`'s contract), so nothing hyper sees as initialised is
+        // de-initialised.
+        let dst = unsafe { buf.as_mut() };
+        let n = ready!(Pin::new(&mut self.get_mut().inner).poll_read_uninit(cx, dst))?;
+        // SAFETY: `AsyncReadUninit` promises `n <= dst.len()` and that the reader wrote the
+        // first `n` bytes of `dst`, which are the `n` bytes `advance` marks filled.
         unsafe { buf.advance(n) };
         Poll::Ready(Ok(()))
     }
@@ -176,17 +177,21 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timer;
 
-/// A minirt [`Sleep`](crate::time::Sleep) as hyper's `Sleep`.
-#[derive(Debug)]
-struct HyperSleep {
-    inner: Pin<Box<crate::time::Sleep>>,
+pin_project! {
+    /// A minirt [`Sleep`](crate::time::Sleep) as hyper's `Sleep` (which hyper boxes: the
+    /// sleep lives in that one allocation).
+    #[derive(Debug)]
+    struct HyperSleep {
+        #[pin]
+        inner: crate::time::Sleep,
+    }
 }
 
 impl Future for HyperSleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
     }
 }
 
@@ -194,16 +199,16 @@ impl hyper::rt::Sleep for HyperSleep {}
 
 impl hyper::rt::Timer for Timer {
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep { inner: Box::pin(crate::time::sleep(duration)) })
+        Box::pin(HyperSleep { inner: crate::time::sleep(duration) })
     }
 
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
-        Box::pin(HyperSleep { inner: Box::pin(crate::time::sleep_until(deadline.into())) })
+        Box::pin(HyperSleep { inner: crate::time::sleep_until(deadline.into()) })
     }
 
     fn reset(&self, sleep: &mut Pin<Box<dyn hyper::rt::Sleep>>, new_deadline: Instant) {
         match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {
-            Some(mut ours) => ours.inner.as_mut().reset(new_deadline.into()),
+            Some(ours) => ours.project().inner.reset(new_deadline.into()),
             None => *sleep = self.sleep_until(new_deadline),
         }
     }

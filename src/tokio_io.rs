@@ -11,10 +11,11 @@
 //! `AsyncReadExt`/`AsyncWriteExt`, `BufReader` and `copy_bidirectional` take it.
 
 use std::io::{self, IoSlice};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use crate::io::{AsyncRead, AsyncWrite};
+use crate::io::{AsyncRead, AsyncReadUninit, AsyncWrite};
 
 /// Wraps a `futures-io` stream as a tokio-io one, or a tokio-io stream as a `futures-io` one.
 #[derive(Debug, Default, Clone, Copy)]
@@ -95,6 +96,26 @@ impl<T: tokio::io::AsyncRead + Unpin> AsyncRead for Compat<T> {
     ) -> Poll<io::Result<usize>> {
         let mut read_buf = tokio::io::ReadBuf::new(buf);
         ready!(tokio::io::AsyncRead::poll_read(self.inner(), cx, &mut read_buf))?;
+        Poll::Ready(Ok(read_buf.filled().len()))
+    }
+}
+
+// SAFETY: tokio's `ReadBuf` keeps track of what is initialised and filled (safe code cannot
+// mark a byte filled that was not written), it lives over `buf` alone (checked: a reader could
+// swap in another `ReadBuf`), and its filled part is a prefix of `buf`.
+unsafe impl<T: tokio::io::AsyncRead + Unpin> AsyncReadUninit for Compat<T> {
+    /// A tokio-io read straight into `buf`, with no zeroing: tokio's `ReadBuf` carries the
+    /// uninitialised memory to the reader (so `minirt::hyper::Io` takes a `tokio_rustls`
+    /// stream through `Compat` with no zeroing either).
+    fn poll_read_uninit(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        let start = buf.as_ptr().cast::<u8>();
+        let mut read_buf = tokio::io::ReadBuf::uninit(buf);
+        ready!(tokio::io::AsyncRead::poll_read(self.inner(), cx, &mut read_buf))?;
+        assert_eq!(read_buf.filled().as_ptr(), start, "the reader swapped its ReadBuf");
         Poll::Ready(Ok(read_buf.filled().len()))
     }
 }

@@ -1,7 +1,8 @@
 //! The public types can cross threads the way tokio's do: a runtime, its handle, join handles
 //! and sockets are `Send + Sync`, and wakers built by the runtime are `Send + Sync` by type; the
 //! locks of `minirt::sync` and their guards are `Send`/`Sync` for exactly the value types that
-//! make tokio's so (checked in both directions: a missing and a surplus impl are both errors).
+//! make tokio's so (checked in both directions: a missing and a surplus impl are both errors);
+//! and the time futures are `Unpin` exactly where tokio's are (`Sleep` and `Timeout` are not).
 
 use std::os::fd::OwnedFd;
 
@@ -55,6 +56,51 @@ type SendOnly = std::cell::Cell<u8>;
 /// `Sync` but not `Send`: a guard whose unlock must run on the locking thread.
 type SyncOnly = std::sync::MutexGuard<'static, u8>;
 type Neither = std::rc::Rc<u8>;
+
+trait AmbiguousIfUnpin<A> {
+    fn some_item(&self) {}
+}
+impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
+impl<T: ?Sized + Unpin> AmbiguousIfUnpin<u8> for T {}
+
+fn require_unpin<T: ?Sized + Unpin>() {}
+
+/// `check_unpin!(Type => no)`: fails to compile unless `Type` is exactly that.
+macro_rules! check_unpin {
+    ($t:ty => yes) => {
+        require_unpin::<$t>()
+    };
+    ($t:ty => no) => {
+        let _ = <$t as AmbiguousIfUnpin<_>>::some_item;
+    };
+}
+
+/// The time futures against tokio's `tests/async_send_sync.rs`: `Sleep` and `Timeout` are
+/// `!Unpin` (a `Timeout` even around an `Unpin` future), `Interval` is `Unpin` (it boxes its
+/// sleep), all three `Send + Sync`. Checked against minirt and against tokio, as above.
+macro_rules! time_traits {
+    () => {{
+        check_unpin!(time::Sleep => no);
+        check_unpin!(time::Timeout<std::future::Ready<()>> => no);
+        check_unpin!(time::Interval => yes);
+        check!(time::Sleep => Send: yes, Sync: yes);
+        check!(time::Timeout<std::future::Ready<()>> => Send: yes, Sync: yes);
+        check!(time::Interval => Send: yes, Sync: yes);
+    }};
+}
+
+#[test]
+fn time_futures_are_unpin_exactly_as_tokios() {
+    use minirt::time;
+    time_traits!();
+}
+
+/// The time table, read against tokio itself.
+#[test]
+fn the_time_table_is_tokios() {
+    use tokio::time;
+    time_traits!();
+}
 
 /// The lock and guard types of `sync::{Mutex, RwLock}` against tokio's bounds (read from its
 /// `unsafe impl`s and fields), for every combination of `Send` and `Sync` of the value `T` (and

@@ -115,3 +115,42 @@ async fn compat_both_ways() {
     minirt::io::AsyncBufReadExt::read_line(&mut back, &mut s).await.unwrap();
     assert_eq!(s, "");
 }
+
+/// tokio's `AsyncRead` on a minirt socket reads into an uninitialised `ReadBuf` as tokio's
+/// `TcpStream` does: only the bytes read become initialised (nothing is zeroed first); a full
+/// buffer reads nothing at once. And `Compat` over a tokio reader is an `AsyncReadUninit`.
+#[minirt::test]
+async fn tokio_reads_into_uninitialised_memory() {
+    use std::mem::MaybeUninit;
+    use std::pin::Pin;
+
+    use minirt::io::{AsyncReadUninit, AsyncWriteExt};
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let (mut server, _) = listener.accept().await.unwrap();
+    client.write_all(b"hello").await.unwrap();
+
+    let mut storage = [MaybeUninit::<u8>::uninit(); 64];
+    let mut buf = ReadBuf::uninit(&mut storage);
+    timeout(HANG_LIMIT, std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf)))
+        .await
+        .expect("hung")
+        .unwrap();
+    assert_eq!(buf.filled(), b"hello");
+    assert_eq!(buf.initialized().len(), 5, "nothing beyond the bytes read was initialised");
+
+    let mut full = ReadBuf::new(&mut []);
+    let read = std::future::poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut full));
+    timeout(HANG_LIMIT, read).await.expect("a full buffer must not wait").unwrap();
+
+    let mut compat = minirt::tokio_io::Compat::new(&b"tokio bytes"[..]);
+    let mut spare = [MaybeUninit::<u8>::uninit(); 32];
+    let n = std::future::poll_fn(|cx| Pin::new(&mut compat).poll_read_uninit(cx, &mut spare))
+        .await
+        .unwrap();
+    // SAFETY: `AsyncReadUninit` promises the first `n` bytes were written.
+    let got = unsafe { std::slice::from_raw_parts(spare.as_ptr().cast::<u8>(), n) };
+    assert_eq!(got, b"tokio bytes");
+}

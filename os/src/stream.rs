@@ -18,6 +18,7 @@
 //! task never overwrite each other's.
 
 use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::Shutdown;
 use std::task::{Context, Poll};
 
@@ -54,13 +55,30 @@ impl<F: Family> Registered<F> {
     // it (its `interest` a constant there): inlined instead into the io traits of a stream and
     // its halves, LLVM keeps `poll_transfer` out of line and a read or write costs about six
     // instructions more (callgrind, benches/tcp.rs and unix.rs).
+    //
+    // Every read goes through `poll_read_uninit`, the one that takes memory that may be
+    // uninitialised (hyper's buffer, tokio's `ReadBuf`): `recv(2)` writes into it as it is.
     #[inline(never)]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        poll_transfer(self.io(), cx, Interest::READABLE, buf.len(), |socket| {
+            socket.recv_uninit(buf, 0)
+        })
+    }
+
+    #[inline]
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        poll_transfer(self.io(), cx, Interest::READABLE, buf.len(), |socket| socket.recv(buf, 0))
+        // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and `poll_read_uninit`
+        // only lets the kernel write bytes into it, so `buf` stays initialised.
+        let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        self.poll_read_uninit(cx, buf)
     }
 
     #[inline(never)]
@@ -189,9 +207,10 @@ macro_rules! stream_api {
 }
 pub(crate) use stream_api;
 
-/// `futures-io`'s `AsyncRead` and `AsyncWrite` for `$ty`, through `$inner`, the [`Registered`]
-/// it reads (`self.inner` of a stream, `self.0.inner` of a borrowed half, ...); with feature
-/// `tokio-io`, tokio's io traits too, through these (the runtime's one adapter).
+/// `futures-io`'s `AsyncRead` and `AsyncWrite` and minirt's `AsyncReadUninit` for `$ty`,
+/// through `$inner`, the [`Registered`] it reads (`self.inner` of a stream, `self.0.inner` of a
+/// borrowed half, ...); with feature `tokio-io`, tokio's io traits too, through these (the
+/// runtime's adapters; a tokio read goes through `AsyncReadUninit`, with no zeroing).
 macro_rules! stream_io_traits {
     ($ty:ty) => {
         $crate::stream::stream_io_traits!(@read $ty, |s| s.inner);
@@ -209,8 +228,29 @@ macro_rules! stream_io_traits {
             }
         }
 
+        // SAFETY: `poll_read_uninit` reads with `recv(2)`, which only writes into `buf`, and
+        // reports the bytes it wrote (at most `buf.len()`).
+        unsafe impl minirt_runtime::io::AsyncReadUninit for $ty {
+            fn poll_read_uninit(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [std::mem::MaybeUninit<u8>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $s = &*self;
+                $inner.poll_read_uninit(cx, buf)
+            }
+        }
+
         #[cfg(feature = "tokio-io")]
-        minirt_runtime::tokio_io_via_futures_io!(@read [] $ty where []);
+        impl tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                minirt_runtime::io::tokio_io::poll_read_tokio_uninit(self, cx, buf)
+            }
+        }
     };
     (@write $ty:ty, |$s:ident| $inner:expr) => {
         impl futures_io::AsyncWrite for $ty {

@@ -229,6 +229,54 @@ async fn read_returns_zero_repeatedly_after_peer_close() -> io::Result<()> {
     Ok(())
 }
 
+/// `AsyncReadUninit` on a stream and on an owned read half: 1 MiB read straight into a
+/// `Vec`'s spare capacity (uninitialised memory), the bytes right and in order, then EOF.
+#[minirt::test]
+async fn read_into_uninitialised_memory() -> io::Result<()> {
+    use minirt::io::AsyncReadUninit;
+    use std::pin::Pin;
+
+    /// Reads `from` to EOF through `poll_read_uninit` only, into spare capacity.
+    async fn read_uninit_to_end<R: AsyncReadUninit + Unpin>(mut from: R) -> io::Result<Vec<u8>> {
+        let mut got = Vec::with_capacity(1000);
+        loop {
+            if got.len() == got.capacity() {
+                got.reserve(7919); // odd sizes, so reads end mid-pattern
+            }
+            let n = std::future::poll_fn(|cx| {
+                Pin::new(&mut from).poll_read_uninit(cx, got.spare_capacity_mut())
+            })
+            .await?;
+            if n == 0 {
+                return Ok(got);
+            }
+            // SAFETY: `AsyncReadUninit` promises the first `n` spare bytes were written.
+            unsafe { got.set_len(got.len() + n) };
+        }
+    }
+
+    let _watchdog = watchdog("read_into_uninitialised_memory");
+    let data = pattern(11, 1 << 20);
+    for half in [false, true] {
+        let (client, mut server) = connected_pair().await?;
+        let writer = {
+            let data = data.clone();
+            minirt::spawn(async move {
+                server.write_all(&data).await?;
+                server.shutdown().await
+            })
+        };
+        let got = if half {
+            must_complete("read half", read_uninit_to_end(client.into_split().0)).await?
+        } else {
+            must_complete("stream", read_uninit_to_end(client)).await?
+        };
+        writer.await.unwrap()?;
+        assert_bytes_eq(&got, &data, if half { "owned read half" } else { "stream" });
+    }
+    Ok(())
+}
+
 /// The client shuts its write half down; the server reads the request to EOF and still writes
 /// a reply, which the client reads in full. Writing after `shutdown` is an error. The reply
 /// (4 MiB through small socket buffers) is far bigger than the kernel can hold, so the server's

@@ -273,26 +273,26 @@ fn a_waker_replaced_in_a_timer_never_drops_foreign_code_under_the_lock() {
     thread::spawn(move || {
         let rt = current_thread();
         rt.block_on(async {
-            let slot: Arc<Mutex<Option<minirt::time::Sleep>>> = Arc::new(Mutex::new(None));
+            let slot: Arc<Mutex<Option<Pin<Box<minirt::time::Sleep>>>>> =
+                Arc::new(Mutex::new(None));
             let finished = Arc::new(AtomicBool::new(false));
-            struct Output(#[allow(dead_code)] minirt::time::Sleep);
+            struct Output(#[allow(dead_code)] Pin<Box<minirt::time::Sleep>>);
             let detached = {
                 let (slot, finished) = (slot.clone(), finished.clone());
                 minirt::spawn(async move {
-                    // Registered with this task's waker, then handed to someone else.
-                    let mut first = minirt::time::sleep(Duration::from_secs(60));
+                    // Registered with this task's waker, then handed to someone else (boxed:
+                    // a `Sleep` is `!Unpin`, and this one moves after its first poll).
+                    let mut first = Box::pin(minirt::time::sleep(Duration::from_secs(60)));
                     poll_fn(|cx| {
-                        assert!(Pin::new(&mut first).poll(cx).is_pending());
+                        assert!(first.as_mut().poll(cx).is_pending());
                         Poll::Ready(())
                     })
                     .await;
                     *slot.lock().unwrap() = Some(first);
                     // Registered with a waker that is not this task's, and kept in the output.
-                    let mut second = minirt::time::sleep(Duration::from_secs(60));
+                    let mut second = Box::pin(minirt::time::sleep(Duration::from_secs(60)));
                     let noop = futures_util::task::noop_waker();
-                    assert!(Pin::new(&mut second)
-                        .poll(&mut Context::from_waker(&noop))
-                        .is_pending());
+                    assert!(second.as_mut().poll(&mut Context::from_waker(&noop)).is_pending());
                     finished.store(true, Ordering::SeqCst);
                     Output(second)
                 })
@@ -303,7 +303,7 @@ fn a_waker_replaced_in_a_timer_never_drops_foreign_code_under_the_lock() {
             let mut first = slot.lock().unwrap().take().expect("the first sleep");
             // This poll replaces the stored waker: the detached task's last reference.
             poll_fn(|cx| {
-                assert!(Pin::new(&mut first).poll(cx).is_pending());
+                assert!(first.as_mut().poll(cx).is_pending());
                 Poll::Ready(())
             })
             .await;

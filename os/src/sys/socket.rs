@@ -139,6 +139,20 @@ impl Socket {
         cvt(unsafe { libc::listen(self.raw(), backlog) }).map(drop)
     }
 
+    /// `recv(2)` into memory that may be uninitialised (the kernel only writes it): on
+    /// `Ok(n)`, the first `n` bytes of `buf` hold what arrived.
+    pub(crate) fn recv_uninit(
+        &self,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+        flags: libc::c_int,
+    ) -> io::Result<usize> {
+        cvt_r(|| {
+            // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, and only writes.
+            unsafe { libc::recv(self.raw(), buf.as_mut_ptr().cast(), buf.len(), flags) }
+        })
+        .map(|n| n as usize)
+    }
+
     pub(crate) fn recv(&self, buf: &mut [u8], flags: libc::c_int) -> io::Result<usize> {
         cvt_r(|| {
             // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`.

@@ -22,6 +22,7 @@ mod buf_writer;
 mod copy_bidirectional;
 mod duplex;
 mod ext;
+mod read_uninit;
 mod split;
 #[cfg(feature = "tokio-io")]
 #[doc(hidden)]
@@ -51,6 +52,7 @@ pub use copy_bidirectional::{
 };
 pub use duplex::{duplex, DuplexStream};
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
+pub use read_uninit::{AsyncReadUninit, ZeroFill};
 pub use split::{split, ReadHalf, WriteHalf};
 pub use std::io::{Error, ErrorKind, Result, SeekFrom};
 pub use util::{empty, repeat, sink, Empty, Repeat, Sink};

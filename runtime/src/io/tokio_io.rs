@@ -4,7 +4,8 @@
 //!
 //! A tokio read goes through the type's `futures-io` `poll_read`: tokio's `ReadBuf` zeroes its
 //! unfilled part (only the part it has never initialised), the read fills a prefix of it, and
-//! `advance` marks that prefix filled. All of it is safe code.
+//! `advance` marks that prefix filled, all in safe code. minirt-os's socket streams skip the
+//! zeroing: they read through `AsyncReadUninit` ([`poll_read_tokio_uninit`]).
 
 use std::io;
 use std::pin::Pin;
@@ -25,6 +26,31 @@ pub fn poll_read_tokio<R: AsyncRead + ?Sized>(
     let len = dst.len();
     let n = ready!(reader.poll_read(cx, dst))?;
     buf.advance(n.min(len));
+    Poll::Ready(Ok(()))
+}
+
+/// One tokio `poll_read` through [`AsyncReadUninit`](super::AsyncReadUninit): the reader
+/// writes straight into the unfilled part of `buf`, initialised or not, with no zeroing first
+/// (minirt-os's socket streams: tokio-util's `FramedRead` hands each read a fresh
+/// uninitialised `ReadBuf` over its `BytesMut`, which `poll_read_tokio` would zero every time).
+#[doc(hidden)]
+pub fn poll_read_tokio_uninit<R: super::AsyncReadUninit + ?Sized>(
+    reader: Pin<&mut R>,
+    cx: &mut Context<'_>,
+    buf: &mut tokio::io::ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if buf.remaining() == 0 {
+        // tokio's streams: a full buffer reads nothing, at once (no wait for readiness).
+        return Poll::Ready(Ok(()));
+    }
+    // SAFETY: the reader only writes initialised bytes into the unfilled part
+    // (`AsyncReadUninit`'s contract), so no initialised byte of `buf` is de-initialised.
+    let dst = unsafe { buf.unfilled_mut() };
+    let n = ready!(reader.poll_read_uninit(cx, dst))?;
+    // SAFETY: `AsyncReadUninit` promises the reader wrote the first `n` (`<= remaining`)
+    // unfilled bytes.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
     Poll::Ready(Ok(()))
 }
 

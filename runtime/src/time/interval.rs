@@ -42,7 +42,7 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
     Interval {
-        delay: Sleep::new(start),
+        delay: Box::pin(Sleep::new(start)),
         period,
         missed_tick_behavior: MissedTickBehavior::default(),
     }
@@ -92,8 +92,9 @@ impl MissedTickBehavior {
 /// instants that never ends.
 #[derive(Debug)]
 pub struct Interval {
-    /// Completes at the next tick's deadline.
-    delay: Sleep,
+    /// Completes at the next tick's deadline. Boxed, as in tokio, so that an `Interval` is
+    /// `Unpin` (`tick(&mut self)` needs no pinning) though a `Sleep` is not.
+    delay: Pin<Box<Sleep>>,
     period: Duration,
     missed_tick_behavior: MissedTickBehavior,
 }
@@ -107,7 +108,7 @@ impl Interval {
 
     /// Polls for the next tick; `Ready(instant it was scheduled for)` when it is due.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
-        if Pin::new(&mut self.delay).poll(cx).is_pending() {
+        if self.delay.as_mut().poll(cx).is_pending() {
             return Poll::Pending;
         }
         let due = self.delay.deadline();
@@ -120,28 +121,28 @@ impl Interval {
         // The sleep just completed and dropped its timer, so this only records the deadline
         // (tokio's `reset_without_reregister`): a tick returned `Ready` wakes no one, and the
         // next poll registers the timer, or finds the deadline passed.
-        Pin::new(&mut self.delay).reset(next);
+        self.delay.as_mut().reset(next);
         Poll::Ready(due)
     }
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        Pin::new(&mut self.delay).reset(deadline_after(self.period));
+        self.delay.as_mut().reset(deadline_after(self.period));
     }
 
     /// Restarts the schedule with a tick due now.
     pub fn reset_immediately(&mut self) {
-        Pin::new(&mut self.delay).reset(Instant::now());
+        self.delay.as_mut().reset(Instant::now());
     }
 
     /// Restarts the schedule with the next tick `after` from now.
     pub fn reset_after(&mut self, after: Duration) {
-        Pin::new(&mut self.delay).reset(deadline_after(after));
+        self.delay.as_mut().reset(deadline_after(after));
     }
 
     /// Restarts the schedule with the next tick at `deadline`.
     pub fn reset_at(&mut self, deadline: Instant) {
-        Pin::new(&mut self.delay).reset(deadline);
+        self.delay.as_mut().reset(deadline);
     }
 
     /// The time between two ticks.

@@ -2,9 +2,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use pin_project_lite::pin_project;
 
 use super::Instant;
 use crate::context;
@@ -50,25 +53,42 @@ pub(crate) fn deadline_after(duration: Duration) -> Instant {
     Instant::now().saturating_add(duration)
 }
 
-/// The future returned by [`sleep`] and [`sleep_until`].
-///
-/// It registers a timer with its runtime on the first poll that finds the deadline still
-/// ahead, and removes it when it completes or is dropped, so a `Sleep` that is dropped early
-/// (a lost `select!` branch, a `timeout` whose future won) leaves nothing behind. A `Sleep`
-/// that is never polled (a `timeout` whose future was ready at once) costs a clock read and
-/// nothing else: it takes its runtime handle only when it registers, from the runtime it is
-/// polled in. (tokio's takes the handle at creation, so it can also be polled outside any
-/// runtime; minirt's must be polled inside one, as every task is.)
-///
-/// Unlike tokio's, this `Sleep` is `Unpin`; `reset` still takes `Pin<&mut Self>` so code
-/// written for tokio (`sleep.as_mut().reset(..)` on a pinned sleep) works unchanged.
-#[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Sleep {
-    deadline: Instant,
-    /// The registered timer and the runtime that holds it, between the first `Pending` poll
-    /// and completion or drop.
-    timer: Option<(Handle, TimerKey)>,
-    elapsed: bool,
+pin_project! {
+    /// The future returned by [`sleep`] and [`sleep_until`].
+    ///
+    /// It registers a timer with its runtime on the first poll that finds the deadline still
+    /// ahead, and removes it when it completes or is dropped, so a `Sleep` that is dropped early
+    /// (a lost `select!` branch, a `timeout` whose future won) leaves nothing behind. A `Sleep`
+    /// that is never polled (a `timeout` whose future was ready at once) costs a clock read and
+    /// nothing else: it takes its runtime handle only when it registers, from the runtime it is
+    /// polled in. (tokio's takes the handle at creation, so it can also be polled outside any
+    /// runtime; minirt's must be polled inside one, as every task is.)
+    ///
+    /// Like tokio's, a `Sleep` is `!Unpin`: await it directly, or pin it to poll it by hand or
+    /// to `reset` it (`std::pin::pin!(sleep(d))`, or `Box::pin` to keep it in a struct). Its
+    /// timer is not intrusive today (the timer wheel holds its own entry), so nothing here
+    /// needs the pin yet; the promise is tokio's, so that code written against minirt compiles
+    /// against tokio (and the other way round), and so that the timer entry may move into the
+    /// `Sleep` later without breaking anyone.
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Sleep {
+        deadline: Instant,
+        // The registered timer and the runtime that holds it, between the first `Pending` poll
+        // and completion or drop.
+        timer: Option<(Handle, TimerKey)>,
+        elapsed: bool,
+        // Makes `Sleep` `!Unpin`, as tokio's (see above).
+        #[pin]
+        _pinned: PhantomPinned,
+    }
+
+    impl PinnedDrop for Sleep {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some((shared, timer)) = this.project().timer.take() {
+                shared.timers().remove(timer);
+            }
+        }
+    }
 }
 
 const OUTSIDE_A_RUNTIME: &str = tokio_words!(
@@ -92,7 +112,7 @@ impl Sleep {
         if !context::in_runtime() {
             panic!("{OUTSIDE_A_RUNTIME}");
         }
-        Sleep { deadline, timer: None, elapsed: false }
+        Sleep { deadline, timer: None, elapsed: false, _pinned: PhantomPinned }
     }
 
     /// The instant this sleep completes at.
@@ -112,11 +132,11 @@ impl Sleep {
     /// completes at the new deadline, and the task that last polled it is woken then (at
     /// once if the new deadline has passed).
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
-        let this = self.get_mut();
-        this.deadline = deadline;
-        this.elapsed = false;
+        let this = self.project();
+        *this.deadline = deadline;
+        *this.elapsed = false;
         // Unregistered (never polled, or completed): the next poll registers the new deadline.
-        if let Some((shared, timer)) = &this.timer {
+        if let Some((shared, timer)) = this.timer {
             let timers = shared.timers();
             if timers.reset(timer, deadline.into_std(), timers.now()) {
                 shared.unpark();
@@ -126,23 +146,24 @@ impl Sleep {
 
     /// `poll` without spending the task's cooperative budget: `Timeout` uses it so that a
     /// future which exhausts the budget can still time out.
-    pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.elapsed {
+    pub(crate) fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        if *this.elapsed {
             return Poll::Ready(());
         }
-        let fired = match &self.timer {
+        let fired = match this.timer {
             Some((shared, timer)) => match shared.timers().poll(timer, cx.waker()) {
                 Ok(poll) => poll.is_ready(),
                 Err(ShutDown) => panic!("{SHUT_DOWN}"),
             },
             None => {
-                if Instant::now() >= self.deadline {
+                if Instant::now() >= *this.deadline {
                     true
                 } else {
                     let shared =
                         context::try_current().unwrap_or_else(|| panic!("{OUTSIDE_A_RUNTIME}"));
                     let Ok((timer, earliest)) =
-                        shared.timers().insert(self.deadline.into_std(), cx.waker())
+                        shared.timers().insert(this.deadline.into_std(), cx.waker())
                     else {
                         panic!("{SHUT_DOWN}")
                     };
@@ -151,7 +172,7 @@ impl Sleep {
                         // it; on the loop's own thread this is a no-op.
                         shared.unpark();
                     }
-                    self.timer = Some((shared, timer));
+                    *this.timer = Some((shared, timer));
                     false
                 }
             }
@@ -159,10 +180,10 @@ impl Sleep {
         if !fired {
             return Poll::Pending;
         }
-        if let Some((shared, timer)) = self.timer.take() {
+        if let Some((shared, timer)) = this.timer.take() {
             shared.timers().remove(timer);
         }
-        self.elapsed = true;
+        *this.elapsed = true;
         Poll::Ready(())
     }
 }
@@ -175,15 +196,7 @@ impl Future for Sleep {
         if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        self.get_mut().poll_elapsed(cx)
-    }
-}
-
-impl Drop for Sleep {
-    fn drop(&mut self) {
-        if let Some((shared, timer)) = self.timer.take() {
-            shared.timers().remove(timer);
-        }
+        self.poll_elapsed(cx)
     }
 }
 

@@ -49,6 +49,8 @@ pin_project! {
     pub struct Timeout<F> {
         #[pin]
         value: F,
+        // Pinned, so a `Timeout` is `!Unpin` like its `Sleep` (and like tokio's).
+        #[pin]
         delay: Sleep,
     }
 }

@@ -2,8 +2,10 @@
 //!
 //! Three regions, front to back: filled (bytes a read put there), initialised but unfilled
 //! (bytes that are known to hold *some* value, so they can be handed out as `&mut [u8]`), and
-//! uninitialised. `initialize_unfilled` zeroes only the uninitialised region, once: a buffer
-//! reused across reads (hyper's, say) is zeroed at most once over its whole life.
+//! uninitialised. `initialize_unfilled` zeroes only the uninitialised region, once: one
+//! `ReadBuf` reused across reads is zeroed at most once over its whole life. (hyper-util makes
+//! a fresh `ReadBuf::uninit` for each read, so minirt's sockets skip `initialize_unfilled` and
+//! `recv(2)` into the uninitialised part directly: io/bridge.rs.)
 
 use std::fmt;
 use std::mem::MaybeUninit;
