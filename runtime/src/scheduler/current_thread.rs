@@ -542,7 +542,7 @@ impl<'a> RunningLoop<'a> {
     }
 
     fn sleep(&mut self) {
-        let _parked = Parked::set(self.shared);
+        let _parked = super::flag_guard::FlagGuard::set(&self.shared.parked);
         // Re-check after publishing `parked`: a remote wake that came before it did not see
         // the flag, so it did not write the eventfd, but its work is visible now.
         if self.shared.injection_len.load(Ordering::SeqCst) != 0
@@ -616,23 +616,6 @@ impl<'a> RunningLoop<'a> {
         if let Some(payload) = crate::wake::wake_all(&mut core.wake_list) {
             std::panic::resume_unwind(payload);
         }
-    }
-}
-
-/// `parked` set for as long as this lives: cleared when the loop is back from `epoll_wait`,
-/// also when a waker's panic goes on out of `block_on` from there.
-struct Parked<'a>(&'a Shared);
-
-impl<'a> Parked<'a> {
-    fn set(shared: &'a Shared) -> Parked<'a> {
-        shared.parked.store(true, Ordering::SeqCst);
-        Parked(shared)
-    }
-}
-
-impl Drop for Parked<'_> {
-    fn drop(&mut self) {
-        self.0.parked.store(false, Ordering::SeqCst);
     }
 }
 

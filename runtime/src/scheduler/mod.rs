@@ -15,6 +15,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod current_thread;
+mod flag_guard;
 pub(crate) mod local;
 pub(crate) mod multi_thread;
 mod run;

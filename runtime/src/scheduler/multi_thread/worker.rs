@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 
 use super::shared::*;
 use crate::loom::lock;
+use crate::scheduler::flag_guard::FlagGuard;
 use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 
 /// Tasks run from the LIFO slot in a row before the slot's task goes to the back of the ring:
@@ -317,22 +318,6 @@ fn try_take_reactor(shared: &Shared) -> Option<ReactorTaken<'_>> {
     })
 }
 
-/// `reactor_parked` set for as long as this lives (the reactor's holder blocks in `epoll_wait`).
-struct ReactorParked<'a>(&'a Shared);
-
-impl<'a> ReactorParked<'a> {
-    fn set(shared: &'a Shared) -> ReactorParked<'a> {
-        shared.reactor_parked.store(true, Ordering::SeqCst);
-        ReactorParked(shared)
-    }
-}
-
-impl Drop for ReactorParked<'_> {
-    fn drop(&mut self) {
-        self.0.reactor_parked.store(false, Ordering::SeqCst);
-    }
-}
-
 /// The core lent to the thread-local while the reactor runs, and the buffers taken from it:
 /// on drop (also while unwinding) the buffers go back into the core wherever it is.
 struct LentCore {
@@ -386,7 +371,7 @@ impl Drop for LentCore {
 fn drive(shared: &Shared, core: Box<Core>, block: bool) -> Box<Core> {
     let mut lent = LentCore::lend(core);
     let LentCore { events, wake_list } = &mut lent;
-    let parked = block.then(|| ReactorParked::set(shared));
+    let parked = block.then(|| FlagGuard::set(&shared.reactor_parked));
     // Read after `reactor_parked` is published: a timer registered elsewhere is either
     // seen here or sees the flag and writes the eventfd (`Shared::unpark`).
     let timeout = match parked {
