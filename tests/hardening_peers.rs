@@ -47,11 +47,18 @@ async fn until_stalled(progress: &WriteProgress) -> usize {
     // First the writer must have started (on a multi-thread runtime it runs on a worker,
     // after a wait for its socket's first event): no movement before that is no stall.
     settle_until(1, || progress.written.load(Ordering::SeqCst) > 0).await;
+    // Stalled means no byte moved for 100 ms, not for one round of the scheduler: acks still
+    // in flight on loopback (a delayed ack is up to 40 ms) free send-buffer space, and the
+    // kernel then reports the socket writable again, rightly. One round used to be taken for a
+    // stall, and the test failed when such a late wake-up polled the writer afterwards.
     let mut last = usize::MAX;
-    for _ in 0..200 {
+    let mut unchanged = 0;
+    for _ in 0..400 {
         settle().await;
+        minirt::time::sleep(Duration::from_millis(20)).await;
         let now = progress.written.load(Ordering::SeqCst);
-        if now == last {
+        unchanged = if now == last { unchanged + 1 } else { 0 };
+        if unchanged == 5 {
             return now;
         }
         last = now;
