@@ -55,31 +55,18 @@ pub(crate) fn poll_read_uninit<R: AsyncReadUninit + ?Sized>(
     Poll::Ready(Ok(()))
 }
 
-/// tokio's `AsyncRead` for minirt's streams (TCP, Unix and their read halves), through
-/// [`poll_read_uninit`].
-macro_rules! read_via_uninit {
-    ($($ty:ty),* $(,)?) => {$(
+/// tokio's `AsyncRead` for `$ty`s through `$read`: [`poll_read_uninit`] for minirt's streams
+/// (TCP, Unix and their read halves), which read into the unfilled part as it is;
+/// [`poll_read_futures`] for the other readers, which zero it first.
+macro_rules! read_via {
+    ($read:ident: $($ty:ty),* $(,)?) => {$(
         impl $crate::io::AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
                 cx: &mut Context<'_>,
                 buf: &mut ReadBuf<'_>,
             ) -> Poll<io::Result<()>> {
-                poll_read_uninit(self, cx, buf)
-            }
-        }
-    )*};
-}
-
-macro_rules! read_via_futures_io {
-    ($($ty:ty),* $(,)?) => {$(
-        impl $crate::io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                poll_read_futures(self, cx, buf)
+                $read(self, cx, buf)
             }
         }
     )*};
@@ -121,7 +108,8 @@ macro_rules! write_via_futures_io {
 
 use minirt::net::{tcp, unix, TcpStream, UnixStream};
 
-read_via_uninit!(
+read_via!(
+    poll_read_uninit:
     TcpStream,
     tcp::ReadHalf<'_>,
     tcp::OwnedReadHalf,
@@ -130,7 +118,8 @@ read_via_uninit!(
     unix::OwnedReadHalf,
 );
 
-read_via_futures_io!(
+read_via!(
+    poll_read_futures:
     minirt::io::Stdin,
     minirt::process::ChildStdout,
     minirt::process::ChildStderr,
