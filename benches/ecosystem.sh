@@ -12,7 +12,9 @@
 # /proc/PID/stat, over the run). Then the reqwest client loop: 10k keep-alive GETs, one at a
 # time, from the client (core 1) to a current-thread server of the same runtime (core 0), each
 # flavor; it prints its own rate and its own CPU per request. minirt and tokio alternate
-# (minirt, tokio, minirt, tokio...) so that slow phases of a shared machine hit both.
+# (minirt, tokio, minirt, tokio...) so that slow phases of a shared machine hit both, and the
+# side that goes first swaps every round (tokio first in even rounds), so that over an even
+# number of rounds each side runs first equally often on every row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
@@ -42,10 +44,12 @@ sleep 1
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-for _ in $(seq "$rounds"); do
+for round in $(seq "$rounds"); do
+  sides="minirt tokio"
+  if ((round % 2 == 0)); then sides="tokio minirt"; fi
   for flavor in current multi; do
     for route in text json; do
-      for side in minirt tokio; do
+      for side in $sides; do
         read -r hostport pid <<<"${addr[$side-$flavor]}"
         before=$(cpu_ticks "$pid")
         out=$(taskset -c 1 wrk -t1 -c50 -d"${secs}s" "http://$hostport/$route")
@@ -59,7 +63,7 @@ for _ in $(seq "$rounds"); do
     done
   done
   for flavor in current multi; do
-    for side in minirt tokio; do
+    for side in $sides; do
       read -r hostport _ <<<"${addr[$side-current]}"
       printf '%-10s %-8s %-7s ' "reqwest" "$flavor" "$side"
       taskset -c 1 "$(bin $side)" client "http://$hostport/text" 10000 "$flavor" 1
