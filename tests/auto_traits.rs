@@ -193,3 +193,34 @@ fn the_table_is_tokios() {
     use tokio::sync;
     lock_guard_traits!();
 }
+
+/// The mpsc receivers against tokio's: `Send` and `Sync` if `T: Send` (the receiver's own
+/// buffer of values must not change that), and `Unpin` whatever `T` is (tokio-stream's
+/// `ReceiverStream` polls one through `Pin<&mut Self>`).
+macro_rules! mpsc_receiver_traits {
+    () => {{
+        check!(sync::mpsc::Receiver<Both> => Send: yes, Sync: yes);
+        check!(sync::mpsc::Receiver<SendOnly> => Send: yes, Sync: yes);
+        check!(sync::mpsc::Receiver<SyncOnly> => Send: no, Sync: no);
+        check!(sync::mpsc::Receiver<Neither> => Send: no, Sync: no);
+        check!(sync::mpsc::UnboundedReceiver<Both> => Send: yes, Sync: yes);
+        check!(sync::mpsc::UnboundedReceiver<SendOnly> => Send: yes, Sync: yes);
+        check!(sync::mpsc::UnboundedReceiver<SyncOnly> => Send: no, Sync: no);
+        check!(sync::mpsc::UnboundedReceiver<Neither> => Send: no, Sync: no);
+        check_unpin!(sync::mpsc::Receiver<std::marker::PhantomPinned> => yes);
+        check_unpin!(sync::mpsc::UnboundedReceiver<std::marker::PhantomPinned> => yes);
+    }};
+}
+
+#[test]
+fn mpsc_receivers_have_tokios_auto_traits() {
+    use minirt::sync;
+    mpsc_receiver_traits!();
+}
+
+/// The mpsc receiver table, read against tokio itself.
+#[test]
+fn the_mpsc_receiver_table_is_tokios() {
+    use tokio::sync;
+    mpsc_receiver_traits!();
+}

@@ -269,6 +269,92 @@ fn loom_bounded_mpsc_close_wakes_a_full_sender() {
     });
 }
 
+/// The receiver takes the whole queue in one batch while a sender pushes: nothing is lost
+/// or received twice, and every slot comes back.
+#[test]
+fn loom_bounded_mpsc_send_races_a_batch_drain() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<usize>(3);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let sender = thread::spawn(move || block_on(tx.send(4)).unwrap());
+        let mut sum = 0;
+        while let Some(v) = block_on(rx.recv()) {
+            sum += v;
+        }
+        sender.join().unwrap();
+        assert_eq!(sum, 7);
+        assert_eq!(rx.capacity(), 3);
+        assert!(rx.is_empty());
+    });
+}
+
+/// `close` while the receiver holds a batch: the buffered and queued values are still
+/// received, a racing send either gets in first or fails, and then `recv` ends.
+#[test]
+fn loom_bounded_mpsc_close_during_a_drain() {
+    loom::model(|| {
+        let (tx, mut rx) = mpsc::channel::<usize>(3);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let tx2 = tx.clone();
+        let sender = thread::spawn(move || block_on(tx2.send(4)));
+        // Takes the batch [1, 2] (or [1, 2, 4]) and hands out 1; the rest stays buffered.
+        assert_eq!(block_on(rx.recv()), Some(1));
+        rx.close();
+        let sent = sender.join().unwrap();
+        let mut rest = Vec::new();
+        while let Some(v) = block_on(rx.recv()) {
+            rest.push(v);
+        }
+        let expected = if sent.is_ok() { vec![2, 4] } else { vec![2] };
+        assert_eq!(rest, expected);
+        assert_eq!(rx.capacity(), 3);
+        drop(tx);
+    });
+}
+
+/// A value that locks the channel when dropped (its sender's `is_closed`): dropped under
+/// the channel's lock, it would deadlock the model.
+struct LocksOnDrop(Option<mpsc::Sender<LocksOnDrop>>, Arc<AtomicUsize>);
+
+impl Drop for LocksOnDrop {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            assert!(tx.is_closed());
+        }
+        self.1.fetch_sub(1, SeqCst);
+    }
+}
+
+/// The receiver is dropped while it holds buffered values and a sender races it: every
+/// value is dropped exactly once (the failed send's with its error), none under the lock.
+#[test]
+fn loom_bounded_mpsc_receiver_drop_with_buffered_values() {
+    loom::model(|| {
+        let live = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx) = mpsc::channel::<LocksOnDrop>(3);
+        let value = |tx: &mpsc::Sender<LocksOnDrop>| {
+            live.fetch_add(1, SeqCst);
+            LocksOnDrop(Some(tx.clone()), live.clone())
+        };
+        tx.try_send(value(&tx)).unwrap();
+        tx.try_send(value(&tx)).unwrap();
+        let third = value(&tx);
+        let sender = thread::spawn(move || {
+            // Fails (the value dropped here) if the receiver is gone first.
+            let _ = block_on(tx.send(third));
+        });
+        // One value out; the other (and maybe the racing one) stays in the receiver's buffer.
+        let first = block_on(rx.recv());
+        assert!(first.is_some());
+        drop(rx);
+        drop(first);
+        sender.join().unwrap();
+        assert_eq!(live.load(SeqCst), 0);
+    });
+}
+
 /// A value that counts how many copies of it are alive.
 struct Tracked(Arc<AtomicUsize>);
 

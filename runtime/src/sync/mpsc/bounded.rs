@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::chan::Chan;
+use super::chan::{Chan, RxBuffer};
 use super::error::{SendError, SendTimeoutError, TrySendError};
 use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire};
 use crate::loom::sync::Arc;
@@ -23,6 +23,8 @@ pub struct WeakSender<T> {
 /// Receives the values of a bounded channel. tokio's `mpsc::Receiver`.
 pub struct Receiver<T> {
     chan: Arc<Chan<T>>,
+    /// Values taken from the queue in one batch, not handed out yet.
+    buffered: RxBuffer<T>,
 }
 
 /// One reserved slot: [`send`](Permit::send) fills it without waiting; dropping it frees it.
@@ -49,7 +51,7 @@ pub struct OwnedPermit<T> {
 pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
     assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
     let chan = Arc::new(Chan::new(Some(buffer)));
-    (Sender { chan: chan.clone() }, Receiver { chan })
+    (Sender { chan: chan.clone() }, Receiver { chan, buffered: RxBuffer::new() })
 }
 
 impl<T> Chan<T> {
@@ -282,6 +284,9 @@ impl<T> Drop for WeakSender<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.chan.rx_drop();
+        // The buffered values go after the channel's lock, with their slots: the channel is
+        // closed, so nobody waits for those.
+        drop(std::mem::take(self.buffered.get_mut()));
     }
 }
 

@@ -1,10 +1,21 @@
 //! The part of a channel both flavors share: the queue, the receiver's waker, the counts.
 //!
 //! One lock guards the queue, the receiver's waker slot and the two "closed" flags. A send
-//! pushes under it and wakes the receiver after it; a receive pops under it and, in the
-//! bounded flavor, gives the slot back to the semaphore after it (which wakes the next waiting
-//! sender in FIFO order). Sender counts are atomics: only the last sender's drop takes the
-//! lock, to tell the receiver that nothing more will come.
+//! pushes under it and wakes the receiver after it. The receiver keeps a buffer of its own
+//! ([`RxBuffer`]): when that is empty, it takes the lock once and swaps the whole queue into
+//! it, then hands values out of the buffer without the lock. So with many senders the lock
+//! (and its cache line) moves to the receiver's core once per batch, not once per value.
+//!
+//! ```text
+//!  send: lock, push_back, take rx waker, unlock, wake
+//!  recv: buffer non-empty? pop_front ── else: lock, swap queue <-> (empty) buffer, unlock
+//!        then, bounded: give the value's slot back to the semaphore (wakes the next sender)
+//! ```
+//!
+//! A buffered value still holds its slot: the bounded flavor releases the permit when the
+//! value leaves the buffer, so `capacity()` and the bound mean what they did, and `len`
+//! counts both the queue and the buffer. Sender counts are atomics: only the last sender's
+//! drop takes the lock, to tell the receiver that nothing more will come.
 
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
@@ -13,6 +24,30 @@ use crate::loom::sync::atomic::{AtomicUsize, Ordering::AcqRel, Ordering::Acquire
 use crate::loom::sync::Mutex;
 use crate::sync::semaphore::Semaphore;
 use crate::sync::{lock, store_waker, Notify};
+
+/// The receiver's own buffer: values it took from the queue in one swap and has not handed
+/// out yet. Owned by the receiver, which reaches it through `&mut self` (`get_mut`, no
+/// locking); the mutex is there only so that the receiver stays `Sync` for a `T` that is
+/// `Send` but not `Sync` (as tokio's), for `len` through `&self`.
+pub(super) struct RxBuffer<T>(std::sync::Mutex<VecDeque<T>>);
+
+// The receivers are `Unpin` whatever `T` is, as tokio's (`ReceiverStream` and the like rely
+// on it): the buffer's values are moved in and out, never pinned.
+impl<T> Unpin for RxBuffer<T> {}
+
+impl<T> RxBuffer<T> {
+    pub(super) fn new() -> RxBuffer<T> {
+        RxBuffer(std::sync::Mutex::new(VecDeque::new()))
+    }
+
+    pub(super) fn get_mut(&mut self) -> &mut VecDeque<T> {
+        self.0.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+}
 
 /// Where `poll_recv` puts the single value of a `recv`.
 pub(super) struct One<T>(pub(super) Option<T>);
@@ -78,60 +113,69 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// Moves up to `limit` queued values into `out` (appending); `Ready(0)` means closed and
-    /// drained. `limit` is at least 1.
+    /// Moves up to `limit` values into `out` (appending), from the receiver's `buffered`
+    /// values, refilled from the queue when empty; `Ready(0)` means closed and drained.
+    /// `limit` is at least 1.
     pub(super) fn poll_recv(
         &self,
         cx: &mut Context<'_>,
+        buffered: &mut VecDeque<T>,
         out: &mut impl Extend<T>,
         limit: usize,
     ) -> Poll<usize> {
         if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        let mut new_waker = None;
-        loop {
-            let mut state = lock(&self.state);
-            let n = state.queue.len().min(limit);
-            if n > 0 {
-                out.extend(state.queue.drain(..n));
-                drop(state);
-                if let Some(sem) = &self.sem {
-                    sem.release(n);
+        if buffered.is_empty() {
+            let mut new_waker = None;
+            loop {
+                let mut state = lock(&self.state);
+                if !state.queue.is_empty() {
+                    std::mem::swap(&mut state.queue, buffered);
+                    break;
                 }
-                return Poll::Ready(n);
-            }
-            if state.tx_closed || (state.rx_closed && self.is_idle()) {
-                return Poll::Ready(0);
-            }
-            match store_waker(&mut state.rx_waker, cx.waker(), &mut new_waker) {
-                Ok(old) => {
-                    drop(state);
-                    drop(old);
-                    return Poll::Pending;
+                if state.tx_closed || (state.rx_closed && self.is_idle()) {
+                    return Poll::Ready(0);
                 }
-                Err(()) => {
-                    drop(state);
-                    new_waker = Some(cx.waker().clone());
+                match store_waker(&mut state.rx_waker, cx.waker(), &mut new_waker) {
+                    Ok(old) => {
+                        drop(state);
+                        drop(old);
+                        return Poll::Pending;
+                    }
+                    Err(()) => {
+                        drop(state);
+                        new_waker = Some(cx.waker().clone());
+                    }
                 }
             }
         }
+        let n = buffered.len().min(limit);
+        out.extend(buffered.drain(..n));
+        self.release_received(n);
+        Poll::Ready(n)
     }
 
-    /// One value if one is queued: `Ok(None)` if empty but open, `Err(())` if closed and empty.
-    pub(super) fn try_recv(&self) -> Result<Option<T>, ()> {
-        let mut state = lock(&self.state);
-        if let Some(value) = state.queue.pop_front() {
-            drop(state);
-            if let Some(sem) = &self.sem {
-                sem.release(1);
+    /// One value if one is buffered or queued: `Ok(None)` if empty but open, `Err(())` if
+    /// closed and empty.
+    pub(super) fn try_recv(&self, buffered: &mut VecDeque<T>) -> Result<Option<T>, ()> {
+        if buffered.is_empty() {
+            let mut state = lock(&self.state);
+            if state.queue.is_empty() {
+                let closed = state.tx_closed || (state.rx_closed && self.is_idle());
+                return if closed { Err(()) } else { Ok(None) };
             }
-            return Ok(Some(value));
+            std::mem::swap(&mut state.queue, buffered);
         }
-        if state.tx_closed || (state.rx_closed && self.is_idle()) {
-            Err(())
-        } else {
-            Ok(None)
+        let value = buffered.pop_front();
+        self.release_received(1);
+        Ok(value)
+    }
+
+    /// The receiver took `n` values: their slots are free again (bounded flavor).
+    fn release_received(&self, n: usize) {
+        if let Some(sem) = &self.sem {
+            sem.release(n);
         }
     }
 
@@ -223,8 +267,9 @@ impl<T> Chan<T> {
         state.rx_closed || state.tx_closed
     }
 
-    pub(super) fn len(&self) -> usize {
-        lock(&self.state).queue.len()
+    /// The values queued, and those the receiver has buffered.
+    pub(super) fn len(&self, buffered: &RxBuffer<T>) -> usize {
+        buffered.len() + lock(&self.state).queue.len()
     }
 
     /// Waits until the receiver closes or is dropped.
@@ -262,7 +307,7 @@ macro_rules! receiver_methods {
         /// A value if one is queued now.
         pub fn try_recv(&mut self) -> Result<T, crate::sync::mpsc::error::TryRecvError> {
             use crate::sync::mpsc::error::TryRecvError;
-            match self.chan.try_recv() {
+            match self.chan.try_recv(self.buffered.get_mut()) {
                 Ok(Some(value)) => Ok(value),
                 Ok(None) => Err(TryRecvError::Empty),
                 Err(()) => Err(TryRecvError::Disconnected),
@@ -299,18 +344,18 @@ macro_rules! receiver_methods {
 
         /// Whether no value is queued.
         pub fn is_empty(&self) -> bool {
-            self.chan.len() == 0
+            self.chan.len(&self.buffered) == 0
         }
 
         /// How many values are queued.
         pub fn len(&self) -> usize {
-            self.chan.len()
+            self.chan.len(&self.buffered)
         }
 
         /// Polls for the next value (see [`recv`](Self::recv)).
         pub fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<T>> {
             let mut out = crate::sync::mpsc::chan::One(None);
-            self.chan.poll_recv(cx, &mut out, 1).map(|_| out.0)
+            self.chan.poll_recv(cx, self.buffered.get_mut(), &mut out, 1).map(|_| out.0)
         }
 
         /// Polls for up to `limit` values (see [`recv_many`](Self::recv_many)).
@@ -323,7 +368,7 @@ macro_rules! receiver_methods {
             if limit == 0 {
                 return std::task::Poll::Ready(0);
             }
-            self.chan.poll_recv(cx, buffer, limit)
+            self.chan.poll_recv(cx, self.buffered.get_mut(), buffer, limit)
         }
 
         /// How many strong senders exist.

@@ -2,13 +2,16 @@
 //! [`unbounded_channel`]. tokio's `mpsc`.
 //!
 //! Both flavors share one `Chan` (chan.rs): a `VecDeque` of values and the receiver's waker
-//! under one lock, and atomic sender counts. The bounded flavor adds a
+//! under one lock, and atomic sender counts; the receiver takes the whole queue at once into
+//! a buffer of its own, so it locks once per batch. The bounded flavor adds a
 //! [`Semaphore`](crate::sync::Semaphore) with one permit per free slot:
 //!
 //! ```text
-//!  Sender::send(v) ──► acquire 1 permit ──► push v, wake receiver ──► Receiver::recv pops v
-//!   (waits FIFO in the semaphore's            (lock, push, unlock,        (lock, pop, unlock,
-//!    queue while the channel is full)          wake)                       release 1 permit:
+//!  Sender::send(v) ──► acquire 1 permit ──► push v, wake receiver ──► Receiver::recv takes v
+//!   (waits FIFO in the semaphore's            (lock, push, unlock,        (from its buffer, or
+//!    queue while the channel is full)          wake)                       lock, swap the queue
+//!                                                                          in, unlock; then
+//!                                                                          release 1 permit:
 //!                                                                          wakes the next sender)
 //! ```
 //!

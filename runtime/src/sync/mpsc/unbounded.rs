@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::chan::Chan;
+use super::chan::{Chan, RxBuffer};
 use super::error::SendError;
 use crate::loom::sync::atomic::Ordering::{AcqRel, Acquire};
 use crate::loom::sync::Arc;
@@ -20,12 +20,14 @@ pub struct WeakUnboundedSender<T> {
 /// Receives the values of an unbounded channel. tokio's `mpsc::UnboundedReceiver`.
 pub struct UnboundedReceiver<T> {
     chan: Arc<Chan<T>>,
+    /// Values taken from the queue in one batch, not handed out yet.
+    buffered: RxBuffer<T>,
 }
 
 /// A channel without a bound.
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
     let chan = Arc::new(Chan::new(None));
-    (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan })
+    (UnboundedSender { chan: chan.clone() }, UnboundedReceiver { chan, buffered: RxBuffer::new() })
 }
 
 impl<T> UnboundedReceiver<T> {
@@ -116,6 +118,9 @@ impl<T> Drop for WeakUnboundedSender<T> {
 impl<T> Drop for UnboundedReceiver<T> {
     fn drop(&mut self) {
         self.chan.rx_drop();
+        // The buffered values go after the channel's lock, with their slots: the channel is
+        // closed, so nobody waits for those.
+        drop(std::mem::take(self.buffered.get_mut()));
     }
 }
 
