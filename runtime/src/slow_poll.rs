@@ -49,10 +49,11 @@
 //! (only the thread polling a task writes these). Sampled: one poll in `SAMPLE` on each
 //! thread, and every task's first poll, is timed (start and end); one wake in `SAMPLE` of
 //! each task, and one spawn in `SAMPLE`, reads the clock so that the poll after it times its
-//! scheduling delay (and so does a poll after a timed one that woke itself). Busy time,
-//! scheduling time and the histograms are estimates from these samples, scaled to all polls
-//! (`Meta::busy`, `Meta::scheduled`, `histograms`); exact for a task whose every poll was
-//! timed. Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by
+//! scheduling delay (and so does a poll after a timed one that woke itself). Busy time and
+//! the poll-duration histogram are estimates: the polls known exactly (every task's first,
+//! every long one, below) as they are, plus the sampled ones scaled up to all the others
+//! (`Meta::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
+//! queueings up to all polls (`Meta::scheduled`). Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by
 //! less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
 //! not changed between two of its ticks, marks it long on its Slot, and the poll's end (one
 //! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
@@ -112,14 +113,15 @@ pub(crate) struct Meta {
     pub(crate) done_at: AtomicU64,
     /// Every poll, counted when it starts.
     pub(crate) polls: AtomicU64,
-    /// The polls timed (`timed_polls`: its first, and those the thread's sample picked) and
-    /// their duration; and the polls the watchdog saw run on two of its ticks but the sample
-    /// did not pick (`long_polls`), each timed from the watchdog's first sighting. `busy`
-    /// estimates the total from them.
+    /// Its polls' durations, in two parts. Known exactly (`exact_polls`): its first poll,
+    /// and every poll the watchdog saw long (timed from its start when sampled, else from
+    /// the watchdog's first sighting). Sampled (`timed_polls`): the others that the thread's
+    /// one-in-`SAMPLE` picked. `busy` adds the first part to the second scaled up to the
+    /// polls not known exactly.
     pub(crate) busy_nanos: AtomicU64,
     pub(crate) timed_polls: AtomicU64,
-    pub(crate) long_busy_nanos: AtomicU64,
-    pub(crate) long_polls: AtomicU64,
+    pub(crate) exact_busy_nanos: AtomicU64,
+    pub(crate) exact_polls: AtomicU64,
     /// Time spent queued between a wake (or the spawn) and the poll that followed, for the
     /// queueings whose wake read the clock (`timed_delays` of them): `scheduled` estimates
     /// the total.
@@ -168,15 +170,15 @@ impl Meta {
         polls.saturating_sub(1).saturating_sub(followed)
     }
 
-    /// Its busy time, estimated: exact while every poll was timed (or long), else the timed
-    /// polls' mean duration times the polls not seen long, plus the long polls' time.
+    /// Its busy time, estimated: the polls known exactly, plus the sampled polls' time
+    /// scaled up to all the others (exact while there are no others).
     pub(crate) fn busy(&self) -> u64 {
         let polls = self.polls.load(Ordering::Relaxed);
-        let (timed, long) =
-            (self.timed_polls.load(Ordering::Relaxed), self.long_polls.load(Ordering::Relaxed));
-        let short = polls.saturating_sub(long);
-        scale(self.busy_nanos.load(Ordering::Relaxed), short, timed.min(short))
-            .saturating_add(self.long_busy_nanos.load(Ordering::Relaxed))
+        let (timed, exact) =
+            (self.timed_polls.load(Ordering::Relaxed), self.exact_polls.load(Ordering::Relaxed));
+        let others = polls.saturating_sub(exact);
+        scale(self.busy_nanos.load(Ordering::Relaxed), others, timed.min(others))
+            .saturating_add(self.exact_busy_nanos.load(Ordering::Relaxed))
     }
 
     /// Its time queued after wakes (and the spawn), estimated from the timed queueings: one
@@ -400,8 +402,8 @@ pub(crate) fn spawned(id: u64, location: &'static Location<'static>, task: Weak<
         polls: AtomicU64::new(0),
         busy_nanos: AtomicU64::new(0),
         timed_polls: AtomicU64::new(0),
-        long_busy_nanos: AtomicU64::new(0),
-        long_polls: AtomicU64::new(0),
+        exact_busy_nanos: AtomicU64::new(0),
+        exact_polls: AtomicU64::new(0),
         scheduled_nanos: AtomicU64::new(0),
         timed_delays: AtomicU64::new(0),
         woken_at: AtomicU64::new(queued),
@@ -527,9 +529,12 @@ pub(crate) struct Slot {
     /// Counts the polls started here: the poll in progress's sequence number, by which the
     /// watchdog tells one long poll from two.
     pub(crate) polls: AtomicU64,
-    /// The polls timed here, and the queueings (wake → poll) timed here: the histograms
-    /// hold these, `histograms` scales them to `polls`.
+    /// The polls sampled here (not counting those known exactly: a task's first, the long
+    /// ones), and the queueings (wake → poll) timed here: the histograms hold these,
+    /// `histograms` scales them up; and the polls known exactly, in a histogram of their own.
     timed: AtomicU64,
+    exact: AtomicU64,
+    exact_times: Histogram,
     timed_delays: AtomicU64,
     /// Written by the watchdog: the poll (by sequence number) it saw first at `sighted_at`
     /// (its clock), and the poll it saw on two ticks (`long`), which the poll's end then
@@ -691,6 +696,8 @@ thread_local! {
             started: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             timed: AtomicU64::new(0),
+            exact: AtomicU64::new(0),
+            exact_times: Histogram::new(),
             timed_delays: AtomicU64::new(0),
             sighted: AtomicU64::new(0),
             sighted_at: AtomicU64::new(0),
@@ -744,14 +751,11 @@ pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
             *sum += count.load(Ordering::Relaxed);
         }
     };
-    let scaled = |slot: &Slot, which: usize, sum: &mut [u64; BUCKETS]| {
-        let (histogram, timed) = match which {
-            0 => (&slot.poll_times, &slot.timed),
-            _ => (&slot.schedule_delays, &slot.timed_delays),
-        };
-        let (all, timed) = (slot.polls.load(Ordering::Relaxed), timed.load(Ordering::Relaxed));
-        for (sum, count) in sum.iter_mut().zip(&histogram.0) {
-            *sum += scale(count.load(Ordering::Relaxed), all, timed);
+    let scaled = |slot: &Slot, sums: &mut [[u64; BUCKETS]; 2]| {
+        for (sum, count) in sums.iter_mut().zip(slot.estimate()) {
+            for (sum, count) in sum.iter_mut().zip(count) {
+                *sum += count;
+            }
         }
     };
     // Under SLOTS' lock, so a thread that exits meanwhile is counted once (`Slot::drop`
@@ -763,8 +767,7 @@ pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
         }
         let live: Vec<Arc<Slot>> = slots.iter().filter_map(Weak::upgrade).collect();
         for slot in &live {
-            scaled(slot, 0, &mut sums[0]);
-            scaled(slot, 1, &mut sums[1]);
+            scaled(slot, &mut sums);
         }
         live
     };
@@ -776,15 +779,31 @@ impl Drop for Slot {
     /// The thread exits: its histograms' counts go to `RETIRED`.
     fn drop(&mut self) {
         let _slots = lock(&SLOTS);
-        let all = self.polls.load(Ordering::Relaxed);
-        let own = [(&self.poll_times, &self.timed), (&self.schedule_delays, &self.timed_delays)];
-        for (retired, (own, timed)) in RETIRED.iter().zip(own) {
-            let timed = timed.load(Ordering::Relaxed);
-            for (retired, own) in retired.0.iter().zip(&own.0) {
-                retired
-                    .fetch_add(scale(own.load(Ordering::Relaxed), all, timed), Ordering::Relaxed);
+        for (retired, own) in RETIRED.iter().zip(self.estimate()) {
+            for (retired, own) in retired.0.iter().zip(own) {
+                retired.fetch_add(own, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Slot {
+    /// This thread's histograms, estimated: the polls known exactly as counted, the sampled
+    /// ones scaled up to all the others; the timed queueings scaled up to all the polls.
+    fn estimate(&self) -> [[u64; BUCKETS]; 2] {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let all = load(&self.polls);
+        let others = all.saturating_sub(load(&self.exact));
+        let (timed, timed_delays) = (load(&self.timed), load(&self.timed_delays));
+        let mut out = [[0; BUCKETS]; 2];
+        for (i, out) in out[0].iter_mut().enumerate() {
+            *out = load(&self.exact_times.0[i])
+                + scale(load(&self.poll_times.0[i]), others, timed.min(others));
+        }
+        for (out, count) in out[1].iter_mut().zip(&self.schedule_delays.0) {
+            *out = scale(load(count), all, timed_delays.min(all));
+        }
+        out
     }
 }
 
@@ -1047,11 +1066,24 @@ impl PollTimer {
             // before: timed from the sighting, it is short by less than a tick.
             let from = if timed { self.start } else { slot.sighted_at.load(Ordering::Relaxed) };
             let nanos = end.saturating_sub(from);
-            if timed {
+            // Known exactly (not scaled): a long poll, or a task's first poll that the
+            // thread's sample did not pick.
+            let exact = long || self.seq % SAMPLE != 0;
+            if exact {
+                slot.exact_times.record(nanos);
+                add(&slot.exact, 1);
+            } else {
                 slot.poll_times.record(nanos);
                 add(&slot.timed, 1);
             }
-            let longest = |meta: &Meta| {
+            let count = |meta: &Meta| {
+                let (polls, busy) = if exact {
+                    (&meta.exact_polls, &meta.exact_busy_nanos)
+                } else {
+                    (&meta.timed_polls, &meta.busy_nanos)
+                };
+                add(polls, 1);
+                add(busy, nanos);
                 if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
                     meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
                 }
@@ -1060,16 +1092,12 @@ impl PollTimer {
                 Some(meta) => {
                     let meta = meta.get();
                     meta.last_poll_end.store(end, Ordering::Relaxed);
-                    add(&meta.timed_polls, 1);
-                    add(&meta.busy_nanos, nanos);
-                    longest(meta);
+                    count(meta);
                 }
                 // Not timed: the cell may be gone, the `Meta` is looked up in `TASKS`.
                 None if !timed => {
                     if let Some(meta) = find(id) {
-                        add(&meta.long_polls, 1);
-                        add(&meta.long_busy_nanos, nanos);
-                        longest(&meta);
+                        count(&meta);
                     }
                 }
                 None => {}
