@@ -5,17 +5,24 @@
 //! [`Builder::slow_poll_threshold`](crate::runtime::Builder::slow_poll_threshold)) turns this
 //! on for the process; then one line goes to stderr for each poll past the threshold, with
 //! the task's id, its name (`task::Builder::name`) and where it was spawned
-//! (`#[track_caller]`), as soon as it passes the threshold (again at 2×, 4×, ... while it goes
-//! on) and once more when it returns:
+//! (`#[track_caller]`), once it has run past the threshold (seen by a watchdog thread within
+//! a quarter of the threshold; again at 2×, 4×, ... while it goes on) and once more when it
+//! returns (the duration of a poll the sample did not time is counted from the watchdog's
+//! first sighting: short by less than a quarter of the threshold):
 //!
 //! ```text
 //!  Task::new         ── on? a Meta (spawn location, name, counters) in TASKS, and in TABLE
-//!  scheduler::run    ── on? PollTimer::start: this thread's Slot := (task id, start)
+//!  scheduler::run    ── on? PollTimer::start: this thread's Slot := (poll number, task id);
+//!                       the task's Meta counts the poll; one poll in SAMPLE (and every
+//!                       task's first) also reads the clock: a timed poll
 //!                       Task::run: poll the future
-//!                       PollTimer::drop: Slot := idle; count the poll into its Meta;
-//!                       longer than the threshold? "... ran for 812 ms ..."
-//!  watchdog thread   ── every threshold / 2 (1 ms to 100 ms): a Slot busy past the threshold,
-//!                       then 2×, 4×, ...? "... has run for 200 ms ... and is still running"
+//!                       PollTimer::drop: Slot := idle; timed, or marked long by the
+//!                       watchdog? read the clock, count the duration; past the threshold?
+//!                       "... ran for 812 ms ..."
+//!  watchdog thread   ── every tick (threshold / 4, 5 ms with the console; 1 to 100 ms):
+//!                       a Slot's poll number unchanged since the last tick? mark it long;
+//!                       running past the threshold, then 2×, 4×, ...? "... has run for
+//!                       200 ms ... and is still running"
 //!  Task::complete    ── on? forget the task (the console keeps the last completed listed)
 //!  Task's drop       ── on? free its TABLE entry
 //! ```
@@ -32,17 +39,35 @@
 //! threshold: then each `Meta` also keeps a weak reference to the task (to read its state
 //! word and its reference count), counters (polls, busy time, wakes, time queued after a
 //! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
-//! and parks, says whether it holds the driver, and keeps two histograms (every poll's
-//! duration and scheduling delay, wake → poll). This module only records: the console reads
-//! it from its own thread.
+//! and parks, says whether it holds the driver, and keeps two histograms (poll duration and
+//! scheduling delay, wake → poll). This module only records: the console reads it from its
+//! own thread.
 //!
-//! What a poll costs while this is on is the console's price, so the per-poll path takes no
-//! lock and allocates nothing: the task's `Meta` comes from `TABLE` (indexed by the id, no
-//! lock; `TASKS`, the sharded map the console lists, only when the entry is another task's),
-//! the clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms
-//! are the thread's own, and a wake during the poll is not hooked but read off the next poll
-//! (no wake hooked since the last poll: it was woken during that one). A wake of an idle
-//! task costs one clock read and the table lookup. See BENCHMARKS.md for what is left.
+//! Exact and sampled. A poll of a small task costs about as much as reading the clock, so
+//! the clock is read on a sample only. Exact for every task: its spawn (id, name, location),
+//! state, polls, wakes and self-wakes, completion: plain loads and stores to its own `Meta`
+//! (only the thread polling a task writes these). Sampled: one poll in `SAMPLE` on each
+//! thread, and every task's first poll, is timed (start and end); one wake in `SAMPLE` of
+//! each task, and one spawn in `SAMPLE`, reads the clock so that the poll after it times its
+//! scheduling delay (and so does a poll after a timed one that woke itself). Busy time and
+//! the poll-duration histogram are estimates: the polls known exactly (every task's first,
+//! every long one, below) as they are, plus the sampled ones scaled up to all the others
+//! (`Meta::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
+//! queueings up to all polls (`Meta::scheduled`). Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by
+//! less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
+//! not changed between two of its ticks, marks it long on its Slot, and the poll's end (one
+//! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
+//! when the sample did not time it: short by less than a tick. So a slow poll is reported,
+//! while it runs and when it returns, and the longest poll of a task is exact for every poll
+//! longer than a tick (and for the timed ones), sampled below.
+//!
+//! The per-poll path takes no lock, allocates nothing and writes only the thread's own Slot
+//! and the task's `Meta`: the `Meta` comes from `TABLE` (indexed by the id, no lock;
+//! `TASKS`, the sharded map the console lists, only when the entry is another task's), the
+//! clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms are
+//! the thread's own, and a wake during the poll is not hooked but read off the next poll
+//! (no wake hooked since the last poll: it was woken during that one). See BENCHMARKS.md
+//! for what it costs.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
@@ -82,33 +107,95 @@ pub(crate) struct Meta {
     pub(crate) name: Mutex<Option<String>>,
     /// The task cell, to read its state and count its references (`Weak::strong_count`).
     pub(crate) task: Weak<dyn Inspect>,
-    /// In nanoseconds since `epoch()`.
+    /// In nanoseconds since `epoch()`, from the watchdog's clock (`coarse_nanos`).
     pub(crate) spawned_at: u64,
-    /// 0 while it lives.
+    /// 0 while it lives; from the watchdog's clock.
     pub(crate) done_at: AtomicU64,
+    /// Every poll, counted when it starts.
     pub(crate) polls: AtomicU64,
+    /// Its polls' durations, in two parts. Known exactly (`exact_polls`): its first poll,
+    /// and every poll the watchdog saw long (timed from its start when sampled, else from
+    /// the watchdog's first sighting). Sampled (`timed_polls`): the others that the thread's
+    /// one-in-`SAMPLE` picked. `busy` adds the first part to the second scaled up to the
+    /// polls not known exactly.
     pub(crate) busy_nanos: AtomicU64,
-    /// Time spent queued between a wake (or the spawn) and the poll that followed.
+    pub(crate) timed_polls: AtomicU64,
+    pub(crate) exact_busy_nanos: AtomicU64,
+    pub(crate) exact_polls: AtomicU64,
+    /// Time spent queued between a wake (or the spawn) and the poll that followed, for the
+    /// queueings whose wake read the clock (`timed_delays` of them): `scheduled` estimates
+    /// the total.
     pub(crate) scheduled_nanos: AtomicU64,
-    /// The first wake not yet followed by a poll (0: none).
+    pub(crate) timed_delays: AtomicU64,
+    /// A wake not yet followed by a poll: when (a wake that read the clock), `UNTIMED`, or 0
+    /// (none).
     pub(crate) woken_at: AtomicU64,
-    pub(crate) wakes: AtomicU64,
-    /// Polls during which it was woken (a wake of its own, `yield_now` or a spent budget; or,
-    /// rarely, another thread's while it ran): counted once per poll, when the poll ends.
-    pub(crate) self_wakes: AtomicU64,
+    /// Wakes hooked (of the task while idle): `Meta::wakes` adds the self-wakes.
+    pub(crate) idle_wakes: AtomicU64,
     pub(crate) longest_poll_nanos: AtomicU64,
-    /// When its poll in progress started (0: not being polled).
+    /// When its poll in progress started, if that poll is timed (0: not being polled, or
+    /// not timed).
     pub(crate) poll_started_at: AtomicU64,
-    /// When its last poll ended: a task polled again with no wake hooked since was woken
-    /// during that poll (and queued again by it) at that moment.
+    /// When its last poll ended, if that poll was timed (else 0): a task polled again with no
+    /// wake hooked since was woken during that poll (and queued again by it) at that moment.
     last_poll_end: AtomicU64,
 }
+
+/// `Meta::woken_at` of a task queued by a wake that did not read the clock.
+const UNTIMED: u64 = 1;
+
+/// One poll in `SAMPLE` on each thread is timed (and every task's first poll), and one wake
+/// (or spawn) in `SAMPLE` reads the clock: `SAMPLE - 1` polls in `SAMPLE` cost no clock read.
+pub(crate) const SAMPLE: u64 = 1 << 5;
 
 impl Meta {
     /// The name given with `task::Builder::name`, if any.
     pub(crate) fn name(&self) -> Option<String> {
         lock(&self.name).clone()
     }
+
+    /// Every wake that queued it: while idle, and during its polls.
+    pub(crate) fn wakes(&self) -> u64 {
+        self.idle_wakes.load(Ordering::Relaxed) + self.self_wakes()
+    }
+
+    /// Its polls during which it was woken (a wake of its own, `yield_now` or a spent
+    /// budget; or, rarely, another thread's while it ran), counted without a hook: every poll
+    /// but the first follows a wake, hooked (while it was idle) or during the poll before;
+    /// the hooked wake not yet followed by a poll (`woken_at` set) is not one of them.
+    pub(crate) fn self_wakes(&self) -> u64 {
+        let polls = self.polls.load(Ordering::Relaxed);
+        let pending = u64::from(self.woken_at.load(Ordering::Relaxed) != 0);
+        let followed = self.idle_wakes.load(Ordering::Relaxed).saturating_sub(pending);
+        polls.saturating_sub(1).saturating_sub(followed)
+    }
+
+    /// Its busy time, estimated: the polls known exactly, plus the sampled polls' time
+    /// scaled up to all the others (exact while there are no others).
+    pub(crate) fn busy(&self) -> u64 {
+        let polls = self.polls.load(Ordering::Relaxed);
+        let (timed, exact) =
+            (self.timed_polls.load(Ordering::Relaxed), self.exact_polls.load(Ordering::Relaxed));
+        let others = polls.saturating_sub(exact);
+        scale(self.busy_nanos.load(Ordering::Relaxed), others, timed.min(others))
+            .saturating_add(self.exact_busy_nanos.load(Ordering::Relaxed))
+    }
+
+    /// Its time queued after wakes (and the spawn), estimated from the timed queueings: one
+    /// per poll.
+    pub(crate) fn scheduled(&self) -> u64 {
+        let polls = self.polls.load(Ordering::Relaxed);
+        let timed = self.timed_delays.load(Ordering::Relaxed);
+        scale(self.scheduled_nanos.load(Ordering::Relaxed), polls, timed.min(polls))
+    }
+}
+
+/// `sum` of `of` samples, scaled to `all`.
+pub(crate) fn scale(sum: u64, all: u64, of: u64) -> u64 {
+    if of == 0 || of >= all {
+        return sum;
+    }
+    u64::try_from(u128::from(sum) * u128::from(all) / u128::from(of)).unwrap_or(u64::MAX)
 }
 
 /// Every task alive (and, with the console on, the last `KEEP_DONE` completed), by id, in
@@ -252,15 +339,7 @@ pub(crate) fn enable(threshold: Duration) {
     let _ = THRESHOLD_NANOS.compare_exchange(u64::MAX, nanos, Ordering::Relaxed, Ordering::Relaxed);
     start_clock();
     ENABLED.store(true, Ordering::Relaxed);
-    static WATCHDOG: Once = Once::new();
-    WATCHDOG.call_once(|| {
-        let started = std::thread::Builder::new()
-            .name("minirt-slow-poll".into())
-            .spawn(watchdog);
-        if let Err(e) = started {
-            eprintln!("minirt: slow poll: cannot start the watchdog thread ({e}): only polls that return are reported");
-        }
-    });
+    start_watchdog();
 }
 
 /// Turns the hooks on for the console (no reports on stderr unless the detector is on too).
@@ -268,6 +347,7 @@ pub(crate) fn enable_console() {
     start_clock();
     CONSOLE.store(true, Ordering::Relaxed);
     ENABLED.store(true, Ordering::Relaxed);
+    start_watchdog();
 }
 
 /// Reads `MINIRT_SLOW_POLL` (once per process) and turns the detector on if it is set.
@@ -310,20 +390,24 @@ pub(crate) fn threshold() -> Option<Duration> {
 #[cold]
 #[inline(never)]
 pub(crate) fn spawned(id: u64, location: &'static Location<'static>, task: Weak<dyn Inspect>) {
-    let now = now_nanos();
+    // Ids are handed out in order: one spawn in `SAMPLE` times its first queueing.
+    let queued = if id % SAMPLE == 0 { now_nanos().max(UNTIMED + 1) } else { UNTIMED };
     let meta = Arc::new(Meta {
         id,
         location,
         name: Mutex::new(None),
         task,
-        spawned_at: now,
+        spawned_at: coarse_nanos(),
         done_at: AtomicU64::new(0),
         polls: AtomicU64::new(0),
         busy_nanos: AtomicU64::new(0),
+        timed_polls: AtomicU64::new(0),
+        exact_busy_nanos: AtomicU64::new(0),
+        exact_polls: AtomicU64::new(0),
         scheduled_nanos: AtomicU64::new(0),
-        woken_at: AtomicU64::new(now.max(1)),
-        wakes: AtomicU64::new(0),
-        self_wakes: AtomicU64::new(0),
+        timed_delays: AtomicU64::new(0),
+        woken_at: AtomicU64::new(queued),
+        idle_wakes: AtomicU64::new(0),
         longest_poll_nanos: AtomicU64::new(0),
         poll_started_at: AtomicU64::new(0),
         last_poll_end: AtomicU64::new(0),
@@ -356,8 +440,11 @@ pub(crate) fn woken(id: u64) {
     // transition), and the poll that clears `woken_at` comes after the queueing: plain loads
     // and stores are enough.
     if meta.woken_at.load(Ordering::Relaxed) == 0 {
-        meta.woken_at.store(now_nanos().max(1), Ordering::Relaxed);
-        add(&meta.wakes, 1);
+        let wakes = meta.idle_wakes.load(Ordering::Relaxed);
+        meta.idle_wakes.store(wakes + 1, Ordering::Relaxed);
+        // One wake in `SAMPLE` (the task's first among them) times its queueing.
+        let at = if wakes % SAMPLE == 0 { now_nanos().max(UNTIMED + 1) } else { UNTIMED };
+        meta.woken_at.store(at, Ordering::Relaxed);
     }
 }
 
@@ -366,8 +453,13 @@ pub(crate) fn woken(id: u64) {
 #[cold]
 #[inline(never)]
 pub(crate) fn finished(id: u64) {
-    // Completed during its own timed poll: the `PollTimer` still reports it by name, and
-    // removes the entry after.
+    if console_enabled() {
+        // Kept listed: marked done now, while the caller holds the cell (`lookup`).
+        forget(id);
+        return;
+    }
+    // Completed during its own poll: the `PollTimer` still reports it by name, and removes
+    // the entry after.
     let in_its_poll = SLOT
         .try_with(|slot| {
             let polling = slot.task.load(Ordering::Relaxed) == id;
@@ -378,30 +470,22 @@ pub(crate) fn finished(id: u64) {
         })
         .unwrap_or(false);
     if !in_its_poll {
-        forget(id, None);
+        forget(id);
     }
 }
 
 /// The task completed: its entry goes (or, with the console on, is kept among the last
-/// completed). `meta`: its `Meta`, if the caller has it at hand.
-fn forget(id: u64, meta: Option<&Meta>) {
+/// completed). With the console on, the caller holds the task cell (see `lookup`).
+fn forget(id: u64) {
     if !console_enabled() {
         if let Some(tasks) = shard(id).as_mut() {
             tasks.remove(&id);
         }
         return;
     }
-    let now = now_nanos().max(1);
-    let mark = |meta: &Meta| {
+    if let Some(meta) = lookup(id) {
+        let now = coarse_nanos().max(1);
         let _ = meta.done_at.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
-    };
-    match meta {
-        Some(meta) => mark(meta),
-        None => {
-            if let Some(meta) = lookup(id) {
-                mark(&meta);
-            }
-        }
     }
     let expired = {
         let mut done = lock(&DONE);
@@ -440,10 +524,24 @@ fn describe(id: u64) -> String {
 pub(crate) struct Slot {
     /// The task being polled (`Id`'s number), or 0.
     pub(crate) task: AtomicU64,
-    /// When its poll started, in nanoseconds since `epoch()`.
+    /// When its poll started, in nanoseconds since `epoch()`, if that poll is timed (else 0).
     pub(crate) started: AtomicU64,
-    /// Counts the polls started here, so the watchdog tells one long poll from two.
+    /// Counts the polls started here: the poll in progress's sequence number, by which the
+    /// watchdog tells one long poll from two.
     pub(crate) polls: AtomicU64,
+    /// The polls sampled here (not counting those known exactly: a task's first, the long
+    /// ones), and the queueings (wake → poll) timed here: the histograms hold these,
+    /// `histograms` scales them up; and the polls known exactly, in a histogram of their own.
+    timed: AtomicU64,
+    exact: AtomicU64,
+    exact_times: Histogram,
+    timed_delays: AtomicU64,
+    /// Written by the watchdog: the poll (by sequence number) it saw first at `sighted_at`
+    /// (its clock), and the poll it saw on two ticks (`long`), which the poll's end then
+    /// times from that sighting.
+    sighted: AtomicU64,
+    sighted_at: AtomicU64,
+    long: AtomicU64,
     pub(crate) thread: String,
     /// The multi-thread worker whose core this thread runs (-1: none, or current-thread).
     pub(crate) worker: AtomicI64,
@@ -597,6 +695,13 @@ thread_local! {
             task: AtomicU64::new(0),
             started: AtomicU64::new(0),
             polls: AtomicU64::new(0),
+            timed: AtomicU64::new(0),
+            exact: AtomicU64::new(0),
+            exact_times: Histogram::new(),
+            timed_delays: AtomicU64::new(0),
+            sighted: AtomicU64::new(0),
+            sighted_at: AtomicU64::new(0),
+            long: AtomicU64::new(0),
             // Workers share a name: the id tells them apart.
             thread: format!("{} {:?}", thread.name().unwrap_or("(unnamed)"), thread.id()),
             worker: AtomicI64::new(-1),
@@ -633,17 +738,24 @@ impl Histogram {
     }
 }
 
-/// Every poll's duration and scheduling delay (wake or spawn → poll) counted on threads that
-/// have exited: the live threads' own are in their `Slot`s (`histograms` adds them up).
+/// The polls' durations and scheduling delays (wake or spawn → poll) counted on threads that
+/// have exited, scaled as `histograms` scales: the live threads' own are in their `Slot`s.
 static RETIRED: [Histogram; 2] = [Histogram::new(), Histogram::new()];
 
 /// Every poll's duration and scheduling delay since the hooks were turned on, for the
-/// console: the exited threads' counts and each live thread's.
+/// console, estimated: each thread's timed polls and queueings, scaled to all its polls.
 pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
     let mut sums = [[0; BUCKETS]; 2];
     let count = |histogram: &Histogram, sum: &mut [u64; BUCKETS]| {
         for (sum, count) in sum.iter_mut().zip(&histogram.0) {
             *sum += count.load(Ordering::Relaxed);
+        }
+    };
+    let scaled = |slot: &Slot, sums: &mut [[u64; BUCKETS]; 2]| {
+        for (sum, count) in sums.iter_mut().zip(slot.estimate()) {
+            for (sum, count) in sum.iter_mut().zip(count) {
+                *sum += count;
+            }
         }
     };
     // Under SLOTS' lock, so a thread that exits meanwhile is counted once (`Slot::drop`
@@ -655,8 +767,7 @@ pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
         }
         let live: Vec<Arc<Slot>> = slots.iter().filter_map(Weak::upgrade).collect();
         for slot in &live {
-            count(&slot.poll_times, &mut sums[0]);
-            count(&slot.schedule_delays, &mut sums[1]);
+            scaled(slot, &mut sums);
         }
         live
     };
@@ -668,11 +779,31 @@ impl Drop for Slot {
     /// The thread exits: its histograms' counts go to `RETIRED`.
     fn drop(&mut self) {
         let _slots = lock(&SLOTS);
-        for (retired, own) in RETIRED.iter().zip([&self.poll_times, &self.schedule_delays]) {
-            for (retired, own) in retired.0.iter().zip(&own.0) {
-                retired.fetch_add(own.load(Ordering::Relaxed), Ordering::Relaxed);
+        for (retired, own) in RETIRED.iter().zip(self.estimate()) {
+            for (retired, own) in retired.0.iter().zip(own) {
+                retired.fetch_add(own, Ordering::Relaxed);
             }
         }
+    }
+}
+
+impl Slot {
+    /// This thread's histograms, estimated: the polls known exactly as counted, the sampled
+    /// ones scaled up to all the others; the timed queueings scaled up to all the polls.
+    fn estimate(&self) -> [[u64; BUCKETS]; 2] {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let all = load(&self.polls);
+        let others = all.saturating_sub(load(&self.exact));
+        let (timed, timed_delays) = (load(&self.timed), load(&self.timed_delays));
+        let mut out = [[0; BUCKETS]; 2];
+        for (i, out) in out[0].iter_mut().enumerate() {
+            *out = load(&self.exact_times.0[i])
+                + scale(load(&self.poll_times.0[i]), others, timed.min(others));
+        }
+        for (out, count) in out[1].iter_mut().zip(&self.schedule_delays.0) {
+            *out = scale(load(count), all, timed_delays.min(all));
+        }
+        out
     }
 }
 
@@ -745,21 +876,30 @@ fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-/// One poll timed on this thread, from `PollTimer::start` to its drop (which also runs if the
-/// poll unwinds, so the watchdog never reports a poll that is over).
+/// One poll on this thread, from `PollTimer::start` to its drop (which also runs if the poll
+/// unwinds, so the watchdog never reports a poll that is over). Every poll is counted and
+/// published to the watchdog (its sequence number and task: plain stores to the thread's own
+/// slot and the task's own `Meta`); only a sampled one reads the clock (see `SAMPLE`).
 pub(crate) struct PollTimer {
+    /// This thread's slot (null: the thread is exiting, the poll is not counted). Held as a
+    /// pointer, not looked up again at the end: see `PollTimer::start`.
+    slot: *const Slot,
     id: u64,
-    /// Nanoseconds since `epoch()`.
+    /// This poll's sequence number on its thread (`Slot::polls`).
+    seq: u64,
+    /// When it started, in nanoseconds since `epoch()`, if it is timed; else 0.
     start: u64,
-    meta: Option<Counted>,
     /// What the slot held before (an outer poll's task and start), restored at the end: a
     /// poll nested in another (a `block_on` of another runtime inside `block_in_place`).
     outer: (u64, u64),
+    /// The `Meta` a timed poll counts into (`None` for the others: they count at the start).
+    meta: Option<Counted>,
 }
 
-/// The `Meta` a poll counts into. From the table, borrowed without a reference count: the
-/// cell may be dropped as soon as its run returns, so its entry stays alive until the poll's
-/// `poll_started_at` is cleared (`dropped` hands the entry's reference over if it is not).
+/// The `Meta` a timed poll counts into. From the table, borrowed without a reference count:
+/// the cell may be dropped as soon as its run returns, so its entry stays alive until the
+/// poll's `poll_started_at` is cleared (`dropped` hands the entry's reference over if it is
+/// not).
 enum Counted {
     Table(*const Meta),
     Map(Arc<Meta>),
@@ -767,55 +907,110 @@ enum Counted {
 
 impl PollTimer {
     /// A poll of task `id` starts on this thread (the detector or the console is on); the
-    /// caller holds a reference to the task. `local_queue`: the current-thread loop polling
-    /// it (its address) and the tasks queued behind it, for the console.
+    /// caller holds a reference to the task. `local_queue`, asked on timed polls only: the
+    /// current-thread loop polling it (its address) and the tasks queued behind it.
     #[inline]
-    pub(crate) fn start(id: u64, local_queue: Option<(usize, usize)>) -> PollTimer {
-        let now = now_nanos();
-        let meta = lookup(id).map(|meta| match meta {
-            MetaRef::Table(meta) => Counted::Table(meta),
-            MetaRef::Map(meta) => Counted::Map(meta),
-        });
-        let delay = meta.as_ref().map(|meta| {
-            let meta = meta.get();
-            // Set while the caller holds the cell: `dropped` cannot have run yet.
-            meta.poll_started_at.store(now.max(1), Ordering::Relaxed);
-            let woken = meta.woken_at.load(Ordering::Relaxed);
-            let queued_at = if woken != 0 {
-                meta.woken_at.store(0, Ordering::Relaxed);
-                woken
-            } else {
-                // Polled again with no wake hooked since its last poll: it was woken during
-                // that poll (a wake of its own, `yield_now` or a spent budget; or, rarely,
-                // another thread's while it ran), and queued again when it ended.
-                add(&meta.self_wakes, 1);
-                add(&meta.wakes, 1);
-                meta.last_poll_end.load(Ordering::Relaxed)
-            };
-            let delay = now.saturating_sub(queued_at);
-            add(&meta.scheduled_nanos, delay);
-            delay
-        });
-        let outer = SLOT
-            .try_with(|slot| {
-                if let Some(delay) = delay {
-                    slot.schedule_delays.record(delay);
+    pub(crate) fn start(id: u64, local_queue: fn() -> Option<(usize, usize)>) -> PollTimer {
+        // The slot outlives the poll: the thread's `SLOT` holds it until the thread's
+        // thread-locals are destroyed, which a poll on the thread cannot span (one that
+        // starts once `SLOT` is gone finds no slot).
+        let slot = SLOT.try_with(Arc::as_ptr).unwrap_or(ptr::null());
+        if slot.is_null() {
+            return PollTimer { slot, id, seq: 0, start: 0, outer: (0, 0), meta: None };
+        }
+        // SAFETY: just taken from the live `SLOT`.
+        let slot_ref = unsafe { &*slot };
+        // Only this thread writes its slot's counters.
+        let seq = slot_ref.polls.load(Ordering::Relaxed).wrapping_add(1);
+        slot_ref.polls.store(seq, Ordering::Release);
+        let outer =
+            (slot_ref.task.load(Ordering::Relaxed), slot_ref.started.load(Ordering::Relaxed));
+        slot_ref.task.store(id, Ordering::Release);
+        let sampled = seq % SAMPLE == 0;
+        match lookup(id) {
+            Some(meta) => {
+                let polls = meta.polls.load(Ordering::Relaxed);
+                meta.polls.store(polls.wrapping_add(1), Ordering::Relaxed);
+                let woken = meta.woken_at.load(Ordering::Relaxed);
+                let queued_at = if woken != 0 {
+                    meta.woken_at.store(0, Ordering::Relaxed);
+                    woken
+                } else {
+                    // Polled again with no wake hooked since its last poll: it was woken
+                    // during that poll (a wake of its own, `yield_now` or a spent budget; or,
+                    // rarely, another thread's while it ran), and queued again when it ended
+                    // (then, if that poll was timed).
+                    let end = meta.last_poll_end.load(Ordering::Relaxed);
+                    if end != 0 {
+                        meta.last_poll_end.store(0, Ordering::Relaxed);
+                    }
+                    end
+                };
+                // Every task's first poll is timed: a task polled once gets real figures.
+                if sampled || polls == 0 || queued_at > UNTIMED {
+                    let timed = sampled || polls == 0;
+                    let (start, meta) = timed_start(slot_ref, meta, queued_at, timed, local_queue);
+                    return PollTimer { slot, id, seq, start, outer, meta };
                 }
-                let outer =
-                    (slot.task.load(Ordering::Relaxed), slot.started.load(Ordering::Relaxed));
-                slot.started.store(now, Ordering::Relaxed);
-                slot.task.store(id, Ordering::Release);
-                // Only this thread writes its slot's counters.
-                add(&slot.polls, 1);
-                if let Some((runtime, queued)) = local_queue {
-                    slot.loop_runtime.store(runtime, Ordering::Relaxed);
-                    slot.loop_queue.store(queued as u64, Ordering::Relaxed);
-                }
-                outer
-            })
-            .unwrap_or((0, 0));
-        PollTimer { id, start: now, meta, outer }
+            }
+            None if sampled => {
+                let start = timed_start_untracked(slot_ref, local_queue);
+                return PollTimer { slot, id, seq, start, outer, meta: None };
+            }
+            None => {}
+        }
+        slot_ref.started.store(0, Ordering::Relaxed);
+        PollTimer { slot, id, seq, start: 0, outer, meta: None }
     }
+}
+
+/// The start of a poll that reads the clock: timed (`timed`), or whose wake was. Returns
+/// when it started (0: not timed) and the `Meta` it counts into.
+#[cold]
+#[inline(never)]
+fn timed_start(
+    slot: &Slot,
+    meta: MetaRef,
+    queued_at: u64,
+    timed: bool,
+    local_queue: fn() -> Option<(usize, usize)>,
+) -> (u64, Option<Counted>) {
+    let now = now_nanos().max(1);
+    if queued_at > UNTIMED {
+        let delay = now.saturating_sub(queued_at);
+        add(&meta.scheduled_nanos, delay);
+        add(&meta.timed_delays, 1);
+        slot.schedule_delays.record(delay);
+        add(&slot.timed_delays, 1);
+    }
+    if !timed {
+        slot.started.store(0, Ordering::Relaxed);
+        return (0, None);
+    }
+    // Set while the caller holds the cell: `dropped` cannot have run yet.
+    meta.poll_started_at.store(now, Ordering::Relaxed);
+    let meta = match meta {
+        MetaRef::Table(meta) => Counted::Table(meta),
+        MetaRef::Map(meta) => Counted::Map(meta),
+    };
+    (mark_timed(slot, now, local_queue), Some(meta))
+}
+
+/// The start of a sampled poll of a task unknown here (spawned before the hooks were on).
+#[cold]
+#[inline(never)]
+fn timed_start_untracked(slot: &Slot, local_queue: fn() -> Option<(usize, usize)>) -> u64 {
+    mark_timed(slot, now_nanos().max(1), local_queue)
+}
+
+/// A timed poll started at `now`: the slot says so, and where the loop's queue stands.
+fn mark_timed(slot: &Slot, now: u64, local_queue: fn() -> Option<(usize, usize)>) -> u64 {
+    slot.started.store(now, Ordering::Relaxed);
+    if let Some((runtime, queued)) = local_queue() {
+        slot.loop_runtime.store(runtime, Ordering::Relaxed);
+        slot.loop_queue.store(queued as u64, Ordering::Relaxed);
+    }
+    now
 }
 
 impl Counted {
@@ -830,40 +1025,90 @@ impl Counted {
 }
 
 impl Drop for PollTimer {
-    /// The poll returned: counts it, and reports it if it took longer than the threshold.
+    /// The poll returned: a timed one, or one the watchdog saw long, is timed and reported if
+    /// it took longer than the threshold.
+    #[inline]
     fn drop(&mut self) {
+        if self.slot.is_null() {
+            return;
+        }
+        // SAFETY: see `PollTimer::start`: the slot outlives the poll.
+        let slot = unsafe { &*self.slot };
+        slot.started.store(self.outer.1, Ordering::Relaxed);
+        slot.task.store(self.outer.0, Ordering::Release);
+        if self.start != 0
+            || slot.long.load(Ordering::Acquire) == self.seq
+            || slot.finished.load(Ordering::Relaxed) != 0
+        {
+            self.end_slow(slot);
+        }
+    }
+}
+
+impl PollTimer {
+    /// The end of a timed poll, of one the watchdog saw long, or of one whose task completed
+    /// while only the detector is on: reads the clock (the first two), counts the poll's
+    /// duration, reports it if past the threshold, forgets the completed task.
+    #[cold]
+    #[inline(never)]
+    fn end_slow(&mut self, slot: &Slot) {
         let id = self.id;
-        let end = now_nanos();
-        let nanos = end.saturating_sub(self.start);
-        let finished = SLOT
-            .try_with(|slot| {
-                let (task, started) = self.outer;
-                slot.started.store(started, Ordering::Relaxed);
-                slot.task.store(task, Ordering::Release);
+        // Only this thread writes its slot's `finished`.
+        let finished = slot.finished.load(Ordering::Relaxed) == id;
+        if finished {
+            slot.finished.store(0, Ordering::Relaxed);
+        }
+        let timed = self.start != 0;
+        let long = slot.long.load(Ordering::Acquire) == self.seq;
+        if timed || long {
+            let end = now_nanos();
+            // An untimed long poll started before the watchdog first saw it, after its tick
+            // before: timed from the sighting, it is short by less than a tick.
+            let from = if timed { self.start } else { slot.sighted_at.load(Ordering::Relaxed) };
+            let nanos = end.saturating_sub(from);
+            // Known exactly (not scaled): a long poll, or a task's first poll that the
+            // thread's sample did not pick.
+            let exact = long || self.seq % SAMPLE != 0;
+            if exact {
+                slot.exact_times.record(nanos);
+                add(&slot.exact, 1);
+            } else {
                 slot.poll_times.record(nanos);
-                // Only this thread writes its slot's `finished`.
-                let finished = slot.finished.load(Ordering::Relaxed) == id;
-                if finished {
-                    slot.finished.store(0, Ordering::Relaxed);
+                add(&slot.timed, 1);
+            }
+            let count = |meta: &Meta| {
+                let (polls, busy) = if exact {
+                    (&meta.exact_polls, &meta.exact_busy_nanos)
+                } else {
+                    (&meta.timed_polls, &meta.busy_nanos)
+                };
+                add(polls, 1);
+                add(busy, nanos);
+                if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+                    meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
                 }
-                finished
-            })
-            .unwrap_or(false);
-        if let Some(meta) = &self.meta {
-            let meta = meta.get();
-            meta.last_poll_end.store(end, Ordering::Relaxed);
-            add(&meta.polls, 1);
-            add(&meta.busy_nanos, nanos);
-            if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
-                meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
+            };
+            match &self.meta {
+                Some(meta) => {
+                    let meta = meta.get();
+                    meta.last_poll_end.store(end, Ordering::Relaxed);
+                    count(meta);
+                }
+                // Not timed: the cell may be gone, the `Meta` is looked up in `TASKS`.
+                None if !timed => {
+                    if let Some(meta) = find(id) {
+                        count(&meta);
+                    }
+                }
+                None => {}
+            }
+            // Before `forget`, so that a task that completed in this poll is still named.
+            if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
+                report(id, nanos);
             }
         }
-        // Before `forget`, so that a task that completed in this poll is still named.
-        if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
-            report(id, nanos);
-        }
         if finished {
-            forget(id, self.meta.as_ref().map(Counted::get));
+            forget(id);
         }
         if let Some(counted) = self.meta.take() {
             // The poll's last use of the `Meta`: from here `dropped` frees the entry itself.
@@ -898,34 +1143,94 @@ fn show(d: Duration) -> String {
     }
 }
 
-/// The watchdog's loop: reports polls still running past the threshold, at growing intervals.
+/// How often the watchdog looks at the threads' polls while only the console is on: the
+/// console's "running for" of an untimed poll is short by less than this.
+const CONSOLE_TICK: Duration = Duration::from_millis(5);
+
+/// The watchdog's period: a quarter of the threshold (a poll is reported at most a quarter
+/// late), `CONSOLE_TICK` if only the console is on or if that is shorter; 1 to 100 ms.
+fn tick() -> Duration {
+    let detector = threshold().map_or(Duration::MAX, |threshold| threshold / 4);
+    let console = if console_enabled() { CONSOLE_TICK } else { Duration::MAX };
+    detector.min(console).clamp(Duration::from_millis(1), Duration::from_millis(100))
+}
+
+/// The watchdog's clock: `now_nanos()` at its last tick. Spawns and completions read this
+/// (a task's age is late by less than a tick) instead of the clock.
+static COARSE_NANOS: AtomicU64 = AtomicU64::new(0);
+
+fn coarse_nanos() -> u64 {
+    COARSE_NANOS.load(Ordering::Relaxed)
+}
+
+/// Starts the watchdog thread (once per process).
+fn start_watchdog() {
+    COARSE_NANOS.fetch_max(now_nanos(), Ordering::Relaxed);
+    static WATCHDOG: Once = Once::new();
+    WATCHDOG.call_once(|| {
+        let started = std::thread::Builder::new()
+            .name("minirt-slow-poll".into())
+            .spawn(watchdog);
+        if let Err(e) = started {
+            eprintln!("minirt: slow poll: cannot start the watchdog thread ({e}): only timed polls are reported, and ages stop");
+        }
+    });
+}
+
+/// What the watchdog knows of a thread's poll in progress.
+struct Seen {
+    /// The poll's sequence number, and when the watchdog first saw it.
+    seq: u64,
+    at: u64,
+    /// Whether it told the poll it is long (seen on two ticks).
+    long: bool,
+    /// When to report it next, as running this long.
+    due: Duration,
+}
+
+/// The watchdog's loop. Each tick, for each thread: a poll first seen is noted (its sequence
+/// number and the tick's time, published for the console); one seen on two ticks is marked
+/// long on its slot, so that its end reads the clock; one past the threshold (then 2×, 4×,
+/// ...) is reported as still running. A poll's start is its own when timed, else the first
+/// sighting: it started within the tick before.
 fn watchdog() {
-    // Per slot: the poll (by its count) last reported, and when to report it next.
-    let mut next: HashMap<usize, (u64, Duration)> = HashMap::new();
+    let mut seen: HashMap<usize, Seen> = HashMap::new();
     loop {
-        // Only started by `enable`, which set it.
-        let threshold = threshold().unwrap_or(Duration::MAX);
-        std::thread::sleep(
-            (threshold / 2).clamp(Duration::from_millis(1), Duration::from_millis(100)),
-        );
+        std::thread::sleep(tick());
+        let now = now_nanos();
+        COARSE_NANOS.fetch_max(now, Ordering::Relaxed);
+        let threshold = threshold();
         let slots = slots();
         for slot in &slots {
             let key = Arc::as_ptr(slot) as usize;
-            let polls = slot.polls.load(Ordering::Acquire);
+            let seq = slot.polls.load(Ordering::Acquire);
             let task = slot.task.load(Ordering::Acquire);
-            let started = slot.started.load(Ordering::Relaxed);
-            if task == 0 || slot.polls.load(Ordering::Acquire) != polls {
+            if task == 0 {
                 continue;
             }
-            let running = Duration::from_nanos(now_nanos().saturating_sub(started));
-            let due = match next.get(&key) {
-                Some(&(seen, due)) if seen == polls => due,
-                _ => threshold,
+            let poll = match seen.get_mut(&key) {
+                Some(poll) if poll.seq == seq => poll,
+                _ => {
+                    slot.sighted_at.store(now, Ordering::Relaxed);
+                    slot.sighted.store(seq, Ordering::Release);
+                    let due = threshold.unwrap_or(Duration::MAX);
+                    seen.insert(key, Seen { seq, at: now, long: false, due });
+                    continue;
+                }
             };
-            if running < due {
+            if !poll.long {
+                poll.long = true;
+                // After `sighted_at`, which the poll's end reads.
+                slot.long.store(seq, Ordering::Release);
+            }
+            let Some(threshold) = threshold else { continue };
+            let started = slot.started.load(Ordering::Relaxed);
+            let from = if started != 0 { started } else { poll.at };
+            let running = Duration::from_nanos(now.saturating_sub(from));
+            if running < poll.due {
                 continue;
             }
-            next.insert(key, (polls, due.saturating_mul(2)));
+            poll.due = poll.due.saturating_mul(2);
             eprintln!(
                 "minirt: slow poll: {} has run for {} on thread {} and is still running (threshold {})",
                 describe(task),
@@ -934,8 +1239,27 @@ fn watchdog() {
                 show(threshold),
             );
         }
-        next.retain(|key, _| slots.iter().any(|slot| Arc::as_ptr(slot) as usize == *key));
+        seen.retain(|key, _| slots.iter().any(|slot| Arc::as_ptr(slot) as usize == *key));
     }
+}
+
+/// The task in a thread's poll in progress and how long it has run (`now`: the clock now):
+/// exact if the poll is timed; else from the watchdog's first sighting (short by less than a
+/// tick), or 0 if it has not seen it yet.
+pub(crate) fn running(slot: &Slot, now: u64) -> Option<(u64, u64)> {
+    let task = slot.task.load(Ordering::Acquire);
+    if task == 0 {
+        return None;
+    }
+    let started = slot.started.load(Ordering::Relaxed);
+    let from = if started != 0 {
+        started
+    } else if slot.sighted.load(Ordering::Acquire) == slot.polls.load(Ordering::Relaxed) {
+        slot.sighted_at.load(Ordering::Relaxed)
+    } else {
+        now
+    };
+    Some((task, now.saturating_sub(from)))
 }
 
 #[cfg(test)]

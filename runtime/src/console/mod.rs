@@ -7,7 +7,10 @@
 //!  hooks (slow_poll.rs)         Task::new, wakes, scheduler::run, Task::complete, a worker's
 //!                               steals/parks/driver: counters in TASKS' Metas (which the
 //!                               poll path reaches through TABLE, with no lock) and in each
-//!                               thread's Slot (with its share of the histograms)
+//!                               thread's Slot (with its share of the histograms); exact
+//!                               counts, times sampled (one poll in `slow_poll::SAMPLE`)
+//!  watchdog (slow_poll.rs)      a thread of its own: marks the polls that run past a tick,
+//!                               keeps the coarse clock that ages use
 //!  runtimes.rs                  every runtime built while the console is on, held weakly
 //!  snapshot.rs                  on each request: the tasks (state word, reference count,
 //!                               counters), the threads, per runtime the reactor's fds and
@@ -15,6 +18,10 @@
 //!  json.rs                      that snapshot as JSON
 //!  http.rs                      std::net::TcpListener: GET / (page.html), GET /api/...
 //! ```
+//!
+//! Busy time, time queued and the histograms are estimates scaled from the sampled polls,
+//! and the JSON and the page say so (`"sample": 32`, "≈"); a poll longer than the watchdog's
+//! tick is always timed (see `slow_poll`'s "Exact and sampled").
 //!
 //! Off (the default) nothing here runs and the hooks are a relaxed load and a branch each.
 //! The console is process-wide, as the variable is: the first address set wins; every

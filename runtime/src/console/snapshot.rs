@@ -88,7 +88,8 @@ struct Warning {
     text: String,
 }
 
-fn task_row(meta: Arc<Meta>, now: u64) -> TaskRow {
+/// `running`: each task in a poll now, and for how long (`slow_poll::running`).
+fn task_row(meta: Arc<Meta>, now: u64, running: &HashMap<u64, u64>) -> TaskRow {
     let inspect = |meta: &Meta| meta.task.upgrade().map(|task| task.inspect());
     let polls = meta.polls.load(Relaxed);
     let first = inspect(&meta);
@@ -108,14 +109,12 @@ fn task_row(meta: Arc<Meta>, now: u64) -> TaskRow {
     let lost = stable && state == Shown::Idle && count > 0 && wakers == 0;
     let end = if done_at != 0 { done_at } else { now };
     let age = end.saturating_sub(meta.spawned_at);
-    let started = meta.poll_started_at.load(Relaxed);
-    // (`u64::MAX`: the cell went during its last poll, which is ending.)
-    let running = started != 0 && started != u64::MAX && done_at == 0;
-    let running_for = running.then(|| now.saturating_sub(started));
+    let running_for = running.get(&meta.id).copied().filter(|_| done_at == 0);
+    // (1: queued by a wake that did not read the clock.)
     let woken = meta.woken_at.load(Relaxed);
-    let queued_now = if woken != 0 && done_at == 0 { now.saturating_sub(woken) } else { 0 };
-    let busy = meta.busy_nanos.load(Relaxed) + running_for.unwrap_or(0);
-    let scheduled = meta.scheduled_nanos.load(Relaxed) + queued_now;
+    let queued_now = if woken > 1 && done_at == 0 { now.saturating_sub(woken) } else { 0 };
+    let busy = meta.busy() + running_for.unwrap_or(0);
+    let scheduled = meta.scheduled() + queued_now;
     let idle = age.saturating_sub(busy + scheduled);
     TaskRow {
         name: meta.name(),
@@ -262,8 +261,10 @@ pub(super) fn write(part: Part) -> Option<String> {
     let now = slow_poll::now_nanos();
     let warn = slow_poll::threshold().unwrap_or(DEFAULT_WARN);
     let warn_nanos = u64::try_from(warn.as_nanos()).unwrap_or(u64::MAX);
+    let running: HashMap<u64, u64> =
+        slow_poll::slots().iter().filter_map(|slot| slow_poll::running(slot, now)).collect();
     let mut rows: Vec<TaskRow> =
-        slow_poll::tasks().into_iter().map(|meta| task_row(meta, now)).collect();
+        slow_poll::tasks().into_iter().map(|meta| task_row(meta, now, &running)).collect();
     rows.sort_by_key(|row| row.meta.id);
     let by_address: HashMap<usize, u64> = rows
         .iter()
@@ -303,6 +304,7 @@ pub(super) fn write(part: Part) -> Option<String> {
             json.field_num("now_ms", millis(now));
             json.field_num("pid", u64::from(std::process::id()));
             json.field_num("warn_threshold_us", micros(warn_nanos));
+            json.field_num("sample", slow_poll::SAMPLE);
             json.field_opt_num(
                 "slow_poll_threshold_us",
                 slow_poll::threshold().map(|t| u64::try_from(t.as_micros()).unwrap_or(u64::MAX)),
@@ -349,7 +351,7 @@ fn warnings(rows: &[TaskRow], handles: &[Handle], warn: u64) -> Vec<Warning> {
                 ),
             });
         }
-        let (wakes, running) = (meta.wakes.load(Relaxed), meta.self_wakes.load(Relaxed));
+        let (wakes, running) = (meta.wakes(), meta.self_wakes());
         if running >= MANY_WAKES && running * 2 >= wakes {
             warnings.push(Warning {
                 kind: "woken while running",
@@ -417,8 +419,8 @@ fn task_json(json: &mut Json, row: &TaskRow) {
     json.field_num("busy_us", micros(row.busy));
     json.field_num("scheduled_us", micros(row.scheduled));
     json.field_num("idle_us", micros(row.idle));
-    json.field_num("wakes", meta.wakes.load(Relaxed));
-    json.field_num("self_wakes", meta.self_wakes.load(Relaxed));
+    json.field_num("wakes", meta.wakes());
+    json.field_num("self_wakes", meta.self_wakes());
     json.field_num("longest_poll_us", micros(meta.longest_poll_nanos.load(Relaxed)));
     json.field_num("age_us", micros(row.age));
     json.field_opt_num("running_for_us", row.running_for.map(micros));
@@ -445,7 +447,8 @@ fn workers_json(json: &mut Json, rows: &[TaskRow], now: u64) {
     });
     json.begin_array();
     for slot in slots {
-        let task = slot.task.load(Relaxed);
+        let running = slow_poll::running(&slot, now);
+        let task = running.map_or(0, |(task, _)| task);
         json.begin_object();
         json.field_str("thread", &slot.thread);
         let worker = slot.worker.load(Relaxed);
@@ -455,11 +458,7 @@ fn workers_json(json: &mut Json, rows: &[TaskRow], now: u64) {
         json.field_opt_str("task_name", row.and_then(|row| row.name.as_deref()));
         let location = row.map(|row| row.meta.location.to_string());
         json.field_opt_str("task_location", location.as_deref());
-        let started = slot.started.load(Relaxed);
-        json.field_opt_num(
-            "polling_for_us",
-            (task != 0).then(|| micros(now.saturating_sub(started))),
-        );
+        json.field_opt_num("polling_for_us", running.map(|(_, nanos)| micros(nanos)));
         json.field_num("polls", slot.polls.load(Relaxed));
         json.field_num("steals", slot.steals.load(Relaxed));
         json.field_num("parks", slot.parks.load(Relaxed));
@@ -544,8 +543,10 @@ fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>]) {
     json.end_array();
 }
 
+/// The histograms, estimated from the timed polls and queueings (see `slow_poll::SAMPLE`).
 fn histograms_json(json: &mut Json) {
     json.begin_object();
+    json.field_num("sample", slow_poll::SAMPLE);
     json.key("bucket_floor_us").begin_array();
     for bucket in 0..BUCKETS {
         json.number(if bucket == 0 { 0 } else { 1 << bucket });

@@ -13,8 +13,8 @@ pub(crate) fn run(task: TaskRef) {
 }
 
 /// `run`, for a loop that can say, for the console, which loop it is and how many tasks wait
-/// behind this one (`queued`, called only while the hooks are on): the current-thread loop,
-/// whose queue is its thread's own.
+/// behind this one (`queued`, called only on the polls the hooks time): the current-thread
+/// loop, whose queue is its thread's own.
 #[inline(always)]
 pub(crate) fn run_counted(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
     if slow_poll::enabled() {
@@ -29,6 +29,6 @@ pub(crate) fn run_counted(task: TaskRef, queued: fn() -> Option<(usize, usize)>)
 fn run_timed(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
     // Ends the timing when `run` returns, and if it unwinds (it catches the future's panics;
     // this is for a bug of minirt's).
-    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), queued());
+    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), queued);
     task.run();
 }
