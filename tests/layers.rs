@@ -687,6 +687,40 @@ fn other_crates_use_the_runtime_through_its_public_api() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// The size rule of the house: a file a reader can hold in mind. Every `.rs` file of the
+/// libraries (runtime, os, macros, the facade) stays at or under `MAX_LINES` lines, tests and
+/// comments included.
+const MAX_LINES: usize = 800;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("read {dir:?}: {e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("read {dir:?}: {e}")).path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let mut files = Vec::new();
+    for dir in ["runtime/src", "os/src", "macros/src", "src"] {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+            let lines = text.lines().count();
+            (lines > MAX_LINES).then(|| format!("{} ({lines} lines)", path.display()))
+        })
+        .collect();
+    assert!(!files.is_empty(), "no sources found under {:?}", root());
+    assert!(long.is_empty(), "source files over {MAX_LINES} lines:\n{}", long.join("\n"));
+}
+
 /// A small crate with a map, for the planted failures below.
 const PLANTED_LIB: &str = "//! ## Layers\n//!\n//! ```text\n//! api | top\n//! core | middle\n//! sys | leaf\n//! ```\nmod api;\nmod core;\nmod sys;\n";
 

@@ -1,0 +1,125 @@
+//! The slow-poll detector: names the task whose poll blocks its thread, while it still blocks.
+//!
+//! A poll that does not return (a synchronous call, a long loop, a lock held across work)
+//! stalls every task queued behind it on that worker. `MINIRT_SLOW_POLL=10ms` (or
+//! [`Builder::slow_poll_threshold`](crate::runtime::Builder::slow_poll_threshold)) turns this
+//! on for the process; then one line goes to stderr for each poll past the threshold, with
+//! the task's id, its name (`task::Builder::name`) and where it was spawned
+//! (`#[track_caller]`), once it has run past the threshold (seen by a watchdog thread within
+//! a quarter of the threshold; again at 2×, 4×, ... while it goes on) and once more when it
+//! returns (the duration of a poll the sample did not time is counted from the watchdog's
+//! first sighting: short by less than a quarter of the threshold):
+//!
+//! ```text
+//!  Task::new         ── on? a Meta (spawn location, name, counters) in TASKS, and in TABLE
+//!  scheduler::run    ── on? PollTimer::start: this thread's Slot := (poll number, task id);
+//!                       the task's Meta counts the poll; one poll in SAMPLE (and every
+//!                       task's first) also reads the clock: a timed poll
+//!                       Task::run: poll the future
+//!                       PollTimer::drop: Slot := idle; timed, or marked long by the
+//!                       watchdog? read the clock, count the duration; past the threshold?
+//!                       "... ran for 812 ms ..."
+//!  watchdog thread   ── every tick (threshold / 4, 5 ms with the console; 1 to 100 ms):
+//!                       a Slot's poll number unchanged since the last tick? mark it long;
+//!                       running past the threshold, then 2×, 4×, ...? "... has run for
+//!                       200 ms ... and is still running"
+//!  Task::complete    ── on? forget the task (the console keeps the last completed listed)
+//!  Task's drop       ── on? free its TABLE entry
+//! ```
+//!
+//! The watchdog is a thread of its own, so it reports while every worker is blocked. Off (the
+//! default) each hook is one relaxed load and a branch, in the scheduler's loop (not in the
+//! task cell, where it made `Task::run` too big for LLVM to inline the future's poll); no
+//! memory is kept per task. Tasks are known here by their ids' numbers: this module sits
+//! below `task`.
+//! The setting is process-wide (the first runtime that turns it on sets the threshold), as
+//! the environment variable is.
+//!
+//! The same hooks feed the live console (`crate::console`), which turns them on without a
+//! threshold: then each `Meta` also keeps a weak reference to the task (to read its state
+//! word and its reference count), counters (polls, busy time, wakes, time queued after a
+//! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
+//! and parks, says whether it holds the driver, and keeps two histograms (poll duration and
+//! scheduling delay, wake → poll). This module only records: the console reads it from its
+//! own thread.
+//!
+//! Exact and sampled. A poll of a small task costs about as much as reading the clock, so
+//! the clock is read on a sample only. Exact for every task: its spawn (id, name, location),
+//! state, polls, wakes and self-wakes, completion: plain loads and stores to its own `Meta`
+//! (only the thread polling a task writes these). Sampled: one poll in `SAMPLE` on each
+//! thread, and every task's first poll, is timed (start and end); one wake in `SAMPLE` of
+//! each task, and one spawn in `SAMPLE`, reads the clock so that the poll after it times its
+//! scheduling delay (and so does a poll after a timed one that woke itself). Busy time and
+//! the poll-duration histogram are estimates: the polls known exactly (every task's first,
+//! every long one, below) as they are, plus the sampled ones scaled up to all the others
+//! (`Meta::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
+//! queueings up to all polls (`Meta::scheduled`). Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by
+//! less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
+//! not changed between two of its ticks, marks it long on its Slot, and the poll's end (one
+//! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
+//! when the sample did not time it: short by less than a tick. So a slow poll is reported,
+//! while it runs and when it returns, and the longest poll of a task is exact for every poll
+//! longer than a tick (and for the timed ones), sampled below.
+//!
+//! The per-poll path takes no lock, allocates nothing and writes only the thread's own Slot
+//! and the task's `Meta`: the `Meta` comes from `TABLE` (indexed by the id, no lock;
+//! `TASKS`, the sharded map the console lists, only when the entry is another task's), the
+//! clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms are
+//! the thread's own, and a wake during the poll is not hooked but read off the next poll
+//! (no wake hooked since the last poll: it was woken during that one). See BENCHMARKS.md
+//! for what it costs.
+
+mod clock;
+mod poll;
+mod settings;
+mod tasks;
+mod threads;
+mod watchdog;
+
+use std::sync::atomic::Ordering;
+use std::sync::Once;
+use std::time::Duration;
+
+pub(crate) use clock::now_nanos;
+pub(crate) use poll::{finished, PollTimer};
+pub(crate) use settings::{console_enabled, enabled, threshold};
+pub(crate) use tasks::{dropped, named, spawned, tasks, woken, Inspect, Meta, TaskState, SAMPLE};
+pub(crate) use threads::{driver, histograms, slots, stole, worker_started, Parked, BUCKETS};
+pub(crate) use watchdog::running;
+
+use clock::start_clock;
+use settings::{parse_duration, CONSOLE, ENABLED, THRESHOLD_NANOS};
+use watchdog::start_watchdog;
+
+/// Turns the detector on with `threshold`, and starts the watchdog (once per process).
+pub(crate) fn enable(threshold: Duration) {
+    let nanos = u64::try_from(threshold.as_nanos()).unwrap_or(u64::MAX).clamp(1, u64::MAX - 1);
+    // The first runtime to turn it on sets the threshold; later ones keep it.
+    let _ = THRESHOLD_NANOS.compare_exchange(u64::MAX, nanos, Ordering::Relaxed, Ordering::Relaxed);
+    start_clock();
+    ENABLED.store(true, Ordering::Relaxed);
+    start_watchdog();
+}
+
+/// Turns the hooks on for the console (no reports on stderr unless the detector is on too).
+pub(crate) fn enable_console() {
+    start_clock();
+    CONSOLE.store(true, Ordering::Relaxed);
+    ENABLED.store(true, Ordering::Relaxed);
+    start_watchdog();
+}
+
+/// Reads `MINIRT_SLOW_POLL` (once per process) and turns the detector on if it is set.
+pub(crate) fn enable_from_env() {
+    static READ: Once = Once::new();
+    READ.call_once(|| {
+        let Some(value) = std::env::var_os("MINIRT_SLOW_POLL") else { return };
+        match value.to_str().and_then(parse_duration) {
+            Some(threshold) => enable(threshold),
+            None => eprintln!(
+                "minirt: MINIRT_SLOW_POLL={value:?} is not a duration (say 10ms, 500us or 1s): \
+                 the slow-poll detector stays off"
+            ),
+        }
+    });
+}

@@ -1,0 +1,251 @@
+//! Each thread's `Slot`: the poll in progress there (read by the watchdog and the console),
+//! its counters and its own histograms.
+
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use super::settings::enabled;
+use super::tasks::scale;
+use crate::loom::lock;
+
+/// Every thread's slot that has polled a task since the detector was turned on.
+static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
+
+/// One thread's poll in progress and its counters, read by the watchdog and the console.
+pub(crate) struct Slot {
+    /// The task being polled (`Id`'s number), or 0.
+    pub(crate) task: AtomicU64,
+    /// When its poll started, in nanoseconds since `epoch()`, if that poll is timed (else 0).
+    pub(crate) started: AtomicU64,
+    /// Counts the polls started here: the poll in progress's sequence number, by which the
+    /// watchdog tells one long poll from two.
+    pub(crate) polls: AtomicU64,
+    /// The polls sampled here (not counting those known exactly: a task's first, the long
+    /// ones), and the queueings (wake → poll) timed here: the histograms hold these,
+    /// `histograms` scales them up; and the polls known exactly, in a histogram of their own.
+    pub(super) timed: AtomicU64,
+    pub(super) exact: AtomicU64,
+    pub(super) exact_times: Histogram,
+    pub(super) timed_delays: AtomicU64,
+    /// Written by the watchdog: the poll (by sequence number) it saw first at `sighted_at`
+    /// (its clock), and the poll it saw on two ticks (`long`), which the poll's end then
+    /// times from that sighting.
+    pub(super) sighted: AtomicU64,
+    pub(super) sighted_at: AtomicU64,
+    pub(super) long: AtomicU64,
+    pub(crate) thread: String,
+    /// The multi-thread worker whose core this thread runs (-1: none, or current-thread).
+    pub(crate) worker: AtomicI64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) unparks: AtomicU64,
+    pub(crate) parked: AtomicBool,
+    /// This thread holds the runtime's driver (polls the reactor and fires the timers).
+    pub(crate) driver: AtomicBool,
+    /// The current-thread runtime whose loop polled here last (its `Shared`'s address, never
+    /// dereferenced; 0: none), and the tasks its local queue held then.
+    pub(crate) loop_runtime: AtomicUsize,
+    pub(crate) loop_queue: AtomicU64,
+    /// This thread's polls' durations and scheduling delays (`histograms` adds all up): a
+    /// thread's own, so that workers do not write the same cache lines at every poll.
+    pub(super) poll_times: Histogram,
+    pub(super) schedule_delays: Histogram,
+    /// The task that completed during the poll in progress here: `PollTimer` forgets it
+    /// once the poll is reported.
+    pub(super) finished: AtomicU64,
+}
+
+/// Every thread's slot still alive, for the console.
+pub(crate) fn slots() -> Vec<Arc<Slot>> {
+    let mut slots = lock(&SLOTS);
+    slots.retain(|slot| slot.strong_count() > 0);
+    slots.iter().filter_map(Weak::upgrade).collect()
+}
+
+thread_local! {
+    pub(super) static SLOT: Arc<Slot> = {
+        let thread = std::thread::current();
+        let slot = Arc::new(Slot {
+            task: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            timed: AtomicU64::new(0),
+            exact: AtomicU64::new(0),
+            exact_times: Histogram::new(),
+            timed_delays: AtomicU64::new(0),
+            sighted: AtomicU64::new(0),
+            sighted_at: AtomicU64::new(0),
+            long: AtomicU64::new(0),
+            // Workers share a name: the id tells them apart.
+            thread: format!("{} {:?}", thread.name().unwrap_or("(unnamed)"), thread.id()),
+            worker: AtomicI64::new(-1),
+            steals: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
+            unparks: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
+            driver: AtomicBool::new(false),
+            loop_runtime: AtomicUsize::new(0),
+            loop_queue: AtomicU64::new(0),
+            poll_times: Histogram::new(),
+            schedule_delays: Histogram::new(),
+            finished: AtomicU64::new(0),
+        });
+        lock(&SLOTS).push(Arc::downgrade(&slot));
+        slot
+    };
+}
+
+/// Log-2 buckets of durations: bucket i holds [2^i, 2^(i+1)) microseconds (bucket 0 also
+/// everything under 1 µs).
+pub(crate) const BUCKETS: usize = 24;
+pub(crate) struct Histogram(pub(crate) [AtomicU64; BUCKETS]);
+
+impl Histogram {
+    const fn new() -> Histogram {
+        Histogram([const { AtomicU64::new(0) }; BUCKETS])
+    }
+    /// Counts one duration: a plain load and store, as only the slot's own thread counts.
+    pub(super) fn record(&self, nanos: u64) {
+        let micros = nanos / 1000;
+        let bucket = (u64::BITS - micros.leading_zeros()).saturating_sub(1) as usize;
+        add(&self.0[bucket.min(BUCKETS - 1)], 1);
+    }
+}
+
+/// The polls' durations and scheduling delays (wake or spawn → poll) counted on threads that
+/// have exited, scaled as `histograms` scales: the live threads' own are in their `Slot`s.
+static RETIRED: [Histogram; 2] = [Histogram::new(), Histogram::new()];
+
+/// Every poll's duration and scheduling delay since the hooks were turned on, for the
+/// console, estimated: each thread's timed polls and queueings, scaled to all its polls.
+pub(crate) fn histograms() -> [[u64; BUCKETS]; 2] {
+    let mut sums = [[0; BUCKETS]; 2];
+    let count = |histogram: &Histogram, sum: &mut [u64; BUCKETS]| {
+        for (sum, count) in sum.iter_mut().zip(&histogram.0) {
+            *sum += count.load(Ordering::Relaxed);
+        }
+    };
+    let scaled = |slot: &Slot, sums: &mut [[u64; BUCKETS]; 2]| {
+        for (sum, count) in sums.iter_mut().zip(slot.estimate()) {
+            for (sum, count) in sum.iter_mut().zip(count) {
+                *sum += count;
+            }
+        }
+    };
+    // Under SLOTS' lock, so a thread that exits meanwhile is counted once (`Slot::drop`
+    // takes it too). The slots are let go after it: the last reference to one runs its drop.
+    let slots: Vec<Arc<Slot>> = {
+        let slots = lock(&SLOTS);
+        for (histogram, sum) in RETIRED.iter().zip(&mut sums) {
+            count(histogram, sum);
+        }
+        let live: Vec<Arc<Slot>> = slots.iter().filter_map(Weak::upgrade).collect();
+        for slot in &live {
+            scaled(slot, &mut sums);
+        }
+        live
+    };
+    drop(slots);
+    sums
+}
+
+impl Drop for Slot {
+    /// The thread exits: its histograms' counts go to `RETIRED`.
+    fn drop(&mut self) {
+        let _slots = lock(&SLOTS);
+        for (retired, own) in RETIRED.iter().zip(self.estimate()) {
+            for (retired, own) in retired.0.iter().zip(own) {
+                retired.fetch_add(own, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Slot {
+    /// This thread's histograms, estimated: the polls known exactly as counted, the sampled
+    /// ones scaled up to all the others; the timed queueings scaled up to all the polls.
+    fn estimate(&self) -> [[u64; BUCKETS]; 2] {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        let all = load(&self.polls);
+        let others = all.saturating_sub(load(&self.exact));
+        let (timed, timed_delays) = (load(&self.timed), load(&self.timed_delays));
+        let mut out = [[0; BUCKETS]; 2];
+        for (i, out) in out[0].iter_mut().enumerate() {
+            *out = load(&self.exact_times.0[i])
+                + scale(load(&self.poll_times.0[i]), others, timed.min(others));
+        }
+        for (out, count) in out[1].iter_mut().zip(&self.schedule_delays.0) {
+            *out = scale(load(count), all, timed_delays.min(all));
+        }
+        out
+    }
+}
+
+fn with_slot(f: impl FnOnce(&Slot)) {
+    let _ = SLOT.try_with(|slot| f(slot));
+}
+
+/// This thread runs worker `index`'s core (a multi-thread runtime's worker loop starts).
+#[inline]
+pub(crate) fn worker_started(index: usize) {
+    if enabled() {
+        with_slot(|slot| slot.worker.store(index as i64, Ordering::Relaxed));
+    }
+}
+
+/// This worker stole a batch of tasks from another.
+#[inline]
+pub(crate) fn stole() {
+    if enabled() {
+        with_slot(|slot| {
+            add(&slot.steals, 1);
+        });
+    }
+}
+
+/// This worker parks (no work anywhere) until the guard is dropped: unparked, also if the
+/// park loop unwinds, so the console never shows a dead loop's worker parked.
+pub(crate) struct Parked(bool);
+
+impl Parked {
+    #[inline]
+    pub(crate) fn new() -> Parked {
+        let on = enabled();
+        if on {
+            parked(true);
+        }
+        Parked(on)
+    }
+}
+
+impl Drop for Parked {
+    #[inline]
+    fn drop(&mut self) {
+        if self.0 {
+            parked(false);
+        }
+    }
+}
+
+fn parked(parked: bool) {
+    with_slot(|slot| {
+        slot.parked.store(parked, Ordering::Relaxed);
+        let count = if parked { &slot.parks } else { &slot.unparks };
+        add(count, 1);
+    });
+}
+
+/// This thread took (`true`) or released the runtime's driver.
+#[inline]
+pub(crate) fn driver(held: bool) {
+    if enabled() {
+        with_slot(|slot| slot.driver.store(held, Ordering::Relaxed));
+    }
+}
+
+/// `counter += n` for a counter only the thread polling the task writes (the task's poll
+/// counters: one thread polls a task at a time): a load and a store, no locked instruction.
+#[inline]
+pub(super) fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
