@@ -27,17 +27,11 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A new TCP socket for `addr`'s address family. The error stays raw: callers match
-    /// `raw_os_error()` for EMFILE/ENFILE.
-    pub(crate) fn new_stream(addr: &SocketAddr) -> io::Result<Socket> {
+    /// A new socket of type `ty` (`SOCK_STREAM` for TCP, `SOCK_DGRAM` for UDP) for `addr`'s
+    /// address family. The error stays raw: callers match `raw_os_error()` for EMFILE/ENFILE.
+    pub(crate) fn for_addr(addr: &SocketAddr, ty: libc::c_int) -> io::Result<Socket> {
         let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        Socket::new(domain, libc::SOCK_STREAM)
-    }
-
-    /// A new UDP socket for `addr`'s address family.
-    pub(crate) fn new_dgram(addr: &SocketAddr) -> io::Result<Socket> {
-        let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        Socket::new(domain, libc::SOCK_DGRAM)
+        Socket::new(domain, ty)
     }
 
     /// A new socket of any domain and type (`SOCK_NONBLOCK | SOCK_CLOEXEC` added).
