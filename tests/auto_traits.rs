@@ -212,6 +212,33 @@ macro_rules! mpsc_receiver_traits {
     }};
 }
 
+/// `broadcast`'s handles against tokio's `tests/async_send_sync.rs`: `Send + Sync` when the
+/// value is `Send` (receivers clone a value one at a time, so it need not be `Sync`), neither
+/// otherwise. Checked against minirt and against tokio, as above.
+macro_rules! broadcast_traits {
+    () => {{
+        check!(broadcast::Sender<Both> => Send: yes, Sync: yes);
+        check!(broadcast::Sender<SendOnly> => Send: yes, Sync: yes);
+        check!(broadcast::Sender<SyncOnly> => Send: no, Sync: no);
+        check!(broadcast::Sender<Neither> => Send: no, Sync: no);
+        check!(broadcast::WeakSender<Both> => Send: yes, Sync: yes);
+        check!(broadcast::WeakSender<SendOnly> => Send: yes, Sync: yes);
+        check!(broadcast::WeakSender<SyncOnly> => Send: no, Sync: no);
+        check!(broadcast::WeakSender<Neither> => Send: no, Sync: no);
+        check!(broadcast::Receiver<Both> => Send: yes, Sync: yes);
+        check!(broadcast::Receiver<SendOnly> => Send: yes, Sync: yes);
+        check!(broadcast::Receiver<SyncOnly> => Send: no, Sync: no);
+        check!(broadcast::Receiver<Neither> => Send: no, Sync: no);
+
+        // `recv`'s future, for every `Send` value type (it has no name to check `no` with).
+        #[allow(dead_code)]
+        fn recv_is_send_sync<T: Clone + Send>(rx: &mut broadcast::Receiver<T>) {
+            fn send_sync_value<V: Send + Sync>(_: &V) {}
+            send_sync_value(&rx.recv());
+        }
+    }};
+}
+
 #[test]
 fn mpsc_receivers_have_tokios_auto_traits() {
     use minirt::sync;
@@ -223,4 +250,17 @@ fn mpsc_receivers_have_tokios_auto_traits() {
 fn the_mpsc_receiver_table_is_tokios() {
     use tokio::sync;
     mpsc_receiver_traits!();
+}
+
+#[test]
+fn broadcast_is_send_and_sync_exactly_as_tokios() {
+    use minirt::sync::broadcast;
+    broadcast_traits!();
+}
+
+/// The broadcast table, read against tokio itself.
+#[test]
+fn the_broadcast_table_is_tokios() {
+    use tokio::sync::broadcast;
+    broadcast_traits!();
 }

@@ -999,3 +999,53 @@ fn receiver_len_after_lag_error_advances_cursor() {
     assert_eq!(assert_recv!(rx), 4);
     assert_eq!(rx.len(), 0);
 }
+
+/// minirt's own: a `Send + !Sync` value (tokio's receivers are `Send` for one too) read by
+/// receivers on four threads at once: the clones of one value never overlap.
+#[test]
+fn send_only_values_are_cloned_one_at_a_time() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    struct Exclusive {
+        cloning: Arc<AtomicBool>,
+        _not_sync: std::cell::Cell<u8>,
+    }
+    impl Exclusive {
+        fn new() -> Exclusive {
+            Exclusive { cloning: Arc::new(AtomicBool::new(false)), _not_sync: Default::default() }
+        }
+    }
+    impl Clone for Exclusive {
+        fn clone(&self) -> Self {
+            assert!(!self.cloning.swap(true, SeqCst), "two clones of one value at once");
+            std::thread::yield_now();
+            self.cloning.store(false, SeqCst);
+            Exclusive { cloning: self.cloning.clone(), _not_sync: Default::default() }
+        }
+    }
+
+    const VALUES: usize = 200;
+    let (tx, rx) = broadcast::channel::<Exclusive>(VALUES);
+    let receivers: Vec<_> = (0..4).map(|_| tx.subscribe()).collect();
+    drop(rx);
+    for _ in 0..VALUES {
+        assert!(tx.send(Exclusive::new()).is_ok());
+    }
+    drop(tx);
+    let readers: Vec<_> = receivers
+        .into_iter()
+        .map(|mut rx| {
+            std::thread::spawn(move || {
+                let mut received = 0;
+                while rx.try_recv().is_ok() {
+                    received += 1;
+                }
+                assert_eq!(rx.try_recv().err(), Some(broadcast::error::TryRecvError::Closed));
+                received
+            })
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.join().unwrap(), VALUES);
+    }
+}

@@ -254,11 +254,13 @@ impl<T: Send + 'static> Blocking<T> {
         }
     }
 
-    fn idle_parts(&mut self) -> Option<Parts<T>> {
-        match &mut self.state {
+    /// Takes the stream and buffer out of `Idle`, to hand them to a job.
+    fn idle_parts(&mut self) -> io::Result<Parts<T>> {
+        let parts = match &mut self.state {
             BState::Idle(parts) => parts.take(),
             BState::Busy(_) => None,
-        }
+        };
+        parts.ok_or_else(|| io::Error::other("minirt: stdio job lost"))
     }
 
     fn spawn(&mut self, parts: Parts<T>, job: impl FnOnce(&mut Parts<T>) -> BOp + Send + 'static) {
@@ -284,9 +286,7 @@ impl<T: Read + Send + 'static> Blocking<T> {
                     if dst.is_empty() {
                         return Poll::Ready(Ok(0));
                     }
-                    let Some(mut parts) = self.idle_parts() else {
-                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
-                    };
+                    let mut parts = self.idle_parts()?;
                     let want = dst.len().min(MAX_BUF);
                     parts.buf.resize(want, 0);
                     parts.pos = 0;
@@ -316,9 +316,7 @@ impl<T: Write + Send + 'static> Blocking<T> {
         loop {
             match &mut self.state {
                 BState::Idle(_) => {
-                    let Some(mut parts) = self.idle_parts() else {
-                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
-                    };
+                    let mut parts = self.idle_parts()?;
                     let n = src.len().min(MAX_BUF);
                     parts.buf.clear();
                     parts.pos = 0;
@@ -355,9 +353,7 @@ impl<T: Write + Send + 'static> Blocking<T> {
             match &mut self.state {
                 BState::Idle(_) if !self.need_flush => return Poll::Ready(Ok(())),
                 BState::Idle(_) => {
-                    let Some(parts) = self.idle_parts() else {
-                        return Poll::Ready(Err(io::Error::other("minirt: stdio job lost")));
-                    };
+                    let parts = self.idle_parts()?;
                     self.need_flush = false;
                     self.spawn(parts, |parts| BOp::Flush(parts.inner.flush()));
                 }

@@ -47,7 +47,7 @@ impl UdpSocket {
     }
 
     fn bind_one(addr: &SocketAddr) -> io::Result<UdpSocket> {
-        let socket = Socket::new_dgram(addr)?;
+        let socket = Socket::for_addr(addr, libc::SOCK_DGRAM)?;
         socket.bind(addr)?;
         Ok(UdpSocket { inner: Registered::new(socket)? })
     }

@@ -16,9 +16,10 @@
 pub(crate) use sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 pub(crate) use sync::{Arc, Condvar, Mutex, MutexGuard};
 
-/// Locks `mutex`, ignoring poisoning: nothing panics while our locks are held (they guard
-/// queues, counters, waker slots; no user code runs under them), so the data is consistent
-/// either way, and one panicking task must not make every later lock panic too. The one
+/// Locks `mutex`, ignoring poisoning: our locks guard queues, counters and waker slots, and
+/// the one user code run under any of them (a `broadcast` value's `clone`, under that value's
+/// own lock) only reads what it guards, so the data is consistent after a panic either way,
+/// and one panicking task must not make every later lock panic too. The one
 /// helper for every internal mutex of the crate: std's, and loom's in a loom build.
 #[inline]
 pub(crate) fn lock<M: PoisonFree + ?Sized>(mutex: &M) -> M::Guard<'_> {

@@ -111,48 +111,42 @@ pub(crate) fn start_poll(task_id: u64) {
 /// from within the task that awaits it), and restores the current task's id and budget after
 /// it, also when it panics.
 pub(crate) fn nested_polls<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<(u64, u32)>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            if let Some((task_id, budget)) = self.0 {
-                let _ = POLLING.try_with(|cx| {
-                    cx.task_id.set(task_id);
-                    cx.budget.set(budget);
-                });
-            }
-        }
-    }
-    let _restore = Restore(POLLING.try_with(|cx| (cx.task_id.get(), cx.budget.get())).ok());
-    f()
+    let save = |cx: &Polling| (cx.task_id.get(), cx.budget.get());
+    changed_while(save, f, |cx, (task_id, budget)| {
+        cx.task_id.set(task_id);
+        cx.budget.set(budget);
+    })
 }
 
 /// Runs `f` as task `id` (so `task::id()` works in it), restoring the thread's current task
 /// after it, also when it panics: a future or output dropped outside the task's poll (abort,
 /// a `JoinHandle` dropped after completion) sees its own id, as tokio's do.
 pub(crate) fn as_task<R>(id: u64, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<u64>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            if let Some(previous) = self.0 {
-                let _ = POLLING.try_with(|cx| cx.task_id.set(previous));
-            }
-        }
-    }
-    let _restore = Restore(POLLING.try_with(|cx| cx.task_id.replace(id)).ok());
-    f()
+    changed_while(|cx| cx.task_id.replace(id), f, |cx, previous| cx.task_id.set(previous))
 }
 
 /// Runs `f` with no budget enforced, restoring the budget after it (also when it panics).
 pub(crate) fn without_budget<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<u32>);
-    impl Drop for Restore {
+    let lift = |cx: &Polling| cx.budget.replace(UNCONSTRAINED);
+    changed_while(lift, f, |cx, budget| cx.budget.set(budget))
+}
+
+/// Runs `change` on this thread's state, then `f`, then `restore` with what `change` returned:
+/// from a guard's drop, so also when `f` panics.
+fn changed_while<S, R>(
+    change: impl FnOnce(&Polling) -> S,
+    f: impl FnOnce() -> R,
+    restore: impl Fn(&Polling, S),
+) -> R {
+    struct Restore<S, F: Fn(&Polling, S)>(Option<S>, F);
+    impl<S, F: Fn(&Polling, S)> Drop for Restore<S, F> {
         fn drop(&mut self) {
-            if let Some(budget) = self.0 {
-                let _ = POLLING.try_with(|cx| cx.budget.set(budget));
+            if let Some(saved) = self.0.take() {
+                let _ = POLLING.try_with(|cx| (self.1)(cx, saved));
             }
         }
     }
-    let _restore = Restore(POLLING.try_with(|cx| cx.budget.replace(UNCONSTRAINED)).ok());
+    let _restore = Restore(POLLING.try_with(change).ok(), restore);
     f()
 }
 

@@ -182,16 +182,12 @@ fn write_job(
 impl File {
     /// Opens `path` read-only. Tokio's `File::open`.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        let path = path.as_ref().to_owned();
-        let std = asyncify(move || std::fs::File::open(path)).await?;
-        Ok(File::from_std(std))
+        OpenOptions::new().read(true).open(path).await
     }
 
     /// Opens `path` write-only, creating it or truncating it. Tokio's `File::create`.
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
-        let path = path.as_ref().to_owned();
-        let std = asyncify(move || std::fs::File::create(path)).await?;
-        Ok(File::from_std(std))
+        OpenOptions::new().write(true).create(true).truncate(true).open(path).await
     }
 
     /// Creates `path` read-write, failing with `AlreadyExists` if it exists. Tokio's

@@ -27,17 +27,11 @@ pub(crate) struct Socket {
 }
 
 impl Socket {
-    /// A new TCP socket for `addr`'s address family. The error stays raw: callers match
-    /// `raw_os_error()` for EMFILE/ENFILE.
-    pub(crate) fn new_stream(addr: &SocketAddr) -> io::Result<Socket> {
+    /// A new socket of type `ty` (`SOCK_STREAM` for TCP, `SOCK_DGRAM` for UDP) for `addr`'s
+    /// address family. The error stays raw: callers match `raw_os_error()` for EMFILE/ENFILE.
+    pub(crate) fn for_addr(addr: &SocketAddr, ty: libc::c_int) -> io::Result<Socket> {
         let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        Socket::new(domain, libc::SOCK_STREAM)
-    }
-
-    /// A new UDP socket for `addr`'s address family.
-    pub(crate) fn new_dgram(addr: &SocketAddr) -> io::Result<Socket> {
-        let domain = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
-        Socket::new(domain, libc::SOCK_DGRAM)
+        Socket::new(domain, ty)
     }
 
     /// A new socket of any domain and type (`SOCK_NONBLOCK | SOCK_CLOEXEC` added).
@@ -49,22 +43,23 @@ impl Socket {
         Ok(Socket { fd: unsafe { OwnedFd::from_raw_fd(fd) } })
     }
 
-    /// `setsockopt` with a plain-data value (`ip_mreq`, `ipv6_mreq`, ...), passed by pointer
-    /// with its exact size.
-    pub(crate) fn set_opt_value<T: Copy>(
+    /// `setsockopt` with a plain-data value (`ip_mreq`, `ipv6_mreq`, a device name's bytes,
+    /// ...), passed by pointer with its exact size.
+    pub(crate) fn set_opt_value<T: ?Sized>(
         &self,
         level: libc::c_int,
         name: libc::c_int,
         value: &T,
     ) -> io::Result<()> {
-        // SAFETY: `value` is a live `T` of `size_of::<T>()` bytes; the kernel only reads it.
+        // SAFETY: `value` is live for the call and `size_of_val(value)` bytes long; the kernel
+        // only reads it.
         cvt(unsafe {
             libc::setsockopt(
                 self.raw(),
                 level,
                 name,
                 (value as *const T).cast(),
-                mem::size_of::<T>() as libc::socklen_t,
+                mem::size_of_val(value) as libc::socklen_t,
             )
         })
         .map(drop)
@@ -72,36 +67,15 @@ impl Socket {
 
     /// `SO_BINDTODEVICE`: `None` or an empty name unbinds.
     pub(crate) fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
-        let name = interface.unwrap_or(&[]);
-        // SAFETY: `name` is live for the call and its length is passed; the kernel only reads.
-        cvt(unsafe {
-            libc::setsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_BINDTODEVICE,
-                name.as_ptr().cast(),
-                name.len() as libc::socklen_t,
-            )
-        })
-        .map(drop)
+        self.set_opt_value(libc::SOL_SOCKET, libc::SO_BINDTODEVICE, interface.unwrap_or(&[]))
     }
 
     /// The device bound with `SO_BINDTODEVICE`, if any.
     pub(crate) fn device(&self) -> io::Result<Option<Vec<u8>>> {
-        let mut buf = [0u8; libc::IFNAMSIZ];
-        let mut len = buf.len() as libc::socklen_t;
-        // SAFETY: the kernel writes at most `len` bytes into `buf`.
-        cvt(unsafe {
-            libc::getsockopt(
-                self.raw(),
-                libc::SOL_SOCKET,
-                libc::SO_BINDTODEVICE,
-                buf.as_mut_ptr().cast(),
-                &mut len,
-            )
-        })?;
-        let name = &buf[..(len as usize).min(buf.len())];
-        let name = name.split(|&b| b == 0).next().unwrap_or(&[]);
+        // The kernel writes the name and its NUL into the zeroed buffer (none when unbound).
+        let buf =
+            self.get_opt_value(libc::SOL_SOCKET, libc::SO_BINDTODEVICE, [0u8; libc::IFNAMSIZ])?;
+        let name = buf.split(|&b| b == 0).next().unwrap_or(&[]);
         Ok((!name.is_empty()).then(|| name.to_vec()))
     }
 
@@ -448,8 +422,8 @@ impl Socket {
         self.get_opt_value(level, name, 0)
     }
 
-    /// `getsockopt` of a plain C value (`c_int`, `linger`, `ucred`: any bytes the kernel
-    /// writes are a valid one), starting from `value`, which the kernel overwrites.
+    /// `getsockopt` of a plain C value (`c_int`, `linger`, `ucred`, a byte array: any bytes the
+    /// kernel writes are a valid one), starting from `value`, which the kernel overwrites.
     fn get_opt_value<T: Copy>(
         &self,
         level: libc::c_int,

@@ -35,7 +35,7 @@ impl TcpListener {
     }
 
     fn bind_one(addr: &SocketAddr) -> io::Result<TcpListener> {
-        let socket = Socket::new_stream(addr)?;
+        let socket = Socket::for_addr(addr, libc::SOCK_STREAM)?;
         // Errors are returned as the OS gave them (as tokio does), so `raw_os_error()` is
         // `Some(EADDRINUSE)` and the like for programs that match on the errno.
         socket.set_opt(libc::SOL_SOCKET, libc::SO_REUSEADDR, 1)?;

@@ -52,7 +52,7 @@ impl TcpStream {
     }
 
     async fn connect_one(addr: &SocketAddr) -> io::Result<TcpStream> {
-        TcpStream::connect_socket(Socket::new_stream(addr)?, addr).await
+        TcpStream::connect_socket(Socket::for_addr(addr, libc::SOCK_STREAM)?, addr).await
     }
 
     /// Connects an unregistered (non-blocking) socket, for `connect` and

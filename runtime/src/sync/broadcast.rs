@@ -12,29 +12,30 @@
 //!   [1] ─► block 5  ◄──────────────────── receiver B holds an Arc of block 5, reads 165
 //!   [2] ─► block 3 (old, released when the sender starts block 6; freed when nobody holds it)
 //!   tail (atomic) = 166: the next position to be sent
-//!   cell = { rem: receivers that have yet to read it (atomic), value: Option<T> }
+//!   cell = { rem: receivers that have yet to read it (atomic), value: Mutex<Option<T>> }
 //! ```
 //!
 //! - **send** (under the lock): writes the value into its cell (starting a new block when the
 //!   position is the first of one, which replaces the oldest block in the ring), sets the
 //!   cell's `rem` to the receiver count, then publishes the new `tail` (release) and wakes
 //!   every waiting receiver.
-//! - **recv**, fast path (no lock): if `tail` (acquire) is past the receiver's `next`, the
-//!   value is not overwritten (`tail - next <= capacity`), and the receiver already holds
-//!   `next`'s block, it reads the cell directly: it clones the value and then decrements `rem`
-//!   (the receiver whose decrement is the last one drops the value: tokio releases a value once
-//!   every receiver has it), or, if `rem` is already 1 (everybody else has read it), moves the
-//!   value out without a clone. No lock and one atomic decrement per value (none for the
-//!   last reader).
+//! - **recv**, fast path (not the channel's lock): if `tail` (acquire) is past the receiver's
+//!   `next`, the value is not overwritten (`tail - next <= capacity`), and the receiver already
+//!   holds `next`'s block, it reads the cell directly: it clones the value under the cell's own
+//!   lock and then decrements `rem` (the receiver whose decrement is the last one drops the
+//!   value: tokio releases a value once every receiver has it), or, if `rem` is already 1
+//!   (everybody else has read it), moves the value out without a clone. The cell's lock makes
+//!   the clones of one value take turns, so `T` need only be `Send` (as tokio's, which clones
+//!   under a per-slot mutex too); receivers of other positions never wait for it.
 //! - **recv**, slow path (under the lock, once per block, and when there is nothing to read):
 //!   takes an `Arc` of the block that holds `next`, or reports `Lagged(n)` (and jumps to the
 //!   oldest value within the capacity) or `Closed`, or joins the `WaitList` of receivers.
 //!
-//! So `T::clone` and `T::drop` (user code) never run under the lock, and the steady state costs
-//! one atomic operation per received value, where a lock around every receive costs two (see
-//! docs/BENCHMARKS-notebook.md). A block is freed (with any value a lagging receiver never
-//! read) when the ring has moved past it and no receiver holds it; memory stays bounded by the
-//! capacity plus one block per receiver.
+//! So `T::clone` runs only under its own cell's lock (a panicking clone leaves the cell
+//! usable: its lock ignores poisoning) and `T::drop` under none, and the channel's lock is
+//! taken once per block, not per value (see docs/BENCHMARKS-notebook.md). A block is freed
+//! (with any value a lagging receiver never read) when the ring has moved past it and no
+//! receiver holds it; memory stays bounded by the capacity plus one block per receiver.
 
 use std::fmt;
 use std::future::Future;
@@ -47,7 +48,6 @@ use crate::loom::sync::atomic::{
     Ordering::{AcqRel, Acquire, Relaxed, Release},
 };
 use crate::loom::sync::{Arc, Mutex};
-use crate::loom::UnsafeCell;
 use crate::sync::Notify;
 
 /// The errors of [`broadcast`](self).
@@ -153,35 +153,27 @@ struct Cell<T> {
     /// Receivers that have yet to read the value (set before the value is published). A
     /// receiver decrements it only *after* it is done reading the value.
     rem: AtomicUsize,
-    /// Written once, by the sender that holds the lock, before `tail` passes this position;
-    /// from then on only read (`&T`), by the receivers counted in `rem`, until the one whose
-    /// decrement is the last (or that finds `rem == 1`: only itself left) takes it out.
-    value: UnsafeCell<Option<T>>,
+    /// Written once, by the sender that holds the channel's lock, before `tail` passes this
+    /// position; from then on cloned, one receiver at a time (this lock), by the receivers
+    /// counted in `rem`, until the one whose decrement is the last (or that finds `rem == 1`:
+    /// only itself left) takes it out. That one never waits here: every other reader let go
+    /// of the lock before its decrement.
+    value: Mutex<Option<T>>,
 }
-
-// SAFETY: the value is read through `&T` by several receivers at once, possibly on several
-// threads (so `T: Sync`), and taken out by one of them, on any thread (so `T: Send`); the
-// `rem` protocol above (a write before the release of `tail`, reads only by counted
-// receivers, the take only by the last) keeps a write or take from overlapping any read.
-unsafe impl<T: Send + Sync> Sync for Cell<T> {}
 
 impl<T> Block<T> {
     fn new(index: u64, len: u64) -> Block<T> {
-        let cells = (0..len)
-            .map(|_| Cell { rem: AtomicUsize::new(0), value: UnsafeCell::new(None) })
-            .collect();
+        let cells =
+            (0..len).map(|_| Cell { rem: AtomicUsize::new(0), value: Mutex::new(None) }).collect();
         Block { index, cells }
     }
 }
 
 impl<T> Cell<T> {
-    /// Takes the value out. Only for a receiver that no other receiver can be reading
-    /// beside: the one whose `rem` decrement was the last.
+    /// Takes the value out (to drop after the lock). Only for the receiver whose `rem`
+    /// decrement was the last: a counted receiver that finds the cell empty panics.
     fn take(&self) -> Option<T> {
-        // SAFETY: every other counted receiver has decremented `rem`, so is done with the
-        // value (its decrement, AcqRel, happened after its read), and uncounted receivers
-        // never look at this position: nobody reads the value while it is taken.
-        self.value.with_mut(|value| unsafe { (*value).take() })
+        lock(&self.value).take()
     }
 }
 
@@ -195,11 +187,10 @@ impl<T: Clone> Cell<T> {
             self.rem.store(0, Relaxed);
             return self.take().expect("a value not yet read by everyone is in its cell");
         }
+        // We decrement `rem` only when `done` drops, after the clone and its unlock (also on
+        // a panic), so nobody takes the value meanwhile.
         let done = ReadDone(self);
-        // SAFETY: we are counted in `rem` and decrement it only when `done` drops, after this
-        // read, so nobody takes the value meanwhile; its write happened before the `tail` we
-        // saw (acquire).
-        let value = self.value.with(|value| unsafe { (*value).as_ref().cloned() });
+        let value = lock(&self.value).as_ref().cloned();
         drop(done);
         value.expect("a value not yet read by everyone is in its cell")
     }
@@ -350,10 +341,10 @@ impl<T> Sender<T> {
         let block = entry.as_ref().expect("the block was just put in place");
         let cell = &block.cells[(pos % shared.block_len) as usize];
         cell.rem.store(rx_count, Relaxed);
-        // SAFETY: no receiver looks at this cell before `tail` passes `pos` (just below, with
-        // release), and each position is written once: `tail` only grows, under the lock.
-        // The cell held `None`, so nothing is dropped here.
-        cell.value.with_mut(|slot| unsafe { *slot = Some(value) });
+        // No receiver looks at this cell before `tail` passes `pos` (just below, with
+        // release), so its lock is free; each position is written once (`tail` only grows,
+        // under the channel's lock), so the cell held `None` and nothing is dropped here.
+        *lock(&cell.value) = Some(value);
         shared.tail.store(pos + 1, Release);
         while let Some(key) = state.waiters.front() {
             wakers.push(state.waiters.unlink(key));

@@ -380,10 +380,10 @@ impl Drop for Tracked {
 #[test]
 fn loom_broadcast_two_readers_release_the_value() {
     loom::model(|| {
-        // Two receivers read one value on two threads, without the lock: one clones it, the
-        // last one moves it out (or releases it after its clone); never while the other reads
-        // it (loom's cell tracking would report that). Once both have it, the channel holds
-        // no copy, though the sender is alive.
+        // Two receivers read one value on two threads, without the channel's lock: one
+        // clones it (under the cell's lock), the last one moves it out (or releases it after
+        // its clone). Once both have it, the channel holds no copy, though the sender is
+        // alive.
         let live = Arc::new(AtomicUsize::new(0));
         let (tx, mut rx1) = broadcast::channel::<Tracked>(1);
         let mut rx2 = tx.subscribe();
@@ -410,6 +410,41 @@ fn loom_broadcast_receiver_drop_races_with_a_reader() {
         dropper.join().unwrap();
         assert_eq!(live.load(SeqCst), 0);
         drop(tx);
+    });
+}
+
+#[test]
+fn loom_broadcast_two_readers_clone_while_the_sender_overwrites() {
+    loom::model(|| {
+        // Two receivers on two threads read the same value (one at a time, under its cell's
+        // lock) while a third thread sends two more into a ring of one, which drops the
+        // value's block from the ring: each receiver either gets the value or is told it
+        // lagged, nobody deadlocks, and once everything is dropped no copy is left.
+        let live = Arc::new(AtomicUsize::new(0));
+        let (tx, mut rx1) = broadcast::channel::<Tracked>(1);
+        let mut rx2 = tx.subscribe();
+        assert!(tx.send(Tracked::new(&live)).is_ok());
+        let got_or_lagged = |result: Result<Tracked, broadcast::error::TryRecvError>| {
+            matches!(result, Ok(_) | Err(broadcast::error::TryRecvError::Lagged(_)))
+        };
+        let reader = thread::spawn(move || {
+            assert!(got_or_lagged(rx1.try_recv()));
+            rx1
+        });
+        let sender = {
+            let live = live.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    assert!(tx.send(Tracked::new(&live)).is_ok());
+                }
+                tx
+            })
+        };
+        assert!(got_or_lagged(rx2.try_recv()));
+        let rx1 = reader.join().unwrap();
+        let tx = sender.join().unwrap();
+        drop((rx1, rx2, tx));
+        assert_eq!(live.load(SeqCst), 0);
     });
 }
 

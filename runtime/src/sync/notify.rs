@@ -15,6 +15,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
@@ -80,14 +81,13 @@ impl Notify {
     /// stored). It takes part in `notify_waiters` from the moment it is created, and in
     /// `notify_one` from its first poll (or [`Notified::enable`]).
     pub fn notified(&self) -> Notified<'_> {
-        Notified { notify: self, wait: Wait::new(self) }
+        Notified { wait: Wait::new(self) }
     }
 
     /// [`notified`](Notify::notified), with a future that owns an `Arc` of the `Notify` (so it
     /// is `'static` and can be stored or sent to another task).
     pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
-        let wait = Wait::new(&self);
-        OwnedNotified { notify: self, wait }
+        OwnedNotified { wait: Wait::new(self) }
     }
 
     /// Wakes the task that has waited longest, or stores a permit if none waits.
@@ -170,21 +170,20 @@ impl fmt::Debug for Notify {
 /// The future of [`Notify::notified`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Notified<'a> {
-    notify: &'a Notify,
-    wait: Wait,
+    wait: Wait<&'a Notify>,
 }
 
 /// The future of [`Notify::notified_owned`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct OwnedNotified {
-    notify: Arc<Notify>,
-    wait: Wait,
+    wait: Wait<Arc<Notify>>,
 }
 
 /// One wait, shared by [`Notified`] and [`OwnedNotified`] (which differ only in how they hold
-/// the `Notify`).
+/// the `Notify`, `N`); dropping it leaves the line.
 #[derive(Debug)]
-struct Wait {
+struct Wait<N: Deref<Target = Notify>> {
+    notify: N,
     /// `notify_waiters` calls seen at creation.
     waiters_calls: usize,
     state: WaitState,
@@ -197,12 +196,14 @@ enum WaitState {
     Done,
 }
 
-impl Wait {
-    fn new(notify: &Notify) -> Wait {
-        Wait { waiters_calls: notify.waiters_calls.load(SeqCst), state: WaitState::Init }
+impl<N: Deref<Target = Notify>> Wait<N> {
+    fn new(notify: N) -> Wait<N> {
+        let waiters_calls = notify.waiters_calls.load(SeqCst);
+        Wait { notify, waiters_calls, state: WaitState::Init }
     }
 
-    fn poll(&mut self, notify: &Notify, waker: Option<&Waker>) -> Poll<()> {
+    fn poll(&mut self, waker: Option<&Waker>) -> Poll<()> {
+        let notify = &*self.notify;
         // Cloned outside the lock: before taking it if a first poll looks like it will wait
         // (no permit, no `notify_waiters` since creation), else on a second pass if it must.
         let mut new_waker: Option<Waker> = None;
@@ -266,19 +267,22 @@ impl Wait {
         }
     }
 
-    fn poll_future(&mut self, notify: &Notify, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_future(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if crate::polling::poll_budget(cx).is_pending() {
             return Poll::Pending;
         }
-        self.poll(notify, Some(cx.waker()))
+        self.poll(Some(cx.waker()))
     }
+}
 
+impl<N: Deref<Target = Notify>> Drop for Wait<N> {
     /// Leaves the line; a notification picked for us but never seen is passed on.
-    fn cancel(&mut self, notify: &Notify) {
+    fn drop(&mut self) {
         let WaitState::Waiting(key) = self.state else {
             return;
         };
         self.state = WaitState::Done;
+        let notify = &*self.notify;
         let mut state = lock(&notify.state);
         let node = state.waiters.remove(key);
         // Picked by notify_one/notify_last but never seen: pass it on, not lose it.
@@ -298,16 +302,14 @@ impl Notified<'_> {
     /// Registers this future as a waiter without polling it, so a `notify_one` from now on
     /// is kept for it. Returns `true` if it is already notified (the next poll is `Ready`).
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        let this = self.get_mut();
-        this.wait.poll(this.notify, None).is_ready()
+        self.get_mut().wait.poll(None).is_ready()
     }
 }
 
 impl OwnedNotified {
     /// See [`Notified::enable`].
     pub fn enable(self: Pin<&mut Self>) -> bool {
-        let this = self.get_mut();
-        this.wait.poll(&this.notify, None).is_ready()
+        self.get_mut().wait.poll(None).is_ready()
     }
 }
 
@@ -315,8 +317,7 @@ impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        this.wait.poll_future(this.notify, cx)
+        self.get_mut().wait.poll_future(cx)
     }
 }
 
@@ -324,20 +325,7 @@ impl Future for OwnedNotified {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.get_mut();
-        this.wait.poll_future(&this.notify, cx)
-    }
-}
-
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
-        self.wait.cancel(self.notify);
-    }
-}
-
-impl Drop for OwnedNotified {
-    fn drop(&mut self) {
-        self.wait.cancel(&self.notify);
+        self.get_mut().wait.poll_future(cx)
     }
 }
 

@@ -227,34 +227,43 @@ impl<T> Drop for OnceCell<T> {
     }
 }
 
-impl<T> Default for OnceCell<T> {
-    fn default() -> OnceCell<T> {
-        OnceCell::new()
-    }
-}
+/// The std traits of a set-once cell (`OnceCell`, `SetOnce`), from its `new`, `new_with` and
+/// `get`: `Default` is empty, `From<T>` and `Clone` are set, `Eq` and `Debug` look at `get`.
+macro_rules! cell_traits {
+    ($Cell:ident) => {
+        impl<T> Default for $Cell<T> {
+            fn default() -> $Cell<T> {
+                $Cell::new()
+            }
+        }
 
-impl<T> From<T> for OnceCell<T> {
-    fn from(value: T) -> OnceCell<T> {
-        OnceCell::new_with(Some(value))
-    }
-}
+        impl<T> From<T> for $Cell<T> {
+            fn from(value: T) -> $Cell<T> {
+                $Cell::new_with(Some(value))
+            }
+        }
 
-impl<T: Clone> Clone for OnceCell<T> {
-    fn clone(&self) -> OnceCell<T> {
-        OnceCell::new_with(self.get().cloned())
-    }
-}
+        impl<T: Clone> Clone for $Cell<T> {
+            fn clone(&self) -> $Cell<T> {
+                $Cell::new_with(self.get().cloned())
+            }
+        }
 
-impl<T: PartialEq> PartialEq for OnceCell<T> {
-    fn eq(&self, other: &OnceCell<T>) -> bool {
-        self.get() == other.get()
-    }
-}
+        impl<T: PartialEq> PartialEq for $Cell<T> {
+            fn eq(&self, other: &$Cell<T>) -> bool {
+                self.get() == other.get()
+            }
+        }
 
-impl<T: Eq> Eq for OnceCell<T> {}
+        impl<T: Eq> Eq for $Cell<T> {}
 
-impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OnceCell").field("value", &self.get()).finish()
-    }
+        impl<T: fmt::Debug> fmt::Debug for $Cell<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($Cell)).field("value", &self.get()).finish()
+            }
+        }
+    };
 }
+pub(super) use cell_traits;
+
+cell_traits!(OnceCell);

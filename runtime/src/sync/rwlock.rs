@@ -348,9 +348,7 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         sem.release(permits as usize - 1);
         RwLockReadGuard::new(sem, value)
     }
-}
 
-impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// [`downgrade`](RwLockWriteGuard::downgrade) and [`map`](RwLockReadGuard::map) in one
     /// step, with no writer let in between.
     pub fn downgrade_map<U: ?Sized, F: FnOnce(&T) -> &U>(

@@ -35,9 +35,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn from_join(task: Arc<dyn Join<T>>) -> JoinHandle<T> {
         JoinHandle { task, _output: PhantomData }
     }
-}
 
-impl<T> JoinHandle<T> {
     /// Cancels the task: its future is dropped at the next scheduling point, and awaiting this
     /// handle then returns a `JoinError` for which `is_cancelled()` is true. A task that already
     /// finished keeps its output.
