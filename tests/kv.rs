@@ -369,10 +369,12 @@ fn expire_ttl_persist() {
 fn expiry_lazy_and_active() {
     with_server("expiry_lazy_and_active", current_thread(), |addr| async move {
         let mut c = Client::connect(addr).await;
-        assert_eq!(c.cmd(&["SET", "short", "v", "PX", "30"]).await, ok());
+        // 500 ms: the GET below must come before it even on a loaded machine (30 ms once did
+        // not, in a debug build beside a compile).
+        assert_eq!(c.cmd(&["SET", "short", "v", "PX", "500"]).await, ok());
         assert_eq!(c.cmd(&["SET", "long", "v", "EX", "100"]).await, ok());
         assert_eq!(c.cmd(&["GET", "short"]).await, bulk("v"));
-        delay(Duration::from_millis(60)).await;
+        delay(Duration::from_millis(600)).await;
         assert_eq!(c.cmd(&["GET", "short"]).await, nil(), "lazily expired");
         assert_eq!(c.cmd(&["TTL", "short"]).await, Int(-2));
         assert_eq!(c.cmd(&["EXISTS", "short"]).await, Int(0));
