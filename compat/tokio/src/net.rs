@@ -29,6 +29,49 @@ pub mod unix {
     pub mod pipe;
 }
 
+/// tokio's async socket methods that code may name as paths (`UnixDatagram::send(&socket,
+/// buf)`, as tokio's own tests do): a path finds only a type's inherent methods, not those
+/// reached through `Deref`, so the newtypes forward these to minirt's. `$Addr` is the peer
+/// address type, `$Target` what `send_to` takes.
+macro_rules! path_methods {
+    ($Addr:ty, $Target:ty) => {
+        /// Waits until any direction of `interest` is ready and says what is.
+        pub async fn ready(&self, interest: crate::io::Interest) -> io::Result<crate::io::Ready> {
+            self.0.ready(interest).await
+        }
+
+        /// Waits until a datagram can be received.
+        pub async fn readable(&self) -> io::Result<()> {
+            self.0.readable().await
+        }
+
+        /// Waits until a datagram can be sent.
+        pub async fn writable(&self) -> io::Result<()> {
+            self.0.writable().await
+        }
+
+        /// Sends `buf` to the connected peer.
+        pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+            self.0.send(buf).await
+        }
+
+        /// Receives a datagram from the connected peer.
+        pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.recv(buf).await
+        }
+
+        /// Sends `buf` to `target`.
+        pub async fn send_to(&self, buf: &[u8], target: $Target) -> io::Result<usize> {
+            self.0.send_to(buf, target).await
+        }
+
+        /// Receives a datagram and its sender.
+        pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, $Addr)> {
+            self.0.recv_from(buf).await
+        }
+    };
+}
+
 /// A UDP socket (tokio's `UdpSocket`): minirt's, with tokio's `ReadBuf`/`BufMut` receive
 /// methods.
 #[derive(Debug)]
@@ -60,6 +103,8 @@ fn recv_into<B: BufMut, T>(
 }
 
 impl UdpSocket {
+    path_methods!(SocketAddr, impl ToSocketAddrs);
+
     /// Binds a socket to `addr`.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         minirt::net::UdpSocket::bind(addr).await.map(UdpSocket)
@@ -78,41 +123,6 @@ impl UdpSocket {
     /// Connects the socket to `addr` (minirt's `connect`).
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         self.0.connect(addr).await
-    }
-
-    /// Waits for any of `interest` (minirt's `ready`).
-    pub async fn ready(&self, interest: crate::io::Interest) -> io::Result<crate::io::Ready> {
-        self.0.ready(interest).await
-    }
-
-    /// Waits until a datagram can be received.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.0.readable().await
-    }
-
-    /// Waits until a datagram can be sent.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.0.writable().await
-    }
-
-    /// Sends to the connected peer.
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.0.send(buf).await
-    }
-
-    /// Receives from the connected peer.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.recv(buf).await
-    }
-
-    /// Sends to `target`.
-    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        self.0.send_to(buf, target).await
-    }
-
-    /// Receives a datagram and its sender.
-    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.0.recv_from(buf).await
     }
 
     /// Peeks at the next datagram and its sender.
@@ -243,6 +253,8 @@ impl Deref for UnixDatagram {
 }
 
 impl UnixDatagram {
+    path_methods!(unix::SocketAddr, impl AsRef<std::path::Path>);
+
     /// Binds a socket to `path`.
     pub fn bind(path: impl AsRef<std::path::Path>) -> io::Result<UnixDatagram> {
         minirt::net::UnixDatagram::bind(path).map(UnixDatagram)
