@@ -205,3 +205,25 @@ async fn file_seek_and_buffered_io() {
     })
     .await
 }
+
+/// tokio's socket methods named as paths (`UnixDatagram::send(&socket, buf)`, as tokio's own
+/// tests write them) resolve on compat's newtypes, and move datagrams both ways.
+#[tokio::test]
+async fn datagram_methods_resolve_as_paths() {
+    use tokio::net::{UdpSocket, UnixDatagram};
+
+    let (a, b) = UnixDatagram::pair().expect("socketpair");
+    bounded(UnixDatagram::writable(&a)).await.expect("writable");
+    assert_eq!(bounded(UnixDatagram::send(&a, b"unix")).await.expect("send"), 4);
+    bounded(UnixDatagram::readable(&b)).await.expect("readable");
+    let mut buf = [0u8; 8];
+    assert_eq!(bounded(UnixDatagram::recv(&b, &mut buf)).await.expect("recv"), 4);
+    assert_eq!(&buf[..4], b"unix");
+
+    let x = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let y = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let to = y.local_addr().expect("local_addr");
+    assert_eq!(bounded(UdpSocket::send_to(&x, b"udp", to)).await.expect("send_to"), 3);
+    let (n, from) = bounded(UdpSocket::recv_from(&y, &mut buf)).await.expect("recv_from");
+    assert_eq!((&buf[..n], from), (&b"udp"[..], x.local_addr().expect("local_addr")));
+}
