@@ -4,12 +4,12 @@
 //! answers while every worker is blocked.
 //!
 //! ```text
-//!  hooks (slow_poll.rs)         Task::new, wakes, scheduler::run, Task::complete, a worker's
+//!  hooks (slow_poll/)           Task::new, wakes, scheduler::run, Task::complete, a worker's
 //!                               steals/parks/driver: counters in TASKS' Metas (which the
 //!                               poll path reaches through TABLE, with no lock) and in each
 //!                               thread's Slot (with its share of the histograms); exact
 //!                               counts, times sampled (one poll in `slow_poll::SAMPLE`)
-//!  watchdog (slow_poll.rs)      a thread of its own: marks the polls that run past a tick,
+//!  watchdog (slow_poll/)        a thread of its own: marks the polls that run past a tick,
 //!                               keeps the coarse clock that ages use
 //!  runtimes.rs                  every runtime built while the console is on, held weakly
 //!  snapshot.rs                  on each request: the tasks (state word, reference count,

@@ -45,7 +45,7 @@ impl<T> RxBuffer<T> {
     }
 
     fn len(&self) -> usize {
-        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+        lock(&self.0).len()
     }
 }
 
