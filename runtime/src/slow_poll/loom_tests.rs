@@ -48,9 +48,10 @@ fn loom_a_long_poll_is_timed_from_its_own_sighting() {
         let mut timed = Vec::new();
         for task in [7, 8] {
             let start = clock.load(SeqCst);
-            let (seq, outer) = slot.begin(task);
+            let seq = slot.begin(task).expect("no poll in progress");
             thread::yield_now();
-            slot.end(outer);
+            let (ended, ended_seq, _) = slot.end();
+            assert_eq!((ended, ended_seq), (task, seq), "the poll's end reads its own");
             if let Some(from) = slot.long_since(seq) {
                 timed.push((seq, start, from));
             }

@@ -42,52 +42,55 @@ pub(crate) fn finished(id: u64) {
 /// One poll on this thread, from `PollTimer::start` to its drop (which also runs if the poll
 /// unwinds, so the watchdog never reports a poll that is over). Every poll is counted and
 /// published to the watchdog (its sequence number and task: plain stores to the thread's own
-/// slot and the task's own `Meta`); only a sampled one reads the clock (see `SAMPLE`).
+/// slot and the task's own counters); only a sampled one reads the clock (see `SAMPLE`).
+/// What the end needs (the task, the sequence number, the start) is in the slot.
 pub(crate) struct PollTimer {
-    /// This thread's slot (null: the thread is exiting, the poll is not counted). Held as a
-    /// pointer, not looked up again at the end: see `PollTimer::start`.
+    /// This thread's slot, if this poll is published there (null: the thread is exiting, or
+    /// the poll is nested in another). Held as a pointer, not looked up again at the end:
+    /// see `PollTimer::start`.
     slot: *const Slot,
-    id: u64,
-    /// This poll's sequence number on its thread (`Slot::polls`).
-    seq: u64,
-    /// When it started, in nanoseconds since `epoch()`, if it is timed; else 0.
-    start: u64,
-    /// What the slot held before (an outer poll's task and start), restored at the end: a
-    /// poll nested in another (a `block_on` of another runtime inside `block_in_place`).
-    outer: (u64, u64),
 }
 
 impl PollTimer {
     /// A poll of task `id` starts on this thread (the detector or the console is on); the
     /// caller holds a reference to the task. `local_queue`, asked on timed polls only: the
-    /// current-thread loop polling it (its address) and the tasks queued behind it. Inlined into `Runnable::run_timed`: the untimed poll of a task in `TABLE`
-    /// is the path every poll but a few takes.
+    /// current-thread loop polling it (its address) and the tasks queued behind it. Inlined
+    /// into `Runnable::run_timed`: the untimed poll of a task in `TABLE` is the path every
+    /// poll but a few takes.
     #[inline(always)]
     pub(crate) fn start(id: u64, local_queue: fn() -> Option<(usize, usize)>) -> PollTimer {
         // The slot outlives the poll: the thread's `SLOT` holds it until the thread's
         // thread-locals are destroyed, which a poll on the thread cannot span (one that
         // starts once `SLOT` is gone finds no slot).
         let slot = SLOT.try_with(Arc::as_ptr).unwrap_or(ptr::null());
-        if slot.is_null() {
-            return PollTimer { slot, id, seq: 0, start: 0, outer: (0, 0) };
-        }
-        // SAFETY: just taken from the live `SLOT`.
-        let slot_ref = unsafe { &*slot };
-        let (seq, outer) = slot_ref.begin(id);
+        // SAFETY: null, or just taken from the live `SLOT`.
+        let Some(slot_ref) = (unsafe { slot.as_ref() }) else {
+            return PollTimer { slot };
+        };
+        let Some(seq) = slot_ref.begin(id) else {
+            count_nested(id);
+            return PollTimer { slot: ptr::null() };
+        };
         let sampled = seq % SAMPLE == 0;
         let Some(entry) = table::find(id) else {
-            let start = start_off_table(slot_ref, id, sampled, local_queue);
-            return PollTimer { slot, id, seq, start, outer };
+            start_off_table(slot_ref, id, sampled, local_queue);
+            return PollTimer { slot };
         };
         let (polls, queued_at) = count_poll(&entry.counters);
         // Every task's first poll is timed: a task polled once gets real figures.
         if sampled || polls == 0 || queued_at > UNTIMED {
-            let start =
-                timed_start(slot_ref, &entry.counters, queued_at, sampled, polls, local_queue);
-            return PollTimer { slot, id, seq, start, outer };
+            timed_start(slot_ref, &entry.counters, queued_at, sampled, polls, local_queue);
         }
-        slot_ref.started.store(0, Ordering::Relaxed);
-        PollTimer { slot, id, seq, start: 0, outer }
+        PollTimer { slot }
+    }
+}
+
+/// A poll nested in another on this thread: counted for its task, not timed.
+#[cold]
+#[inline(never)]
+fn count_nested(id: u64) {
+    if let Some(meta) = lookup(id) {
+        count_poll(&meta);
     }
 }
 
@@ -116,8 +119,7 @@ fn count_poll(meta: &Counters) -> (u64, u64) {
 }
 
 /// The start of a poll of a task `TABLE` does not hold: one in `TASKS` (its entry was
-/// taken), or one unknown here (spawned before the hooks were on). Returns when it started
-/// (0: not timed).
+/// taken), or one unknown here (spawned before the hooks were on).
 #[cold]
 #[inline(never)]
 fn start_off_table(
@@ -125,23 +127,21 @@ fn start_off_table(
     id: u64,
     sampled: bool,
     local_queue: fn() -> Option<(usize, usize)>,
-) -> u64 {
+) {
     match lookup(id) {
         Some(meta) => {
             let (polls, queued_at) = count_poll(&meta);
             if sampled || polls == 0 || queued_at > UNTIMED {
-                return timed_start(slot, &meta, queued_at, sampled, polls, local_queue);
+                timed_start(slot, &meta, queued_at, sampled, polls, local_queue);
             }
         }
-        None if sampled => return mark_timed(slot, now_nanos().max(1), local_queue),
+        None if sampled => mark_timed(slot, now_nanos().max(1), local_queue),
         None => {}
     }
-    slot.started.store(0, Ordering::Relaxed);
-    0
 }
 
-/// The start of a poll that reads the clock: timed (`timed`), or whose wake was. Returns
-/// when it started (0: not timed).
+/// The start of a poll that reads the clock: timed (sampled, or the task's first), or whose
+/// wake was. A timed poll's start goes to the slot (`started`).
 #[cold]
 #[inline(never)]
 fn timed_start(
@@ -151,8 +151,7 @@ fn timed_start(
     sampled: bool,
     polls: u64,
     local_queue: fn() -> Option<(usize, usize)>,
-) -> u64 {
-    let timed = sampled || polls == 0;
+) {
     let now = now_nanos().max(1);
     if queued_at > UNTIMED {
         let delay = now.saturating_sub(queued_at);
@@ -161,99 +160,88 @@ fn timed_start(
         slot.schedule_delays.record(delay);
         add(&slot.timed_delays, 1);
     }
-    if !timed {
-        slot.started.store(0, Ordering::Relaxed);
-        return 0;
+    if sampled || polls == 0 {
+        mark_timed(slot, now, local_queue);
     }
-    mark_timed(slot, now, local_queue)
 }
 
 /// A timed poll started at `now`: the slot says so, and where the loop's queue stands.
-fn mark_timed(slot: &Slot, now: u64, local_queue: fn() -> Option<(usize, usize)>) -> u64 {
+fn mark_timed(slot: &Slot, now: u64, local_queue: fn() -> Option<(usize, usize)>) {
     slot.started.store(now, Ordering::Relaxed);
     if let Some((runtime, queued)) = local_queue() {
         slot.loop_runtime.store(runtime, Ordering::Relaxed);
         slot.loop_queue.store(queued as u64, Ordering::Relaxed);
     }
-    now
 }
 
 impl Drop for PollTimer {
     /// The poll returned: a timed one, or one the watchdog saw long, is timed and reported if
     /// it took longer than the threshold.
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if self.slot.is_null() {
-            return;
-        }
         // SAFETY: see `PollTimer::start`: the slot outlives the poll.
-        let slot = unsafe { &*self.slot };
-        slot.end(self.outer);
-        if self.start != 0 || slot.is_long(self.seq) || slot.finished.load(Ordering::Relaxed) != 0 {
-            self.end_slow(slot);
+        let Some(slot) = (unsafe { self.slot.as_ref() }) else { return };
+        let (id, seq, start) = slot.end();
+        if start != 0 || slot.is_long(seq) || slot.finished.load(Ordering::Relaxed) != 0 {
+            end_slow(slot, id, seq, start);
         }
     }
 }
 
-impl PollTimer {
-    /// The end of a timed poll, of one the watchdog saw long, or of one whose task completed
-    /// while only the detector is on: reads the clock (the first two), counts the poll's
-    /// duration, reports it if past the threshold, forgets the completed task.
-    #[cold]
-    #[inline(never)]
-    fn end_slow(&mut self, slot: &Slot) {
-        let id = self.id;
-        // Only this thread writes its slot's `finished`.
-        let finished = slot.finished.load(Ordering::Relaxed) == id;
-        if finished {
-            slot.finished.store(0, Ordering::Relaxed);
+/// The end of poll `seq` of task `id`: timed (`start`, not 0), seen long by the watchdog, or
+/// one whose task completed while only the detector is on. Reads the clock (the first two),
+/// counts the poll's duration, reports it if past the threshold, forgets the completed task.
+#[cold]
+#[inline(never)]
+fn end_slow(slot: &Slot, id: u64, seq: u64, start: u64) {
+    // Only this thread writes its slot's `started` and `finished`.
+    slot.started.store(0, Ordering::Relaxed);
+    let finished = slot.finished.load(Ordering::Relaxed) == id;
+    if finished {
+        slot.finished.store(0, Ordering::Relaxed);
+    }
+    let timed = start != 0;
+    let sighted = slot.long_since(seq);
+    let long = sighted.is_some();
+    if timed || long {
+        let end = now_nanos();
+        // An untimed long poll started before the watchdog first saw it, after its tick
+        // before: timed from the sighting, it is short by less than a tick.
+        let from = if timed { start } else { sighted.unwrap_or(end) };
+        let nanos = end.saturating_sub(from);
+        // Known exactly (not scaled): a long poll, or a task's first poll that the
+        // thread's sample did not pick.
+        let exact = long || seq % SAMPLE != 0;
+        if exact {
+            slot.exact_times.record(nanos);
+            add(&slot.exact, 1);
+        } else {
+            slot.poll_times.record(nanos);
+            add(&slot.timed, 1);
         }
-        let timed = self.start != 0;
-        let sighted = slot.long_since(self.seq);
-        let long = sighted.is_some();
-        if timed || long {
-            let end = now_nanos();
-            // An untimed long poll started before the watchdog first saw it, after its tick
-            // before: timed from the sighting, it is short by less than a tick.
-            let from = if timed { self.start } else { sighted.unwrap_or(end) };
-            let nanos = end.saturating_sub(from);
-            // Known exactly (not scaled): a long poll, or a task's first poll that the
-            // thread's sample did not pick.
-            let exact = long || self.seq % SAMPLE != 0;
-            if exact {
-                slot.exact_times.record(nanos);
-                add(&slot.exact, 1);
+        // The cell may be gone: the counters are looked up again (see `lookup`).
+        if let Some(meta) = lookup(id) {
+            let (polls, busy) = if exact {
+                (&meta.exact_polls, &meta.exact_busy_nanos)
             } else {
-                slot.poll_times.record(nanos);
-                add(&slot.timed, 1);
-            }
-            let count = |meta: &Counters| {
-                let (polls, busy) = if exact {
-                    (&meta.exact_polls, &meta.exact_busy_nanos)
-                } else {
-                    (&meta.timed_polls, &meta.busy_nanos)
-                };
-                add(polls, 1);
-                add(busy, nanos);
-                if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
-                    meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
-                }
+                (&meta.timed_polls, &meta.busy_nanos)
             };
-            // The cell may be gone: the counters are looked up again (see `lookup`).
-            if let Some(meta) = lookup(id) {
-                if timed {
-                    meta.last_poll_end.store(end, Ordering::Relaxed);
-                }
-                count(&meta);
+            add(polls, 1);
+            add(busy, nanos);
+            if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+                meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
             }
-            // Before `forget`, so that a task that completed in this poll is still named.
-            if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
-                report(id, nanos);
+            if timed {
+                meta.last_poll_end.store(end, Ordering::Relaxed);
             }
         }
-        if finished {
-            forget(id);
+        // Before `forget`, so that a task that completed in this poll is still named.
+        if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
+            report(id, nanos);
         }
+    }
+    if finished {
+        forget(id);
     }
 }
 

@@ -110,24 +110,31 @@ impl Slot {
     }
 
     /// A poll of task `id` starts on this thread (only this thread calls this and `end`):
-    /// published for the watchdog, a new sequence number first. Returns the poll's sequence
-    /// number, and what the slot held before (an outer poll's task and start, restored by
-    /// `end`: a poll nested in another, a `block_on` of another runtime inside
-    /// `block_in_place`).
-    #[inline]
-    pub(super) fn begin(&self, id: u64) -> (u64, (u64, u64)) {
+    /// published for the watchdog, a new sequence number first. Returns that number; `None`
+    /// if a poll is already in progress here (one nested in another: a `block_on` of another
+    /// runtime inside `block_in_place`), which stays the one published: it holds the thread.
+    #[inline(always)]
+    pub(super) fn begin(&self, id: u64) -> Option<u64> {
+        if self.task.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
         let seq = self.polls.load(Ordering::Relaxed).wrapping_add(1);
         self.polls.store(seq, Ordering::Release);
-        let outer = (self.task.load(Ordering::Relaxed), self.started.load(Ordering::Relaxed));
         self.task.store(id, Ordering::Release);
-        (seq, outer)
+        Some(seq)
     }
 
-    /// The poll `begin` started has returned: the slot holds what it held before.
-    #[inline]
-    pub(super) fn end(&self, outer: (u64, u64)) {
-        self.started.store(outer.1, Ordering::Relaxed);
-        self.task.store(outer.0, Ordering::Release);
+    /// The poll `begin` published has returned: the slot is idle again. Returns its task, its
+    /// sequence number and when it started if it was timed (else 0; the caller clears it).
+    /// All three are read back from the slot rather than kept across the poll: the hook then
+    /// keeps one register live across the future's poll, not four.
+    #[inline(always)]
+    pub(super) fn end(&self) -> (u64, u64, u64) {
+        let id = self.task.load(Ordering::Relaxed);
+        let seq = self.polls.load(Ordering::Relaxed);
+        let start = self.started.load(Ordering::Relaxed);
+        self.task.store(0, Ordering::Release);
+        (id, seq, start)
     }
 
     /// Whether the watchdog saw poll `seq` on two ticks (then its end reads the clock).
