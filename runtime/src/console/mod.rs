@@ -5,8 +5,8 @@
 //!
 //! ```text
 //!  hooks (slow_poll/)           Task::new, wakes, scheduler::run, Task::complete, a worker's
-//!                               steals/parks/driver: counters in TASKS' Metas (which the
-//!                               poll path reaches through TABLE, with no lock) and in each
+//!                               steals/parks/driver: counters in each task's TABLE entry
+//!                               (filled in place, no lock: slow_poll/table.rs) and in each
 //!                               thread's Slot (with its share of the histograms); exact
 //!                               counts, times sampled (one poll in `slow_poll::SAMPLE`)
 //!  watchdog (slow_poll/)        a thread of its own: marks the polls that run past a tick,

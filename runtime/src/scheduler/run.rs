@@ -18,17 +18,8 @@ pub(crate) fn run(task: TaskRef) {
 #[inline(always)]
 pub(crate) fn run_counted(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
     if slow_poll::enabled() {
-        run_timed(task, queued);
+        task.run_timed(queued);
     } else {
         task.run();
     }
-}
-
-#[cold]
-#[inline(never)]
-fn run_timed(task: TaskRef, queued: fn() -> Option<(usize, usize)>) {
-    // Ends the timing when `run` returns, and if it unwinds (it catches the future's panics;
-    // this is for a bug of minirt's).
-    let _timer = slow_poll::PollTimer::start(task.id().as_u64(), queued);
-    task.run();
 }

@@ -11,10 +11,11 @@
 //! first sighting: short by less than a quarter of the threshold):
 //!
 //! ```text
-//!  Task::new         ── on? a Meta (spawn location, name, counters) in TASKS, and in TABLE
-//!  scheduler::run    ── on? PollTimer::start: this thread's Slot := (poll number, task id);
-//!                       the task's Meta counts the poll; one poll in SAMPLE (and every
-//!                       task's first) also reads the clock: a timed poll
+//!  Task::new         ── on? the task's TABLE entry (spawn location, a Weak to the cell,
+//!                       counters) filled in place; in TASKS, a map, if the entry is taken
+//!  scheduler::run    ── on? Runnable::run_timed: PollTimer::start: this thread's Slot :=
+//!                       (poll number, task id); the task's counters count the poll; one
+//!                       poll in SAMPLE (and every task's first) also reads the clock
 //!                       Task::run: poll the future
 //!                       PollTimer::drop: Slot := idle; timed, or marked long by the
 //!                       watchdog? read the clock, count the duration; past the threshold?
@@ -23,8 +24,9 @@
 //!                       a Slot's poll number unchanged since the last tick? mark it long;
 //!                       running past the threshold, then 2×, 4×, ...? "... has run for
 //!                       200 ms ... and is still running"
-//!  Task::complete    ── on? forget the task (the console keeps the last completed listed)
-//!  Task's drop       ── on? free its TABLE entry
+//!  Task::complete    ── on? mark it done (the console lists the last completed)
+//!  Task's drop       ── on? its TABLE entry lets the cell go; its counters stay until a
+//!                       later spawn reuses the entry
 //! ```
 //!
 //! The watchdog is a thread of its own, so it reports while every worker is blocked. Off (the
@@ -36,8 +38,8 @@
 //! the environment variable is.
 //!
 //! The same hooks feed the live console (`crate::console`), which turns them on without a
-//! threshold: then each `Meta` also keeps a weak reference to the task (to read its state
-//! word and its reference count), counters (polls, busy time, wakes, time queued after a
+//! threshold: then each task's entry also keeps a weak reference to the task (to read its
+//! state word and its reference count), counters (polls, busy time, wakes, time queued after a
 //! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
 //! and parks, says whether it holds the driver, and keeps two histograms (poll duration and
 //! scheduling delay, wake → poll). This module only records: the console reads it from its
@@ -45,33 +47,38 @@
 //!
 //! Exact and sampled. A poll of a small task costs about as much as reading the clock, so
 //! the clock is read on a sample only. Exact for every task: its spawn (id, name, location),
-//! state, polls, wakes and self-wakes, completion: plain loads and stores to its own `Meta`
+//! state, polls, wakes and self-wakes, completion: plain loads and stores to its own counters
 //! (only the thread polling a task writes these). Sampled: one poll in `SAMPLE` on each
 //! thread, and every task's first poll, is timed (start and end); one wake in `SAMPLE` of
 //! each task, and one spawn in `SAMPLE`, reads the clock so that the poll after it times its
 //! scheduling delay (and so does a poll after a timed one that woke itself). Busy time and
 //! the poll-duration histogram are estimates: the polls known exactly (every task's first,
 //! every long one, below) as they are, plus the sampled ones scaled up to all the others
-//! (`Meta::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
-//! queueings up to all polls (`Meta::scheduled`). Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by
-//! less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
+//! (`Counters::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
+//! queueings up to all polls (`Counters::scheduled`). Ages and completion times come from
+//! the watchdog's clock (`coarse_nanos`, late by less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
 //! not changed between two of its ticks, marks it long on its Slot, and the poll's end (one
 //! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
 //! when the sample did not time it: short by less than a tick. So a slow poll is reported,
 //! while it runs and when it returns, and the longest poll of a task is exact for every poll
 //! longer than a tick (and for the timed ones), sampled below.
 //!
-//! The per-poll path takes no lock, allocates nothing and writes only the thread's own Slot
-//! and the task's `Meta`: the `Meta` comes from `TABLE` (indexed by the id, no lock;
-//! `TASKS`, the sharded map the console lists, only when the entry is another task's), the
+//! The spawn, the per-poll path and the completion take no lock and allocate nothing (for a
+//! task whose entry in `TABLE` is free, which is every task unless one spawned `ENTRIES`
+//! spawns earlier still lives), and a poll writes only the thread's own Slot and the task's
+//! counters: they are in `TABLE` (indexed by the id: `table.rs`), the
 //! clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms are
 //! the thread's own, and a wake during the poll is not hooked but read off the next poll
 //! (no wake hooked since the last poll: it was woken during that one). See BENCHMARKS.md
 //! for what it costs.
 
 mod clock;
+mod counters;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod poll;
 mod settings;
+mod table;
 mod tasks;
 mod threads;
 mod watchdog;
@@ -81,9 +88,11 @@ use std::sync::Once;
 use std::time::Duration;
 
 pub(crate) use clock::now_nanos;
+pub(crate) use counters::{Inspect, Meta, TaskState, SAMPLE};
 pub(crate) use poll::{finished, PollTimer};
 pub(crate) use settings::{console_enabled, enabled, threshold};
-pub(crate) use tasks::{dropped, named, spawned, tasks, woken, Inspect, Meta, TaskState, SAMPLE};
+pub(crate) use table::CellOps;
+pub(crate) use tasks::{dropped, named, spawned, tasks, woken};
 pub(crate) use threads::{driver, histograms, slots, stole, worker_started, Parked, BUCKETS};
 pub(crate) use watchdog::running;
 

@@ -4,22 +4,26 @@
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
+use super::counters::scale;
 use super::settings::enabled;
-use super::tasks::scale;
-use crate::loom::lock;
+use crate::loom::{self, lock};
 
 /// Every thread's slot that has polled a task since the detector was turned on.
 static SLOTS: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
 
 /// One thread's poll in progress and its counters, read by the watchdog and the console.
+///
+/// The fields the watchdog and the poll hand each other (`task`, `started`, `polls`,
+/// `sighted`, `sighted_at`, `long`: see `Slot::begin` and `watchdog::observe`) are `loom`'s
+/// atomics, which `loom_tests.rs` checks.
 pub(crate) struct Slot {
     /// The task being polled (`Id`'s number), or 0.
-    pub(crate) task: AtomicU64,
+    pub(crate) task: loom::AtomicU64,
     /// When its poll started, in nanoseconds since `epoch()`, if that poll is timed (else 0).
-    pub(crate) started: AtomicU64,
+    pub(crate) started: loom::AtomicU64,
     /// Counts the polls started here: the poll in progress's sequence number, by which the
     /// watchdog tells one long poll from two.
-    pub(crate) polls: AtomicU64,
+    pub(crate) polls: loom::AtomicU64,
     /// The polls sampled here (not counting those known exactly: a task's first, the long
     /// ones), and the queueings (wake → poll) timed here: the histograms hold these,
     /// `histograms` scales them up; and the polls known exactly, in a histogram of their own.
@@ -30,9 +34,9 @@ pub(crate) struct Slot {
     /// Written by the watchdog: the poll (by sequence number) it saw first at `sighted_at`
     /// (its clock), and the poll it saw on two ticks (`long`), which the poll's end then
     /// times from that sighting.
-    pub(super) sighted: AtomicU64,
-    pub(super) sighted_at: AtomicU64,
-    pub(super) long: AtomicU64,
+    pub(super) sighted: loom::AtomicU64,
+    pub(super) sighted_at: loom::AtomicU64,
+    pub(super) long: loom::AtomicU64,
     pub(crate) thread: String,
     /// The multi-thread worker whose core this thread runs (-1: none, or current-thread).
     pub(crate) worker: AtomicI64,
@@ -65,19 +69,32 @@ pub(crate) fn slots() -> Vec<Arc<Slot>> {
 thread_local! {
     pub(super) static SLOT: Arc<Slot> = {
         let thread = std::thread::current();
-        let slot = Arc::new(Slot {
-            task: AtomicU64::new(0),
-            started: AtomicU64::new(0),
-            polls: AtomicU64::new(0),
+        // Workers share a name: the id tells them apart.
+        let slot = Arc::new(Slot::new(format!(
+            "{} {:?}",
+            thread.name().unwrap_or("(unnamed)"),
+            thread.id()
+        )));
+        lock(&SLOTS).push(Arc::downgrade(&slot));
+        slot
+    };
+}
+
+impl Slot {
+    /// A thread's slot, no poll in progress.
+    pub(super) fn new(thread: String) -> Slot {
+        Slot {
+            task: loom::AtomicU64::new(0),
+            started: loom::AtomicU64::new(0),
+            polls: loom::AtomicU64::new(0),
             timed: AtomicU64::new(0),
             exact: AtomicU64::new(0),
             exact_times: Histogram::new(),
             timed_delays: AtomicU64::new(0),
-            sighted: AtomicU64::new(0),
-            sighted_at: AtomicU64::new(0),
-            long: AtomicU64::new(0),
-            // Workers share a name: the id tells them apart.
-            thread: format!("{} {:?}", thread.name().unwrap_or("(unnamed)"), thread.id()),
+            sighted: loom::AtomicU64::new(0),
+            sighted_at: loom::AtomicU64::new(0),
+            long: loom::AtomicU64::new(0),
+            thread,
             worker: AtomicI64::new(-1),
             steals: AtomicU64::new(0),
             parks: AtomicU64::new(0),
@@ -89,10 +106,49 @@ thread_local! {
             poll_times: Histogram::new(),
             schedule_delays: Histogram::new(),
             finished: AtomicU64::new(0),
-        });
-        lock(&SLOTS).push(Arc::downgrade(&slot));
-        slot
-    };
+        }
+    }
+
+    /// A poll of task `id` starts on this thread (only this thread calls this and `end`):
+    /// published for the watchdog, a new sequence number first. Returns that number; `None`
+    /// if a poll is already in progress here (one nested in another: a `block_on` of another
+    /// runtime inside `block_in_place`), which stays the one published: it holds the thread.
+    #[inline(always)]
+    pub(super) fn begin(&self, id: u64) -> Option<u64> {
+        if self.task.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        let seq = self.polls.load(Ordering::Relaxed).wrapping_add(1);
+        self.polls.store(seq, Ordering::Release);
+        self.task.store(id, Ordering::Release);
+        Some(seq)
+    }
+
+    /// The poll `begin` published has returned: the slot is idle again. Returns its task, its
+    /// sequence number and when it started if it was timed (else 0; the caller clears it).
+    /// All three are read back from the slot rather than kept across the poll: the hook then
+    /// keeps one register live across the future's poll, not four.
+    #[inline(always)]
+    pub(super) fn end(&self) -> (u64, u64, u64) {
+        let id = self.task.load(Ordering::Relaxed);
+        let seq = self.polls.load(Ordering::Relaxed);
+        let start = self.started.load(Ordering::Relaxed);
+        self.task.store(0, Ordering::Release);
+        (id, seq, start)
+    }
+
+    /// Whether the watchdog saw poll `seq` on two ticks (then its end reads the clock).
+    #[inline]
+    pub(super) fn is_long(&self, seq: u64) -> bool {
+        self.long.load(Ordering::Acquire) == seq
+    }
+
+    /// When the watchdog first saw poll `seq`, if it marked it long (`is_long`).
+    pub(super) fn long_since(&self, seq: u64) -> Option<u64> {
+        // The Acquire pairs with the watchdog's Release (`observe`), after it stored the
+        // time of its first sighting.
+        self.is_long(seq).then(|| self.sighted_at.load(Ordering::Relaxed))
+    }
 }
 
 /// Log-2 buckets of durations: bucket i holds [2^i, 2^(i+1)) microseconds (bucket 0 also
@@ -166,7 +222,7 @@ impl Slot {
     /// ones scaled up to all the others; the timed queueings scaled up to all the polls.
     fn estimate(&self) -> [[u64; BUCKETS]; 2] {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        let all = load(&self.polls);
+        let all = self.polls.load(Ordering::Relaxed);
         let others = all.saturating_sub(load(&self.exact));
         let (timed, timed_delays) = (load(&self.timed), load(&self.timed_delays));
         let mut out = [[0; BUCKETS]; 2];

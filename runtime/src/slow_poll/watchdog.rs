@@ -39,23 +39,59 @@ pub(super) fn start_watchdog() {
 }
 
 /// What the watchdog knows of a thread's poll in progress.
-struct Seen {
+pub(super) struct Seen {
     /// The poll's sequence number, and when the watchdog first saw it.
-    seq: u64,
-    at: u64,
+    pub(super) seq: u64,
+    pub(super) at: u64,
+    /// Its task.
+    task: u64,
     /// Whether it told the poll it is long (seen on two ticks).
     long: bool,
     /// When to report it next, as running this long.
     due: Duration,
 }
 
-/// The watchdog's loop. Each tick, for each thread: a poll first seen is noted (its sequence
-/// number and the tick's time, published for the console); one seen on two ticks is marked
-/// long on its slot, so that its end reads the clock; one past the threshold (then 2×, 4×,
-/// ...) is reported as still running. A poll's start is its own when timed, else the first
-/// sighting: it started within the tick before.
+/// One tick's look at a thread's slot (`last`: what the tick before saw there; `now`: this
+/// tick's clock). A poll in progress first seen is noted, on the slot too (`sighted`,
+/// `sighted_at`: the console's "running for" of an untimed poll); one seen again (its
+/// sequence number has not moved) is marked long on the slot (`long`), so that its end
+/// reads the clock and times it from the first sighting (`Slot::long_since`), and is
+/// returned.
+pub(super) fn observe<'a>(
+    slot: &Slot,
+    last: &'a mut Option<Seen>,
+    now: u64,
+) -> Option<&'a mut Seen> {
+    let seq = slot.polls.load(Ordering::Acquire);
+    let task = slot.task.load(Ordering::Acquire);
+    if task == 0 {
+        *last = None;
+        return None;
+    }
+    match last {
+        Some(poll) if poll.seq == seq => {
+            if !poll.long {
+                poll.long = true;
+                // After `sighted_at`, which the poll's end reads.
+                slot.long.store(seq, Ordering::Release);
+            }
+            last.as_mut()
+        }
+        _ => {
+            slot.sighted_at.store(now, Ordering::Relaxed);
+            slot.sighted.store(seq, Ordering::Release);
+            let due = threshold().unwrap_or(Duration::MAX);
+            *last = Some(Seen { seq, at: now, task, long: false, due });
+            None
+        }
+    }
+}
+
+/// The watchdog's loop. Each tick, for each thread: `observe`; a poll past the threshold
+/// (then 2×, 4×, ...) is reported as still running. A poll's start is its own when timed,
+/// else the first sighting: it started within the tick before.
 fn watchdog() {
-    let mut seen: HashMap<usize, Seen> = HashMap::new();
+    let mut seen: HashMap<usize, Option<Seen>> = HashMap::new();
     loop {
         std::thread::sleep(tick());
         let now = now_nanos();
@@ -64,26 +100,8 @@ fn watchdog() {
         let slots = slots();
         for slot in &slots {
             let key = Arc::as_ptr(slot) as usize;
-            let seq = slot.polls.load(Ordering::Acquire);
-            let task = slot.task.load(Ordering::Acquire);
-            if task == 0 {
-                continue;
-            }
-            let poll = match seen.get_mut(&key) {
-                Some(poll) if poll.seq == seq => poll,
-                _ => {
-                    slot.sighted_at.store(now, Ordering::Relaxed);
-                    slot.sighted.store(seq, Ordering::Release);
-                    let due = threshold.unwrap_or(Duration::MAX);
-                    seen.insert(key, Seen { seq, at: now, long: false, due });
-                    continue;
-                }
-            };
-            if !poll.long {
-                poll.long = true;
-                // After `sighted_at`, which the poll's end reads.
-                slot.long.store(seq, Ordering::Release);
-            }
+            let last = seen.entry(key).or_default();
+            let Some(poll) = observe(slot, last, now) else { continue };
             let Some(threshold) = threshold else { continue };
             let started = slot.started.load(Ordering::Relaxed);
             let from = if started != 0 { started } else { poll.at };
@@ -94,7 +112,7 @@ fn watchdog() {
             poll.due = poll.due.saturating_mul(2);
             eprintln!(
                 "minirt: slow poll: {} has run for {} on thread {} and is still running (threshold {})",
-                describe(task),
+                describe(poll.task),
                 show(running),
                 slot.thread,
                 show(threshold),

@@ -28,7 +28,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::state::{Idle, Run, State};
@@ -87,10 +87,35 @@ where
         });
         if S::IS_ASYNC && slow_poll::enabled() {
             // The spawn call's line: `#[track_caller]` runs from every public spawn to here.
-            let weak = Arc::downgrade(&task);
-            slow_poll::spawned(task.id.as_u64(), std::panic::Location::caller(), weak);
+            let cell = Weak::into_raw(Arc::downgrade(&task)).cast::<()>();
+            slow_poll::spawned(
+                task.id.as_u64(),
+                std::panic::Location::caller(),
+                cell,
+                &Self::CELL_OPS,
+            );
         }
         task
+    }
+
+    /// How the hooks' table reaches this cell through the raw pointer of a `Weak` to it.
+    const CELL_OPS: slow_poll::CellOps =
+        slow_poll::CellOps { clone_weak: Self::clone_weak, release: Self::release_weak };
+
+    /// # Safety
+    /// `cell` comes from `Weak::into_raw` of a `Weak<Self>` not yet given up.
+    unsafe fn clone_weak(cell: *const ()) -> Weak<dyn slow_poll::Inspect> {
+        // SAFETY: as the caller promises; `ManuallyDrop` leaves that `Weak` as it is.
+        let weak = ManuallyDrop::new(unsafe { Weak::from_raw(cell.cast::<Self>()) });
+        let clone: Weak<Self> = Weak::clone(&weak);
+        clone
+    }
+
+    /// # Safety
+    /// As `clone_weak`, and the `Weak` is given up once, here.
+    unsafe fn release_weak(cell: *const ()) {
+        // SAFETY: as the caller promises.
+        drop(unsafe { Weak::from_raw(cell.cast::<Self>()) });
     }
 
     pub(crate) fn set_owned_key(&self, key: usize) {
@@ -262,7 +287,7 @@ impl<F: Future, S> Drop for Task<F, S> {
     }
 }
 
-/// The live console reads the state word through this (`slow_poll::TASKS` holds a `Weak`).
+/// The live console reads the state word through this (the hooks' table holds a `Weak`).
 impl<F, S> slow_poll::Inspect for Task<F, S>
 where
     F: Future + Send + 'static,
