@@ -166,6 +166,45 @@ fn semaphore_large_request_is_not_overtaken() {
     });
 }
 
+/// A waiter served in full while it was not looking: dropped before its next poll, it passes
+/// its permits on to the waiters behind it; polled late, it holds them, even after a newer
+/// waiter joined the line in between (and may reuse its place in the line's storage).
+#[test]
+fn semaphore_served_waiter_dropped_or_polled_late() {
+    use std::future::Future;
+    use std::task::{Context, Waker};
+
+    let sem = Semaphore::new(0);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut a = Box::pin(sem.acquire_many(2));
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+    let mut b = Box::pin(sem.acquire());
+    assert!(b.as_mut().poll(&mut cx).is_pending());
+    sem.add_permits(2); // A's, in full
+    let mut c = Box::pin(sem.acquire());
+    assert!(c.as_mut().poll(&mut cx).is_pending(), "B and C wait behind A");
+    drop(a);
+    let Poll::Ready(Ok(for_b)) = b.as_mut().poll(&mut cx) else { panic!("A's permits went to B") };
+    let Poll::Ready(Ok(for_c)) = c.as_mut().poll(&mut cx) else { panic!("A's permits went to C") };
+    drop((for_b, for_c));
+    assert_eq!(sem.available_permits(), 2);
+
+    let mut d = Box::pin(sem.acquire_many(3));
+    assert!(d.as_mut().poll(&mut cx).is_pending(), "2 free, 3 needed");
+    sem.add_permits(1); // D's, in full
+    let mut e = Box::pin(sem.acquire());
+    assert!(e.as_mut().poll(&mut cx).is_pending());
+    let Poll::Ready(Ok(for_d)) = d.as_mut().poll(&mut cx) else {
+        panic!("D was served before E joined")
+    };
+    assert_eq!(for_d.num_permits(), 3);
+    assert!(e.as_mut().poll(&mut cx).is_pending(), "D holds all 3");
+    drop(for_d);
+    let Poll::Ready(Ok(for_e)) = e.as_mut().poll(&mut cx) else { panic!("E after D") };
+    drop(for_e);
+    assert_eq!(sem.available_permits(), 3);
+}
+
 /// A writer waiting behind readers is not overtaken by readers that arrive after it.
 #[test]
 fn rwlock_prefers_a_waiting_writer() {

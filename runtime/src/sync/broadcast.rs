@@ -12,28 +12,34 @@
 //!   [1] ─► block 5  ◄──────────────────── receiver B holds an Arc of block 5, reads 165
 //!   [2] ─► block 3 (old, released when the sender starts block 6; freed when nobody holds it)
 //!   tail (atomic) = 166: the next position to be sent
-//!   cell = { rem: receivers that have yet to read it (atomic), value: Mutex<Option<T>> }
+//!   cell = Mutex<{ rem: receivers that have yet to read it, value: Option<T> }>
 //! ```
 //!
 //! - **send** (under the lock): writes the value into its cell (starting a new block when the
-//!   position is the first of one, which replaces the oldest block in the ring), sets the
-//!   cell's `rem` to the receiver count, then publishes the new `tail` (release) and wakes
-//!   every waiting receiver.
+//!   position is the first of one, which replaces the oldest block in the ring) with `rem` =
+//!   the receiver count, then publishes the new `tail` (release) and wakes every waiting
+//!   receiver.
 //! - **recv**, fast path (not the channel's lock): if `tail` (acquire) is past the receiver's
 //!   `next`, the value is not overwritten (`tail - next <= capacity`), and the receiver already
-//!   holds `next`'s block, it reads the cell directly: it clones the value under the cell's own
-//!   lock and then decrements `rem` (the receiver whose decrement is the last one drops the
-//!   value: tokio releases a value once every receiver has it), or, if `rem` is already 1
-//!   (everybody else has read it), moves the value out without a clone. The cell's lock makes
-//!   the clones of one value take turns, so `T` need only be `Send` (as tokio's, which clones
-//!   under a per-slot mutex too); receivers of other positions never wait for it.
+//!   holds `next`'s block, it reads the cell directly, under the cell's own lock (one lock and
+//!   unlock, nothing else atomic, as tokio's slot): it decrements `rem`, then clones the value,
+//!   or, if that decrement was the last (everybody else has read it), moves it out without a
+//!   clone, to drop after the lock (tokio releases a value once every receiver has it). The
+//!   cell's lock makes the clones of one value take turns, so `T` need only be `Send`: an
+//!   `RwLock` would let them clone in parallel, but cloning one `&T` on several threads at once
+//!   needs `T: Sync` (`RwLock<T>` is `Sync` only for `T: Send + Sync`), which is the hole
+//!   RUSTSEC-2025-0023 found in tokio's `RwLock` slots; tokio 1.44.2 fixed it with a `Mutex`
+//!   per slot, as here. Receivers of other positions never wait for it.
 //! - **recv**, slow path (under the lock, once per block, and when there is nothing to read):
 //!   takes an `Arc` of the block that holds `next`, or reports `Lagged(n)` (and jumps to the
 //!   oldest value within the capacity) or `Closed`, or joins the `WaitList` of receivers.
 //!
 //! So `T::clone` runs only under its own cell's lock (a panicking clone leaves the cell
 //! usable: its lock ignores poisoning) and `T::drop` under none, and the channel's lock is
-//! taken once per block, not per value (see docs/BENCHMARKS-notebook.md). A block is freed
+//! taken once per block, not per value (see docs/BENCHMARKS-notebook.md). No cell's lock is
+//! waited for under the channel's (a receiver's `T::clone` may hold one): a dropped receiver
+//! and `Sender::len` take the blocks they need under the channel's lock and visit the cells
+//! after it; `send` locks only the fresh cell, which no receiver can see yet. A block is freed
 //! (with any value a lagging receiver never read) when the ring has moved past it and no
 //! receiver holds it; memory stays bounded by the capacity plus one block per receiver.
 
@@ -148,64 +154,55 @@ struct Block<T> {
     cells: Box<[Cell<T>]>,
 }
 
+/// One position's value, under its own lock.
+type Cell<T> = Mutex<Slot<T>>;
+
 /// One value and how many receivers have yet to read it.
-struct Cell<T> {
-    /// Receivers that have yet to read the value (set before the value is published). A
-    /// receiver decrements it only *after* it is done reading the value.
-    rem: AtomicUsize,
-    /// Written once, by the sender that holds the channel's lock, before `tail` passes this
-    /// position; from then on cloned, one receiver at a time (this lock), by the receivers
-    /// counted in `rem`, until the one whose decrement is the last (or that finds `rem == 1`:
-    /// only itself left) takes it out. That one never waits here: every other reader let go
-    /// of the lock before its decrement.
-    value: Mutex<Option<T>>,
+struct Slot<T> {
+    /// Receivers that have yet to read the value: set with it, by the sender that holds the
+    /// channel's lock, before `tail` passes this position; each receiver counted here
+    /// decrements it once (reading, or dropped before it read).
+    rem: usize,
+    /// Cloned by each counted receiver but the last, which takes it out (and drops it, or
+    /// returns it, after the cell's lock).
+    value: Option<T>,
 }
 
 impl<T> Block<T> {
     fn new(index: u64, len: u64) -> Block<T> {
-        let cells =
-            (0..len).map(|_| Cell { rem: AtomicUsize::new(0), value: Mutex::new(None) }).collect();
+        let cells = (0..len).map(|_| Mutex::new(Slot { rem: 0, value: None })).collect();
         Block { index, cells }
     }
 }
 
-impl<T> Cell<T> {
-    /// Takes the value out (to drop after the lock). Only for the receiver whose `rem`
-    /// decrement was the last: a counted receiver that finds the cell empty panics.
-    fn take(&self) -> Option<T> {
-        lock(&self.value).take()
+impl<T> Slot<T> {
+    /// Stops counting one receiver that will not read the value (it is dropped); returns the
+    /// value if that receiver was its last reader, to drop after the lock.
+    fn skip(&mut self) -> Option<T> {
+        self.rem -= 1;
+        if self.rem == 0 {
+            self.value.take()
+        } else {
+            None
+        }
     }
 }
 
-impl<T: Clone> Cell<T> {
-    /// This receiver's copy of the value, after which it no longer counts as a reader. The
-    /// caller is counted in `rem` (it has not read this position yet). If `T::clone` panics,
-    /// the receiver still stops counting (as tokio's, it has moved past the value).
-    fn read(&self) -> T {
-        if self.rem.load(Acquire) == 1 {
-            // Everybody else has read it: move it out, no clone.
-            self.rem.store(0, Relaxed);
-            return self.take().expect("a value not yet read by everyone is in its cell");
-        }
-        // We decrement `rem` only when `done` drops, after the clone and its unlock (also on
-        // a panic), so nobody takes the value meanwhile.
-        let done = ReadDone(self);
-        let value = lock(&self.value).as_ref().cloned();
-        drop(done);
-        value.expect("a value not yet read by everyone is in its cell")
-    }
-}
-
-/// Stops a reader counting in `rem` once it is done with the value (also when its clone
-/// panics); the reader whose decrement is the last releases the value (no lock is held).
-struct ReadDone<'a, T>(&'a Cell<T>);
-
-impl<T> Drop for ReadDone<'_, T> {
-    fn drop(&mut self) {
-        if self.0.rem.fetch_sub(1, AcqRel) == 1 {
-            drop(self.0.take());
-        }
-    }
+/// This receiver's copy of the value in `cell`, after which it no longer counts as a reader.
+/// The caller is counted in `rem` (it has not read this position yet). It stops counting
+/// before the clone, so a panicking `T::clone` still moves it past the value (as tokio's) and
+/// leaves the value to the others.
+fn read<T: Clone>(cell: &Cell<T>) -> T {
+    let mut slot = lock(cell);
+    slot.rem -= 1;
+    let value = if slot.rem == 0 {
+        // Everybody else has read it: move it out, no clone.
+        slot.value.take()
+    } else {
+        slot.value.clone()
+    };
+    drop(slot);
+    value.expect("a value not yet read by everyone is in its cell")
 }
 
 /// Sends values to every receiver; cloneable. tokio's `broadcast::Sender`.
@@ -227,6 +224,15 @@ pub struct Receiver<T> {
     block: Option<Arc<Block<T>>>,
 }
 
+/// The cells of positions `from..to` in `blocks` (from [`Shared::blocks`]).
+fn cells<T>(blocks: &[Arc<Block<T>>], from: u64, to: u64) -> impl Iterator<Item = &Cell<T>> {
+    (from..to).map(move |pos| {
+        let block_len = blocks[0].cells.len() as u64;
+        let block = &blocks[(pos / block_len - blocks[0].index) as usize];
+        &block.cells[(pos % block_len) as usize]
+    })
+}
+
 /// A broadcast channel holding at most `capacity` values (rounded up to a power of two).
 ///
 /// # Panics
@@ -239,14 +245,24 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Shared<T> {
-    /// The cell of `pos`, which must be within `tail - cap .. tail`.
-    fn cell<'s>(&self, state: &'s State<T>, pos: u64) -> &'s Cell<T> {
-        let index = pos / self.block_len;
-        let block = state.ring[(index % state.ring.len() as u64) as usize]
-            .as_ref()
-            .expect("a position within the capacity has its block in the ring");
-        debug_assert_eq!(block.index, index);
-        &block.cells[(pos % self.block_len) as usize]
+    /// The blocks that hold positions `from..to` (all within `tail - cap .. tail`), cloned
+    /// under the channel's lock so that their cells are visited after it: no cell's lock is
+    /// waited for under the channel's (a receiver's `T::clone` may hold it, and may take the
+    /// channel's lock itself).
+    fn blocks(&self, state: &State<T>, from: u64, to: u64) -> Vec<Arc<Block<T>>> {
+        if from >= to {
+            return Vec::new();
+        }
+        let ring_len = state.ring.len() as u64;
+        (from / self.block_len..=(to - 1) / self.block_len)
+            .map(|index| {
+                let block = state.ring[(index % ring_len) as usize]
+                    .clone()
+                    .expect("a position within the capacity has its block in the ring");
+                debug_assert_eq!(block.index, index);
+                block
+            })
+            .collect()
     }
 
     /// Under the lock, for a receiver at `next` that could not read without it: why there is
@@ -340,11 +356,10 @@ impl<T> Sender<T> {
         };
         let block = entry.as_ref().expect("the block was just put in place");
         let cell = &block.cells[(pos % shared.block_len) as usize];
-        cell.rem.store(rx_count, Relaxed);
         // No receiver looks at this cell before `tail` passes `pos` (just below, with
         // release), so its lock is free; each position is written once (`tail` only grows,
         // under the channel's lock), so the cell held `None` and nothing is dropped here.
-        *lock(&cell.value) = Some(value);
+        *lock(cell) = Slot { rem: rx_count, value: Some(value) };
         shared.tail.store(pos + 1, Release);
         while let Some(key) = state.waiters.front() {
             wakers.push(state.waiters.unlink(key));
@@ -371,9 +386,12 @@ impl<T> Sender<T> {
         let shared = &*self.shared;
         let state = lock(&shared.state);
         let tail = shared.tail.load(Relaxed);
-        (tail.saturating_sub(shared.cap)..tail)
-            .filter(|&pos| shared.cell(&state, pos).rem.load(Acquire) > 0)
-            .count()
+        let from = tail.saturating_sub(shared.cap);
+        let blocks = shared.blocks(&state, from, tail);
+        drop(state);
+        let len = cells(&blocks, from, tail).filter(|&cell| lock(cell).rem > 0).count();
+        drop(blocks);
+        len
     }
 
     /// Whether [`len`](Sender::len) is 0.
@@ -539,7 +557,7 @@ impl<T: Clone> Receiver<T> {
         }
         // Past it before reading, as tokio: a `T::clone` that panics skips the value.
         self.next += 1;
-        Some(block.cells[offset as usize].read())
+        Some(read(&block.cells[offset as usize]))
     }
 
     /// The next value if one is there now.
@@ -570,21 +588,21 @@ impl<T: Clone> Receiver<T> {
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         let shared = &*self.shared;
-        let mut dropped = Vec::new();
         let mut state = lock(&shared.state);
         state.rx_count -= 1;
         let last = state.rx_count == 0;
-        // This receiver no longer counts as a reader of what it had not read; a value it was
-        // the last reader of is released (after the lock).
+        // Values sent from now on do not count this receiver; those it has not read yet do.
         let tail = shared.tail.load(Relaxed);
-        for pos in self.next.max(tail.saturating_sub(shared.cap))..tail {
-            let cell = shared.cell(&state, pos);
-            if cell.rem.fetch_sub(1, AcqRel) == 1 {
-                dropped.extend(cell.take());
-            }
-        }
+        let from = self.next.max(tail.saturating_sub(shared.cap));
+        let blocks = shared.blocks(&state, from, tail);
         drop(state);
-        drop(dropped);
+        // It stops counting as their reader; a value it was the last reader of is dropped
+        // (after its cell's lock).
+        for cell in cells(&blocks, from, tail) {
+            let value = lock(cell).skip();
+            drop(value);
+        }
+        drop(blocks);
         drop(self.block.take());
         if last {
             shared.notify_tx.notify_waiters();

@@ -188,6 +188,92 @@ fn loom_semaphore_cancelled_acquire_passes_the_permit_on() {
 }
 
 #[test]
+fn loom_semaphore_grant_races_with_the_waiters_poll() {
+    loom::model(|| {
+        // A queued waiter polls (lock-free look at `served`, then the lock) while a release
+        // serves it: it completes once, at this poll or the next, and the permit is counted once.
+        let sem = Arc::new(Semaphore::new(0));
+        let mut acquire = pin!(sem.acquire());
+        assert!(poll_once(acquire.as_mut()).is_pending());
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.add_permits(1))
+        };
+        let permit = match poll_once(acquire.as_mut()) {
+            Poll::Ready(permit) => permit.unwrap(),
+            Poll::Pending => {
+                releaser.join().unwrap();
+                let Poll::Ready(permit) = poll_once(acquire.as_mut()) else {
+                    panic!("served, yet still pending");
+                };
+                permit.unwrap()
+            }
+        };
+        assert_eq!(sem.available_permits(), 0);
+        drop(permit);
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+#[test]
+fn loom_semaphore_grant_races_with_cancel() {
+    loom::model(|| {
+        // A queued waiter is dropped while a release serves it: whether it was served (its
+        // slot freed by the releaser) or not (its slot freed by itself), the permit ends up free.
+        let sem = Arc::new(Semaphore::new(0));
+        let mut acquire = Box::pin(sem.acquire());
+        assert!(poll_once(acquire.as_mut()).is_pending());
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.add_permits(1))
+        };
+        drop(acquire);
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 1);
+        assert!(sem.try_acquire().is_ok());
+    });
+}
+
+#[test]
+fn loom_semaphore_served_slot_reused_by_a_later_waiter() {
+    loom::model(|| {
+        // The releaser serves A (freeing A's slot), then queues B, which takes that same slot
+        // and stays in line. A, polling meanwhile and after, must go by its ticket: B's node in
+        // its old slot is queued, and a look at the slot would keep A waiting for good.
+        // std's Arc: `acquire_owned` takes one.
+        let sem = std::sync::Arc::new(Semaphore::new(0));
+        let mut a = pin!(sem.acquire());
+        assert!(poll_once(a.as_mut()).is_pending());
+        let other = {
+            let sem = sem.clone();
+            thread::spawn(move || {
+                sem.add_permits(1);
+                let mut b = Box::pin(sem.acquire_owned());
+                assert!(poll_once(b.as_mut()).is_pending(), "A holds the only permit");
+                b
+            })
+        };
+        let first = poll_once(a.as_mut());
+        let mut b = other.join().unwrap();
+        let permit = match first {
+            Poll::Ready(permit) => permit.unwrap(),
+            Poll::Pending => match poll_once(a.as_mut()) {
+                Poll::Ready(permit) => permit.unwrap(),
+                Poll::Pending => panic!("served, yet still pending"),
+            },
+        };
+        assert_eq!(sem.available_permits(), 0);
+        // A's permit goes to B, in line behind it.
+        drop(permit);
+        let Poll::Ready(b_permit) = poll_once(b.as_mut()) else {
+            panic!("B served, yet still pending");
+        };
+        drop(b_permit.unwrap());
+        assert_eq!(sem.available_permits(), 1);
+    });
+}
+
+#[test]
 fn loom_semaphore_partial_permits_from_two_releasers() {
     loom::model(|| {
         // A waiter for 2 collects them from two racing releases (fast path or through the

@@ -34,7 +34,9 @@
 //!   foreign code runs under our lock.
 //! - **serve** (`add_permits`, `notify_one`, `send`, ...): lock, pick the front node, *unlink*
 //!   it, record in its data what it was given, take its waker into a `WakeList`; release the
-//!   lock; wake the list.
+//!   lock; wake the list. The semaphore instead removes a waiter it serves in full and
+//!   publishes the waiter's ticket in an atomic, so the woken waiter sees it was served
+//!   without locking again.
 //! - **cancel** (the future is dropped): lock, remove the node by its key in O(1). If it had
 //!   been served but had not yet seen it, what it was given (permits, a `notify_one`) is passed
 //!   on to the next in line, under the same lock. Its waker is dropped after the lock.
@@ -49,7 +51,7 @@
 //!
 //! | primitive | waiters | built on |
 //! |---|---|---|
-//! | [`Semaphore`] | `WaitList<permits still needed>` | an atomic word (free permits, `WAITERS`, `CLOSED`): lock-free while nobody waits; the lock only for the line; FIFO, permits handed to the head |
+//! | [`Semaphore`] | `WaitList<permits still needed, ticket>` | an atomic word (free permits, `WAITERS`, `CLOSED`): lock-free while nobody waits; the lock only for the line; FIFO, permits handed to the head |
 //! | [`Mutex`] | the semaphore's | `Semaphore(1)` |
 //! | [`RwLock`] | the semaphore's | `Semaphore(max_readers)`, writers take all |
 //! | [`mpsc`] (bounded) | senders: the semaphore's | `Semaphore(capacity)` + a queue under a lock |

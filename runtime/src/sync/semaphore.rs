@@ -1,7 +1,8 @@
 //! [`Semaphore`]: a counted set of permits, handed out in strict FIFO order.
 //!
 //! State: one atomic word holds the free permits, a `WAITERS` bit and a `CLOSED` bit; a lock
-//! guards a [`WaitList`] whose node data is the number of permits that waiter still needs.
+//! guards the line, a [`WaitList`] whose node data is the permits that waiter still needs and
+//! its *ticket* (its number in the order of joining).
 //! Invariant: while anyone is in line, `WAITERS` is set and no permit is free; released
 //! permits go to the front waiter first (even partially: a waiter for 5 that receives 3 keeps
 //! them and needs 2 more), and only the rest becomes free. So a large request is never
@@ -16,10 +17,22 @@
 //! the word changes only under the lock.
 //!
 //! Data flow: `acquire` takes free permits at once if nobody waits, else joins the tail with
-//! what it still needs; a release (`add_permits`, a permit dropped) serves waiters front to
-//! back, unlinking each one that is now complete and waking it after the lock. A cancelled
-//! [`Acquire`] gives back every permit it had been handed, to the next in line. `close` unlinks
-//! everyone and wakes them with [`AcquireError`].
+//! what it still needs and the next ticket; a release (`add_permits`, a permit dropped) serves
+//! waiters front to back. A waiter served in full is removed (its slab slot freed) by the
+//! releaser, which then publishes its ticket in the atomic `served` and wakes it after the
+//! lock. A cancelled [`Acquire`] gives back every permit it had been handed, to the next in
+//! line. `close` unlinks everyone (their slots stay theirs) and wakes them with
+//! [`AcquireError`].
+//!
+//! Why a ticket: the woken waiter learns that its permits are its own from one atomic load,
+//! without taking the lock again (three lock round trips per contended acquire become two:
+//! join, and the releaser's hand-off; tokio's intrusive nodes do the same with a per-node
+//! atomic). Waiters are served in full strictly in ticket order (the line is FIFO, a partly
+//! served front waiter stays in front, cancelled ones leave the line), so "my ticket is at
+//! most `served`" means "I was served", for every waiter at once, with one word. `served` is
+//! stored under the lock after the slot is freed, so a waiter that sees its ticket served
+//! never looks at its old key (which may already belong to a newer waiter), and one that does
+//! not see it takes the lock, under which the answer cannot change.
 //!
 //! `Mutex`, `RwLock`, the bounded `mpsc` channel and `OnceCell` are built on this type.
 
@@ -30,8 +43,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::{lock, WaitList, WakeList};
-use crate::loom::sync::atomic::AtomicUsize;
 use crate::loom::sync::atomic::Ordering;
+use crate::loom::sync::atomic::{AtomicU64, AtomicUsize};
 use crate::loom::sync::Mutex;
 // std's Arc even under loom: `self: Arc<Self>` methods take the caller's (std) Arc.
 use std::sync::Arc;
@@ -40,11 +53,35 @@ use std::sync::Arc;
 pub struct Semaphore {
     /// `free permits << SHIFT | WAITERS | CLOSED`.
     word: AtomicUsize,
-    /// Node data: permits that waiter still needs.
-    waiters: Mutex<WaitList<usize>>,
+    /// The ticket of the last waiter served in full (0: none yet). Stored under `line`'s lock;
+    /// read by a waiting [`Acquire`] without it.
+    served: AtomicU64,
+    line: Mutex<Line>,
 }
 
-/// Someone is in line: the permit count is 0 and changes only under `waiters`' lock.
+/// The waiters, under the semaphore's lock.
+#[derive(Debug)]
+struct Line {
+    waiters: WaitList<Waiting>,
+    /// The last ticket handed out.
+    tickets: u64,
+}
+
+/// One waiter's node data.
+#[derive(Debug)]
+struct Waiting {
+    /// Permits it still needs.
+    needed: usize,
+    ticket: u64,
+}
+
+impl Line {
+    const fn new() -> Line {
+        Line { waiters: WaitList::new(), tickets: 0 }
+    }
+}
+
+/// Someone is in line: the permit count is 0 and changes only under `line`'s lock.
 const WAITERS: usize = 1;
 const CLOSED: usize = 2;
 const SHIFT: u32 = 2;
@@ -108,14 +145,22 @@ impl Semaphore {
             "a semaphore may not have more than MAX_PERMITS permits ({})",
             Self::MAX_PERMITS
         );
-        Semaphore { word: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
+        Semaphore {
+            word: AtomicUsize::new(permits << SHIFT),
+            served: AtomicU64::new(0),
+            line: Mutex::new(Line::new()),
+        }
     }
 
     /// A semaphore with `permits` free permits, usable in a `static`.
     #[cfg(not(loom))]
     pub const fn const_new(permits: usize) -> Semaphore {
         assert!(permits <= Self::MAX_PERMITS);
-        Semaphore { word: AtomicUsize::new(permits << SHIFT), waiters: Mutex::new(WaitList::new()) }
+        Semaphore {
+            word: AtomicUsize::new(permits << SHIFT),
+            served: AtomicU64::new(0),
+            line: Mutex::new(Line::new()),
+        }
     }
 
     /// The number of free permits.
@@ -255,14 +300,16 @@ impl Semaphore {
     /// stay valid (and are returned to the free count when dropped).
     pub fn close(&self) {
         let mut wakers = WakeList::new();
-        let mut waiters = lock(&self.waiters);
+        let mut line = lock(&self.line);
         self.word.fetch_or(CLOSED, Ordering::AcqRel);
-        while let Some(key) = waiters.front() {
-            wakers.push(waiters.unlink(key));
+        // Unlinked, not removed: each waiter frees its own slot when it sees the close, and
+        // gives back what it had been handed (its node says how much).
+        while let Some(key) = line.waiters.front() {
+            wakers.push(line.waiters.unlink(key));
         }
         // Nobody is in line any more (and nobody joins a closed semaphore).
         self.word.fetch_and(!WAITERS, Ordering::AcqRel);
-        drop(waiters);
+        drop(line);
         wakers.wake_all();
     }
 
@@ -313,27 +360,37 @@ impl Semaphore {
             }
         }
         let mut wakers = WakeList::new();
-        let mut waiters = lock(&self.waiters);
-        self.release_locked(&mut waiters, n, &mut wakers);
-        drop(waiters);
+        let mut line = lock(&self.line);
+        self.release_locked(&mut line, n, &mut wakers);
+        drop(line);
         wakers.wake_all();
     }
 
-    /// Under the waiters' lock: serves waiters front to back with `n` permits; the rest become
+    /// Whether the waiter holding `ticket` was served in full (its slot is freed then).
+    fn was_served(&self, ticket: u64) -> bool {
+        self.served.load(Ordering::Acquire) >= ticket
+    }
+
+    /// Under the line's lock: serves waiters front to back with `n` permits; the rest become
     /// free. If that (or a removal before it) leaves the line empty, clears `WAITERS`.
-    fn release_locked(&self, waiters: &mut WaitList<usize>, mut n: usize, wakers: &mut WakeList) {
+    fn release_locked(&self, line: &mut Line, mut n: usize, wakers: &mut WakeList) {
+        let waiters = &mut line.waiters;
         while n > 0 {
             let Some(key) = waiters.front() else {
                 break;
             };
-            let needed = &mut waiters.node_mut(key).data;
-            let given = n.min(*needed);
-            *needed -= given;
+            let waiting = &mut waiters.node_mut(key).data;
+            let given = n.min(waiting.needed);
+            waiting.needed -= given;
             n -= given;
-            if *needed > 0 {
+            if waiting.needed > 0 {
                 break;
             }
-            wakers.push(waiters.unlink(key));
+            // Served in full: free its slot, then tell it by its ticket (Release: the slot's
+            // reuse and everything before this release happen before its Acquire load).
+            let node = waiters.remove(key);
+            self.served.store(node.data.ticket, Ordering::Release);
+            wakers.push(node.waker);
         }
         if waiters.is_empty() {
             // With WAITERS set the count is 0 and nobody else writes the word; with it clear,
@@ -365,16 +422,24 @@ impl fmt::Debug for Semaphore {
 pub(crate) struct Acquire<'a> {
     sem: &'a Semaphore,
     n: usize,
-    key: Option<usize>,
+    /// In line: its node's key and its ticket.
+    place: Option<Place>,
     /// The permits are ours, but the task's budget was spent: they are handed over at the
     /// next poll, or given back if the future is dropped first.
     holding: bool,
     done: bool,
 }
 
+/// Where a waiting [`Acquire`] stands in line.
+#[derive(Clone, Copy)]
+struct Place {
+    key: usize,
+    ticket: u64,
+}
+
 impl<'a> Acquire<'a> {
     pub(crate) fn new(sem: &'a Semaphore, n: usize) -> Acquire<'a> {
-        Acquire { sem, n, key: None, holding: false, done: false }
+        Acquire { sem, n, place: None, holding: false, done: false }
     }
 }
 
@@ -408,7 +473,7 @@ impl Acquire<'_> {
     /// Takes the permits, or joins (or keeps its place in) the line.
     fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), AcquireError>> {
         let sem = self.sem;
-        let Some(key) = self.key else {
+        let Some(Place { key, ticket }) = self.place else {
             // Not in line yet: the lock-free fast path first.
             let fast = if self.n == 0 {
                 if sem.is_closed() {
@@ -430,11 +495,11 @@ impl Acquire<'_> {
             }
             // Cloned before the lock is taken: no foreign code under it.
             let waker = cx.waker().clone();
-            let mut waiters = lock(&sem.waiters);
+            let mut line = lock(&sem.line);
             let mut word = sem.word.load(Ordering::Acquire);
             let taken = loop {
                 if word & CLOSED != 0 {
-                    drop(waiters);
+                    drop(line);
                     return Poll::Ready(Err(AcquireError(())));
                 }
                 let free = word >> SHIFT;
@@ -447,7 +512,7 @@ impl Acquire<'_> {
                         Ordering::Acquire,
                     ) {
                         Ok(_) => {
-                            drop(waiters);
+                            drop(line);
                             return Poll::Ready(Ok(()));
                         }
                         Err(actual) => {
@@ -468,36 +533,57 @@ impl Acquire<'_> {
                     Err(actual) => word = actual,
                 }
             };
-            self.key = Some(waiters.push_back(self.n - taken, Some(waker)));
+            line.tickets += 1;
+            let ticket = line.tickets;
+            let key =
+                line.waiters.push_back(Waiting { needed: self.n - taken, ticket }, Some(waker));
+            self.place = Some(Place { key, ticket });
             return Poll::Pending;
         };
-        // In line: served (unlinked), or still waiting.
+        // In line. Served in full, and not closed: the permits are ours, no lock needed.
+        if !sem.is_closed() && sem.was_served(ticket) {
+            self.place = None;
+            return Poll::Ready(Ok(()));
+        }
+        // Closed, still waiting, or served just now: look again under the lock, where neither
+        // `served` nor `CLOSED` changes.
         let mut new_waker: Option<Waker> = None;
         loop {
-            let mut waiters = lock(&sem.waiters);
-            if !waiters.is_queued(key) {
-                let node = waiters.remove(key);
-                // Closed (before or after it was served): what it had been handed becomes
-                // free again (close cleared WAITERS), and it fails, as tokio's does.
-                let closed = sem.is_closed();
-                if closed && self.n > node.data {
-                    sem.word.fetch_add((self.n - node.data) << SHIFT, Ordering::AcqRel);
+            let mut line = lock(&sem.line);
+            let served = sem.was_served(ticket);
+            if sem.is_closed() {
+                // Closed (before or after it was served): it fails, as tokio's does, and what
+                // it had been handed becomes free again (close cleared WAITERS). A waiter not
+                // served in full still owns its (unlinked) slot and frees it.
+                let (given, node) = if served {
+                    (self.n, None)
+                } else {
+                    let node = line.waiters.remove(key);
+                    (self.n - node.data.needed, Some(node))
+                };
+                if given > 0 {
+                    sem.word.fetch_add(given << SHIFT, Ordering::AcqRel);
                 }
-                drop(waiters);
-                self.key = None;
-                drop(node.waker);
-                return Poll::Ready(if closed { Err(AcquireError(())) } else { Ok(()) });
+                drop(line);
+                self.place = None;
+                drop(node);
+                return Poll::Ready(Err(AcquireError(())));
             }
-            if waiters.will_wake(key, cx.waker()) {
+            if served {
+                drop(line);
+                self.place = None;
+                return Poll::Ready(Ok(()));
+            }
+            if line.waiters.will_wake(key, cx.waker()) {
                 return Poll::Pending;
             }
             let Some(waker) = new_waker.take() else {
-                drop(waiters);
+                drop(line);
                 new_waker = Some(cx.waker().clone());
                 continue;
             };
-            let old = waiters.set_waker(key, waker);
-            drop(waiters);
+            let old = line.waiters.set_waker(key, waker);
+            drop(line);
             drop(old);
             return Poll::Pending;
         }
@@ -511,18 +597,28 @@ impl Drop for Acquire<'_> {
             self.sem.release(self.n);
             return;
         }
-        let Some(key) = self.key else {
+        let Some(Place { key, ticket }) = self.place else {
             return;
         };
+        if self.sem.was_served(ticket) {
+            // Served in full but never saw it: the slot is gone, the permits go back.
+            self.sem.release(self.n);
+            return;
+        }
         let mut wakers = WakeList::new();
-        let mut waiters = lock(&self.sem.waiters);
-        let node = waiters.remove(key);
-        // Permits handed to us while we waited (all of them if we were complete but never
-        // saw it) go to the next in line; if we were the last in line, WAITERS is cleared.
-        let given = self.n - node.data;
-        self.sem.release_locked(&mut waiters, given, &mut wakers);
-        drop(waiters);
-        drop(node.waker);
+        let mut line = lock(&self.sem.line);
+        // Served between the load above and the lock: as above. Else the slot is ours to
+        // free, and the permits handed to us so far go to the next in line.
+        let (given, node) = if self.sem.was_served(ticket) {
+            (self.n, None)
+        } else {
+            let node = line.waiters.remove(key);
+            (self.n - node.data.needed, Some(node))
+        };
+        // If we were the last in line, this clears WAITERS.
+        self.sem.release_locked(&mut line, given, &mut wakers);
+        drop(line);
+        drop(node);
         wakers.wake_all();
     }
 }

@@ -9,7 +9,12 @@
 //!
 //! - Only the future that owns a key frees its slot ([`WaitList::remove`]). A notifier that
 //!   picks a waiter only *unlinks* it and marks it in its data, so a key is never reused while
-//!   its owner may still look at it (no ABA, no stale key).
+//!   its owner may still look at it (no ABA, no stale key). The one exception is a primitive
+//!   that tells a served waiter so *outside* the list, through an atomic the waiter reads
+//!   before it would look at its key: then the server may remove the node itself, and the
+//!   owner, once told, forgets its key without locking. The semaphore does this (a ticket per
+//!   waiter and one `served` counter, see `semaphore.rs`), which spares its woken waiter a
+//!   lock round trip.
 //! - A future dropped while unlinked-and-marked still owns what it was given (a notification,
 //!   permits) and hands it on under the same lock, to the next waiter in line.
 //!
@@ -107,8 +112,9 @@ impl<T> WaitList<T> {
         waker
     }
 
-    /// Frees `key`'s slot (unlinking it first if it is in line). Only its owner calls this.
-    /// The returned node's waker must be dropped after the lock is released.
+    /// Frees `key`'s slot (unlinking it first if it is in line). Its owner calls this, or a
+    /// server that tells the owner outside the list (see the module docs). The returned
+    /// node's waker must be woken or dropped after the lock is released.
     pub(crate) fn remove(&mut self, key: usize) -> Node<T> {
         let waker = self.unlink(key);
         let mut node = self.nodes.remove(key);
