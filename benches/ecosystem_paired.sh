@@ -9,9 +9,10 @@
 #
 #   benches/ecosystem_paired.sh [ROUNDS] [SECONDS]     # default: 6 rounds of 8-second pairs
 #
-# Each line: the row, each side's requests/s and server CPU time per request (utime + stime of
+# Each wrk line: the row, each side's requests/s and server CPU time per request (utime + stime of
 # all its threads, /proc/PID/stat), then minirt/tokio for the rate and tokio/minirt for the CPU
-# per request (above 1: minirt ahead). Which wrk starts first swaps every round.
+# per request (above 1: minirt ahead). Which side starts first swaps every round. Then the
+# reqwest loop of ecosystem.sh (10k keep-alive GETs), both runtimes' clients at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
@@ -69,6 +70,21 @@ for round in $(seq "$rounds"); do
           um = cm * 10000 / (rm * secs); ut = ct * 10000 / (rt * secs)
           printf "%-18s minirt %7.0f req/s %6.2f us/req   tokio %7.0f req/s %6.2f us/req   rate m/t %.3f   CPU t/m %.3f\n",
             row, rm, um, rt, ut, rm / rt, ut / um }'
+    done
+  done
+  # The reqwest loop: each runtime's client (core 1) against its own current-thread server
+  # (core 0), the two clients at once. The client prints its own rate and CPU per request.
+  for flavor in current multi; do
+    waits=()
+    for side in $sides; do
+      read -r hostport _ <<<"${addr[$side-current]}"
+      taskset -c 1 "$target/release/eco-bench-$side" client "http://$hostport/text" 10000 \
+        "$flavor" 1 >"$out/$side" &
+      waits+=($!)
+    done
+    wait "${waits[@]}"
+    for side in minirt tokio; do
+      printf '%-18s %-7s %s\n' "reqwest $flavor" "$side" "$(cat "$out/$side")"
     done
   done
 done
