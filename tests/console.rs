@@ -2,7 +2,9 @@
 //! would: its JSON lists the spawned tasks with their names, spawn lines and changing states;
 //! a task parked on a socket shows under that fd as a reader; a task that drops its own waker
 //! and returns `Pending` is flagged as a lost wake-up; the console answers while every worker
-//! is blocked; bad requests get a status.
+//! is blocked; bad requests get a status; tasks spawned and dropped by the hundred thousand
+//! while the console reads them (the table's entries reused, cells dropped under its pin)
+//! leave every answer whole and the process sound.
 //!
 //! The console is process-wide, so each scenario runs in a child process (this test binary
 //! run again with `CONSOLE_SCENARIO` set) with `MINIRT_CONSOLE=127.0.0.1:0`: the child's
@@ -148,6 +150,7 @@ fn scenario_in_child() {
         "blocked" => blocked(&rt),
         "browser" => browser(&rt),
         "counters" => counters(),
+        "churn" => churn(&rt),
         other => panic!("unknown scenario {other}"),
     }
     // Until the parent closes stdin.
@@ -407,6 +410,67 @@ fn the_console_answers_while_every_worker_is_blocked() {
     } else {
         panic!("the console took {blocked_for:?} to answer while the workers were blocked");
     }
+    child.finish();
+}
+
+/// "keeper" stays pending from the start, so its table entry is taken when the ids wrap around;
+/// then 120,000 short tasks (every tenth named), 2,000 at a time over both workers, are
+/// spawned and dropped while the parent reads the console; `CHURNED` when they are done.
+fn churn(rt: &Runtime) {
+    rt.block_on(async {
+        minirt::task::Builder::new()
+            .name("keeper")
+            .spawn(std::future::pending::<()>())
+            .expect("spawn");
+    });
+    ready();
+    rt.block_on(async {
+        for batch in 0..60 {
+            let mut handles = Vec::with_capacity(2_000);
+            for i in 0..2_000 {
+                let work = async move {
+                    minirt::task::yield_now().await;
+                    batch * i
+                };
+                handles.push(if i % 10 == 0 {
+                    minirt::task::Builder::new().name("churned").spawn(work).expect("spawn")
+                } else {
+                    minirt::spawn(work)
+                });
+            }
+            for handle in handles {
+                handle.await.expect("a churned task");
+            }
+        }
+    });
+    eprintln!("CHURNED");
+}
+
+#[test]
+fn tasks_churned_while_the_console_reads_them_leave_it_whole() {
+    let child = Scenario::start("churn");
+    let mut reads = 0;
+    let deadline = Instant::now() + PATIENCE * 6;
+    loop {
+        let state = child.json("/api/state");
+        reads += 1;
+        for task in state["tasks"].as_array().expect("a task list") {
+            assert!(task["id"].as_u64() > Some(0), "{task}");
+            let location = task["location"].as_str().expect("a location");
+            assert!(location.starts_with("tests/console.rs:"), "{task}");
+            if let Some(name) = task["name"].as_str() {
+                assert!(name == "keeper" || name == "churned", "{task}");
+            }
+        }
+        if child.lines.try_iter().any(|line| line == "CHURNED") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the churn did not end ({reads} reads)");
+    }
+    eprintln!("{reads} reads during the churn");
+    assert!(reads > 1, "read once only: the churn was over before the console was read");
+    let keeper = child.wait_for("keeper", |state| task(state, "keeper").cloned());
+    assert_eq!(keeper["state"], "idle", "{keeper}");
     child.finish();
 }
 
