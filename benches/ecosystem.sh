@@ -17,32 +17,14 @@
 # number of rounds each side runs first equally often on every row.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 rounds=${1:-2}
 secs=${2:-10}
 target=${CARGO_TARGET_DIR:-target/eco-bench}
-for side in minirt tokio; do
-  CARGO_TARGET_DIR="$target" cargo build --release --quiet \
-    --manifest-path "benches/ecosystem/$side/Cargo.toml"
-done
-bin() { echo "$target/release/eco-bench-$1"; }
+# shellcheck source=benches/ecosystem/servers.sh
+source benches/ecosystem/servers.sh
 
 echo "# $(date -u '+%F %T') UTC, load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
-port=19480
-declare -A addr
-for side in minirt tokio; do
-  for flavor in current multi; do
-    taskset -c 0 "$(bin $side)" serve "127.0.0.1:$port" "$flavor" 1 2>/dev/null &
-    pids+=($!)
-    addr[$side-$flavor]="127.0.0.1:$port $!"
-    port=$((port + 1))
-  done
-done
-sleep 1
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+start_servers 19480
 
 for round in $(seq "$rounds"); do
   sides="minirt tokio"

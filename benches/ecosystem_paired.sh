@@ -15,31 +15,14 @@
 # reqwest loop of ecosystem.sh (10k keep-alive GETs), both runtimes' clients at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
 rounds=${1:-6}
 secs=${2:-8}
 target=${CARGO_TARGET_DIR:-target/eco-bench}
-for side in minirt tokio; do
-  CARGO_TARGET_DIR="$target" cargo build --release --quiet \
-    --manifest-path "benches/ecosystem/$side/Cargo.toml"
-done
+# shellcheck source=benches/ecosystem/servers.sh
+source benches/ecosystem/servers.sh
 
 echo "# $(date -u '+%F %T') UTC, load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait' EXIT
-port=19580
-declare -A addr
-for side in minirt tokio; do
-  for flavor in current multi; do
-    taskset -c 0 "$target/release/eco-bench-$side" serve "127.0.0.1:$port" "$flavor" 1 2>/dev/null &
-    pids+=($!)
-    addr[$side-$flavor]="127.0.0.1:$port $!"
-    port=$((port + 1))
-  done
-done
-sleep 1
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+start_servers 19580
 out=$(mktemp -d)
 
 for round in $(seq "$rounds"); do
@@ -78,7 +61,7 @@ for round in $(seq "$rounds"); do
     waits=()
     for side in $sides; do
       read -r hostport _ <<<"${addr[$side-current]}"
-      taskset -c 1 "$target/release/eco-bench-$side" client "http://$hostport/text" 10000 \
+      taskset -c 1 "$(bin $side)" client "http://$hostport/text" 10000 \
         "$flavor" 1 >"$out/$side" &
       waits+=($!)
     done
