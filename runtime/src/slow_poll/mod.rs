@@ -56,12 +56,13 @@
 //! every long one, below) as they are, plus the sampled ones scaled up to all the others
 //! (`Counters::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
 //! queueings up to all polls (`Counters::scheduled`). Ages and completion times come from
-//! the watchdog's clock (`coarse_nanos`, late by less than a tick). Long polls are not sampled: the watchdog sees a poll whose number has
-//! not changed between two of its ticks, marks it long on its Slot, and the poll's end (one
-//! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
-//! when the sample did not time it: short by less than a tick. So a slow poll is reported,
-//! while it runs and when it returns, and the longest poll of a task is exact for every poll
-//! longer than a tick (and for the timed ones), sampled below.
+//! the watchdog's clock (`coarse_nanos`, late by less than a tick). Long polls are not
+//! sampled: the watchdog sees a poll whose number has not changed between two of its ticks,
+//! marks it long on its Slot, and the poll's end (one relaxed load) then reads the clock and
+//! counts it, timed from the watchdog's first sighting when the sample did not time it:
+//! short by less than a tick. So a slow poll is reported, while it runs and when it returns,
+//! and the longest poll of a task is exact for every poll longer than a tick (and for the
+//! timed ones), sampled below.
 //!
 //! The spawn, the per-poll path and the completion take no lock and allocate nothing (for a
 //! task whose entry in `TABLE` is free, which is every task unless one spawned `ENTRIES`
