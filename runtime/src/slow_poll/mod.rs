@@ -90,7 +90,7 @@ use std::time::Duration;
 
 pub(crate) use clock::now_nanos;
 pub(crate) use counters::{Inspect, Meta, TaskState, SAMPLE};
-pub(crate) use poll::{finished, PollTimer};
+pub(crate) use poll::{finished, poll_ended, poll_started, Hooks, PollGuard};
 pub(crate) use settings::{console_enabled, enabled, threshold};
 pub(crate) use table::CellOps;
 pub(crate) use tasks::{dropped, named, spawned, tasks, woken};
