@@ -1,5 +1,6 @@
-//! A poll's hooks: `PollTimer` publishes every poll to its thread's slot, times the sampled
-//! and the long ones, and reports those past the threshold.
+//! A poll's hooks (`poll_started`, `poll_ended`, with the loop's `Hooks`): every poll is
+//! published to its thread's slot, the sampled and the long ones are timed, and those past
+//! the threshold reported.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use super::tasks::{describe, forget, lookup};
 use super::threads::{add, current_slot, Slot, SLOT};
 
 /// The task completed or was cancelled: its entry goes (or, with the console on, is kept
-/// among the last completed). Its poll has ended (`PollTimer::end` comes first, and reports it
-/// by name).
+/// among the last completed). Its poll has ended (`poll_ended` comes first, and reports it by
+/// name).
 #[cold]
 #[inline(never)]
 pub(crate) fn finished(id: u64) {

@@ -371,3 +371,39 @@ pub(crate) fn driver(held: bool) {
 pub(super) fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Tasks polled in a fixed round are all sampled, whatever the round's length: every
+    /// `SAMPLE`th poll would time one task of a round of 32 and never the others.
+    #[test]
+    fn every_task_of_a_round_is_sampled() {
+        for round in [1, 2, 7, 31, 32, 64, 100] {
+            let slot = Slot::new(String::from("test"));
+            let mut sampled = vec![0u32; round];
+            let polls = round as u64 * SAMPLE * 40;
+            for n in 0..polls {
+                let seq = slot.begin(n % round as u64 + 1);
+                if slot.is_sampled(seq) {
+                    slot.pick_next_sample(seq);
+                    sampled[(n % round as u64) as usize] += 1;
+                }
+                slot.end();
+            }
+            let total: u32 = sampled.iter().sum();
+            // One in `SAMPLE` on average: within a fifth of it over this many polls.
+            let expected = (polls / SAMPLE) as u32;
+            assert!(
+                total.abs_diff(expected) < expected / 5,
+                "round of {round}: {total} sampled, {expected} expected"
+            );
+            // Each task about its share (40 each): none left out, none taken every time.
+            assert!(
+                sampled.iter().all(|&n| (10..=100).contains(&n)),
+                "round of {round}: {sampled:?}"
+            );
+        }
+    }
+}

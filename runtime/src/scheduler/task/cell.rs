@@ -332,13 +332,13 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    /// One run: polls the future once (or drops it, if the task was cancelled). While the
-    /// slow-poll detector or the console is on (one relaxed load: off, that is all they
-    /// cost here), the poll is bracketed by `slow_poll::PollTimer`, inlined, so that the hooks
-    /// reach the id and the state word's mark without a call. One copy, with and without the
-    /// hooks: LLVM inlines the future's poll into its one caller (two copies of this, one with
-    /// the hooks and one without, each lost that: callgrind, ping_pong with the hooks off,
-    /// +4.6 % instructions).
+    /// One run: polls the future once (or drops it, if the task was cancelled). With `hooks`
+    /// (the slow-poll detector or the console is on, see `slow_poll::Hooks`; off, all they
+    /// cost here is a test before and after the poll), the poll is bracketed by
+    /// `slow_poll::poll_started` and `poll_ended`, inlined, so that they reach the id and the
+    /// state word's mark without a call. One copy, with and without the hooks: LLVM inlines
+    /// the future's poll into its one caller (two copies of this, one with the hooks and one
+    /// without, each lost that: callgrind, ping_pong with the hooks off, +4.6 % instructions).
     fn run(self: Arc<Self>, hooks: Option<&slow_poll::Hooks>) {
         let (run, prev) = self.state.run_from();
         match run {

@@ -312,6 +312,47 @@ mod tests {
     }
 
     #[test]
+    fn each_poll_is_counted_and_a_cancelled_run_is_not() {
+        let state = State::new();
+        assert_eq!(state.load().polls(), 0);
+        for polls in 1..=3 {
+            assert_eq!(state.transition_to_running(), Run::Poll);
+            assert_eq!(state.load().polls(), polls, "counted as the poll starts");
+            assert!(state.load().is_running() && !state.load().is_notified());
+            assert_eq!(state.transition_to_idle(false), Idle::Wait);
+            assert!(state.transition_to_notified());
+        }
+        assert!(!state.transition_to_cancelled(), "already queued");
+        let (run, _) = state.run_from();
+        assert_eq!(run, Run::Cancel);
+        state.uncount_poll();
+        assert_eq!(state.load().polls(), 3, "dropping the future is not a poll");
+        assert!(state.transition_to_complete().has_join_interest());
+        assert_eq!(state.load().polls(), 3);
+    }
+
+    #[test]
+    fn the_timed_mark_is_seen_by_the_next_run_only() {
+        let state = State::new();
+        state.mark_timed_next();
+        let (run, prev) = state.run_from();
+        assert_eq!(run, Run::Poll);
+        assert!(prev.is_timed_next(), "the spawn's mark");
+        assert!(!state.load().is_timed_next(), "the run takes it off");
+        // A timed poll that was not woken during it leaves no mark.
+        assert_eq!(state.transition_to_idle(true), Idle::Wait);
+        assert!(!state.load().is_timed_next());
+        assert!(state.transition_to_notified());
+        assert!(!state.run_from().1.is_timed_next());
+        // One woken during it marks its next run, which the runner queues.
+        assert!(!state.transition_to_notified(), "running: left to the runner");
+        assert_eq!(state.transition_to_idle(true), Idle::Requeue);
+        assert!(state.load().is_timed_next());
+        assert!(state.run_from().1.is_timed_next());
+        assert_eq!(state.load().polls(), 3);
+    }
+
+    #[test]
     #[should_panic(expected = "already running")]
     fn running_a_running_task_is_a_bug() {
         let state = State::new();
