@@ -491,13 +491,14 @@ fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>]) {
                     json.number(shared.local_queue_depth(index) as u64);
                 }
             }
-            // The loop's queue is its thread's own: what it held at the latest poll there.
+            // The loop's queue is its thread's own: what it held when its batch started, less
+            // the polls since (`Slot::loop_queue`).
             Handle::CurrentThread(shared) => {
                 let address = Arc::as_ptr(shared) as usize;
                 let slots = slow_poll::slots();
                 let slot = slots.iter().find(|slot| slot.loop_runtime.load(Relaxed) == address);
                 if let Some(slot) = slot {
-                    json.number(slot.loop_queue.load(Relaxed));
+                    json.number(slot.loop_queue());
                 }
             }
         }

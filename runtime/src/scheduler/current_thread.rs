@@ -475,24 +475,13 @@ impl<'a> RunningLoop<'a> {
             }
             // The batch runs even when the block_on future is already woken again: a future
             // that wakes itself (yield_now, an exhausted budget) must not starve the tasks.
-            match &hooks {
-                None => {
-                    for _ in 0..BATCH {
-                        tick = tick.wrapping_add(1);
-                        let Some(task) = self.next_task(tick) else { break };
-                        super::run(task, None);
-                    }
-                }
-                // The same, telling the console how many tasks wait behind each poll (the
-                // queue is this thread's own).
-                Some(hooks) => {
-                    for _ in 0..BATCH {
-                        tick = tick.wrapping_add(1);
-                        let Some((task, queued)) = self.next_task_counted(tick) else { break };
-                        hooks.queued(queued);
-                        super::run(task, Some(hooks));
-                    }
-                }
+            if let Some(hooks) = &hooks {
+                hooks.batch_starts(LOCAL.with(|cx| cx.run_queue.borrow().len()));
+            }
+            for _ in 0..BATCH {
+                tick = tick.wrapping_add(1);
+                let Some(task) = self.next_task(tick) else { break };
+                super::run(task, hooks.as_ref());
             }
             if self.is_idle() {
                 self.park();
@@ -512,23 +501,6 @@ impl<'a> RunningLoop<'a> {
         task.or_else(|| {
             self.drain_injection();
             LOCAL.with(|cx| cx.run_queue.borrow_mut().pop_front())
-        })
-    }
-
-    /// `next_task`, and the tasks left in the local queue behind it (read in the same borrow).
-    fn next_task_counted(&self, tick: usize) -> Option<(TaskRef, usize)> {
-        if tick % INJECTION_INTERVAL == 0 {
-            self.drain_injection();
-        }
-        let pop = || {
-            LOCAL.with(|cx| {
-                let mut queue = cx.run_queue.borrow_mut();
-                queue.pop_front().map(|task| (task, queue.len()))
-            })
-        };
-        pop().or_else(|| {
-            self.drain_injection();
-            pop()
         })
     }
 

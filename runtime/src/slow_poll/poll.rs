@@ -35,7 +35,7 @@ impl Hooks {
     /// The hooks for a loop starting on this thread: `None` if they are off or the loop is
     /// nested in a poll (see `Hooks`). `current_thread`: the current-thread runtime whose
     /// loop this is (its address, compared, never dereferenced), whose queue the loop then
-    /// reports before each poll (`Hooks::queued`).
+    /// reports at each batch (`Hooks::batch_starts`).
     pub(crate) fn for_loop(current_thread: Option<usize>) -> Option<Hooks> {
         if !enabled() {
             return None;
@@ -51,11 +51,14 @@ impl Hooks {
         Some(Hooks { slot })
     }
 
-    /// The current-thread loop is about to poll a task, with `queued` tasks behind it in its
-    /// queue (which is its thread's own: the console reads this instead).
-    #[inline(always)]
-    pub(crate) fn queued(&self, queued: usize) {
-        self.slot().loop_queue.store(queued as u64, Ordering::Relaxed);
+    /// The current-thread loop starts a batch of polls with `queued` tasks in its queue (which
+    /// is its thread's own: the console reads this, less the polls the batch has started
+    /// since, as the tasks waiting behind the poll in progress; `Slot::loop_queue`).
+    #[inline]
+    pub(crate) fn batch_starts(&self, queued: usize) {
+        let slot = self.slot();
+        slot.loop_queue.store(queued as u64, Ordering::Relaxed);
+        slot.loop_polls.store(slot.polls.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     fn slot(&self) -> &Slot {

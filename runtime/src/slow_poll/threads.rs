@@ -49,9 +49,11 @@ pub(crate) struct Slot {
     /// This thread holds the runtime's driver (polls the reactor and fires the timers).
     pub(crate) driver: AtomicBool,
     /// The current-thread runtime whose loop polled here last (its `Shared`'s address, never
-    /// dereferenced; 0: none), and the tasks its local queue held then.
+    /// dereferenced; 0: none), the tasks its local queue held when its latest batch of polls
+    /// started, and this thread's `polls` then (`Slot::loop_queue`).
     pub(crate) loop_runtime: AtomicUsize,
-    pub(crate) loop_queue: AtomicU64,
+    pub(super) loop_queue: AtomicU64,
+    pub(super) loop_polls: AtomicU64,
     /// This thread's polls' durations and scheduling delays (`histograms` adds all up): a
     /// thread's own, so that workers do not write the same cache lines at every poll.
     pub(super) poll_times: Histogram,
@@ -152,6 +154,7 @@ impl Slot {
             driver: AtomicBool::new(false),
             loop_runtime: AtomicUsize::new(0),
             loop_queue: AtomicU64::new(0),
+            loop_polls: AtomicU64::new(0),
             poll_times: Histogram::new(),
             schedule_delays: Histogram::new(),
             next_sample: AtomicU64::new(1),
@@ -201,6 +204,15 @@ impl Slot {
         self.random.store(x, Ordering::Relaxed);
         let distance = 1 + x % (2 * SAMPLE - 1);
         self.next_sample.store(seq.wrapping_add(distance), Ordering::Relaxed);
+    }
+
+    /// The tasks queued behind the current-thread loop's poll in progress here (or its next):
+    /// those its queue held when the batch started, less the polls started since. Tasks
+    /// queued during the batch are not counted: at least this many wait.
+    pub(crate) fn loop_queue(&self) -> u64 {
+        let started = self.polls.load(Ordering::Relaxed);
+        let since = started.wrapping_sub(self.loop_polls.load(Ordering::Relaxed));
+        self.loop_queue.load(Ordering::Relaxed).saturating_sub(since)
     }
 
     /// Whether the watchdog saw poll `seq` on two ticks (then its end reads the clock).
