@@ -10,9 +10,12 @@
 # 2. criterion: `spawn_many/minirt` and `yield_many/minirt`, off and on alternated ROUNDS times
 #    (wall time: read it beside `uptime`).
 # 3. echo (loadgen, 50 connections, 64-byte messages) and http (wrk, 50 connections) on the
-#    current-thread examples, off and on side by side (ports 17410/17411, 18490/18491), pinned
-#    to core 0 with the load on core 1 as benches/load.sh: the rate and the server's CPU time
-#    per request (utime + stime from /proc), which the machine's other load moves less.
+#    current-thread examples, off and on in pairs (ports 17410/17411, 18490/18491): both
+#    servers pinned to core 0, each with its own load on core 1, both loads started together
+#    (which one is started first swaps every round), as benches/ecosystem_paired.sh does: a
+#    slow phase of the VM hits both halves of a pair, and with one core shared the ratio of
+#    the rates is the inverse ratio of the CPU time per request. Each line: the rate, the
+#    server's CPU time per request (utime + stime from /proc); each pair: on / off.
 #
 # "On" is `MINIRT_CONSOLE=127.0.0.1:0` (a console on a free port nobody reads: the hooks' cost
 # alone). The bench binary is built with CARGO_PROFILE_BENCH_CODEGEN_UNITS=1 so that both sides
@@ -60,21 +63,44 @@ taskset -c 0 "${on[@]}" "$bin/http" 127.0.0.1:18491 >/dev/null 2>&1 & http_on=$!
 trap 'kill $echo_off $echo_on $http_off $http_on; wait' EXIT
 sleep 0.5
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# run LABEL SIDE PID COMMAND...: the rate, and the server's CPU time per request.
-run() {
-  local label=$1 side=$2 pid=$3 before after out rate
-  shift 3
-  before=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 "$@")
-  after=$(cpu_ticks "$pid")
-  rate=$(echo "$out" | grep -oE '[0-9.]+ round trips/s|Requests/sec: +[0-9.]+' | grep -oE '[0-9.]+' | head -1)
-  awk -v l="$label" -v s="$side" -v rate="$rate" -v t=$((after - before)) -v secs="$secs" \
-    'BEGIN { printf "%-8s %-4s %10.0f /s  server CPU %3.0f%%  %.3f us/request\n", l, s, rate, t / secs, t * 10000 / (rate * secs) }'
+# load KIND PORT: one load run of KIND (echo or http) against 127.0.0.1:PORT, on core 1.
+load() {
+  case $1 in
+    echo) taskset -c 1 "$bin/loadgen" "127.0.0.1:$2" 50 64 "$secs" ;;
+    http) taskset -c 1 wrk -t1 -c50 -d"${secs}s" "http://127.0.0.1:$2/" ;;
+  esac
 }
+rate_of() { grep -oE '[0-9.]+ round trips/s|Requests/sec: +[0-9.]+' "$1" | grep -oE '[0-9.]+' | head -1; }
+# pair KIND OFF_PORT OFF_PID ON_PORT ON_PID FIRST: both loads at once, FIRST (off or on)
+# started first; prints each side and the ratios.
+pair() {
+  local kind=$1 off_port=$2 off_pid=$3 on_port=$4 on_pid=$5 first=$6
+  local off_out on_out off0 on0 off1 on1 a b
+  off_out=$(mktemp)
+  on_out=$(mktemp)
+  off0=$(cpu_ticks "$off_pid")
+  on0=$(cpu_ticks "$on_pid")
+  if [ "$first" = off ]; then
+    load "$kind" "$off_port" >"$off_out" & a=$!
+    load "$kind" "$on_port" >"$on_out" & b=$!
+  else
+    load "$kind" "$on_port" >"$on_out" & b=$!
+    load "$kind" "$off_port" >"$off_out" & a=$!
+  fi
+  wait $a $b
+  off1=$(cpu_ticks "$off_pid")
+  on1=$(cpu_ticks "$on_pid")
+  awk -v k="$kind" -v f="$first" -v ro="$(rate_of "$off_out")" -v rn="$(rate_of "$on_out")" \
+    -v to=$((off1 - off0)) -v tn=$((on1 - on0)) -v secs="$secs" 'BEGIN {
+      uo = to * 10000 / (ro * secs); un = tn * 10000 / (rn * secs)
+      printf "%-5s off %8.0f /s %6.3f us/request | on %8.0f /s %6.3f us/request | on/off rate %.3f, CPU per request %.3f (%s first)\n",
+        k, ro, uo, rn, un, rn / ro, un / uo, f }'
+  rm -f "$off_out" "$on_out"
+}
+first=off
 for _ in $(seq "$rounds"); do
-  run echo off $echo_off "$bin/loadgen" 127.0.0.1:17410 50 64 "$secs"
-  run echo on $echo_on "$bin/loadgen" 127.0.0.1:17411 50 64 "$secs"
-  run http off $http_off wrk -t1 -c50 -d"${secs}s" http://127.0.0.1:18490/
-  run http on $http_on wrk -t1 -c50 -d"${secs}s" http://127.0.0.1:18491/
+  pair echo 17410 $echo_off 17411 $echo_on $first
+  pair http 18490 $http_off 18491 $http_on $first
+  if [ $first = off ]; then first=on; else first=off; fi
 done
 echo "# done, load: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -30,8 +30,8 @@
 //!   returned n events, token → fd and bits, the waiters woken, tasks polled, timers fired);
 //!   off, one predictable branch per hook.
 //! - `slow_poll` (private): `MINIRT_SLOW_POLL=10ms` names a task whose poll blocks its thread,
-//!   while it still blocks (a watchdog thread) and when it returns; the schedulers time each
-//!   poll through `scheduler::run` only while it is on.
+//!   while it still blocks (a watchdog thread) and when it returns; each loop hands its polls
+//!   the hooks (`slow_poll::Hooks`) only while it is on.
 //! - `context` (private): the runtime this thread entered (`CONTEXT`); `polling` (private): what
 //!   this thread is polling — the loop flag, the task id, the cooperative budget (`POLLING`).
 //! - `console` (private): `MINIRT_CONSOLE=127.0.0.1:6669` serves a live page and JSON from a

@@ -4,11 +4,12 @@
 //! answers while every worker is blocked.
 //!
 //! ```text
-//!  hooks (slow_poll/)           Task::new, wakes, scheduler::run, Task::complete, a worker's
+//!  hooks (slow_poll/)           Task::new, wakes, Task::run, Task::complete, a worker's
 //!                               steals/parks/driver: counters in each task's TABLE entry
-//!                               (filled in place, no lock: slow_poll/table.rs) and in each
-//!                               thread's Slot (with its share of the histograms); exact
-//!                               counts, times sampled (one poll in `slow_poll::SAMPLE`)
+//!                               (filled in place, no lock: slow_poll/table.rs), its state
+//!                               word (state, polls) and each thread's Slot (with its share
+//!                               of the histograms); exact counts, times sampled (about one
+//!                               poll in `slow_poll::SAMPLE`)
 //!  watchdog (slow_poll/)        a thread of its own: marks the polls that run past a tick,
 //!                               keeps the coarse clock that ages use
 //!  runtimes.rs                  every runtime built while the console is on, held weakly
@@ -23,7 +24,7 @@
 //! and the JSON and the page say so (`"sample": 32`, "≈"); a poll longer than the watchdog's
 //! tick is always timed (see `slow_poll`'s "Exact and sampled").
 //!
-//! Off (the default) nothing here runs and the hooks are a relaxed load and a branch each.
+//! Off (the default) nothing here runs, and the hooks are a branch or two per poll.
 //! The console is process-wide, as the variable is: the first address set wins; every
 //! runtime built after it is turned on is shown.
 

@@ -110,9 +110,9 @@ fn task_row(meta: Arc<Meta>, now: u64, running: &HashMap<u64, u64>) -> TaskRow {
     let end = if done_at != 0 { done_at } else { now };
     let age = end.saturating_sub(meta.spawned_at);
     let running_for = running.get(&meta.id).copied().filter(|_| done_at == 0);
-    // (1: queued by a wake that did not read the clock.)
+    // (0: not queued by a wake or spawn that read the clock.)
     let woken = meta.woken_at.load(Relaxed);
-    let queued_now = if woken > 1 && done_at == 0 { now.saturating_sub(woken) } else { 0 };
+    let queued_now = if woken != 0 && done_at == 0 { now.saturating_sub(woken) } else { 0 };
     let busy = meta.busy() + running_for.unwrap_or(0);
     let scheduled = meta.scheduled() + queued_now;
     let idle = age.saturating_sub(busy + scheduled);
@@ -491,13 +491,14 @@ fn runtimes_json(json: &mut Json, handles: &[Handle], fds: &[Vec<FdRow>]) {
                     json.number(shared.local_queue_depth(index) as u64);
                 }
             }
-            // The loop's queue is its thread's own: what it held at the latest poll there.
+            // The loop's queue is its thread's own: what it held when its batch started, less
+            // the polls since (`Slot::loop_queue`).
             Handle::CurrentThread(shared) => {
                 let address = Arc::as_ptr(shared) as usize;
                 let slots = slow_poll::slots();
                 let slot = slots.iter().find(|slot| slot.loop_runtime.load(Relaxed) == address);
                 if let Some(slot) = slot {
-                    json.number(slot.loop_queue.load(Relaxed));
+                    json.number(slot.loop_queue());
                 }
             }
         }

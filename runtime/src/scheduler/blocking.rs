@@ -429,14 +429,14 @@ impl Inner {
             if let Some(task) = state.mandatory.pop_front() {
                 state.num_mandatory += 1;
                 drop(state);
-                task.run();
+                task.run(None);
                 state = lock(&self.state);
                 state.num_mandatory -= 1;
                 continue;
             }
             if let Some(task) = state.queue.pop_front() {
                 drop(state);
-                task.run();
+                task.run(None);
                 state = lock(&self.state);
                 continue;
             }

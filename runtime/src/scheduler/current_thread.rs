@@ -282,19 +282,6 @@ pub(crate) fn runs_any_loop() -> bool {
     LOCAL.try_with(|cx| !cx.running_loop.get().is_null()).unwrap_or(false)
 }
 
-/// For the console (while it is on, at each poll): the current-thread loop running on this
-/// thread (its `Shared`'s address) and the tasks its local queue holds.
-pub(crate) fn local_queue() -> Option<(usize, usize)> {
-    LOCAL
-        .try_with(|cx| {
-            let running = cx.running_loop.get();
-            let queued = cx.run_queue.try_borrow().ok()?.len();
-            (!running.is_null()).then_some((running as usize, queued))
-        })
-        .ok()
-        .flatten()
-}
-
 /// The loop's per-thread state, while `block_on` runs on this thread.
 struct Local {
     /// The runtime whose loop this thread is running, or null. Compared, never dereferenced.
@@ -475,6 +462,9 @@ impl<'a> RunningLoop<'a> {
         let waker = Waker::from(Arc::new(BlockOnWaker { shared: self.shared.clone() }));
         let mut cx = Context::from_waker(&waker);
         self.shared.block_on_woken.store(true, Ordering::SeqCst);
+        // The slow-poll detector's and the console's hooks for this loop's polls (`None`
+        // while they are off): a local, which stays in a register across the polls.
+        let hooks = crate::slow_poll::Hooks::for_loop(Some(Arc::as_ptr(self.shared) as usize));
         let mut tick: usize = 0;
         loop {
             if self.shared.block_on_woken.swap(false, Ordering::SeqCst) {
@@ -485,10 +475,13 @@ impl<'a> RunningLoop<'a> {
             }
             // The batch runs even when the block_on future is already woken again: a future
             // that wakes itself (yield_now, an exhausted budget) must not starve the tasks.
+            if let Some(hooks) = &hooks {
+                hooks.batch_starts(LOCAL.with(|cx| cx.run_queue.borrow().len()));
+            }
             for _ in 0..BATCH {
                 tick = tick.wrapping_add(1);
                 let Some(task) = self.next_task(tick) else { break };
-                super::run_counted(task, local_queue);
+                super::run(task, hooks.as_ref());
             }
             if self.is_idle() {
                 self.park();

@@ -83,7 +83,7 @@ pub(crate) struct LocalScheduler(Arc<Shared>);
 impl Schedule for LocalScheduler {
     fn schedule(&self, task: TaskRef) {
         if crate::slow_poll::enabled() {
-            crate::slow_poll::woken(task.id().as_u64());
+            task.woken();
         }
         let mut queue = lock(&self.0.queue);
         if queue.closed {
@@ -225,10 +225,13 @@ impl LocalSet {
     /// Runs up to `BATCH` queued tasks; true if some are still queued after.
     fn tick(&self) -> bool {
         crate::polling::nested_polls(|| {
+            // `None` while the hooks are off, and when the set runs inside a task's poll (that
+            // poll holds the thread); `Some` when it runs in `block_on`'s own future.
+            let hooks = crate::slow_poll::Hooks::for_loop(None);
             for _ in 0..BATCH {
                 let task = lock(&self.shared.queue).tasks.pop_front();
                 match task {
-                    Some(task) => super::run(task),
+                    Some(task) => super::run(task, hooks.as_ref()),
                     None => return false,
                 }
             }

@@ -23,7 +23,7 @@ pub(crate) mod task;
 mod task_scheduler;
 pub(crate) mod worker_metrics;
 
-pub(crate) use run::{run, run_counted};
+pub(crate) use run::run;
 
 pub(crate) use task_scheduler::TaskScheduler;
 

@@ -135,7 +135,7 @@ impl Schedule for TaskScheduler {
 
     fn schedule(&self, task: TaskRef) {
         if crate::slow_poll::enabled() {
-            crate::slow_poll::woken(task.id().as_u64());
+            task.woken();
         }
         match self.arc() {
             Ok(ct) => ct.schedule(task),

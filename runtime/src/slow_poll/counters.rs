@@ -20,6 +20,8 @@ pub(crate) struct TaskState {
     pub(crate) running: bool,
     pub(crate) complete: bool,
     pub(crate) join_interest: bool,
+    /// Its polls so far, counted by the state word itself.
+    pub(crate) polls: u64,
 }
 
 /// A task's counters: inline in its `TABLE` entry (`table.rs`), or in its `Meta` if the table
@@ -28,12 +30,13 @@ pub(crate) struct TaskState {
 pub(crate) struct Counters {
     /// 0 while it lives; from the watchdog's clock.
     pub(crate) done_at: AtomicU64,
-    /// Every poll, counted when it starts.
+    /// Its polls: counted by the task's state word (`TaskState::polls`), and copied here when
+    /// the console reads a live task and when the cell is dropped (`dropped`).
     pub(crate) polls: AtomicU64,
-    /// Its polls' durations, in two parts. Known exactly (`exact_polls`): its first poll,
-    /// and every poll the watchdog saw long (timed from its start when sampled, else from
-    /// the watchdog's first sighting). Sampled (`timed_polls`): the others that the thread's
-    /// one-in-`SAMPLE` picked. `busy` adds the first part to the second scaled up to the
+    /// Its polls' durations, in two parts. Known exactly (`exact_polls`): every poll the
+    /// watchdog saw long (timed from its start when sampled, else from the watchdog's first
+    /// sighting). Sampled (`timed_polls`): the others that the thread's one-in-`SAMPLE`
+    /// picked (`sampled`). `busy` adds the first part to the second scaled up to the
     /// polls not known exactly.
     pub(crate) busy_nanos: AtomicU64,
     pub(crate) timed_polls: AtomicU64,
@@ -44,14 +47,17 @@ pub(crate) struct Counters {
     /// the total.
     pub(crate) scheduled_nanos: AtomicU64,
     pub(crate) timed_delays: AtomicU64,
-    /// A wake not yet followed by a poll: when (a wake that read the clock), `UNTIMED`, or 0
-    /// (none).
+    /// When the wake (or the spawn) that read the clock queued it, until the poll after it
+    /// (which the state word's mark times) takes it; else 0.
     pub(crate) woken_at: AtomicU64,
     /// Wakes hooked (of the task while idle): `Counters::wakes` adds the self-wakes.
     pub(crate) idle_wakes: AtomicU64,
+    /// Its polls when its last hooked wake came: a wake not yet followed by a poll if they
+    /// are its polls now.
+    pub(crate) woken_polls: AtomicU64,
     pub(crate) longest_poll_nanos: AtomicU64,
-    /// When its last poll ended, if that poll was timed (else 0): a task polled again with no
-    /// wake hooked since was woken during that poll (and queued again by it) at that moment.
+    /// When its last sampled poll ended: the queueing of a task that woke itself during that
+    /// poll starts there (the state word's mark tells its next poll to time it).
     pub(super) last_poll_end: AtomicU64,
 }
 
@@ -75,11 +81,8 @@ impl std::ops::Deref for Meta {
     }
 }
 
-/// `Counters::woken_at` of a task queued by a wake that did not read the clock.
-pub(super) const UNTIMED: u64 = 1;
-
-/// One poll in `SAMPLE` on each thread is timed (and every task's first poll), and one wake
-/// (or spawn) in `SAMPLE` reads the clock: `SAMPLE - 1` polls in `SAMPLE` cost no clock read.
+/// One poll in `SAMPLE` on each thread is timed, and one wake (or spawn) in `SAMPLE` reads
+/// the clock: `SAMPLE - 1` polls in `SAMPLE` cost no clock read.
 pub(crate) const SAMPLE: u64 = 1 << 5;
 
 impl Meta {
@@ -102,12 +105,13 @@ impl Counters {
             timed_delays: AtomicU64::new(0),
             woken_at: AtomicU64::new(0),
             idle_wakes: AtomicU64::new(0),
+            woken_polls: AtomicU64::new(0),
             longest_poll_nanos: AtomicU64::new(0),
             last_poll_end: AtomicU64::new(0),
         }
     }
 
-    /// A new task's counters, queued at `woken_at` (`UNTIMED` or when).
+    /// A new task's counters, queued at `woken_at` (when, if its spawn read the clock; else 0).
     #[inline]
     pub(super) fn reset(&self, woken_at: u64) {
         for counter in [
@@ -120,6 +124,7 @@ impl Counters {
             &self.scheduled_nanos,
             &self.timed_delays,
             &self.idle_wakes,
+            &self.woken_polls,
             &self.longest_poll_nanos,
             &self.last_poll_end,
         ] {
@@ -142,6 +147,7 @@ impl Counters {
             timed_delays: read(&self.timed_delays),
             woken_at: read(&self.woken_at),
             idle_wakes: read(&self.idle_wakes),
+            woken_polls: read(&self.woken_polls),
             longest_poll_nanos: read(&self.longest_poll_nanos),
             last_poll_end: read(&self.last_poll_end),
         }
@@ -155,11 +161,12 @@ impl Counters {
     /// Its polls during which it was woken (a wake of its own, `yield_now` or a spent
     /// budget; or, rarely, another thread's while it ran), counted without a hook: every poll
     /// but the first follows a wake, hooked (while it was idle) or during the poll before;
-    /// the hooked wake not yet followed by a poll (`woken_at` set) is not one of them.
+    /// the hooked wake not yet followed by a poll is not one of them.
     pub(crate) fn self_wakes(&self) -> u64 {
         let polls = self.polls.load(Ordering::Relaxed);
-        let pending = u64::from(self.woken_at.load(Ordering::Relaxed) != 0);
-        let followed = self.idle_wakes.load(Ordering::Relaxed).saturating_sub(pending);
+        let wakes = self.idle_wakes.load(Ordering::Relaxed);
+        let pending = u64::from(wakes > 0 && self.woken_polls.load(Ordering::Relaxed) == polls);
+        let followed = wakes.saturating_sub(pending);
         polls.saturating_sub(1).saturating_sub(followed)
     }
 

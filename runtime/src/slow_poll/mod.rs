@@ -13,11 +13,14 @@
 //! ```text
 //!  Task::new         ── on? the task's TABLE entry (spawn location, a Weak to the cell,
 //!                       counters) filled in place; in TASKS, a map, if the entry is taken
-//!  scheduler::run    ── on? Runnable::run_timed: PollTimer::start: this thread's Slot :=
-//!                       (poll number, task id); the task's counters count the poll; one
-//!                       poll in SAMPLE (and every task's first) also reads the clock
-//!                       Task::run: poll the future
-//!                       PollTimer::drop: Slot := idle; timed, or marked long by the
+//!  a loop starts     ── on, and not nested in a poll? Hooks::for_loop: this thread's Slot
+//!  Task::run(hooks)  ── the state word counts the poll (hooks or not: one `add` in the run's
+//!                       own read-modify-write)
+//!                       hooks? poll_started: Slot := (poll number, task id); a sampled
+//!                       poll (about one in SAMPLE) reads the clock, and so does one whose
+//!                       state word is marked to time its queueing (TIMED_NEXT)
+//!                       poll the future
+//!                       hooks? poll_ended: Slot := idle; sampled, or marked long by the
 //!                       watchdog? read the clock, count the duration; past the threshold?
 //!                       "... ran for 812 ms ..."
 //!  watchdog thread   ── every tick (threshold / 4, 5 ms with the console; 1 to 100 ms):
@@ -25,53 +28,56 @@
 //!                       running past the threshold, then 2×, 4×, ...? "... has run for
 //!                       200 ms ... and is still running"
 //!  Task::complete    ── on? mark it done (the console lists the last completed)
-//!  Task's drop       ── on? its TABLE entry lets the cell go; its counters stay until a
-//!                       later spawn reuses the entry
+//!  Task's drop       ── on? its TABLE entry keeps its poll count and lets the cell go; its
+//!                       counters stay until a later spawn reuses the entry
 //! ```
 //!
 //! The watchdog is a thread of its own, so it reports while every worker is blocked. Off (the
-//! default) each hook is one relaxed load and a branch, in the scheduler's loop (not in the
-//! task cell, where it made `Task::run` too big for LLVM to inline the future's poll); no
-//! memory is kept per task. Tasks are known here by their ids' numbers: this module sits
-//! below `task`.
+//! default), a loop hands its polls `None` (one relaxed load when the loop starts) and
+//! `Task::run` tests that before and after the poll; the hooks are inlined into the one copy
+//! of `Task::run` (two copies, one hooked, lost LLVM's inlining of the future's poll into
+//! the other) and no memory is kept per task. Tasks are known here by their ids' numbers: this
+//! module sits below `task`.
 //! The setting is process-wide (the first runtime that turns it on sets the threshold), as
-//! the environment variable is.
+//! the environment variable is; a loop started before it was turned on does not hook its
+//! polls.
 //!
 //! The same hooks feed the live console (`crate::console`), which turns them on without a
 //! threshold: then each task's entry also keeps a weak reference to the task (to read its
-//! state word and its reference count), counters (polls, busy time, wakes, time queued after a
-//! wake), and completed tasks stay listed for a while; each thread's Slot counts its steals
-//! and parks, says whether it holds the driver, and keeps two histograms (poll duration and
-//! scheduling delay, wake → poll). This module only records: the console reads it from its
-//! own thread.
+//! state word and its reference count), counters (busy time, wakes, time queued after a
+//! wake), and completed tasks stay listed for a while; each thread's Slot counts its polls,
+//! steals and parks, says whether it holds the driver, and keeps two histograms (poll
+//! duration and scheduling delay, wake → poll). This module only records: the console reads
+//! it from its own thread.
 //!
 //! Exact and sampled. A poll of a small task costs about as much as reading the clock, so
 //! the clock is read on a sample only. Exact for every task: its spawn (id, name, location),
-//! state, polls, wakes and self-wakes, completion: plain loads and stores to its own counters
-//! (only the thread polling a task writes these). Sampled: one poll in `SAMPLE` on each
-//! thread, and every task's first poll, is timed (start and end); one wake in `SAMPLE` of
-//! each task, and one spawn in `SAMPLE`, reads the clock so that the poll after it times its
-//! scheduling delay (and so does a poll after a timed one that woke itself). Busy time and
-//! the poll-duration histogram are estimates: the polls known exactly (every task's first,
-//! every long one, below) as they are, plus the sampled ones scaled up to all the others
-//! (`Counters::busy`, `Slot::estimate`); scheduling time and its histogram scale the timed
-//! queueings up to all polls (`Counters::scheduled`). Ages and completion times come from
-//! the watchdog's clock (`coarse_nanos`, late by less than a tick). Long polls are not
-//! sampled: the watchdog sees a poll whose number has not changed between two of its ticks,
-//! marks it long on its Slot, and the poll's end (one relaxed load) then reads the clock and
-//! counts it, timed from the watchdog's first sighting when the sample did not time it:
-//! short by less than a tick. So a slow poll is reported, while it runs and when it returns,
-//! and the longest poll of a task is exact for every poll longer than a tick (and for the
-//! timed ones), sampled below.
+//! state and polls (both in its state word), wakes and self-wakes, completion. Sampled: about
+//! one poll in `SAMPLE` on each thread, a random distance apart (`Slot::is_sampled`: every
+//! `SAMPLE`th would time the same task of a round of 32 each time), is timed (start and end);
+//! one wake in `SAMPLE` of each task, and one spawn in `SAMPLE`, reads the clock and marks
+//! the task's state word so that the poll after it times its scheduling delay, and so does a
+//! sampled poll during which the task woke itself (its next poll times its queueing from its
+//! end). Busy time and the poll-duration histogram are estimates: the long polls (below) as
+//! they are, plus the sampled ones scaled up to all the others (`Counters::busy`,
+//! `Slot::estimate`); a task none of whose polls was sampled shows no busy time. Scheduling
+//! time and its histogram scale the timed queueings up to all polls (`Counters::scheduled`).
+//! Ages and completion times come from the watchdog's clock (`coarse_nanos`, late by less
+//! than a tick). Long polls are not sampled: the watchdog sees a poll whose number has not
+//! changed between two of its ticks, marks it long on its Slot, and the poll's end (one
+//! relaxed load) then reads the clock and counts it, timed from the watchdog's first sighting
+//! when the sample did not time it: short by less than a tick. So a slow poll is reported,
+//! while it runs and when it returns, and the longest poll of a task is exact for every poll
+//! longer than a tick (and for the sampled ones), sampled below.
 //!
 //! The spawn, the per-poll path and the completion take no lock and allocate nothing (for a
 //! task whose entry in `TABLE` is free, which is every task unless one spawned `ENTRIES`
-//! spawns earlier still lives), and a poll writes only the thread's own Slot and the task's
-//! counters: they are in `TABLE` (indexed by the id: `table.rs`), the
-//! clock is the time-stamp counter (`tsc`, where the kernel trusts it), the histograms are
-//! the thread's own, and a wake during the poll is not hooked but read off the next poll
-//! (no wake hooked since the last poll: it was woken during that one). See BENCHMARKS.md
-//! for what it costs.
+//! spawns earlier still lives). An unsampled poll touches only its thread's Slot (two words
+//! at its start, one at its end, two loads); the task's counters are in `TABLE` (indexed by
+//! the id: `table.rs`) and written by the sampled polls, the wakes, the spawn and the
+//! completion; the clock is the time-stamp counter (`tsc`, where the kernel trusts it), the
+//! histograms are the thread's own, and a wake during the poll is not hooked but counted
+//! from the poll count (`Counters::self_wakes`). See BENCHMARKS.md for what it costs.
 
 mod clock;
 mod counters;
@@ -90,7 +96,7 @@ use std::time::Duration;
 
 pub(crate) use clock::now_nanos;
 pub(crate) use counters::{Inspect, Meta, TaskState, SAMPLE};
-pub(crate) use poll::{finished, PollTimer};
+pub(crate) use poll::{finished, poll_ended, poll_started, Hooks, PollGuard};
 pub(crate) use settings::{console_enabled, enabled, threshold};
 pub(crate) use table::CellOps;
 pub(crate) use tasks::{dropped, named, spawned, tasks, woken};

@@ -1,248 +1,208 @@
-//! A poll's hooks: `PollTimer` counts every poll for its thread and its task, times the
-//! sampled and the long ones, and reports those past the threshold.
+//! A poll's hooks (`poll_started`, `poll_ended`, with the loop's `Hooks`): every poll is
+//! published to its thread's slot, the sampled and the long ones are timed, and those past
+//! the threshold reported.
 
-use std::ptr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::now_nanos;
-use super::counters::{Counters, SAMPLE, UNTIMED};
-use super::settings::{console_enabled, threshold, THRESHOLD_NANOS};
-use super::table;
+use super::settings::{enabled, threshold, THRESHOLD_NANOS};
 use super::tasks::{describe, forget, lookup};
-use super::threads::{add, Slot, SLOT};
+use super::threads::{add, current_slot, Slot, SLOT};
 
 /// The task completed or was cancelled: its entry goes (or, with the console on, is kept
-/// among the last completed).
+/// among the last completed). Its poll has ended (`poll_ended` comes first, and reports it by
+/// name).
 #[cold]
 #[inline(never)]
 pub(crate) fn finished(id: u64) {
-    if console_enabled() {
-        // Kept listed: marked done now, while the caller holds the cell (`lookup`).
-        forget(id);
-        return;
-    }
-    // Completed during its own poll: the `PollTimer` still reports it by name, and removes
-    // the entry after.
-    let in_its_poll = SLOT
-        .try_with(|slot| {
-            let polling = slot.task.load(Ordering::Relaxed) == id;
-            if polling {
-                slot.finished.store(id, Ordering::Relaxed);
-            }
-            polling
-        })
-        .unwrap_or(false);
-    if !in_its_poll {
-        forget(id);
-    }
+    forget(id);
 }
 
-/// One poll on this thread, from `PollTimer::start` to its drop (which also runs if the poll
-/// unwinds, so the watchdog never reports a poll that is over). Every poll is counted and
-/// published to the watchdog (its sequence number and task: plain stores to the thread's own
-/// slot and the task's own counters); only a sampled one reads the clock (see `SAMPLE`).
-/// What the end needs (the task, the sequence number, the start) is in the slot.
-pub(crate) struct PollTimer {
-    /// This thread's slot, if this poll is published there (null: the thread is exiting, or
-    /// the poll is nested in another). Held as a pointer, not looked up again at the end:
-    /// see `PollTimer::start`.
+/// What a scheduler loop hands each of its polls while the hooks are on (`Hooks::for_loop`,
+/// made once when the loop starts): its thread's slot. A loop hands `None` while they are
+/// off, and a loop nested in a poll (a `block_on` of another runtime in `block_in_place`; a
+/// `LocalSet`'s tasks, polled inside the task that runs the set) hands `None` too: the outer
+/// poll holds the thread, and stays the one published. The polls of all these are still
+/// counted, by their tasks' state words.
+pub(crate) struct Hooks {
+    /// The thread's slot, which outlives the loop (`current_slot`); a raw pointer, which
+    /// keeps `Hooks` on the loop's thread (`!Send`).
     slot: *const Slot,
 }
 
-impl PollTimer {
-    /// A poll of task `id` starts on this thread (the detector or the console is on); the
-    /// caller holds a reference to the task. `local_queue`, asked on timed polls only: the
-    /// current-thread loop polling it (its address) and the tasks queued behind it. Inlined
-    /// into `Runnable::run_timed`: the untimed poll of a task in `TABLE` is the path every
-    /// poll but a few takes.
-    #[inline(always)]
-    pub(crate) fn start(id: u64, local_queue: fn() -> Option<(usize, usize)>) -> PollTimer {
-        // The slot outlives the poll: the thread's `SLOT` holds it until the thread's
-        // thread-locals are destroyed, which a poll on the thread cannot span (one that
-        // starts once `SLOT` is gone finds no slot).
-        let slot = SLOT.try_with(Arc::as_ptr).unwrap_or(ptr::null());
-        // SAFETY: null, or just taken from the live `SLOT`.
-        let Some(slot_ref) = (unsafe { slot.as_ref() }) else {
-            return PollTimer { slot };
-        };
-        let Some(seq) = slot_ref.begin(id) else {
-            count_nested(id);
-            return PollTimer { slot: ptr::null() };
-        };
-        let sampled = seq % SAMPLE == 0;
-        let Some(entry) = table::find(id) else {
-            start_off_table(slot_ref, id, sampled, local_queue);
-            return PollTimer { slot };
-        };
-        let (polls, queued_at) = count_poll(&entry.counters);
-        // Every task's first poll is timed: a task polled once gets real figures.
-        if sampled || polls == 0 || queued_at > UNTIMED {
-            timed_start(slot_ref, &entry.counters, queued_at, sampled, polls, local_queue);
+impl Hooks {
+    /// The hooks for a loop starting on this thread: `None` if they are off or the loop is
+    /// nested in a poll (see `Hooks`). `current_thread`: the current-thread runtime whose
+    /// loop this is (its address, compared, never dereferenced), whose queue the loop then
+    /// reports at each batch (`Hooks::batch_starts`).
+    pub(crate) fn for_loop(current_thread: Option<usize>) -> Option<Hooks> {
+        if !enabled() {
+            return None;
         }
-        PollTimer { slot }
+        // SAFETY: null, or the thread's live slot (`current_slot`).
+        let slot = unsafe { current_slot().as_ref() }?;
+        if slot.task.load(Ordering::Relaxed) != 0 {
+            return None;
+        }
+        if let Some(runtime) = current_thread {
+            slot.loop_runtime.store(runtime, Ordering::Relaxed);
+        }
+        Some(Hooks { slot })
+    }
+
+    /// The current-thread loop starts a batch of polls with `queued` tasks in its queue (which
+    /// is its thread's own: the console reads this, less the polls the batch has started
+    /// since, as the tasks waiting behind the poll in progress; `Slot::loop_queue`).
+    #[inline]
+    pub(crate) fn batch_starts(&self, queued: usize) {
+        let slot = self.slot();
+        slot.loop_queue.store(queued as u64, Ordering::Relaxed);
+        slot.loop_polls.store(slot.polls.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    fn slot(&self) -> &Slot {
+        // SAFETY: the thread's live slot (`for_loop`), on the thread that made `self` (a raw
+        // pointer's owner is `!Send`) and while the loop runs: before the thread's
+        // thread-locals go.
+        unsafe { &*self.slot }
     }
 }
 
-/// A poll nested in another on this thread: counted for its task, not timed.
-#[cold]
-#[inline(never)]
-fn count_nested(id: u64) {
-    if let Some(meta) = lookup(id) {
-        count_poll(&meta);
-    }
-}
-
-/// Counts a poll of the task whose counters these are: returns its polls before this one,
-/// and when it was queued (`woken_at`'s meaning: 0 not known, `UNTIMED`, or when).
+/// A poll of task `id` starts, on the loop `hooks` are for; the caller holds a reference to
+/// the task, and calls `poll_ended` when the poll returns (and holds a `PollGuard`
+/// meanwhile). The poll is published to the watchdog (its sequence number and task: plain
+/// stores to the thread's own slot; the task's state word counts it); only a sampled one
+/// reads the clock (`Slot::is_sampled`), and one whose queueing is timed (`timed_next`, the
+/// state word's mark: after a wake, spawn or poll that read the clock). Inlined into
+/// `Task::run_once`: the path every poll but a few takes touches only the thread's slot.
 #[inline(always)]
-fn count_poll(meta: &Counters) -> (u64, u64) {
-    let polls = meta.polls.load(Ordering::Relaxed);
-    meta.polls.store(polls.wrapping_add(1), Ordering::Relaxed);
-    let woken = meta.woken_at.load(Ordering::Relaxed);
-    let queued_at = if woken != 0 {
-        meta.woken_at.store(0, Ordering::Relaxed);
-        woken
-    } else {
-        // Polled again with no wake hooked since its last poll: it was woken during that
-        // poll (a wake of its own, `yield_now` or a spent budget; or, rarely, another
-        // thread's while it ran), and queued again when it ended (then, if that poll was
-        // timed).
-        let end = meta.last_poll_end.load(Ordering::Relaxed);
-        if end != 0 {
-            meta.last_poll_end.store(0, Ordering::Relaxed);
-        }
-        end
-    };
-    (polls, queued_at)
+pub(crate) fn poll_started(hooks: &Hooks, id: u64, timed_next: bool) {
+    let slot = hooks.slot();
+    let seq = slot.begin(id);
+    let sampled = slot.is_sampled(seq);
+    if sampled || timed_next {
+        timed_start(slot, id, seq, sampled, timed_next);
+    }
 }
 
-/// The start of a poll of a task `TABLE` does not hold: one in `TASKS` (its entry was
-/// taken), or one unknown here (spawned before the hooks were on).
-#[cold]
-#[inline(never)]
-fn start_off_table(
-    slot: &Slot,
-    id: u64,
-    sampled: bool,
-    local_queue: fn() -> Option<(usize, usize)>,
-) {
-    match lookup(id) {
-        Some(meta) => {
-            let (polls, queued_at) = count_poll(&meta);
-            if sampled || polls == 0 || queued_at > UNTIMED {
-                timed_start(slot, &meta, queued_at, sampled, polls, local_queue);
+/// The poll `poll_started` published on `hooks`' loop returned: a sampled one, or one the
+/// watchdog saw long, is timed and reported if it took longer than the threshold. True if it
+/// read the clock at both ends: its end is then the task's `last_poll_end`, where the
+/// queueing of a task that woke itself during the poll starts (the caller marks its next
+/// poll to time it).
+#[inline(always)]
+pub(crate) fn poll_ended(hooks: &Hooks) -> bool {
+    let slot = hooks.slot();
+    let (id, seq, start) = slot.end();
+    if start != 0 || slot.is_long(seq) {
+        return end_slow(slot, id, seq, start);
+    }
+    false
+}
+
+/// Held across a poll the hooks may have published: ends it if the poll unwinds (a bug of
+/// minirt's: the task cell catches the future's panics), so the watchdog never reports a
+/// poll that is over. No bytes, and no instruction but on the unwinding path (it needs no
+/// task id there: whatever poll is published on this thread is the one unwinding); forgotten
+/// on the way out that does not unwind, which calls `poll_ended` itself.
+pub(crate) struct PollGuard;
+
+impl Drop for PollGuard {
+    #[cold]
+    fn drop(&mut self) {
+        if !enabled() {
+            return;
+        }
+        // SAFETY: null, or the thread's live slot (`current_slot`).
+        if let Some(slot) = unsafe { current_slot().as_ref() } {
+            if slot.task.load(Ordering::Relaxed) != 0 {
+                let (id, seq, start) = slot.end();
+                end_slow(slot, id, seq, start);
             }
         }
-        None if sampled => mark_timed(slot, now_nanos().max(1), local_queue),
-        None => {}
     }
 }
 
-/// The start of a poll that reads the clock: timed (sampled, or the task's first), or whose
-/// wake was. A timed poll's start goes to the slot (`started`).
+/// The start of a poll that reads the clock: sampled (its duration is timed: its start goes
+/// to the slot, `started`), or whose queueing is timed (from the wake or spawn that read the
+/// clock, `woken_at`, or else from the end of its last poll, which was timed and woke it).
 #[cold]
 #[inline(never)]
-fn timed_start(
-    slot: &Slot,
-    meta: &Counters,
-    queued_at: u64,
-    sampled: bool,
-    polls: u64,
-    local_queue: fn() -> Option<(usize, usize)>,
-) {
+fn timed_start(slot: &Slot, id: u64, seq: u64, sampled: bool, timed_next: bool) {
+    if sampled {
+        slot.pick_next_sample(seq);
+    }
     let now = now_nanos().max(1);
-    if queued_at > UNTIMED {
-        let delay = now.saturating_sub(queued_at);
-        add(&meta.scheduled_nanos, delay);
-        add(&meta.timed_delays, 1);
-        slot.schedule_delays.record(delay);
-        add(&slot.timed_delays, 1);
-    }
-    if sampled || polls == 0 {
-        mark_timed(slot, now, local_queue);
-    }
-}
-
-/// A timed poll started at `now`: the slot says so, and where the loop's queue stands.
-fn mark_timed(slot: &Slot, now: u64, local_queue: fn() -> Option<(usize, usize)>) {
-    slot.started.store(now, Ordering::Relaxed);
-    if let Some((runtime, queued)) = local_queue() {
-        slot.loop_runtime.store(runtime, Ordering::Relaxed);
-        slot.loop_queue.store(queued as u64, Ordering::Relaxed);
-    }
-}
-
-impl Drop for PollTimer {
-    /// The poll returned: a timed one, or one the watchdog saw long, is timed and reported if
-    /// it took longer than the threshold.
-    #[inline(always)]
-    fn drop(&mut self) {
-        // SAFETY: see `PollTimer::start`: the slot outlives the poll.
-        let Some(slot) = (unsafe { self.slot.as_ref() }) else { return };
-        let (id, seq, start) = slot.end();
-        if start != 0 || slot.is_long(seq) || slot.finished.load(Ordering::Relaxed) != 0 {
-            end_slow(slot, id, seq, start);
+    if timed_next {
+        // The caller holds the cell: the entry (or the map's `Meta`) is the task's.
+        if let Some(meta) = lookup(id) {
+            let woken = meta.woken_at.load(Ordering::Relaxed);
+            let queued_at = if woken != 0 {
+                meta.woken_at.store(0, Ordering::Relaxed);
+                woken
+            } else {
+                meta.last_poll_end.load(Ordering::Relaxed)
+            };
+            if queued_at != 0 {
+                let delay = now.saturating_sub(queued_at);
+                add(&meta.scheduled_nanos, delay);
+                add(&meta.timed_delays, 1);
+                slot.schedule_delays.record(delay);
+                add(&slot.timed_delays, 1);
+            }
         }
     }
+    if sampled {
+        slot.started.store(now, Ordering::Relaxed);
+    }
 }
 
-/// The end of poll `seq` of task `id`: timed (`start`, not 0), seen long by the watchdog, or
-/// one whose task completed while only the detector is on. Reads the clock (the first two),
-/// counts the poll's duration, reports it if past the threshold, forgets the completed task.
+/// The end of poll `seq` of task `id`: sampled (`start`, not 0), or seen long by the watchdog.
+/// Reads the clock, counts the poll's duration, reports it if past the threshold. True if the
+/// poll was sampled (its end is the task's `last_poll_end`).
 #[cold]
 #[inline(never)]
-fn end_slow(slot: &Slot, id: u64, seq: u64, start: u64) {
-    // Only this thread writes its slot's `started` and `finished`.
+fn end_slow(slot: &Slot, id: u64, seq: u64, start: u64) -> bool {
+    // Only this thread writes its slot's `started`.
     slot.started.store(0, Ordering::Relaxed);
-    let finished = slot.finished.load(Ordering::Relaxed) == id;
-    if finished {
-        slot.finished.store(0, Ordering::Relaxed);
-    }
     let timed = start != 0;
     let sighted = slot.long_since(seq);
     let long = sighted.is_some();
-    if timed || long {
-        let end = now_nanos();
-        // An untimed long poll started before the watchdog first saw it, after its tick
-        // before: timed from the sighting, it is short by less than a tick.
-        let from = if timed { start } else { sighted.unwrap_or(end) };
-        let nanos = end.saturating_sub(from);
-        // Known exactly (not scaled): a long poll, or a task's first poll that the
-        // thread's sample did not pick.
-        let exact = long || seq % SAMPLE != 0;
-        if exact {
-            slot.exact_times.record(nanos);
-            add(&slot.exact, 1);
+    let end = now_nanos();
+    // An untimed long poll started before the watchdog first saw it, after its tick
+    // before: timed from the sighting, it is short by less than a tick.
+    let from = if timed { start } else { sighted.unwrap_or(end) };
+    let nanos = end.saturating_sub(from);
+    // Known exactly (not scaled): a long poll. Sampled: the others timed.
+    if long {
+        slot.exact_times.record(nanos);
+        add(&slot.exact, 1);
+    } else {
+        slot.poll_times.record(nanos);
+        add(&slot.timed, 1);
+    }
+    // The cell may be gone: the counters are looked up again (see `lookup`).
+    if let Some(meta) = lookup(id) {
+        let (polls, busy) = if long {
+            (&meta.exact_polls, &meta.exact_busy_nanos)
         } else {
-            slot.poll_times.record(nanos);
-            add(&slot.timed, 1);
+            (&meta.timed_polls, &meta.busy_nanos)
+        };
+        add(polls, 1);
+        add(busy, nanos);
+        if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
+            meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
         }
-        // The cell may be gone: the counters are looked up again (see `lookup`).
-        if let Some(meta) = lookup(id) {
-            let (polls, busy) = if exact {
-                (&meta.exact_polls, &meta.exact_busy_nanos)
-            } else {
-                (&meta.timed_polls, &meta.busy_nanos)
-            };
-            add(polls, 1);
-            add(busy, nanos);
-            if nanos > meta.longest_poll_nanos.load(Ordering::Relaxed) {
-                meta.longest_poll_nanos.store(nanos, Ordering::Relaxed);
-            }
-            if timed {
-                meta.last_poll_end.store(end, Ordering::Relaxed);
-            }
-        }
-        // Before `forget`, so that a task that completed in this poll is still named.
-        if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
-            report(id, nanos);
+        if timed {
+            meta.last_poll_end.store(end, Ordering::Relaxed);
         }
     }
-    if finished {
-        forget(id);
+    // Before `finished`, so that a task that completed in this poll is still named.
+    if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
+        report(id, nanos);
     }
+    timed
 }
 
 #[cold]

@@ -8,7 +8,8 @@
 //!            fill it, cell := the task's Weak (as a raw pointer), id := the task's id
 //!            (taken: a task alive with the same low bits; the task goes to `TASKS`, the map)
 //!  hooks     entry.id == id? its counters (the caller holds the cell: the entry stays its)
-//!  dropped   the cell's drop: cell := 0, its Weak given up; the counters stay, listed as a
+//!  dropped   the cell's drop: the poll count (from the state word) kept, cell := 0, its
+//!            Weak given up; the counters stay, listed as a
 //!            done task until a later spawn reuses the entry (ENTRIES spawns later at most)
 //!  console   reads an entry between two loads of its id (a seqlock: the entry is only ever
 //!            refilled after id := CLAIMED); reads the cell through a pin (below)
@@ -144,11 +145,13 @@ fn unname(entry: &Entry, old: u64) {
     }
 }
 
-/// The task cell of `id` is being dropped: its entry's `Weak` is given up (or handed to the
-/// console that has it pinned), and the entry may be refilled. False if the table does not
-/// hold `id`.
-pub(super) fn release(id: u64) -> bool {
+/// The task cell of `id` is being dropped after `polls` polls: its entry keeps the count, its
+/// `Weak` is given up (or handed to the console that has it pinned), and the entry may be
+/// refilled. False if the table does not hold `id`.
+pub(super) fn release(id: u64, polls: u64) -> bool {
     let Some(entry) = find(id) else { return false };
+    // Before the cell word goes to 0: a reader that finds the cell gone reads this count.
+    entry.counters.polls.store(polls, Ordering::Relaxed);
     // Before the cell word goes to 0, after which the entry may be refilled.
     let ops = entry.ops.load(Ordering::Relaxed);
     let mut cell = entry.cell.load(Ordering::Acquire);
@@ -248,6 +251,13 @@ pub(super) fn list() -> Vec<Arc<Meta>> {
         let spawned_at = entry.spawned_at.load(Ordering::Relaxed);
         let counters = entry.counters.copy();
         let task = pinned_weak(entry);
+        // A live task's polls are in its state word (the entry has them once it is gone).
+        let polls = match task.upgrade() {
+            Some(cell) => cell.inspect().polls,
+            // Stored by the cell's drop, which may have come after the copy.
+            None => entry.counters.polls.load(Ordering::Relaxed),
+        };
+        counters.polls.store(polls, Ordering::Relaxed);
         fence(Ordering::Acquire);
         if entry.id.load(Ordering::Relaxed) != id || location.is_null() {
             // Refilled while read.

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::clock::{coarse_nanos, now_nanos};
-use super::counters::{Counters, Meta, SAMPLE, UNTIMED};
+use super::counters::{Counters, Meta, SAMPLE};
 use super::settings::console_enabled;
 use super::table::{self, CellOps, Entry};
 // Only plain maps, queues and names are changed under these locks: consistent after a panic,
@@ -91,17 +91,23 @@ impl std::ops::Deref for MetaRef {
     }
 }
 
-/// The task cell of `id` is being dropped (the hooks are on): its table entry lets go of the
-/// cell (the counters stay, for the console, until the entry is reused).
+/// The task cell of `id` is being dropped (the hooks are on), after `polls` polls: its table
+/// entry lets go of the cell, and keeps the count (and the other counters, for the console)
+/// until the entry is reused.
 #[cold]
 #[inline(never)]
-pub(crate) fn dropped(id: u64) {
-    table::release(id);
+pub(crate) fn dropped(id: u64, polls: u64) {
+    if !table::release(id, polls) {
+        if let Some(meta) = find_in_map(id) {
+            meta.polls.store(polls, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A task was created at `location` (the detector or the console is on). `cell` is the raw
 /// pointer of a `Weak` to its cell (from `Weak::into_raw`), which this takes over; `ops`
-/// reaches the cell through it.
+/// reaches the cell through it. True if its spawn read the clock: the caller marks its state
+/// word so that its first poll times its queueing (`State::mark_timed_next`).
 #[cold]
 #[inline(never)]
 pub(crate) fn spawned(
@@ -109,14 +115,15 @@ pub(crate) fn spawned(
     location: &'static Location<'static>,
     cell: *const (),
     ops: &'static CellOps,
-) {
+) -> bool {
     // Ids are handed out in order: one spawn in `SAMPLE` times its first queueing.
-    let queued = if id % SAMPLE == 0 { now_nanos().max(UNTIMED + 1) } else { UNTIMED };
+    let timed = id % SAMPLE == 0;
+    let queued = if timed { now_nanos().max(1) } else { 0 };
     let spawned_at = coarse_nanos();
-    if table::claim(id, location, cell, ops, queued, spawned_at) {
-        return;
+    if !table::claim(id, location, cell, ops, queued, spawned_at) {
+        spawned_in_map(id, location, cell, ops, queued, spawned_at);
     }
-    spawned_in_map(id, location, cell, ops, queued, spawned_at);
+    timed
 }
 
 /// `spawned`, for a task whose table entry is taken.
@@ -153,25 +160,27 @@ pub(crate) fn named(id: u64, name: &str) {
     }
 }
 
-/// An idle task was woken, and queued (the detector or the console is on): by value, from
-/// `Task::wake`; by reference (and a spawn, whose queueing `spawned` already timed), from
-/// the scheduler's `schedule`. Wakes during its poll are not hooked (that path stays as it
-/// is when all this is off): `PollTimer::start` counts them when the task is polled again
-/// with no wake hooked since. A wake counts once per queueing.
+/// An idle task was woken, and queued (the detector or the console is on), after `polls`
+/// polls: by value, from `Task::wake`; by reference, from the scheduler's `schedule` (which
+/// may come after `Task::wake` for the same queueing: counted once). Wakes during its poll are
+/// not hooked (that path stays as it is when all this is off): `Counters::self_wakes` counts
+/// them. True if this wake read the clock (one in `SAMPLE` of the task's): the caller marks
+/// its state word so that the poll after it times its queueing.
 #[cold]
 #[inline(never)]
-pub(crate) fn woken(id: u64) {
-    let Some(meta) = lookup(id) else { return };
+pub(crate) fn woken(id: u64, polls: u64) -> bool {
+    let Some(meta) = lookup(id) else { return false };
     // Only the thread that queues the task calls this (its wake won the state word's
-    // transition), and the poll that clears `woken_at` comes after the queueing: plain loads
-    // and stores are enough.
-    if meta.woken_at.load(Ordering::Relaxed) == 0 {
-        let wakes = meta.idle_wakes.load(Ordering::Relaxed);
-        meta.idle_wakes.store(wakes + 1, Ordering::Relaxed);
-        // One wake in `SAMPLE` (the task's first among them) times its queueing.
-        let at = if wakes % SAMPLE == 0 { now_nanos().max(UNTIMED + 1) } else { UNTIMED };
-        meta.woken_at.store(at, Ordering::Relaxed);
+    // transition), before it queues it: plain loads and stores are enough.
+    let wakes = meta.idle_wakes.load(Ordering::Relaxed);
+    if wakes > 0 && meta.woken_polls.load(Ordering::Relaxed) == polls {
+        return false;
     }
+    meta.idle_wakes.store(wakes + 1, Ordering::Relaxed);
+    meta.woken_polls.store(polls, Ordering::Relaxed);
+    let timed = wakes % SAMPLE == 0;
+    meta.woken_at.store(if timed { now_nanos().max(1) } else { 0 }, Ordering::Relaxed);
+    timed
 }
 
 /// The task completed: marked done. The table keeps its entry until a later spawn reuses
@@ -217,8 +226,15 @@ fn forget_in_map(id: u64, meta: &Meta, now: u64) {
 /// Every task known (alive, and the last `KEEP_DONE` completed), for the console.
 pub(crate) fn tasks() -> Vec<Arc<Meta>> {
     let mut all = table::list();
+    let mapped = all.len();
     for shard in &TASKS {
         all.extend(lock(shard).iter().flat_map(|tasks| tasks.values().cloned()));
+    }
+    // A live task's polls are in its state word (its drop stores the last count here).
+    for meta in &all[mapped..] {
+        if let Some(cell) = meta.task.upgrade() {
+            meta.polls.store(cell.inspect().polls, Ordering::Relaxed);
+        }
     }
     // The table keeps done tasks until their entries are reused: only the last are listed.
     let done =

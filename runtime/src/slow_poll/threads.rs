@@ -1,10 +1,12 @@
 //! Each thread's `Slot`: the poll in progress there (read by the watchdog and the console),
 //! its counters and its own histograms.
 
+use std::cell::Cell;
+use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use super::counters::scale;
+use super::counters::{scale, SAMPLE};
 use super::settings::enabled;
 use crate::loom::{self, lock};
 
@@ -47,16 +49,19 @@ pub(crate) struct Slot {
     /// This thread holds the runtime's driver (polls the reactor and fires the timers).
     pub(crate) driver: AtomicBool,
     /// The current-thread runtime whose loop polled here last (its `Shared`'s address, never
-    /// dereferenced; 0: none), and the tasks its local queue held then.
+    /// dereferenced; 0: none), the tasks its local queue held when its latest batch of polls
+    /// started, and this thread's `polls` then (`Slot::loop_queue`).
     pub(crate) loop_runtime: AtomicUsize,
-    pub(crate) loop_queue: AtomicU64,
+    pub(super) loop_queue: AtomicU64,
+    pub(super) loop_polls: AtomicU64,
     /// This thread's polls' durations and scheduling delays (`histograms` adds all up): a
     /// thread's own, so that workers do not write the same cache lines at every poll.
     pub(super) poll_times: Histogram,
     pub(super) schedule_delays: Histogram,
-    /// The task that completed during the poll in progress here: `PollTimer` forgets it
-    /// once the poll is reported.
-    pub(super) finished: AtomicU64,
+    /// The sequence number of the next poll to sample, and the random state that picks it
+    /// (`Slot::is_sampled`): only this thread uses them.
+    next_sample: AtomicU64,
+    random: AtomicU64,
 }
 
 /// Every thread's slot still alive, for the console.
@@ -67,7 +72,7 @@ pub(crate) fn slots() -> Vec<Arc<Slot>> {
 }
 
 thread_local! {
-    pub(super) static SLOT: Arc<Slot> = {
+    pub(super) static SLOT: Owned = {
         let thread = std::thread::current();
         // Workers share a name: the id tells them apart.
         let slot = Arc::new(Slot::new(format!(
@@ -76,13 +81,59 @@ thread_local! {
             thread.id()
         )));
         lock(&SLOTS).push(Arc::downgrade(&slot));
-        slot
+        Owned(slot)
     };
+    /// `SLOT`'s slot, for the per-poll hooks: a const thread-local without a destructor is
+    /// one load to read, where `SLOT` (made on first use, dropped with the thread) checks its
+    /// state at every access. Null until the thread's first hooked poll, and again once
+    /// `SLOT` is dropped.
+    static CURRENT: Cell<*const Slot> = const { Cell::new(ptr::null()) };
+}
+
+/// This thread's `SLOT`, which clears `CURRENT` when the thread's thread-locals go.
+pub(super) struct Owned(Arc<Slot>);
+
+impl std::ops::Deref for Owned {
+    type Target = Arc<Slot>;
+    fn deref(&self) -> &Arc<Slot> {
+        &self.0
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(ptr::null()));
+    }
+}
+
+/// This thread's slot (null while its thread-locals are being destroyed): valid until then.
+#[inline(always)]
+pub(super) fn current_slot() -> *const Slot {
+    let slot = CURRENT.with(Cell::get);
+    if slot.is_null() {
+        return current_slot_slow();
+    }
+    slot
+}
+
+#[cold]
+#[inline(never)]
+fn current_slot_slow() -> *const Slot {
+    SLOT.try_with(|slot| {
+        let slot = Arc::as_ptr(slot);
+        CURRENT.with(|current| current.set(slot));
+        slot
+    })
+    .unwrap_or(ptr::null())
 }
 
 impl Slot {
     /// A thread's slot, no poll in progress.
     pub(super) fn new(thread: String) -> Slot {
+        // A seed of its own per thread (never 0: xorshift's one fixed point); the sample
+        // only has to be independent of the order of the polls.
+        static SEEDS: AtomicU64 = AtomicU64::new(0);
+        let seed = SEEDS.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
         Slot {
             task: loom::AtomicU64::new(0),
             started: loom::AtomicU64::new(0),
@@ -103,31 +154,29 @@ impl Slot {
             driver: AtomicBool::new(false),
             loop_runtime: AtomicUsize::new(0),
             loop_queue: AtomicU64::new(0),
+            loop_polls: AtomicU64::new(0),
             poll_times: Histogram::new(),
             schedule_delays: Histogram::new(),
-            finished: AtomicU64::new(0),
+            next_sample: AtomicU64::new(1),
+            random: AtomicU64::new(seed),
         }
     }
 
     /// A poll of task `id` starts on this thread (only this thread calls this and `end`):
-    /// published for the watchdog, a new sequence number first. Returns that number; `None`
-    /// if a poll is already in progress here (one nested in another: a `block_on` of another
-    /// runtime inside `block_in_place`), which stays the one published: it holds the thread.
+    /// published for the watchdog, a new sequence number first. Returns that number. A loop
+    /// nested in a poll (a `block_on` of another runtime inside `block_in_place`) publishes
+    /// nothing (`Hooks::for_loop`): the outer poll holds the thread.
     #[inline(always)]
-    pub(super) fn begin(&self, id: u64) -> Option<u64> {
-        if self.task.load(Ordering::Relaxed) != 0 {
-            return None;
-        }
+    pub(super) fn begin(&self, id: u64) -> u64 {
         let seq = self.polls.load(Ordering::Relaxed).wrapping_add(1);
         self.polls.store(seq, Ordering::Release);
         self.task.store(id, Ordering::Release);
-        Some(seq)
+        seq
     }
 
     /// The poll `begin` published has returned: the slot is idle again. Returns its task, its
-    /// sequence number and when it started if it was timed (else 0; the caller clears it).
-    /// All three are read back from the slot rather than kept across the poll: the hook then
-    /// keeps one register live across the future's poll, not four.
+    /// sequence number and when it started if it was sampled (else 0; the caller clears it).
+    /// All three are read back from the slot rather than kept across the poll.
     #[inline(always)]
     pub(super) fn end(&self) -> (u64, u64, u64) {
         let id = self.task.load(Ordering::Relaxed);
@@ -135,6 +184,35 @@ impl Slot {
         let start = self.started.load(Ordering::Relaxed);
         self.task.store(0, Ordering::Release);
         (id, seq, start)
+    }
+
+    /// Whether poll `seq` is sampled: one in `SAMPLE` on average, a random distance apart
+    /// (so that tasks polled in a fixed round are all sampled, not the same one every time).
+    /// One comparison per poll; the next is picked on the sampled ones (`pick_next_sample`).
+    #[inline(always)]
+    pub(super) fn is_sampled(&self, seq: u64) -> bool {
+        self.next_sample.load(Ordering::Relaxed) == seq
+    }
+
+    /// Picks the poll after `seq` to sample next: 1 to `2 * SAMPLE - 1` polls on (a xorshift of
+    /// the thread's own state), `SAMPLE` on average.
+    pub(super) fn pick_next_sample(&self, seq: u64) {
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        let distance = 1 + x % (2 * SAMPLE - 1);
+        self.next_sample.store(seq.wrapping_add(distance), Ordering::Relaxed);
+    }
+
+    /// The tasks queued behind the current-thread loop's poll in progress here (or its next):
+    /// those its queue held when the batch started, less the polls started since. Tasks
+    /// queued during the batch are not counted: at least this many wait.
+    pub(crate) fn loop_queue(&self) -> u64 {
+        let started = self.polls.load(Ordering::Relaxed);
+        let since = started.wrapping_sub(self.loop_polls.load(Ordering::Relaxed));
+        self.loop_queue.load(Ordering::Relaxed).saturating_sub(since)
     }
 
     /// Whether the watchdog saw poll `seq` on two ticks (then its end reads the clock).
@@ -304,4 +382,40 @@ pub(crate) fn driver(held: bool) {
 #[inline]
 pub(super) fn add(counter: &AtomicU64, n: u64) {
     counter.store(counter.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    /// Tasks polled in a fixed round are all sampled, whatever the round's length: every
+    /// `SAMPLE`th poll would time one task of a round of 32 and never the others.
+    #[test]
+    fn every_task_of_a_round_is_sampled() {
+        for round in [1, 2, 7, 31, 32, 64, 100] {
+            let slot = Slot::new(String::from("test"));
+            let mut sampled = vec![0u32; round];
+            let polls = round as u64 * SAMPLE * 40;
+            for n in 0..polls {
+                let seq = slot.begin(n % round as u64 + 1);
+                if slot.is_sampled(seq) {
+                    slot.pick_next_sample(seq);
+                    sampled[(n % round as u64) as usize] += 1;
+                }
+                slot.end();
+            }
+            let total: u32 = sampled.iter().sum();
+            // One in `SAMPLE` on average: within a fifth of it over this many polls.
+            let expected = (polls / SAMPLE) as u32;
+            assert!(
+                total.abs_diff(expected) < expected / 5,
+                "round of {round}: {total} sampled, {expected} expected"
+            );
+            // Each task about its share (40 each): none left out, none taken every time.
+            assert!(
+                sampled.iter().all(|&n| (10..=100).contains(&n)),
+                "round of {round}: {sampled:?}"
+            );
+        }
+    }
 }

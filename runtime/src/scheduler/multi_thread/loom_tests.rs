@@ -31,12 +31,9 @@ use crate::scheduler::task::{JoinHandle, Runnable, Schedule, Task, TaskRef};
 struct Noop;
 
 impl Runnable for Noop {
-    fn run(self: std::sync::Arc<Self>) {}
+    fn run(self: std::sync::Arc<Self>, _: Option<&crate::slow_poll::Hooks>) {}
     fn shutdown(self: std::sync::Arc<Self>) {}
-    fn id(&self) -> crate::scheduler::task::Id {
-        // Never asked: the models run no scheduler loop.
-        crate::scheduler::task::Id::next()
-    }
+    fn woken(&self) {}
 }
 
 fn task() -> TaskRef {
@@ -488,7 +485,7 @@ fn shutdown_vs_remote(remote_abort: bool) {
         let waker = Waker::from(task.clone());
         // Spawned, then run once: idle, waiting for a wake.
         sched.schedule(task);
-        sched.inject.pop().expect("the spawned task").run();
+        sched.inject.pop().expect("the spawned task").run(None);
         let remote = if remote_abort {
             let abort = handle.abort_handle();
             drop(waker);
@@ -501,7 +498,7 @@ fn shutdown_vs_remote(remote_abort: bool) {
             thread::spawn(move || {
                 // Between two polls it notices the shutdown; before, it may run one task.
                 if let Some(task) = inject.pop() {
-                    task.run();
+                    task.run(None);
                 }
                 stopped.store(true, SeqCst);
             })

@@ -292,14 +292,11 @@ mod tests {
 
     struct Counted(usize, Arc<AtomicUsize>);
     impl Runnable for Counted {
-        fn run(self: Arc<Self>) {
+        fn run(self: Arc<Self>, _: Option<&crate::slow_poll::Hooks>) {
             self.1.fetch_add(self.0, Relaxed);
         }
         fn shutdown(self: Arc<Self>) {}
-        fn id(&self) -> crate::scheduler::task::Id {
-            // Never asked: these queue tests run no scheduler loop.
-            crate::scheduler::task::Id::next()
-        }
+        fn woken(&self) {}
     }
 
     #[test]
@@ -314,14 +311,14 @@ mod tests {
         assert_eq!(local.len(), 300 - 129);
         let (_s2, mut other) = local2();
         let stolen = _steal.steal_into(&mut other).expect("something to steal");
-        stolen.run();
+        stolen.run(None);
         let mut ran = 1;
         while let Some(t) = local.pop().or_else(|| other.pop()) {
-            t.run();
+            t.run(None);
             ran += 1;
         }
         for t in spilled {
-            t.run();
+            t.run(None);
             ran += 1;
         }
         assert_eq!(ran, 300);
@@ -346,11 +343,11 @@ mod tests {
                     let (_, mut mine) = super::local();
                     while !stop.load(Acquire) || !steal.is_empty() {
                         if let Some(t) = steal.steal_into(&mut mine) {
-                            t.run();
+                            t.run(None);
                             count.fetch_add(1, Relaxed);
                         }
                         while let Some(t) = mine.pop() {
-                            t.run();
+                            t.run(None);
                             count.fetch_add(1, Relaxed);
                         }
                     }
@@ -362,19 +359,19 @@ mod tests {
             local.push_back(Arc::new(Counted(i, sum.clone())), &mut |b| spilled.extend(b));
             if i % 3 == 0 {
                 if let Some(t) = local.pop() {
-                    t.run();
+                    t.run(None);
                     count.fetch_add(1, Relaxed);
                 }
             }
         }
         stop.store(true, Release);
         while let Some(t) = local.pop() {
-            t.run();
+            t.run(None);
             count.fetch_add(1, Relaxed);
         }
         thieves.into_iter().for_each(|t| t.join().unwrap());
         for t in spilled {
-            t.run();
+            t.run(None);
             count.fetch_add(1, Relaxed);
         }
         assert_eq!(count.load(Relaxed), N);

@@ -201,6 +201,10 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
         *cx.owner.borrow_mut() = Some(shared.clone());
     });
     let _reset = Reset;
+    // The slow-poll detector's and the console's hooks for this thread's polls (`None` while
+    // they are off).
+    let hooks = crate::slow_poll::Hooks::for_loop(None);
+    let hooks = hooks.as_ref();
     let mut core = core;
     core.busy_since = std::time::Instant::now();
     let event_interval = shared.config.event_interval;
@@ -235,7 +239,7 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
                 }
             },
         };
-        match run_task(shared, core, task) {
+        match run_task(shared, core, task, hooks) {
             Some(back) => core = back,
             // `block_in_place` gave the core to another thread: this one is done.
             None => return,
@@ -247,13 +251,18 @@ pub(super) fn run(shared: &Arc<Shared>, core: Box<Core>) {
 
 /// Runs `task`, then the tasks it leaves in the LIFO slot (a bounded number of them). `None`
 /// if the core was taken by `block_in_place` meanwhile.
-fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<Core>> {
+fn run_task(
+    shared: &Shared,
+    mut core: Box<Core>,
+    task: TaskRef,
+    hooks: Option<&crate::slow_poll::Hooks>,
+) -> Option<Box<Core>> {
     let index = core.index;
     core.transition_from_searching(shared);
     core.global_queue.start_batch();
     core.global_queue.count_poll();
     put_core(core);
-    crate::scheduler::run(task);
+    crate::scheduler::run(task, hooks);
     let mut lifo_polls = 0;
     loop {
         // No core: `block_in_place` handed it off during the poll. If the pool thread started
@@ -270,7 +279,7 @@ fn run_task(shared: &Shared, mut core: Box<Core>, task: TaskRef) -> Option<Box<C
         core.tick = core.tick.wrapping_add(1);
         core.global_queue.count_poll();
         put_core(core);
-        crate::scheduler::run(task);
+        crate::scheduler::run(task, hooks);
     }
 }
 

@@ -129,7 +129,7 @@ impl Rt {
         loop {
             let task = lock(&self.queues.run_queue).pop_front();
             match task {
-                Some(task) => task.run(),
+                Some(task) => task.run(None),
                 None => return,
             }
         }

@@ -3,31 +3,21 @@
 
 use std::sync::Arc;
 
-use super::Id;
-
 /// A task as a scheduler sees it, whatever its future's type.
 pub(crate) type TaskRef = Arc<dyn Runnable>;
 
 /// What a scheduler can do with a task.
 pub(crate) trait Runnable: Send + Sync {
-    /// Polls the future once (or drops it, if the task was cancelled). Called only by the
-    /// scheduler that popped the task from its queue.
-    fn run(self: Arc<Self>);
+    /// Polls the future once (or drops it, if the task was cancelled), hooked by the
+    /// slow-poll detector and the console while they are on (`hooks`: the loop's, see
+    /// `slow_poll::Hooks`). Called only by the scheduler that popped the task from its queue.
+    /// `None` for a poll nested in another (a `LocalSet`'s) and for the blocking pool's tasks.
+    fn run(self: Arc<Self>, hooks: Option<&crate::slow_poll::Hooks>);
     /// Cancels the task for runtime shutdown: drops its future now if no one is polling it.
     fn shutdown(self: Arc<Self>);
-    /// The task's id (for the slow-poll detector, which times `run` from the scheduler).
-    fn id(&self) -> Id;
-    /// `run`, timed by the slow-poll detector and the console (the scheduler calls this
-    /// instead of `run` while they are on): a method of its own, so that the hooks reach the
-    /// task's id without a virtual call and the future's poll without a second one, while
-    /// `run` stays as small as it is with the hooks off. `queued`: see
-    /// `scheduler::run_counted`.
-    fn run_timed(self: Arc<Self>, queued: fn() -> Option<(usize, usize)>) {
-        // Ends the timing when `run` returns, and if it unwinds (it catches the future's
-        // panics; this is for a bug of minirt's).
-        let _timer = crate::slow_poll::PollTimer::start(self.id().as_u64(), queued);
-        self.run();
-    }
+    /// The hooks are on, and the caller queues this task because a wake found it idle:
+    /// counted for the console (`slow_poll::woken`).
+    fn woken(&self);
 }
 
 /// What a task needs from its scheduler (tokio's `Schedule`, async-task's schedule function).

@@ -6,12 +6,18 @@
 //!  COMPLETE       the future is gone; the stage holds the output (or nothing)
 //!  CANCELLED      abort() or shutdown: the next run drops the future instead of polling it
 //!  JOIN_INTEREST  the JoinHandle is alive: it, not the task, drops the output
+//!  TIMED_NEXT     the slow-poll hooks' mark: the next poll reads the clock at its start
+//!                 (its queueing after a timed wake, spawn or poll is timed)
+//!  bits 6..       the polls so far: each run that polls the future adds one
 //! ```
 //!
 //! Every transition is one atomic read-modify-write, so two parties never both believe they
 //! own the stage: the scheduler owns it while it holds RUNNING; after COMPLETE the output
 //! belongs to whichever of the JoinHandle and the completing task sees the other gone (the
 //! JOIN_INTEREST bit, cleared by the handle's drop, decides it).
+//!
+//! The poll count rides on the run's own read-modify-write (one `add` more, hooks on or
+//! off), so the console knows every task's polls exactly without a store of its own per poll.
 //!
 //! The word is `crate::loom`'s `AtomicUsize` (std's, or loom's under `cfg(loom)`):
 //! `loom_tests.rs` model-checks these transitions racing each other through the real task cell.
@@ -25,6 +31,11 @@ const RUNNING: usize = 1 << 1;
 const COMPLETE: usize = 1 << 2;
 const CANCELLED: usize = 1 << 3;
 const JOIN_INTEREST: usize = 1 << 4;
+const TIMED_NEXT: usize = 1 << 5;
+/// The poll count's lowest bit: the count is the word shifted right by `POLL_SHIFT` (it would
+/// take 2^58 polls of one task to wrap it).
+const POLL_SHIFT: u32 = 6;
+const POLL_ONE: usize = 1 << POLL_SHIFT;
 
 /// A copy of the state word at one moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +56,14 @@ impl Snapshot {
     }
     pub(super) fn has_join_interest(self) -> bool {
         self.0 & JOIN_INTEREST != 0
+    }
+    /// The hooks marked this run's poll to be timed from its start (`State::mark_timed_next`).
+    pub(super) fn is_timed_next(self) -> bool {
+        self.0 & TIMED_NEXT != 0
+    }
+    /// The polls counted so far (a run that found the task cancelled counts none).
+    pub(super) fn polls(self) -> u64 {
+        (self.0 >> POLL_SHIFT) as u64
     }
     /// Neither queued, nor running, nor complete: whoever notifies it must queue it.
     fn is_idle(self) -> bool {
@@ -126,8 +145,16 @@ impl State {
     /// # Panics
     /// If the task is running and was not cancelled: a task is on one queue at most once, so a
     /// second run means the state machine is broken.
-    #[inline]
+    #[cfg(test)]
     pub(super) fn transition_to_running(&self) -> Run {
+        self.run_from().0
+    }
+
+    /// `transition_to_running`, with the state it found. A run that polls counts a poll and
+    /// takes the hooks' `TIMED_NEXT` mark off; a cancelled one counts one too, which
+    /// `uncount_poll` takes back (the count's add stays one instruction on every poll).
+    #[inline]
+    pub(super) fn run_from(&self) -> (Run, Snapshot) {
         let result = self.update(|s| {
             if s.0 & (COMPLETE | RUNNING) != 0 {
                 // Out of line: `Task::run` inlines this, and a bigger `run` made LLVM stop
@@ -135,19 +162,37 @@ impl State {
                 assert_not_running_uncancelled(s);
                 return None;
             }
-            Some((s.0 & !NOTIFIED) | RUNNING)
+            Some(((s.0 & !(NOTIFIED | TIMED_NEXT)) | RUNNING).wrapping_add(POLL_ONE))
         });
         match result {
-            Ok(prev) if prev.is_cancelled() => Run::Cancel,
-            Ok(_) => Run::Poll,
-            Err(_) => Run::Skip,
+            Ok(prev) if prev.is_cancelled() => (Run::Cancel, prev),
+            Ok(prev) => (Run::Poll, prev),
+            Err(prev) => (Run::Skip, prev),
         }
     }
 
-    /// The poll returned `Pending`.
+    /// A run that found the task cancelled drops its future instead of polling it: not a
+    /// poll. Only the runner (it holds RUNNING) changes the count.
+    #[cold]
+    pub(super) fn uncount_poll(&self) {
+        self.0.fetch_sub(POLL_ONE, AcqRel);
+    }
+
+    /// The hooks time the task's next poll from its start (a wake or spawn that read the
+    /// clock, before it queues the task): see `TIMED_NEXT`.
+    #[cold]
+    pub(super) fn mark_timed_next(&self) {
+        self.0.fetch_or(TIMED_NEXT, AcqRel);
+    }
+
+    /// The poll returned `Pending`. `time_requeue`: the poll was timed, so if it was woken
+    /// during it (the runner queues it again), its next poll times that queueing (`TIMED_NEXT`).
     #[inline]
-    pub(super) fn transition_to_idle(&self) -> Idle {
-        let result = self.update(|s| (!s.is_cancelled()).then_some(s.0 & !RUNNING));
+    pub(super) fn transition_to_idle(&self, time_requeue: bool) -> Idle {
+        let result = self.update(|s| {
+            let mark = if time_requeue { (s.0 & NOTIFIED) * TIMED_NEXT } else { 0 };
+            (!s.is_cancelled()).then_some((s.0 & !RUNNING) | mark)
+        });
         match result {
             Ok(prev) if prev.is_notified() => Idle::Requeue,
             Ok(_) => Idle::Wait,
@@ -192,7 +237,7 @@ mod tests {
     fn a_wake_queues_an_idle_task_once() {
         let state = State::new();
         assert_eq!(state.transition_to_running(), Run::Poll);
-        assert_eq!(state.transition_to_idle(), Idle::Wait, "not woken during the poll");
+        assert_eq!(state.transition_to_idle(false), Idle::Wait, "not woken during the poll");
         assert!(state.transition_to_notified(), "idle: the waker queues it");
         assert!(!state.transition_to_notified(), "already queued");
     }
@@ -202,7 +247,7 @@ mod tests {
         let state = State::new();
         assert_eq!(state.transition_to_running(), Run::Poll);
         assert!(!state.transition_to_notified(), "running: the waker does not queue");
-        assert_eq!(state.transition_to_idle(), Idle::Requeue, "the runner re-queues it");
+        assert_eq!(state.transition_to_idle(false), Idle::Requeue, "the runner re-queues it");
         assert_eq!(state.transition_to_running(), Run::Poll);
     }
 
@@ -221,7 +266,7 @@ mod tests {
         let state = State::new();
         assert_eq!(state.transition_to_running(), Run::Poll);
         assert!(!state.transition_to_cancelled(), "running: the runner cancels it");
-        assert_eq!(state.transition_to_idle(), Idle::Cancel);
+        assert_eq!(state.transition_to_idle(false), Idle::Cancel);
         assert!(state.load().is_running(), "the runner keeps RUNNING to drop the future");
     }
 
@@ -241,7 +286,7 @@ mod tests {
         let running = State::new();
         assert_eq!(running.transition_to_running(), Run::Poll);
         assert!(!running.transition_to_shutdown(), "running: the runner cancels it");
-        assert_eq!(running.transition_to_idle(), Idle::Cancel);
+        assert_eq!(running.transition_to_idle(false), Idle::Cancel);
     }
 
     #[test]
@@ -264,6 +309,47 @@ mod tests {
         assert_eq!(late.transition_to_running(), Run::Poll);
         assert!(late.transition_to_complete().has_join_interest());
         assert!(late.unset_join_interest().is_err(), "the handle drops it");
+    }
+
+    #[test]
+    fn each_poll_is_counted_and_a_cancelled_run_is_not() {
+        let state = State::new();
+        assert_eq!(state.load().polls(), 0);
+        for polls in 1..=3 {
+            assert_eq!(state.transition_to_running(), Run::Poll);
+            assert_eq!(state.load().polls(), polls, "counted as the poll starts");
+            assert!(state.load().is_running() && !state.load().is_notified());
+            assert_eq!(state.transition_to_idle(false), Idle::Wait);
+            assert!(state.transition_to_notified());
+        }
+        assert!(!state.transition_to_cancelled(), "already queued");
+        let (run, _) = state.run_from();
+        assert_eq!(run, Run::Cancel);
+        state.uncount_poll();
+        assert_eq!(state.load().polls(), 3, "dropping the future is not a poll");
+        assert!(state.transition_to_complete().has_join_interest());
+        assert_eq!(state.load().polls(), 3);
+    }
+
+    #[test]
+    fn the_timed_mark_is_seen_by_the_next_run_only() {
+        let state = State::new();
+        state.mark_timed_next();
+        let (run, prev) = state.run_from();
+        assert_eq!(run, Run::Poll);
+        assert!(prev.is_timed_next(), "the spawn's mark");
+        assert!(!state.load().is_timed_next(), "the run takes it off");
+        // A timed poll that was not woken during it leaves no mark.
+        assert_eq!(state.transition_to_idle(true), Idle::Wait);
+        assert!(!state.load().is_timed_next());
+        assert!(state.transition_to_notified());
+        assert!(!state.run_from().1.is_timed_next());
+        // One woken during it marks its next run, which the runner queues.
+        assert!(!state.transition_to_notified(), "running: left to the runner");
+        assert_eq!(state.transition_to_idle(true), Idle::Requeue);
+        assert!(state.load().is_timed_next());
+        assert!(state.run_from().1.is_timed_next());
+        assert_eq!(state.load().polls(), 3);
     }
 
     #[test]
