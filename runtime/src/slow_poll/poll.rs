@@ -101,25 +101,18 @@ pub(crate) fn poll_ended(hooks: &Hooks) -> bool {
     false
 }
 
-/// Held across a poll the hooks may have published: ends it if the poll unwinds (a bug of
-/// minirt's: the task cell catches the future's panics), so the watchdog never reports a
-/// poll that is over. No bytes, and no instruction but on the unwinding path (it needs no
-/// task id there: whatever poll is published on this thread is the one unwinding); forgotten
-/// on the way out that does not unwind, which calls `poll_ended` itself.
-pub(crate) struct PollGuard;
+/// Held across a poll, with the hooks it was started with: ends it if the poll unwinds (a
+/// bug of minirt's: the task cell catches the future's panics), so the watchdog never reports
+/// a poll that is over. No instruction but on the unwinding path (the hooks are kept across
+/// the poll anyway, for its end); forgotten on the way out that does not unwind, which calls
+/// `poll_ended` itself.
+pub(crate) struct PollGuard<'a>(pub(crate) Option<&'a Hooks>);
 
-impl Drop for PollGuard {
+impl Drop for PollGuard<'_> {
     #[cold]
     fn drop(&mut self) {
-        if !enabled() {
-            return;
-        }
-        // SAFETY: null, or the thread's live slot (`current_slot`).
-        if let Some(slot) = unsafe { current_slot().as_ref() } {
-            if slot.task.load(Ordering::Relaxed) != 0 {
-                let (id, seq, start) = slot.end();
-                end_slow(slot, id, seq, start);
-            }
+        if let Some(hooks) = self.0 {
+            poll_ended(hooks);
         }
     }
 }

@@ -134,7 +134,7 @@ where
         if let Some(hooks) = &hooks {
             slow_poll::poll_started(hooks, self.id.as_u64(), false);
         }
-        let guard = slow_poll::PollGuard;
+        let guard = slow_poll::PollGuard(hooks.as_ref());
         let error = self.drop_future();
         mem::forget(guard);
         if let Some(hooks) = &hooks {
@@ -364,9 +364,9 @@ where
         if let Some(hooks) = hooks {
             slow_poll::poll_started(hooks, self.id.as_u64(), prev.is_timed_next());
         }
-        // No bytes, and no instruction unless the poll unwinds: the end below reads whether
-        // the hooks are on again rather than keep a timer across the poll.
-        let guard = slow_poll::PollGuard;
+        // No instruction unless the poll unwinds: the end below tests `hooks` again rather
+        // than keep a timer across the poll.
+        let guard = slow_poll::PollGuard(hooks);
         crate::polling::start_poll(self.id.as_u64());
         if S::DEFERS_SELF_WAKE {
             crate::wake::set_polled(&*waker);
