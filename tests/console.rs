@@ -263,6 +263,12 @@ fn polls_wakes_and_the_current_thread_queue_are_counted() {
     assert_eq!(waker["polls"], 51, "{waker}");
     assert_eq!(waker["self_wakes"], 50, "woken during 50 of its polls: {waker}");
     assert_eq!(waker["wakes"], 50, "{waker}");
+    // Busy time is estimated from the polls the sample timed: none timed, no estimate.
+    let timed = waker["timed_polls"].as_u64().expect("timed_polls");
+    assert!(timed <= 51, "{waker}");
+    if timed == 0 {
+        assert_eq!(waker["busy_us"], 0, "{waker}");
+    }
     assert_eq!(runtime["local_queues"], json!([5]), "five tasks behind the blocker: {runtime}");
     let histograms = child.json("/api/histograms");
     let polls: u64 =

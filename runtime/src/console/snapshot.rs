@@ -417,6 +417,9 @@ fn task_json(json: &mut Json, row: &TaskRow) {
     json.field_str("state", row.state.as_str());
     json.field_num("polls", meta.polls.load(Relaxed));
     json.field_num("busy_us", micros(row.busy));
+    // The polls busy time is known from: a task with polls and none of these has no estimate.
+    let timed = meta.timed_polls.load(Relaxed) + meta.exact_polls.load(Relaxed);
+    json.field_num("timed_polls", timed);
     json.field_num("scheduled_us", micros(row.scheduled));
     json.field_num("idle_us", micros(row.idle));
     json.field_num("wakes", meta.wakes());
