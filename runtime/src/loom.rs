@@ -13,7 +13,7 @@
 
 #![allow(unused_imports, dead_code)]
 
-pub(crate) use sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 pub(crate) use sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Locks `mutex`, ignoring poisoning: our locks guard queues, counters and waker slots, and
