@@ -169,7 +169,10 @@ pub(super) fn claim_in(
     woken_at: u64,
     spawned_at: u64,
 ) -> bool {
-    let old = entry.id.load(Ordering::Relaxed);
+    // Acquire: if `old` is a task's id, the cell word read below is the one its claim
+    // stored or a later one; a stale 0 from before that claim would refill the entry of a
+    // live task (`table_loom_tests.rs`, `loom_table_two_spawns_never_share_an_entry`).
+    let old = entry.id.load(Ordering::Acquire);
     // Taken: being filled, or its task's cell is alive (or being read by the console).
     if old == CLAIMED || (old != 0 && entry.cell.load(Ordering::Acquire) != 0) {
         return false;

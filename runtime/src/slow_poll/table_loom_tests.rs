@@ -197,3 +197,40 @@ fn loom_table_pin_gives_every_weak_up_once() {
         assert!(clones_a + clones_b <= 1, "one read, one clone at most");
     });
 }
+
+/// Two tasks of the same entry (1, cell A, and 2, cell B) spawned at once, on two threads,
+/// onto a free entry; then dropped. One of them takes the entry (the other lives in the map),
+/// the drop of each finds the entry its own iff it took it, and every `Weak` is given up once.
+///
+/// It failed with claim's first load of the id `Relaxed` (as it was before this model):
+/// "task 1: claimed true, found false". The second spawn read A's id, but not A's cell word
+/// (a stale 0: nothing ordered the two loads after A's stores), took the entry while A lived
+/// and overwrote A's `Weak`, which nobody then gave up. An `Acquire` load fixes it (the
+/// same instruction on x86-64, whose loads are not reordered; `ldar` for `ldr` on aarch64).
+#[test]
+fn loom_table_two_spawns_never_share_an_entry() {
+    loom::model(|| {
+        let (a, b) = (Cell::new('A'), Cell::new('B'));
+        let entry = Arc::new(Entry::new());
+        let here = Location::caller();
+        let tasks = [(1, Cell::raw(&a), &OPS_A), (2, Cell::raw(&b), &OPS_B)];
+        let spawns = tasks.map(|(id, raw, ops)| {
+            let entry = entry.clone();
+            thread::spawn(move || claim_in(&entry, id, here, raw as *const (), ops, 0, 0))
+        });
+        let claimed = spawns.map(|spawn| spawn.join().unwrap());
+        assert!(claimed[0] || claimed[1], "a free entry, and neither task took it");
+
+        for ((id, raw, ops), claimed) in tasks.into_iter().zip(claimed) {
+            let held = release_in(&entry, id, 1);
+            assert_eq!(held, claimed, "task {id}: claimed {claimed}, found {held}");
+            if !held {
+                // SAFETY: the map held the task's `Weak`, and gives it up once, here.
+                unsafe { (ops.release)(raw as *const ()) };
+            }
+        }
+        assert_eq!(entry.cell.load(SeqCst), 0, "the entry still holds a Weak");
+        assert_eq!(a.counts().1, 1, "the Weak of cell A never given up");
+        assert_eq!(b.counts().1, 1, "the Weak of cell B never given up");
+    });
+}
