@@ -275,7 +275,11 @@ pub(super) fn pinned_weak(entry: &Entry) -> Weak<dyn Inspect> {
         }
         if cell & PINNED != 0 {
             // Another reader's pin, for a few instructions.
+            #[cfg(not(loom))]
             std::hint::spin_loop();
+            // Loom runs one thread at a time: a spin must let the pin's holder go on.
+            #[cfg(loom)]
+            loom::thread::yield_now();
             cell = entry.cell.load(Ordering::Acquire);
             continue;
         }

@@ -234,3 +234,47 @@ fn loom_table_two_spawns_never_share_an_entry() {
         assert_eq!(b.counts().1, 1, "the Weak of cell B never given up");
     });
 }
+
+/// Two console reads at once (the pin is one reader's: the other spins until it is off),
+/// while A's cell is dropped and, on the same thread after it, B is spawned and dropped:
+/// every `Weak` given up once, none cloned after, the entry free at the end.
+///
+/// It failed (the first model does not: one reader) on `pinned_weak` joining a pin already
+/// held (a compare-and-swap from the word, pinned or not, to the word pinned): "Causality
+/// violation: Concurrent write accesses to `UnsafeCell`" (the first reader's unpin let the
+/// drop give A's `Weak` up while the second still cloned it).
+#[test]
+fn loom_table_two_readers_share_the_pin() {
+    loom::model(|| {
+        let (a, b) = (Cell::new('A'), Cell::new('B'));
+        let entry = Arc::new(Entry::new());
+        let here = Location::caller();
+        assert!(claim_in(&entry, 1, here, Cell::raw(&a) as *const (), &OPS_A, 0, 0));
+
+        let read = || {
+            let entry = entry.clone();
+            thread::spawn(move || drop(pinned_weak(&entry)))
+        };
+        let readers = [read(), read()];
+        let (raw_b, claimed) = (Cell::raw(&b), release_in(&entry, 1, 3));
+        assert!(claimed, "the entry is A's");
+        let claimed = claim_in(&entry, 2, here, raw_b as *const (), &OPS_B, 0, 0);
+        let released = release_in(&entry, 2, 4);
+        assert_eq!(claimed, released, "B's drop finds the entry B's iff B claimed it");
+        if !claimed {
+            // SAFETY: the map held B's `Weak`, and gives it up once, here.
+            unsafe { (OPS_B.release)(raw_b as *const ()) };
+        }
+        for reader in readers {
+            reader.join().unwrap();
+        }
+
+        let word = entry.cell.load(SeqCst);
+        assert_eq!(word, 0, "the entry still holds a Weak: {word:#x}");
+        let (clones_a, given_up_a) = a.counts();
+        let (clones_b, given_up_b) = b.counts();
+        assert_eq!(given_up_a, 1, "the Weak of cell A never given up");
+        assert_eq!(given_up_b, 1, "the Weak of cell B never given up");
+        assert!(clones_a + clones_b <= 2, "two reads, one clone each at most");
+    });
+}
