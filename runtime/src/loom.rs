@@ -2,8 +2,9 @@
 //! poison-ignoring [`lock`].
 //!
 //! Code that must be checked by loom (`sync`, the task cell, the multi-thread scheduler's
-//! queues and park/unpark: see `task/loom_tests.rs`, `scheduler/multi_thread/loom_tests.rs`,
-//! `sync/loom_tests.rs`) imports its atomics, `Mutex`, `Arc`, `UnsafeCell` and `thread` from
+//! queues and park/unpark, the slow-poll table's pin: see `task/loom_tests.rs`,
+//! `scheduler/multi_thread/loom_tests.rs`, `sync/loom_tests.rs`,
+//! `slow_poll/table_loom_tests.rs`) imports its atomics, `Mutex`, `Arc`, `UnsafeCell` and `thread` from
 //! here instead of `std`. A normal build re-exports std's; a
 //! `RUSTFLAGS="--cfg loom"` build re-exports loom's, whose every load, store and lock is a
 //! point where loom's scheduler may switch threads, so a model explores every interleaving.
@@ -13,7 +14,7 @@
 
 #![allow(unused_imports, dead_code)]
 
-pub(crate) use sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 pub(crate) use sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Locks `mutex`, ignoring poisoning: our locks guard queues, counters and waker slots, and

@@ -86,6 +86,8 @@ mod loom_tests;
 mod poll;
 mod settings;
 mod table;
+#[cfg(all(test, loom))]
+mod table_loom_tests;
 mod tasks;
 mod threads;
 mod watchdog;

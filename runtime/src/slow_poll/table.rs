@@ -21,15 +21,20 @@
 //! `Weak` up and frees the word. An entry is refilled only once its cell word is 0, so while a
 //! pin is held the entry's `ops` (how to clone and give up the `Weak`: the cell's type is not
 //! known here) stay those of the cell that was pinned.
+//!
+//! `id`, `cell` and `ops`, the words of that protocol, are `crate::loom`'s atomics (std's in a
+//! normal build), and its steps (`claim_in`, `release_in`, `pinned_weak`) take an `&Entry`:
+//! `loom_tests.rs` model-checks them on an entry of its own. A loom build has no `TABLE`
+//! (loom's atomics are not const, and exist only inside a model).
 
 use std::collections::HashMap;
 use std::panic::Location;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use super::counters::{Counters, Inspect, Meta, TaskState};
-use crate::loom::lock;
+use crate::loom::{self, lock};
 
 /// How to reach a task cell known by the raw pointer of a `Weak` to it (the cell's type is
 /// erased): one `static` per task type (`Task::CELL_OPS`).
@@ -50,13 +55,13 @@ pub(crate) struct CellOps {
 /// One task's entry (see the module's docs).
 pub(super) struct Entry {
     /// The task's id; `CLAIMED` while a spawn fills the entry; 0 never used.
-    pub(super) id: AtomicU64,
+    pub(super) id: loom::AtomicU64,
     /// The cell, as the raw pointer of the entry's `Weak` to it, `| PINNED` while the console
     /// reads it; 0 once the cell is dropped (the entry may then be refilled); `PINNED` alone
     /// if it was dropped while pinned (the console gives the `Weak` up).
-    cell: AtomicUsize,
+    pub(super) cell: loom::AtomicUsize,
     /// How to clone and give up the `Weak` (a `&'static CellOps`).
-    ops: AtomicPtr<CellOps>,
+    ops: loom::AtomicPtr<CellOps>,
     location: AtomicPtr<Location<'static>>,
     /// From the watchdog's clock (`coarse_nanos`).
     spawned_at: AtomicU64,
@@ -71,16 +76,47 @@ const CLAIMED: u64 = u64::MAX;
 /// are handed out in order, so a task finds its entry taken only if a task spawned that many
 /// spawns before it is still alive.
 const ENTRIES: usize = 1 << 15;
+#[cfg(not(loom))]
 static TABLE: [Entry; ENTRIES] = [const { Entry::new() }; ENTRIES];
+/// None in a loom build: every model but the table's own runs with the hooks off, so nothing
+/// looks an entry up (`entry` would panic), and the table's model builds its own entry.
+#[cfg(loom)]
+static TABLE: [Entry; 0] = [];
 /// The names of the tasks in `TABLE` that have one.
 static NAMES: Mutex<Option<HashMap<u64, String>>> = Mutex::new(None);
 
 impl Entry {
+    /// Const for `TABLE`, but not in a loom build, whose atomics are not.
+    #[cfg(not(loom))]
     const fn new() -> Entry {
+        Entry::with(
+            loom::AtomicU64::new(0),
+            loom::AtomicUsize::new(0),
+            loom::AtomicPtr::new(ptr::null_mut()),
+        )
+    }
+
+    /// For the table's model, inside `loom::model`.
+    #[cfg(loom)]
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) fn new() -> Entry {
+        Entry::with(
+            loom::AtomicU64::new(0),
+            loom::AtomicUsize::new(0),
+            loom::AtomicPtr::new(ptr::null_mut()),
+        )
+    }
+
+    /// An empty entry around the protocol's words, which `new` makes (const, or loom's).
+    const fn with(
+        id: loom::AtomicU64,
+        cell: loom::AtomicUsize,
+        ops: loom::AtomicPtr<CellOps>,
+    ) -> Entry {
         Entry {
-            id: AtomicU64::new(0),
-            cell: AtomicUsize::new(0),
-            ops: AtomicPtr::new(ptr::null_mut()),
+            id,
+            cell,
+            ops,
             location: AtomicPtr::new(ptr::null_mut()),
             spawned_at: AtomicU64::new(0),
             named: AtomicBool::new(false),
@@ -99,7 +135,12 @@ pub(super) fn entry(id: u64) -> &'static Entry {
 #[inline]
 pub(super) fn find(id: u64) -> Option<&'static Entry> {
     let entry = entry(id);
-    (entry.id.load(Ordering::Acquire) == id).then_some(entry)
+    holds(entry, id).then_some(entry)
+}
+
+#[inline]
+fn holds(entry: &Entry, id: u64) -> bool {
+    entry.id.load(Ordering::Acquire) == id
 }
 
 /// Fills `id`'s entry, if it is free: false if it is taken (the caller keeps the task in the
@@ -114,8 +155,24 @@ pub(super) fn claim(
     woken_at: u64,
     spawned_at: u64,
 ) -> bool {
-    let entry = entry(id);
-    let old = entry.id.load(Ordering::Relaxed);
+    claim_in(entry(id), id, location, cell, ops, woken_at, spawned_at)
+}
+
+/// `claim`, on `entry` (`id`'s).
+#[inline]
+pub(super) fn claim_in(
+    entry: &Entry,
+    id: u64,
+    location: &'static Location<'static>,
+    cell: *const (),
+    ops: &'static CellOps,
+    woken_at: u64,
+    spawned_at: u64,
+) -> bool {
+    // Acquire: if `old` is a task's id, the cell word read below is the one its claim
+    // stored or a later one; a stale 0 from before that claim would refill the entry of a
+    // live task (`table_loom_tests.rs`, `loom_table_two_spawns_never_share_an_entry`).
+    let old = entry.id.load(Ordering::Acquire);
     // Taken: being filled, or its task's cell is alive (or being read by the console).
     if old == CLAIMED || (old != 0 && entry.cell.load(Ordering::Acquire) != 0) {
         return false;
@@ -149,7 +206,15 @@ fn unname(entry: &Entry, old: u64) {
 /// `Weak` is given up (or handed to the console that has it pinned), and the entry may be
 /// refilled. False if the table does not hold `id`.
 pub(super) fn release(id: u64, polls: u64) -> bool {
-    let Some(entry) = find(id) else { return false };
+    release_in(entry(id), id, polls)
+}
+
+/// `release`, on `entry` (`id`'s).
+#[inline]
+pub(super) fn release_in(entry: &Entry, id: u64, polls: u64) -> bool {
+    if !holds(entry, id) {
+        return false;
+    }
     // Before the cell word goes to 0: a reader that finds the cell gone reads this count.
     entry.counters.polls.store(polls, Ordering::Relaxed);
     // Before the cell word goes to 0, after which the entry may be refilled.
@@ -202,7 +267,7 @@ impl Inspect for Gone {
 }
 
 /// A `Weak` to the entry's cell, or an empty one if it is gone: through the pin.
-fn pinned_weak(entry: &Entry) -> Weak<dyn Inspect> {
+pub(super) fn pinned_weak(entry: &Entry) -> Weak<dyn Inspect> {
     let mut cell = entry.cell.load(Ordering::Acquire);
     loop {
         if cell == 0 || cell == PINNED {
@@ -210,7 +275,11 @@ fn pinned_weak(entry: &Entry) -> Weak<dyn Inspect> {
         }
         if cell & PINNED != 0 {
             // Another reader's pin, for a few instructions.
+            #[cfg(not(loom))]
             std::hint::spin_loop();
+            // Loom runs one thread at a time: a spin must let the pin's holder go on.
+            #[cfg(loom)]
+            loom::thread::yield_now();
             cell = entry.cell.load(Ordering::Acquire);
             continue;
         }
