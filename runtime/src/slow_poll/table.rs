@@ -24,7 +24,7 @@
 //!
 //! `id`, `cell` and `ops`, the words of that protocol, are `crate::loom`'s atomics (std's in a
 //! normal build), and its steps (`claim_in`, `release_in`, `pinned_weak`) take an `&Entry`:
-//! `loom_tests.rs` model-checks them on an entry of its own. A loom build has no `TABLE`
+//! `table_loom_tests.rs` model-checks them on an entry of its own. A loom build has no `TABLE`
 //! (loom's atomics are not const, and exist only inside a model).
 
 use std::collections::HashMap;
