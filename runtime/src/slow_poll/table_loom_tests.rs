@@ -140,6 +140,18 @@ unsafe fn release_b(raw: *const ()) {
     unsafe { release(raw, 'B') }
 }
 
+/// A model's end: the entry is free, each cell's `Weak` was given up exactly once, and the
+/// console cloned at most `reads` of them (one per read).
+fn all_given_up(entry: &Entry, a: &Cell, b: &Cell, reads: usize) {
+    let word = entry.cell.load(SeqCst);
+    assert_eq!(word, 0, "the entry still holds a Weak: {word:#x}");
+    let (clones_a, given_up_a) = a.counts();
+    let (clones_b, given_up_b) = b.counts();
+    assert_eq!(given_up_a, 1, "the Weak of cell A never given up");
+    assert_eq!(given_up_b, 1, "the Weak of cell B never given up");
+    assert!(clones_a + clones_b <= reads, "{reads} reads, one clone each at most");
+}
+
 /// The entry holds task 1 (cell A). Then, at once: the console reads the entry through its
 /// pin, A's cell is dropped, and task 2 (cell B, same entry) is spawned and dropped: it takes
 /// the entry if that is free by then, else it lives in the map, which gives its `Weak` up.
@@ -188,13 +200,7 @@ fn loom_table_pin_gives_every_weak_up_once() {
             thread.join().unwrap();
         }
 
-        let word = entry.cell.load(SeqCst);
-        assert_eq!(word, 0, "the entry still holds a Weak: {word:#x}");
-        let (clones_a, given_up_a) = a.counts();
-        let (clones_b, given_up_b) = b.counts();
-        assert_eq!(given_up_a, 1, "the Weak of cell A never given up");
-        assert_eq!(given_up_b, 1, "the Weak of cell B never given up");
-        assert!(clones_a + clones_b <= 1, "one read, one clone at most");
+        all_given_up(&entry, &a, &b, 1);
     });
 }
 
@@ -229,9 +235,7 @@ fn loom_table_two_spawns_never_share_an_entry() {
                 unsafe { (ops.release)(raw as *const ()) };
             }
         }
-        assert_eq!(entry.cell.load(SeqCst), 0, "the entry still holds a Weak");
-        assert_eq!(a.counts().1, 1, "the Weak of cell A never given up");
-        assert_eq!(b.counts().1, 1, "the Weak of cell B never given up");
+        all_given_up(&entry, &a, &b, 0);
     });
 }
 
@@ -269,12 +273,6 @@ fn loom_table_two_readers_share_the_pin() {
             reader.join().unwrap();
         }
 
-        let word = entry.cell.load(SeqCst);
-        assert_eq!(word, 0, "the entry still holds a Weak: {word:#x}");
-        let (clones_a, given_up_a) = a.counts();
-        let (clones_b, given_up_b) = b.counts();
-        assert_eq!(given_up_a, 1, "the Weak of cell A never given up");
-        assert_eq!(given_up_b, 1, "the Weak of cell B never given up");
-        assert!(clones_a + clones_b <= 2, "two reads, one clone each at most");
+        all_given_up(&entry, &a, &b, 2);
     });
 }
