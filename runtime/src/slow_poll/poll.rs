@@ -3,12 +3,13 @@
 //! the threshold reported.
 
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::now_nanos;
 use super::settings::{enabled, threshold, THRESHOLD_NANOS};
 use super::tasks::{describe, forget, lookup};
-use super::threads::{add, current_slot, Slot, SLOT};
+use super::threads::{add, Slot, SLOT};
 
 /// The task completed or was cancelled: its entry goes (or, with the console on, is kept
 /// among the last completed). Its poll has ended (`poll_ended` comes first, and reports it by
@@ -26,8 +27,8 @@ pub(crate) fn finished(id: u64) {
 /// poll holds the thread, and stays the one published. The polls of all these are still
 /// counted, by their tasks' state words.
 pub(crate) struct Hooks {
-    /// The thread's slot, which outlives the loop (`current_slot`); a raw pointer, which
-    /// keeps `Hooks` on the loop's thread (`!Send`).
+    /// The thread's slot (`SLOT`'s), which outlives the loop; a raw pointer, which keeps
+    /// `Hooks` on the loop's thread (`!Send`).
     slot: *const Slot,
 }
 
@@ -40,13 +41,15 @@ impl Hooks {
         if !enabled() {
             return None;
         }
-        // SAFETY: null, or the thread's live slot (`current_slot`).
-        let slot = unsafe { current_slot().as_ref() }?;
-        if slot.task.load(Ordering::Relaxed) != 0 {
+        // `None` once the thread's thread-locals are being destroyed.
+        let slot = SLOT.try_with(Arc::as_ptr).ok()?;
+        // SAFETY: just taken from the live `SLOT`, which holds it.
+        let slot_ref = unsafe { &*slot };
+        if slot_ref.task.load(Ordering::Relaxed) != 0 {
             return None;
         }
         if let Some(runtime) = current_thread {
-            slot.loop_runtime.store(runtime, Ordering::Relaxed);
+            slot_ref.loop_runtime.store(runtime, Ordering::Relaxed);
         }
         Some(Hooks { slot })
     }
@@ -75,7 +78,7 @@ impl Hooks {
 /// stores to the thread's own slot; the task's state word counts it); only a sampled one
 /// reads the clock (`Slot::is_sampled`), and one whose queueing is timed (`timed_next`, the
 /// state word's mark: after a wake, spawn or poll that read the clock). Inlined into
-/// `Task::run_once`: the path every poll but a few takes touches only the thread's slot.
+/// `Task::run`: the path every poll but a few takes touches only the thread's slot.
 #[inline(always)]
 pub(crate) fn poll_started(hooks: &Hooks, id: u64, timed_next: bool) {
     let slot = hooks.slot();
@@ -193,20 +196,20 @@ fn end_slow(slot: &Slot, id: u64, seq: u64, start: u64) -> bool {
     }
     // Before `finished`, so that a task that completed in this poll is still named.
     if THRESHOLD_NANOS.load(Ordering::Relaxed) < nanos {
-        report(id, nanos);
+        report(slot, id, nanos);
     }
     timed
 }
 
 #[cold]
 #[inline(never)]
-fn report(id: u64, nanos: u64) {
+fn report(slot: &Slot, id: u64, nanos: u64) {
     let (took, threshold) = (Duration::from_nanos(nanos), threshold().unwrap_or(Duration::MAX));
-    let thread = SLOT.try_with(|slot| slot.thread.clone()).unwrap_or_default();
     eprintln!(
-        "minirt: slow poll: {} ran for {} on thread {thread} (threshold {})",
+        "minirt: slow poll: {} ran for {} on thread {} (threshold {})",
         describe(id),
         show(took),
+        slot.thread,
         show(threshold),
     );
 }

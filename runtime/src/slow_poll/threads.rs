@@ -1,8 +1,6 @@
 //! Each thread's `Slot`: the poll in progress there (read by the watchdog and the console),
 //! its counters and its own histograms.
 
-use std::cell::Cell;
-use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -72,7 +70,7 @@ pub(crate) fn slots() -> Vec<Arc<Slot>> {
 }
 
 thread_local! {
-    pub(super) static SLOT: Owned = {
+    pub(super) static SLOT: Arc<Slot> = {
         let thread = std::thread::current();
         // Workers share a name: the id tells them apart.
         let slot = Arc::new(Slot::new(format!(
@@ -81,50 +79,8 @@ thread_local! {
             thread.id()
         )));
         lock(&SLOTS).push(Arc::downgrade(&slot));
-        Owned(slot)
-    };
-    /// `SLOT`'s slot, for the per-poll hooks: a const thread-local without a destructor is
-    /// one load to read, where `SLOT` (made on first use, dropped with the thread) checks its
-    /// state at every access. Null until the thread's first hooked poll, and again once
-    /// `SLOT` is dropped.
-    static CURRENT: Cell<*const Slot> = const { Cell::new(ptr::null()) };
-}
-
-/// This thread's `SLOT`, which clears `CURRENT` when the thread's thread-locals go.
-pub(super) struct Owned(Arc<Slot>);
-
-impl std::ops::Deref for Owned {
-    type Target = Arc<Slot>;
-    fn deref(&self) -> &Arc<Slot> {
-        &self.0
-    }
-}
-
-impl Drop for Owned {
-    fn drop(&mut self) {
-        CURRENT.with(|current| current.set(ptr::null()));
-    }
-}
-
-/// This thread's slot (null while its thread-locals are being destroyed): valid until then.
-#[inline(always)]
-pub(super) fn current_slot() -> *const Slot {
-    let slot = CURRENT.with(Cell::get);
-    if slot.is_null() {
-        return current_slot_slow();
-    }
-    slot
-}
-
-#[cold]
-#[inline(never)]
-fn current_slot_slow() -> *const Slot {
-    SLOT.try_with(|slot| {
-        let slot = Arc::as_ptr(slot);
-        CURRENT.with(|current| current.set(slot));
         slot
-    })
-    .unwrap_or(ptr::null())
+    };
 }
 
 impl Slot {
