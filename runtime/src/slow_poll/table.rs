@@ -23,7 +23,7 @@
 //! known here) stay those of the cell that was pinned.
 //!
 //! `id`, `cell` and `ops`, the words of that protocol, are `crate::loom`'s atomics (std's in a
-//! normal build), and its steps (`claim_in`, `release_in`, `pinned_weak`) take an `&Entry`:
+//! normal build), and its steps (`claim`, `release`, `pinned_weak`) take an `&Entry`:
 //! `table_loom_tests.rs` model-checks them on an entry of its own. A loom build has no `TABLE`
 //! (loom's atomics are not const, and exist only inside a model).
 
@@ -143,24 +143,11 @@ fn holds(entry: &Entry, id: u64) -> bool {
     entry.id.load(Ordering::Acquire) == id
 }
 
-/// Fills `id`'s entry, if it is free: false if it is taken (the caller keeps the task in the
-/// map instead). `cell` is the raw pointer of a `Weak` to the task cell, which the entry
-/// owns from here.
+/// Fills `entry` (`id`'s: `entry(id)`), if it is free: false if it is taken (the caller keeps
+/// the task in the map instead). `cell` is the raw pointer of a `Weak` to the task cell,
+/// which the entry owns from here.
 #[inline]
 pub(super) fn claim(
-    id: u64,
-    location: &'static Location<'static>,
-    cell: *const (),
-    ops: &'static CellOps,
-    woken_at: u64,
-    spawned_at: u64,
-) -> bool {
-    claim_in(entry(id), id, location, cell, ops, woken_at, spawned_at)
-}
-
-/// `claim`, on `entry` (`id`'s).
-#[inline]
-pub(super) fn claim_in(
     entry: &Entry,
     id: u64,
     location: &'static Location<'static>,
@@ -202,16 +189,11 @@ fn unname(entry: &Entry, old: u64) {
     }
 }
 
-/// The task cell of `id` is being dropped after `polls` polls: its entry keeps the count, its
-/// `Weak` is given up (or handed to the console that has it pinned), and the entry may be
-/// refilled. False if the table does not hold `id`.
-pub(super) fn release(id: u64, polls: u64) -> bool {
-    release_in(entry(id), id, polls)
-}
-
-/// `release`, on `entry` (`id`'s).
+/// The task cell of `id` is being dropped after `polls` polls: its entry (`entry`, `id`'s)
+/// keeps the count, its `Weak` is given up (or handed to the console that has it pinned),
+/// and the entry may be refilled. False if the entry does not hold `id`.
 #[inline]
-pub(super) fn release_in(entry: &Entry, id: u64, polls: u64) -> bool {
+pub(super) fn release(entry: &Entry, id: u64, polls: u64) -> bool {
     if !holds(entry, id) {
         return false;
     }

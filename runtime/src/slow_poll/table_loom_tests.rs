@@ -1,7 +1,7 @@
 //! loom model of the pin protocol of a `TABLE` entry (`table.rs`): the console reads the
 //! entry's cell through a pin (`pinned_weak`), the cell's drop lets the entry's `Weak` go
-//! (`release_in`: itself, or, if it finds the word pinned, by leaving `PINNED` for the console
-//! to give it up), and a later spawn refills the entry once its cell word is 0 (`claim_in`).
+//! (`release`: itself, or, if it finds the word pinned, by leaving `PINNED` for the console
+//! to give it up), and a later spawn refills the entry once its cell word is 0 (`claim`).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 CARGO_TARGET_DIR=target/loom \
@@ -26,7 +26,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::counters::{Inspect, TaskState};
-use super::table::{claim_in, pinned_weak, release_in, CellOps, Entry};
+use super::table::{claim, pinned_weak, release as release_entry, CellOps, Entry};
 
 /// A task cell of the model, named `A` or `B` (the two tasks that share the entry; each has a
 /// type of its own, so a `CellOps` of its own).
@@ -159,13 +159,13 @@ fn all_given_up(entry: &Entry, a: &Cell, b: &Cell, reads: usize) {
 /// free, and the console cloned only a `Weak` it had pinned (through the ops of its cell).
 ///
 /// Broken variants it failed on (each tried, then reverted):
-/// - `release_in` giving the `Weak` up even when it found the word pinned: "Causality
+/// - `release` giving the `Weak` up even when it found the word pinned: "Causality
 ///   violation: Concurrent write accesses to `UnsafeCell`" (the console gave A's `Weak` up
 ///   too, with nothing ordering the two).
 /// - `pinned_weak` storing the unpinned word instead of its second compare-and-swap: "the
 ///   entry still holds a Weak: 0x1" (A's `Weak` cloned, never given up: the drop left it to
 ///   a console that did not notice).
-/// - `claim_in` taking a word that is `PINNED` alone as free: "the Weak of cell B never given
+/// - `claim` taking a word that is `PINNED` alone as free: "the Weak of cell B never given
 ///   up" (B refilled the entry while A was pinned, and the console, giving A's `Weak` up,
 ///   stored 0 over B's).
 #[test]
@@ -174,7 +174,7 @@ fn loom_table_pin_gives_every_weak_up_once() {
         let (a, b) = (Cell::new('A'), Cell::new('B'));
         let entry = Arc::new(Entry::new());
         let here = Location::caller();
-        assert!(claim_in(&entry, 1, here, Cell::raw(&a) as *const (), &OPS_A, 0, 0));
+        assert!(claim(&entry, 1, here, Cell::raw(&a) as *const (), &OPS_A, 0, 0));
 
         let console = {
             let entry = entry.clone();
@@ -182,13 +182,13 @@ fn loom_table_pin_gives_every_weak_up_once() {
         };
         let drop_a = {
             let entry = entry.clone();
-            thread::spawn(move || assert!(release_in(&entry, 1, 3), "the entry is A's"))
+            thread::spawn(move || assert!(release_entry(&entry, 1, 3), "the entry is A's"))
         };
         let spawn_b = {
             let (entry, b) = (entry.clone(), Cell::raw(&b));
             thread::spawn(move || {
-                let claimed = claim_in(&entry, 2, here, b as *const (), &OPS_B, 0, 0);
-                let released = release_in(&entry, 2, 4);
+                let claimed = claim(&entry, 2, here, b as *const (), &OPS_B, 0, 0);
+                let released = release_entry(&entry, 2, 4);
                 assert_eq!(claimed, released, "B's drop finds the entry B's iff B claimed it");
                 if !claimed {
                     // SAFETY: the map held B's `Weak`, and gives it up once, here.
@@ -222,13 +222,13 @@ fn loom_table_two_spawns_never_share_an_entry() {
         let tasks = [(1, Cell::raw(&a), &OPS_A), (2, Cell::raw(&b), &OPS_B)];
         let spawns = tasks.map(|(id, raw, ops)| {
             let entry = entry.clone();
-            thread::spawn(move || claim_in(&entry, id, here, raw as *const (), ops, 0, 0))
+            thread::spawn(move || claim(&entry, id, here, raw as *const (), ops, 0, 0))
         });
         let claimed = spawns.map(|spawn| spawn.join().unwrap());
         assert!(claimed[0] || claimed[1], "a free entry, and neither task took it");
 
         for ((id, raw, ops), claimed) in tasks.into_iter().zip(claimed) {
-            let held = release_in(&entry, id, 1);
+            let held = release_entry(&entry, id, 1);
             assert_eq!(held, claimed, "task {id}: claimed {claimed}, found {held}");
             if !held {
                 // SAFETY: the map held the task's `Weak`, and gives it up once, here.
@@ -253,17 +253,17 @@ fn loom_table_two_readers_share_the_pin() {
         let (a, b) = (Cell::new('A'), Cell::new('B'));
         let entry = Arc::new(Entry::new());
         let here = Location::caller();
-        assert!(claim_in(&entry, 1, here, Cell::raw(&a) as *const (), &OPS_A, 0, 0));
+        assert!(claim(&entry, 1, here, Cell::raw(&a) as *const (), &OPS_A, 0, 0));
 
         let read = || {
             let entry = entry.clone();
             thread::spawn(move || drop(pinned_weak(&entry)))
         };
         let readers = [read(), read()];
-        let (raw_b, claimed) = (Cell::raw(&b), release_in(&entry, 1, 3));
+        let (raw_b, claimed) = (Cell::raw(&b), release_entry(&entry, 1, 3));
         assert!(claimed, "the entry is A's");
-        let claimed = claim_in(&entry, 2, here, raw_b as *const (), &OPS_B, 0, 0);
-        let released = release_in(&entry, 2, 4);
+        let claimed = claim(&entry, 2, here, raw_b as *const (), &OPS_B, 0, 0);
+        let released = release_entry(&entry, 2, 4);
         assert_eq!(claimed, released, "B's drop finds the entry B's iff B claimed it");
         if !claimed {
             // SAFETY: the map held B's `Weak`, and gives it up once, here.

@@ -97,7 +97,7 @@ impl std::ops::Deref for MetaRef {
 #[cold]
 #[inline(never)]
 pub(crate) fn dropped(id: u64, polls: u64) {
-    if !table::release(id, polls) {
+    if !table::release(table::entry(id), id, polls) {
         if let Some(meta) = find_in_map(id) {
             meta.polls.store(polls, Ordering::Relaxed);
         }
@@ -120,7 +120,7 @@ pub(crate) fn spawned(
     let timed = id % SAMPLE == 0;
     let queued = if timed { now_nanos().max(1) } else { 0 };
     let spawned_at = coarse_nanos();
-    if !table::claim(id, location, cell, ops, queued, spawned_at) {
+    if !table::claim(table::entry(id), id, location, cell, ops, queued, spawned_at) {
         spawned_in_map(id, location, cell, ops, queued, spawned_at);
     }
     timed
